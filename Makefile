@@ -1,0 +1,111 @@
+# showervae: plain Makefile.
+#   make            build the library (static + shared) and the showervae program
+#   make test       build and run the Criterion test suite
+#   make demo       build and run the demonstration (see README.md)
+#   make bench      build and run the benchmark programs in bench/
+#   make check-asan the test suite built with AddressSanitizer + UBSan + leak detection
+#   make install    PREFIX=/usr/local DESTDIR= : library, header, pkg-config file, program
+#   make clean
+# Options: NATIVE=1 adds -march=native (off by default: CI and users' machines differ).
+#          BUILD=dir puts objects elsewhere (check-asan uses build-asan).
+
+VERSION   := 0.1.0
+SOVERSION := 0
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+BUILD     ?= build
+
+CC      = gcc
+CXX     = g++
+CFLAGS  ?= -std=c11 -O2 -g -Wall -Wextra -fno-math-errno
+ifeq ($(NATIVE),1)
+CFLAGS  += -march=native
+endif
+SAN     ?=
+CPPFLAGS = -I. -D_POSIX_C_SOURCE=200809L -MMD -MP
+ALLCFLAGS = $(CFLAGS) $(SAN) -fPIC -fopenmp
+LDLIBS  = -ldnnl -lm
+LDFLAGS ?=
+
+LIB_SRC   := $(wildcard layers/*.c) vae/api.c
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_SRC   := vae/main.c
+CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/%.o)
+TEST_SRC  := $(wildcard tests/*.c)
+TEST_OBJ  := $(TEST_SRC:%.c=$(BUILD)/%.o)
+BENCH_SRC := $(wildcard bench/*.c)
+BENCH_BIN := $(BENCH_SRC:%.c=$(BUILD)/%)
+PUBLIC_H  := vae/showervae.h
+
+STATIC := $(BUILD)/libshowervae.a
+SHARED := $(BUILD)/libshowervae.so.$(VERSION)
+PROG   := $(BUILD)/showervae
+TESTS  := $(BUILD)/test_showervae
+DEPS_OK := $(BUILD)/.deps-ok
+
+.PHONY: all test demo bench check-asan install uninstall clean deps
+all: $(STATIC) $(SHARED) $(PROG)
+
+# Debian packages the build needs; installed by tools/deps.sh only when missing.
+deps: $(DEPS_OK)
+$(DEPS_OK): tools/deps.sh
+	@mkdir -p $(@D)
+	./tools/deps.sh
+	@touch $@
+
+$(BUILD)/%.o: %.c | $(DEPS_OK)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -c $< -o $@
+
+$(STATIC): $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(SHARED): $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,libshowervae.so.$(SOVERSION) $(SAN) -fopenmp $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(PROG): $(CLI_OBJ) $(STATIC)
+	$(CC) $(SAN) -fopenmp $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(TESTS): $(TEST_OBJ) $(STATIC)
+	$(CC) $(SAN) -fopenmp $(LDFLAGS) -o $@ $^ -lcriterion $(LDLIBS)
+
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(STATIC)
+	$(CC) $(SAN) -fopenmp $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The suite runs with 2 OpenMP threads unless OMP_NUM_THREADS says otherwise.
+test: $(TESTS)
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} ./$(TESTS) --jobs 2
+
+check-asan:
+	$(MAKE) BUILD=build-asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" test
+
+bench: $(BENCH_BIN)
+	@for b in $(BENCH_BIN); do echo "== $$b"; OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} ./$$b || exit 1; done
+
+demo: $(PROG)
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} ./$(PROG) demo
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin \
+	           $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 $(STATIC) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(SHARED) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf libshowervae.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libshowervae.so.$(SOVERSION)
+	ln -sf libshowervae.so.$(SOVERSION) $(DESTDIR)$(PREFIX)/lib/libshowervae.so
+	install -m 644 $(PUBLIC_H) $(DESTDIR)$(PREFIX)/include/
+	install -m 755 $(PROG) $(DESTDIR)$(PREFIX)/bin/
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
+	  'Name: showervae' 'Description: calorimeter shower VAE: training and fast generation' \
+	  'Version: $(VERSION)' 'Libs: -L$${libdir} -lshowervae' \
+	  'Libs.private: -ldnnl -lm -fopenmp' 'Cflags: -I$${includedir}' \
+	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/showervae.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/lib/libshowervae.* $(DESTDIR)$(PREFIX)/include/showervae.h \
+	      $(DESTDIR)$(PREFIX)/bin/showervae $(DESTDIR)$(PREFIX)/lib/pkgconfig/showervae.pc
+
+clean:
+	rm -rf build build-asan
+
+-include $(wildcard $(BUILD)/*/*.d)

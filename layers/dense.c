@@ -1,0 +1,249 @@
+/* layers/dense.c: fully connected layer on oneDNN inner product / matmul (see dense.h). */
+#include "layers/dense.h"
+
+#include "layers/status.h"
+
+#include <math.h>
+#include <string.h>
+
+size_t layer_dense_arena_size(int in, int out)
+{
+    return layer_arena_size((size_t)in * out) + layer_arena_size((size_t)out);
+}
+
+float *layer_dense_w(const layer_dense_t *L) { return L->A->param + L->w_off; }
+float *layer_dense_b(const layer_dense_t *L) { return L->A->param + L->b_off; }
+
+/* An attribute carrying the fused activation as an eltwise post-op (NULL for identity). */
+static int act_attr(layer_act_spec_t act, dnnl_primitive_attr_t *attr)
+{
+    dnnl_alg_kind_t alg;
+    float alpha;
+    *attr = NULL;
+    if (!layer_act_dnnl_fwd(act, &alg, &alpha)) return LAYER_OK;
+    dnnl_post_ops_t po;
+    LAYER_DNNL_TRY(dnnl_post_ops_create(&po));
+    dnnl_status_t s = dnnl_post_ops_append_eltwise(po, 1.f, alg, alpha, 0.f);
+    if (s == dnnl_success) s = dnnl_primitive_attr_create(attr);
+    if (s == dnnl_success) s = dnnl_primitive_attr_set_post_ops(*attr, po);
+    dnnl_post_ops_destroy(po);
+    if (s != dnnl_success) {
+        if (*attr) dnnl_primitive_attr_destroy(*attr);
+        *attr = NULL;
+        return layer_dnnl_error(s, "post-op attribute", __FILE__, __LINE__);
+    }
+    return LAYER_OK;
+}
+
+/* Training primitives: inner product fwd (+post-op), eltwise bwd, bwd data, bwd weights. */
+static int build_train(layer_dense_t *L)
+{
+    const layer_dense_cfg_t *c = &L->cfg;
+    dnnl_memory_desc_t x_md, w_md, b_md, y_md;
+    LAYER_TRY(layer_md_2d(&x_md, c->batch, c->in));
+    LAYER_TRY(layer_md_2d(&w_md, c->out, c->in));
+    LAYER_TRY(layer_md_2d(&b_md, c->out, 0));
+    LAYER_TRY(layer_md_2d(&y_md, c->batch, c->out));
+
+    dnnl_inner_product_desc_t fd, bdd, bwd;
+    LAYER_DNNL_TRY(dnnl_inner_product_forward_desc_init(&fd, dnnl_forward_training, &x_md, &w_md,
+                                                        &b_md, &y_md));
+    dnnl_primitive_attr_t attr;
+    LAYER_TRY(act_attr(c->act, &attr));
+    dnnl_primitive_desc_t fpd = NULL;
+    int rc = layer_prim_create(L->ctx, &fd, attr, NULL, &L->fwd, &fpd);
+    if (attr) dnnl_primitive_attr_destroy(attr);
+    if (rc != LAYER_OK) return rc;
+
+    dnnl_alg_kind_t alg;
+    if (layer_act_dnnl_bwd(c->act, &alg)) {
+        dnnl_eltwise_desc_t ed;
+        float alpha = c->act.kind == LAYER_ACT_LEAKY_RELU ? c->act.alpha : 0.f;
+        if (dnnl_eltwise_backward_desc_init(&ed, alg, &y_md, &y_md, alpha, 0.f) != dnnl_success)
+            rc = layer_error(LAYER_EDNNL, "dense: eltwise backward desc for %s",
+                             layer_act_name(c->act.kind));
+        if (rc == LAYER_OK) rc = layer_prim_create(L->ctx, &ed, NULL, NULL, &L->bwd_act, NULL);
+    }
+    if (rc == LAYER_OK &&
+        dnnl_inner_product_backward_data_desc_init(&bdd, &x_md, &w_md, &y_md) != dnnl_success)
+        rc = layer_error(LAYER_EDNNL, "dense: backward data desc");
+    if (rc == LAYER_OK) rc = layer_prim_create(L->ctx, &bdd, NULL, fpd, &L->bwd_data, NULL);
+    if (rc == LAYER_OK && dnnl_inner_product_backward_weights_desc_init(
+                              &bwd, &x_md, &w_md, &b_md, &y_md) != dnnl_success)
+        rc = layer_error(LAYER_EDNNL, "dense: backward weights desc");
+    if (rc == LAYER_OK) rc = layer_prim_create(L->ctx, &bwd, NULL, fpd, &L->bwd_w, NULL);
+    dnnl_primitive_desc_destroy(fpd);
+
+    struct { dnnl_memory_t *m; const dnnl_memory_desc_t *md; } w[] = {
+        {&L->m_x, &x_md}, {&L->m_w, &w_md}, {&L->m_b, &b_md}, {&L->m_y, &y_md},
+        {&L->m_dy, &y_md}, {&L->m_dx, &x_md}, {&L->m_dw, &w_md}, {&L->m_db, &b_md}};
+    for (unsigned i = 0; i < sizeof w / sizeof *w && rc == LAYER_OK; i++)
+        rc = layer_mem_wrap(L->ctx, w[i].md, NULL, w[i].m);
+    return rc;
+}
+
+/* Inference primitive: Y[n, out] = f(X[n, in] W^T[in, out] + b[1, out]) with n at run time.
+ * W^T is a 'ba' view of the (out, in) row-major buffer. */
+static int build_infer(layer_dense_t *L)
+{
+    const layer_dense_cfg_t *c = &L->cfg;
+    const dnnl_dim_t RT = DNNL_RUNTIME_DIM_VAL;
+    dnnl_memory_desc_t x_md, wt_md, b_md, y_md;
+    LAYER_DNNL_TRY(dnnl_memory_desc_init_by_strides(&x_md, 2, (dnnl_dims_t){RT, c->in}, dnnl_f32,
+                                                    (dnnl_dims_t){c->in, 1}));
+    LAYER_DNNL_TRY(dnnl_memory_desc_init_by_tag(&wt_md, 2, (dnnl_dims_t){c->in, c->out}, dnnl_f32,
+                                                dnnl_ba));
+    LAYER_DNNL_TRY(dnnl_memory_desc_init_by_tag(&b_md, 2, (dnnl_dims_t){1, c->out}, dnnl_f32, dnnl_ab));
+    LAYER_DNNL_TRY(dnnl_memory_desc_init_by_strides(&y_md, 2, (dnnl_dims_t){RT, c->out}, dnnl_f32,
+                                                    (dnnl_dims_t){c->out, 1}));
+    dnnl_matmul_desc_t md;
+    LAYER_DNNL_TRY(dnnl_matmul_desc_init(&md, &x_md, &wt_md, &b_md, &y_md));
+    dnnl_primitive_attr_t attr;
+    LAYER_TRY(act_attr(c->act, &attr));
+    int rc = layer_prim_create(L->ctx, &md, attr, NULL, &L->inf, NULL);
+    if (attr) dnnl_primitive_attr_destroy(attr);
+    if (rc == LAYER_OK) rc = layer_mem_wrap(L->ctx, &wt_md, NULL, &L->i_wt);
+    if (rc == LAYER_OK) rc = layer_mem_wrap(L->ctx, &b_md, NULL, &L->i_b);
+    return rc;
+}
+
+int layer_dense_init(layer_dense_t *L, const layer_ctx_t *ctx, layer_arena_t *A,
+                     const layer_dense_cfg_t *cfg)
+{
+    memset(L, 0, sizeof *L);
+    L->cfg = *cfg;
+    L->ctx = ctx;
+    L->A = A;
+    if (cfg->in <= 0 || cfg->out <= 0 || cfg->batch < 0)
+        return layer_error(LAYER_EINVAL, "dense: bad shape in=%d out=%d batch=%d", cfg->in,
+                           cfg->out, cfg->batch);
+    LAYER_TRY(layer_arena_take(A, (size_t)cfg->in * cfg->out, &L->w_off));
+    LAYER_TRY(layer_arena_take(A, (size_t)cfg->out, &L->b_off));
+    int rc = cfg->batch > 0 ? build_train(L) : LAYER_OK;
+    if (rc == LAYER_OK) rc = build_infer(L);
+    if (rc != LAYER_OK) layer_dense_free(L);
+    return rc;
+}
+
+void layer_dense_free(layer_dense_t *L)
+{
+    if (!L) return;
+    layer_prims_free(&L->fwd, 1);
+    layer_prims_free(&L->bwd_act, 1);
+    layer_prims_free(&L->bwd_data, 1);
+    layer_prims_free(&L->bwd_w, 1);
+    layer_prims_free(&L->inf, 1);
+    dnnl_memory_t *m[] = {&L->m_x, &L->m_w,  &L->m_b,  &L->m_y, &L->m_dy, &L->m_dx,
+                          &L->m_dw, &L->m_db, &L->i_x, &L->i_wt, &L->i_b, &L->i_y};
+    for (unsigned i = 0; i < sizeof m / sizeof *m; i++) layer_mems_free(m[i], 1);
+    memset(L, 0, sizeof *L);
+}
+
+void layer_dense_init_params(layer_dense_t *L, layer_rng_t *r)
+{
+    const layer_dense_cfg_t *c = &L->cfg;
+    double var;
+    if (c->act.kind == LAYER_ACT_RELU || c->act.kind == LAYER_ACT_LEAKY_RELU) {
+        double a = c->act.kind == LAYER_ACT_LEAKY_RELU ? c->act.alpha : 0.0;
+        var = 2.0 / (1.0 + a * a) / c->in;
+    } else {
+        var = 2.0 / (c->in + c->out);
+    }
+    float *w = layer_dense_w(L);
+    size_t n = (size_t)c->in * c->out;
+    layer_rng_normal(r, w, n);
+    float sd = (float)sqrt(var);
+    for (size_t i = 0; i < n; i++) w[i] *= sd;
+    memset(layer_dense_b(L), 0, (size_t)c->out * sizeof(float));
+}
+
+static int exec(const layer_ctx_t *ctx, dnnl_primitive_t p, int nargs, const dnnl_exec_arg_t *args)
+{
+    LAYER_DNNL_TRY(dnnl_primitive_execute(p, ctx->st, nargs, args));
+    return LAYER_OK;
+}
+
+static int set(dnnl_memory_t m, const void *p)
+{
+    LAYER_DNNL_TRY(dnnl_memory_set_data_handle(m, (void *)p));
+    return LAYER_OK;
+}
+
+int layer_dense_forward(layer_dense_t *L, const float *x, float *y)
+{
+    if (!L->fwd) return layer_error(LAYER_EINVAL, "dense: forward needs a training layer (batch > 0)");
+    LAYER_TRY(set(L->m_x, x));
+    LAYER_TRY(set(L->m_w, layer_dense_w(L)));
+    LAYER_TRY(set(L->m_b, layer_dense_b(L)));
+    LAYER_TRY(set(L->m_y, y));
+    LAYER_TRY(exec(L->ctx, L->fwd, 4,
+                   (dnnl_exec_arg_t[]){{DNNL_ARG_SRC, L->m_x}, {DNNL_ARG_WEIGHTS, L->m_w},
+                                       {DNNL_ARG_BIAS, L->m_b}, {DNNL_ARG_DST, L->m_y}}));
+    LAYER_DNNL_TRY(dnnl_stream_wait(L->ctx->st));
+    return LAYER_OK;
+}
+
+int layer_dense_backward(layer_dense_t *L, const float *x, const float *y, float *dy, float *dx)
+{
+    if (!L->fwd) return layer_error(LAYER_EINVAL, "dense: backward needs a training layer (batch > 0)");
+    const layer_dense_cfg_t *c = &L->cfg;
+    LAYER_TRY(set(L->m_x, x));
+    LAYER_TRY(set(L->m_y, y));
+    LAYER_TRY(set(L->m_dy, dy));
+    LAYER_TRY(set(L->m_w, layer_dense_w(L)));
+    LAYER_TRY(set(L->m_dw, L->A->grad + L->w_off));
+    LAYER_TRY(set(L->m_db, L->A->grad + L->b_off));
+    /* dy <- dy * f'(pre) computed from y (in place) */
+    if (L->bwd_act)
+        LAYER_TRY(exec(L->ctx, L->bwd_act, 3,
+                       (dnnl_exec_arg_t[]){{DNNL_ARG_DST, L->m_y}, {DNNL_ARG_DIFF_DST, L->m_dy},
+                                           {DNNL_ARG_DIFF_SRC, L->m_dy}}));
+    else
+        layer_act_backward_c(c->act, dy, y, (size_t)c->batch * c->out);
+    /* dW = dy^T x, db = sum_b dy */
+    LAYER_TRY(exec(L->ctx, L->bwd_w, 4,
+                   (dnnl_exec_arg_t[]){{DNNL_ARG_SRC, L->m_x}, {DNNL_ARG_DIFF_DST, L->m_dy},
+                                       {DNNL_ARG_DIFF_WEIGHTS, L->m_dw},
+                                       {DNNL_ARG_DIFF_BIAS, L->m_db}}));
+    /* dx = dy W */
+    if (dx) {
+        LAYER_TRY(set(L->m_dx, dx));
+        LAYER_TRY(exec(L->ctx, L->bwd_data, 3,
+                       (dnnl_exec_arg_t[]){{DNNL_ARG_DIFF_DST, L->m_dy},
+                                           {DNNL_ARG_WEIGHTS, L->m_w},
+                                           {DNNL_ARG_DIFF_SRC, L->m_dx}}));
+    }
+    LAYER_DNNL_TRY(dnnl_stream_wait(L->ctx->st));
+    return LAYER_OK;
+}
+
+/* (Re)creates the (n, in) and (n, out) memory objects of the inference matmul. */
+static int infer_mems(layer_dense_t *L, int n)
+{
+    if (L->i_n == n) return LAYER_OK;
+    layer_mems_free(&L->i_x, 1);
+    layer_mems_free(&L->i_y, 1);
+    L->i_n = 0;
+    dnnl_memory_desc_t x_md, y_md;
+    LAYER_TRY(layer_md_2d(&x_md, n, L->cfg.in));
+    LAYER_TRY(layer_md_2d(&y_md, n, L->cfg.out));
+    LAYER_TRY(layer_mem_wrap(L->ctx, &x_md, NULL, &L->i_x));
+    LAYER_TRY(layer_mem_wrap(L->ctx, &y_md, NULL, &L->i_y));
+    L->i_n = n;
+    return LAYER_OK;
+}
+
+int layer_dense_infer(layer_dense_t *L, int n, const float *x, float *y)
+{
+    if (n <= 0) return layer_error(LAYER_EINVAL, "dense: infer with n = %d", n);
+    LAYER_TRY(infer_mems(L, n));
+    LAYER_TRY(set(L->i_x, x));
+    LAYER_TRY(set(L->i_y, y));
+    LAYER_TRY(set(L->i_wt, layer_dense_w(L)));
+    LAYER_TRY(set(L->i_b, layer_dense_b(L)));
+    LAYER_TRY(exec(L->ctx, L->inf, 4,
+                   (dnnl_exec_arg_t[]){{DNNL_ARG_SRC, L->i_x}, {DNNL_ARG_WEIGHTS, L->i_wt},
+                                       {DNNL_ARG_BIAS, L->i_b}, {DNNL_ARG_DST, L->i_y}}));
+    LAYER_DNNL_TRY(dnnl_stream_wait(L->ctx->st));
+    return LAYER_OK;
+}

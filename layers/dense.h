@@ -1,0 +1,73 @@
+/* layers/dense.h: fully connected layer y = f(x W^T + b) on oneDNN 2.6.
+ *
+ * Shapes: x (B, in), W (out, in) row-major as in PyTorch, b (out), y (B, out), all f32.
+ * W and b live in a layer_arena_t (offsets w_off, b_off); their gradients land at the
+ * same offsets in the arena's grad buffer.
+ *
+ * Two modes, chosen at init, both with every primitive created there and never again:
+ *  - training (cfg.batch = B > 0): inner-product forward with the activation fused as a
+ *    post-op, and backward = eltwise *_use_dst_for_bwd on dy (in place) + inner-product
+ *    backward-data + backward-weights (which also yields the bias gradient). Fixed batch B.
+ *  - inference (always built): a matmul with a run-time batch size (DNNL_RUNTIME_DIM_VAL)
+ *    over the transposed view of the same W, with bias and fused activation, so one
+ *    primitive serves batch 1 as well as 10000.
+ *
+ * Gradients are written, not accumulated: layer_dense_backward overwrites dW, db (and dx).
+ * Not thread safe: one thread per layer (see ctx.h).
+ */
+#ifndef LAYERS_DENSE_H
+#define LAYERS_DENSE_H
+
+#include "layers/act.h"
+#include "layers/arena.h"
+#include "layers/ctx.h"
+#include "layers/rng.h"
+
+typedef struct {
+    int in, out;          /* feature sizes */
+    int batch;            /* training batch B; 0 = inference only */
+    layer_act_spec_t act; /* fused activation */
+} layer_dense_cfg_t;
+
+typedef struct {
+    layer_dense_cfg_t cfg;
+    const layer_ctx_t *ctx;
+    layer_arena_t *A;     /* not owned */
+    size_t w_off, b_off;  /* W (out, in) and b (out) in A */
+    /* training primitives (owned, NULL in inference-only mode) */
+    dnnl_primitive_t fwd, bwd_act, bwd_data, bwd_w;
+    dnnl_memory_t m_x, m_w, m_b, m_y, m_dy, m_dx, m_dw, m_db; /* owned wrappers */
+    /* inference: run-time-batch matmul (owned); memories rebuilt only when n changes */
+    dnnl_primitive_t inf;
+    dnnl_memory_t i_x, i_wt, i_b, i_y;
+    int i_n;
+} layer_dense_t;
+
+/* Arena floats needed by one dense layer (W and b, each aligned). */
+size_t layer_dense_arena_size(int in, int out);
+
+/* Reserves W and b in A and builds the primitives. Parameters are left as found in the
+ * arena (zero for a fresh arena): call layer_dense_init_params or load them. */
+int layer_dense_init(layer_dense_t *L, const layer_ctx_t *ctx, layer_arena_t *A,
+                     const layer_dense_cfg_t *cfg);
+void layer_dense_free(layer_dense_t *L);
+
+/* W ~ N(0, g^2 / in) with g^2 = 2 / (1 + alpha^2) for (leaky) ReLU (He et al. 2015),
+ * else Glorot: W ~ N(0, 2 / (in + out)); b = 0. Draws from r. */
+void layer_dense_init_params(layer_dense_t *L, layer_rng_t *r);
+
+/* Pointers into the arena. */
+float *layer_dense_w(const layer_dense_t *L);
+float *layer_dense_b(const layer_dense_t *L);
+
+/* x: (B, in) -> y: (B, out) = f(x W^T + b). Training mode only. */
+int layer_dense_forward(layer_dense_t *L, const float *x, float *y);
+
+/* x: (B, in), y: (B, out) from forward, dy: (B, out) dL/dy -> overwritten with dL/d(pre-act);
+ * dx: (B, in) = dL/dx, or NULL to skip; dW, db written into A->grad. Training mode only. */
+int layer_dense_backward(layer_dense_t *L, const float *x, const float *y, float *dy, float *dx);
+
+/* x: (n, in) -> y: (n, out), any n >= 1. Uses the run-time-batch matmul. */
+int layer_dense_infer(layer_dense_t *L, int n, const float *x, float *y);
+
+#endif

@@ -1,0 +1,34 @@
+/* layers/dropout.h: inverted dropout, for training and for Monte-Carlo dropout at inference.
+ *
+ *   keep_i ~ Bernoulli(1 - p),  y_i = x_i keep_i / (1 - p),  dx_i = dy_i keep_i / (1 - p)
+ * so E[y] = x and inference without dropout is the identity.
+ * Modes: LAYER_DROPOUT_TRAIN and LAYER_DROPOUT_MC draw a fresh mask on every forward
+ * (MC = "always on" at inference, Gal and Ghahramani 2016: K stochastic passes estimate the
+ * predictive mean and variance); LAYER_DROPOUT_OFF is the identity.
+ * The mask comes from a layer_rng_t (uniform u_i, keep when u_i >= p), so it is the same for
+ * any thread count. The layer owns a mask buffer of max_n floats.
+ */
+#ifndef LAYERS_DROPOUT_H
+#define LAYERS_DROPOUT_H
+
+#include "layers/rng.h"
+
+#include <stddef.h>
+
+typedef enum { LAYER_DROPOUT_OFF = 0, LAYER_DROPOUT_TRAIN, LAYER_DROPOUT_MC } layer_dropout_mode_t;
+
+typedef struct {
+    float p;       /* drop probability in [0, 1) */
+    size_t max_n;  /* capacity of mask */
+    float *mask;   /* owned: keep_i / (1 - p) of the last forward */
+} layer_dropout_t;
+
+int layer_dropout_init(layer_dropout_t *L, float p, size_t max_n);
+void layer_dropout_free(layer_dropout_t *L);
+/* x, y: (n) with n <= max_n; in place allowed. Draws n uniforms from r unless mode is OFF. */
+int layer_dropout_forward(layer_dropout_t *L, layer_dropout_mode_t mode, layer_rng_t *r,
+                          const float *x, float *y, size_t n);
+/* dy, dx: (n): dx = dy * mask of the last forward (which must have had mode != OFF). */
+void layer_dropout_backward(const layer_dropout_t *L, const float *dy, float *dx, size_t n);
+
+#endif
