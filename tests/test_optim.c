@@ -1,0 +1,115 @@
+/* tests/test_optim.c: Adam/AdamW against a hand computation, clipping, schedules, arena. */
+#include "layers/arena.h"
+#include "layers/optim.h"
+#include "layers/schedule.h"
+#include "layers/status.h"
+
+#include <criterion/criterion.h>
+#include <math.h>
+
+Test(optim, adam_two_steps_match_hand_computation)
+{
+    layer_arena_t A;
+    cr_assert_eq(layer_arena_init(&A, 16), LAYER_OK);
+    size_t off;
+    cr_assert_eq(layer_arena_take(&A, 2, &off), LAYER_OK);
+    A.param[0] = 1.0f;
+    A.param[1] = -2.0f;
+    layer_adam_t opt;
+    layer_adam_init(&opt, 0.f);
+    /* step 1: g = (0.5, -0.1). m = 0.1 g, v = 0.001 g^2, mhat = g, vhat = g^2,
+     * theta -= lr * g / (|g| + eps) = lr * sign(g) (to 1e-7) */
+    A.grad[0] = 0.5f;
+    A.grad[1] = -0.1f;
+    layer_adam_step(&opt, &A, 0.01f);
+    cr_assert(fabsf(A.param[0] - 0.99f) < 1e-6f, "%.9g", A.param[0]);
+    cr_assert(fabsf(A.param[1] - -1.99f) < 1e-6f, "%.9g", A.param[1]);
+    cr_assert(fabsf(A.m[0] - 0.05f) < 1e-6f * 0.05f && fabsf(A.v[0] - 0.00025f) < 1e-4f * 0.00025f);
+    /* step 2: g = (0.2, 0.3), by hand in double */
+    A.grad[0] = 0.2f;
+    A.grad[1] = 0.3f;
+    layer_adam_step(&opt, &A, 0.01f);
+    double g1[2] = {0.5, -0.1}, g2[2] = {0.2, 0.3}, th[2] = {0.99, -1.99};
+    for (int i = 0; i < 2; i++) {
+        double m = 0.9 * (0.1 * g1[i]) + 0.1 * g2[i];
+        double v = 0.999 * (0.001 * g1[i] * g1[i]) + 0.001 * g2[i] * g2[i];
+        double mh = m / (1 - 0.81), vh = v / (1 - 0.999 * 0.999);
+        double want = th[i] - 0.01 * mh / (sqrt(vh) + 1e-8);
+        cr_assert(fabs(A.param[i] - want) < 2e-6, "param %d: %.9g vs %.9g", i, A.param[i], want);
+    }
+    cr_assert_eq(opt.t, 2);
+    layer_arena_free(&A);
+}
+
+Test(optim, adamw_decays_weights_with_zero_gradient)
+{
+    layer_arena_t A;
+    size_t off;
+    layer_arena_init(&A, 16);
+    layer_arena_take(&A, 1, &off);
+    A.param[0] = 2.0f;
+    layer_adam_t opt;
+    layer_adam_init(&opt, 0.1f);
+    layer_adam_step(&opt, &A, 0.5f); /* theta -= lr * wd * theta = 2 - 0.1 */
+    cr_assert(fabsf(A.param[0] - 1.9f) < 1e-6f, "%.9g", A.param[0]);
+    layer_arena_free(&A);
+}
+
+Test(optim, clipping_scales_to_max_norm_and_reports_nonfinite)
+{
+    layer_arena_t A;
+    size_t off;
+    layer_arena_init(&A, 20000);
+    layer_arena_take(&A, 10000, &off);
+    layer_arena_take(&A, 3, &off);
+    A.grad[0] = 3.f;
+    A.grad[off + 2] = 4.f; /* norm 5 across two tensors */
+    cr_assert(fabs(layer_grad_norm(&A) - 5.0) < 1e-12);
+    double n = layer_grad_clip(&A, 1.0);
+    cr_assert(fabs(n - 5.0) < 1e-12);
+    cr_assert(fabsf(A.grad[0] - 0.6f) < 1e-7f && fabsf(A.grad[off + 2] - 0.8f) < 1e-7f);
+    cr_assert(fabs(layer_grad_clip(&A, 10.0) - 1.0) < 1e-6); /* below max: untouched */
+    cr_assert(fabsf(A.grad[0] - 0.6f) < 1e-7f);
+    A.grad[5] = NAN;
+    cr_assert_eq(layer_grad_clip(&A, 1.0), -1.0);
+    layer_arena_free(&A);
+}
+
+Test(optim, arena_aligns_slices_and_refuses_overflow)
+{
+    layer_arena_t A;
+    size_t a, b;
+    cr_assert_eq(layer_arena_init(&A, layer_arena_size(5) + layer_arena_size(17)), LAYER_OK);
+    cr_assert_eq(layer_arena_take(&A, 5, &a), LAYER_OK);
+    cr_assert_eq(layer_arena_take(&A, 17, &b), LAYER_OK);
+    cr_assert_eq(a, 0);
+    cr_assert_eq(b, 16);
+    cr_assert_eq(((uintptr_t)(A.param + b)) % 64, 0);
+    cr_assert_eq(layer_arena_take(&A, 1, &a), LAYER_ENOMEM);
+    cr_assert(layer_last_error()[0] != 0);
+    layer_arena_free(&A);
+    layer_arena_free(&A); /* safe twice */
+}
+
+Test(optim, schedules_give_documented_rates)
+{
+    layer_lr_schedule_t c = {.kind = LAYER_LR_CONSTANT, .base = 0.1f};
+    cr_assert_eq(layer_lr_at(&c, 0), 0.1f);
+    cr_assert_eq(layer_lr_at(&c, 12345), 0.1f);
+    layer_lr_schedule_t s = {.kind = LAYER_LR_STEP, .base = 1.f, .step_size = 10, .gamma = 0.5f};
+    cr_assert_eq(layer_lr_at(&s, 9), 1.f);
+    cr_assert_eq(layer_lr_at(&s, 10), 0.5f);
+    cr_assert_eq(layer_lr_at(&s, 25), 0.25f);
+    layer_lr_schedule_t k = {.kind = LAYER_LR_COSINE, .base = 1.f, .warmup = 10, .total = 110,
+                             .min_lr = 0.f};
+    cr_assert(fabsf(layer_lr_at(&k, 0) - 0.1f) < 1e-7f);   /* warm-up (t+1)/10 */
+    cr_assert(fabsf(layer_lr_at(&k, 9) - 1.0f) < 1e-7f);
+    cr_assert(fabsf(layer_lr_at(&k, 10) - 1.0f) < 1e-7f);  /* cosine start */
+    cr_assert(fabsf(layer_lr_at(&k, 60) - 0.5f) < 1e-6f);  /* half way */
+    cr_assert(fabsf(layer_lr_at(&k, 110)) < 1e-7f);        /* end */
+    cr_assert(fabsf(layer_lr_at(&k, 500)) < 1e-7f);        /* stays at min */
+    layer_lr_kind_t kind;
+    cr_assert_eq(layer_lr_parse("cosine", &kind), LAYER_OK);
+    cr_assert_eq(kind, LAYER_LR_COSINE);
+    cr_assert_eq(layer_lr_parse("linear", &kind), LAYER_EINVAL);
+}
