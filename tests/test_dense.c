@@ -1,0 +1,246 @@
+/* tests/test_dense.c: dense layer and activations against the double reference loops and
+ * central finite differences. */
+#include "layers/act.h"
+#include "layers/arena.h"
+#include "layers/dense.h"
+#include "layers/ref.h"
+#include "layers/status.h"
+#include "tests/testutil.h"
+
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+
+TestSuite(dense, .init = tu_ctx_setup, .fini = tu_ctx_teardown);
+TestSuite(act, .init = tu_ctx_setup, .fini = tu_ctx_teardown);
+
+static const layer_act_spec_t ACTS[] = {
+    {LAYER_ACT_IDENTITY, 0}, {LAYER_ACT_RELU, 0},    {LAYER_ACT_LEAKY_RELU, 0.2f},
+    {LAYER_ACT_SIGMOID, 0},  {LAYER_ACT_TANH, 0},    {LAYER_ACT_SOFTPLUS, 0}};
+enum { NACT = sizeof ACTS / sizeof *ACTS };
+
+/* A dense layer with random parameters and its arena. */
+typedef struct {
+    layer_arena_t A;
+    layer_dense_t L;
+    int B, in, out;
+} fixture_t;
+
+static void fixture_init(fixture_t *f, int B, int in, int out, layer_act_spec_t act, uint64_t seed)
+{
+    f->B = B;
+    f->in = in;
+    f->out = out;
+    cr_assert_eq(layer_arena_init(&f->A, layer_dense_arena_size(in, out)), LAYER_OK);
+    layer_dense_cfg_t cfg = {.in = in, .out = out, .batch = B, .act = act};
+    int rc = layer_dense_init(&f->L, &tu_ctx, &f->A, &cfg);
+    cr_assert_eq(rc, LAYER_OK, "%s", layer_last_error());
+    tu_fill(layer_dense_w(&f->L), (size_t)in * out, -0.5f, 0.5f, seed);
+    tu_fill(layer_dense_b(&f->L), (size_t)out, -0.5f, 0.5f, seed + 1);
+}
+
+static void fixture_free(fixture_t *f)
+{
+    layer_dense_free(&f->L);
+    layer_arena_free(&f->A);
+}
+
+static double *ref_forward(const fixture_t *f, const float *x)
+{
+    size_t nx = (size_t)f->B * f->in, nw = (size_t)f->in * f->out;
+    double *xd = malloc(nx * 8), *wd = malloc(nw * 8), *bd = malloc(f->out * 8);
+    double *yd = malloc((size_t)f->B * f->out * 8);
+    tu_to_double(xd, x, nx);
+    tu_to_double(wd, layer_dense_w(&f->L), nw);
+    tu_to_double(bd, layer_dense_b(&f->L), f->out);
+    layer_ref_dense(yd, xd, wd, bd, f->B, f->in, f->out, f->L.cfg.act);
+    free(xd);
+    free(wd);
+    free(bd);
+    return yd;
+}
+
+Test(dense, forward_matches_reference_for_every_activation)
+{
+    const int B = 64, in = 100, out = 50; /* the first Par04 encoder layer */
+    for (int a = 0; a < NACT; a++) {
+        fixture_t f;
+        fixture_init(&f, B, in, out, ACTS[a], 10 + a);
+        float *x = malloc((size_t)B * in * 4), *y = malloc((size_t)B * out * 4);
+        tu_fill(x, (size_t)B * in, -1, 1, 3);
+        cr_assert_eq(layer_dense_forward(&f.L, x, y), LAYER_OK, "%s", layer_last_error());
+        double *yr = ref_forward(&f, x);
+        double e = tu_max_rel_err(y, yr, (size_t)B * out, 0.1); /* abs 1e-5 near 0 */
+        cr_expect(e < 1e-4, "%s: relative error %g", layer_act_name(ACTS[a].kind), e);
+        fixture_free(&f);
+        free(x);
+        free(y);
+        free(yr);
+    }
+}
+
+Test(dense, inference_matmul_matches_reference_for_any_batch)
+{
+    const int in = 33, out = 70;
+    fixture_t f;
+    fixture_init(&f, 16, in, out, ACTS[2], 5);
+    const int ns[] = {1, 7, 16, 1000, 3};
+    for (unsigned k = 0; k < sizeof ns / sizeof *ns; k++) {
+        int n = ns[k];
+        float *x = malloc((size_t)n * in * 4), *y = malloc((size_t)n * out * 4);
+        tu_fill(x, (size_t)n * in, -1, 1, 100 + k);
+        cr_assert_eq(layer_dense_infer(&f.L, n, x, y), LAYER_OK, "%s", layer_last_error());
+        fixture_t g = f;
+        g.B = n;
+        double *yr = ref_forward(&g, x);
+        double e = tu_max_rel_err(y, yr, (size_t)n * out, 0.1);
+        cr_expect(e < 1e-4, "n = %d: relative error %g", n, e);
+        free(x);
+        free(y);
+        free(yr);
+    }
+    cr_assert_eq(layer_dense_infer(&f.L, 0, NULL, NULL), LAYER_EINVAL);
+    fixture_free(&f);
+}
+
+/* J(theta) = sum_{b,o} r_bo y_bo(theta) in double via the reference; dJ/dy = r. */
+typedef struct {
+    double *x, *w, *b, *r;
+    int B, in, out;
+    layer_act_spec_t act;
+} jctx_t;
+
+static double J(void *p)
+{
+    jctx_t *c = p;
+    size_t ny = (size_t)c->B * c->out;
+    double *y = malloc(ny * 8), s = 0;
+    layer_ref_dense(y, c->x, c->w, c->b, c->B, c->in, c->out, c->act);
+    for (size_t i = 0; i < ny; i++) s += c->r[i] * y[i];
+    free(y);
+    return s;
+}
+
+/* Smallest |pre-activation|: finite differences are only valid away from kinks. */
+static double min_abs_pre(const jctx_t *c)
+{
+    layer_act_spec_t id = {LAYER_ACT_IDENTITY, 0};
+    size_t ny = (size_t)c->B * c->out;
+    double *y = malloc(ny * 8), m = INFINITY;
+    layer_ref_dense(y, c->x, c->w, c->b, c->B, c->in, c->out, id);
+    for (size_t i = 0; i < ny; i++) m = fmin(m, fabs(y[i]));
+    free(y);
+    return m;
+}
+
+Test(dense, backward_matches_finite_differences_for_every_activation)
+{
+    const int B = 4, in = 7, out = 5;
+    const double h = 1e-6;
+    for (int a = 0; a < NACT; a++) {
+        fixture_t f;
+        fixture_init(&f, B, in, out, ACTS[a], 40 + a);
+        float x[B * in], y[B * out], dy[B * out], dx[B * in];
+        tu_fill(x, B * in, -1, 1, 70 + a);
+        tu_fill(dy, B * out, -1, 1, 90 + a);
+        double xd[B * in], wd[in * out], bd[out], rd[B * out];
+        tu_to_double(xd, x, B * in);
+        tu_to_double(wd, layer_dense_w(&f.L), in * out);
+        tu_to_double(bd, layer_dense_b(&f.L), out);
+        tu_to_double(rd, dy, B * out);
+        jctx_t c = {xd, wd, bd, rd, B, in, out, ACTS[a]};
+        cr_assert(min_abs_pre(&c) > 100 * h * 10, "inputs too close to a kink");
+
+        cr_assert_eq(layer_dense_forward(&f.L, x, y), LAYER_OK);
+        cr_assert_eq(layer_dense_backward(&f.L, x, y, dy, dx), LAYER_OK, "%s", layer_last_error());
+        const char *name = layer_act_name(ACTS[a].kind);
+        double ew = tu_fd_check(J, &c, wd, in * out, f.A.grad + f.L.w_off, h, 1e-2);
+        double eb = tu_fd_check(J, &c, bd, out, f.A.grad + f.L.b_off, h, 1e-2);
+        double ex = tu_fd_check(J, &c, xd, B * in, dx, h, 1e-2);
+        cr_expect(ew < 1e-4, "%s: dW relative error %g", name, ew);
+        cr_expect(eb < 1e-4, "%s: db relative error %g", name, eb);
+        cr_expect(ex < 1e-4, "%s: dx relative error %g", name, ex);
+        fixture_free(&f);
+    }
+}
+
+Test(dense, bad_configuration_gives_a_clear_error)
+{
+    layer_arena_t A;
+    layer_arena_init(&A, 64);
+    layer_dense_t L;
+    layer_dense_cfg_t cfg = {.in = 0, .out = 4, .batch = 2};
+    cr_assert_eq(layer_dense_init(&L, &tu_ctx, &A, &cfg), LAYER_EINVAL);
+    cr_assert(strstr(layer_last_error(), "in=0") != NULL, "message: %s", layer_last_error());
+    cfg.in = 100; /* does not fit in 64 floats */
+    cr_assert_eq(layer_dense_init(&L, &tu_ctx, &A, &cfg), LAYER_ENOMEM);
+    layer_dense_free(&L);
+    layer_arena_free(&A);
+}
+
+Test(dense, initialisation_has_the_he_variance)
+{
+    const int in = 512, out = 256;
+    layer_arena_t A;
+    layer_arena_init(&A, layer_dense_arena_size(in, out));
+    layer_dense_t L;
+    layer_dense_cfg_t cfg = {.in = in, .out = out, .batch = 0, .act = {LAYER_ACT_RELU, 0}};
+    cr_assert_eq(layer_dense_init(&L, &tu_ctx, &A, &cfg), LAYER_OK);
+    layer_rng_t r;
+    layer_rng_init(&r, 1, 0);
+    layer_dense_init_params(&L, &r);
+    double s = 0, q = 0;
+    const float *w = layer_dense_w(&L);
+    for (int i = 0; i < in * out; i++) {
+        s += w[i];
+        q += (double)w[i] * w[i];
+    }
+    double var = q / (in * out), want = 2.0 / in;
+    cr_expect(fabs(var / want - 1) < 0.02, "variance %g, He %g", var, want);
+    cr_expect(fabs(s / (in * out)) < 5 * sqrt(want / (in * out)));
+    layer_dense_free(&L);
+    layer_arena_free(&A);
+}
+
+/* Stand-alone activation layer: forward vs reference, backward vs finite differences. */
+Test(act, forward_and_backward_match_reference_and_finite_differences)
+{
+    enum { B = 8, C = 13 };
+    for (int a = 0; a < NACT; a++) {
+        layer_act_t L;
+        cr_assert_eq(layer_act_init(&L, &tu_ctx, ACTS[a], B, C), LAYER_OK, "%s", layer_last_error());
+        float x[B * C], y[B * C], dy[B * C], dx[B * C];
+        tu_fill(x, B * C, -3, 3, 200 + a);
+        for (int i = 0; i < B * C; i++)
+            if (fabsf(x[i]) < 0.05f) x[i] = 0.05f; /* away from the kink at 0 */
+        tu_fill(dy, B * C, -1, 1, 300 + a);
+        cr_assert_eq(layer_act_forward(&L, x, y), LAYER_OK);
+        double yr[B * C];
+        for (int i = 0; i < B * C; i++) yr[i] = layer_ref_act(ACTS[a], x[i]);
+        const char *name = layer_act_name(ACTS[a].kind);
+        cr_expect(tu_max_rel_err(y, yr, B * C, 1e-3) < 1e-5, "%s forward", name);
+        cr_assert_eq(layer_act_backward(&L, y, dy, dx), LAYER_OK);
+        for (int i = 0; i < B * C; i++) {
+            double h = 1e-6;
+            double g = dy[i] * (layer_ref_act(ACTS[a], x[i] + h) - layer_ref_act(ACTS[a], x[i] - h)) / (2 * h);
+            cr_expect(fabs(dx[i] - g) <= 1e-4 * fmax(fabs(g), 1e-2), "%s backward i=%d: %g vs %g",
+                      name, i, dx[i], g);
+        }
+        /* in place: y = f(y), dy = dy * f' */
+        cr_assert_eq(layer_act_forward(&L, x, x), LAYER_OK);
+        cr_expect(tu_max_rel_err(x, yr, B * C, 1e-3) < 1e-5, "%s in place", name);
+        layer_act_free(&L);
+    }
+}
+
+Test(act, names_round_trip_and_unknown_is_rejected)
+{
+    for (int a = 0; a < NACT; a++) {
+        layer_act_kind_t k;
+        cr_assert_eq(layer_act_parse(layer_act_name(ACTS[a].kind), &k), LAYER_OK);
+        cr_assert_eq(k, ACTS[a].kind);
+    }
+    layer_act_kind_t k;
+    cr_assert_eq(layer_act_parse("gelu", &k), LAYER_EINVAL);
+    cr_assert(strstr(layer_last_error(), "gelu") != NULL);
+}
