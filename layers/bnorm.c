@@ -134,16 +134,18 @@ int layer_bnorm_backward(layer_bnorm_t *L, const float *x, const float *dy, floa
     LAYER_TRY(set(L->m_dy, dy));
     LAYER_TRY(set(L->m_dx, dx));
     LAYER_TRY(set(L->m_g, L->A->param + L->g_off));
+    LAYER_TRY(set(L->m_b, L->A->param + L->b_off)); /* 2.6 wants SHIFT too (unused) */
     LAYER_TRY(set(L->m_mean, L->bmean));
     LAYER_TRY(set(L->m_var, L->bvar));
     LAYER_TRY(set(L->m_dg, L->A->grad + L->g_off));
     LAYER_TRY(set(L->m_db, L->A->grad + L->b_off));
     LAYER_DNNL_TRY(dnnl_primitive_execute(
-        L->bwd, L->ctx->st, 8,
+        L->bwd, L->ctx->st, 9,
         (dnnl_exec_arg_t[]){{DNNL_ARG_SRC, L->m_x}, {DNNL_ARG_DIFF_DST, L->m_dy},
                             {DNNL_ARG_SCALE, L->m_g}, {DNNL_ARG_MEAN, L->m_mean},
                             {DNNL_ARG_VARIANCE, L->m_var}, {DNNL_ARG_DIFF_SRC, L->m_dx},
-                            {DNNL_ARG_DIFF_SCALE, L->m_dg}, {DNNL_ARG_DIFF_SHIFT, L->m_db}}));
+                            {DNNL_ARG_DIFF_SCALE, L->m_dg}, {DNNL_ARG_DIFF_SHIFT, L->m_db},
+                            {DNNL_ARG_SHIFT, L->m_b}}));
     LAYER_DNNL_TRY(dnnl_stream_wait(L->ctx->st));
     return LAYER_OK;
 }
