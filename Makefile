@@ -77,8 +77,16 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(STATIC)
 test: $(TESTS)
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} ./$(TESTS) --jobs 2
 
+# Criterion records a test as passed before LeakSanitizer reports at the worker's exit, so
+# the log is also searched: any sanitizer report fails the target.
+ASAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 check-asan:
-	$(MAKE) BUILD=build-asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" test
+	$(MAKE) BUILD=build-asan SAN="$(ASAN_FLAGS)" build-asan/test_showervae
+	@OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} ./build-asan/test_showervae --jobs 2 >build-asan/test.log 2>&1; \
+	st=$$?; cat build-asan/test.log; \
+	if grep -q -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' build-asan/test.log; then \
+	  echo "check-asan: sanitizer reports above (build-asan/test.log)"; exit 1; fi; \
+	exit $$st
 
 bench: $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do echo "== $$b"; OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} ./$$b || exit 1; done
