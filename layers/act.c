@@ -107,8 +107,10 @@ int layer_act_init(layer_act_t *L, const layer_ctx_t *ctx, layer_act_spec_t spec
 void layer_act_free(layer_act_t *L)
 {
     if (!L) return;
-    layer_prims_free((dnnl_primitive_t[]){L->fwd, L->bwd}, 2);
-    layer_mems_free((dnnl_memory_t[]){L->m_x, L->m_y, L->m_dy, L->m_dx}, 4);
+    layer_prims_free(&L->fwd, 1);
+    layer_prims_free(&L->bwd, 1);
+    dnnl_memory_t *m[] = {&L->m_x, &L->m_y, &L->m_dy, &L->m_dx};
+    for (unsigned i = 0; i < sizeof m / sizeof *m; i++) layer_mems_free(m[i], 1);
     memset(L, 0, sizeof *L);
 }
 

@@ -50,20 +50,24 @@ static void block_at(const layer_rng_t *r, uint64_t block, uint32_t out[4])
 /* u in (0, 1): the top 24 bits, centred in their bin: (k + 0.5) / 2^24 */
 static inline float to_unit(uint32_t u) { return ((float)(u >> 8) + 0.5f) * 0x1p-24f; }
 
-void layer_rng_uniform(layer_rng_t *r, float *out, size_t n)
+/* The 4 values of one block: uniforms, or normals by Box-Muller on two pairs of uniforms,
+ *   r = sqrt(-2 ln u1), z = (r cos 2 pi u2, r sin 2 pi u2). */
+static void block_values(const uint32_t w[4], float z[4], int normal)
 {
-    size_t nb = (n + 3) / 4;
-    const layer_rng_t rs = *r;
-#pragma omp parallel for schedule(static) if (nb > 4096)
-    for (size_t b = 0; b < nb; b++) {
-        uint32_t w[4];
-        block_at(&rs, rs.offset + b, w);
-        for (size_t k = 0; k < 4 && 4 * b + k < n; k++) out[4 * b + k] = to_unit(w[k]);
+    if (!normal) {
+        for (int k = 0; k < 4; k++) z[k] = to_unit(w[k]);
+        return;
     }
-    r->offset += nb;
+    for (int p = 0; p < 2; p++) {
+        double u1 = to_unit(w[2 * p]), u2 = to_unit(w[2 * p + 1]);
+        double rad = sqrt(-2.0 * log(u1)), th = 6.283185307179586 * u2;
+        z[2 * p] = (float)(rad * cos(th));
+        z[2 * p + 1] = (float)(rad * sin(th));
+    }
 }
 
-void layer_rng_normal(layer_rng_t *r, float *out, size_t n)
+/* out: (n) from blocks offset .. offset + ceil(n/4) - 1, in parallel over blocks. */
+static void fill(layer_rng_t *r, float *out, size_t n, int normal)
 {
     size_t nb = (n + 3) / 4;
     const layer_rng_t rs = *r;
@@ -72,17 +76,15 @@ void layer_rng_normal(layer_rng_t *r, float *out, size_t n)
         uint32_t w[4];
         float z[4];
         block_at(&rs, rs.offset + b, w);
-        /* Box-Muller: r = sqrt(-2 ln u1), z = (r cos 2 pi u2, r sin 2 pi u2), twice */
-        for (int p = 0; p < 2; p++) {
-            double u1 = to_unit(w[2 * p]), u2 = to_unit(w[2 * p + 1]);
-            double rad = sqrt(-2.0 * log(u1)), th = 6.283185307179586 * u2;
-            z[2 * p] = (float)(rad * cos(th));
-            z[2 * p + 1] = (float)(rad * sin(th));
-        }
+        block_values(w, z, normal);
         for (size_t k = 0; k < 4 && 4 * b + k < n; k++) out[4 * b + k] = z[k];
     }
     r->offset += nb;
 }
+
+void layer_rng_uniform(layer_rng_t *r, float *out, size_t n) { fill(r, out, n, 0); }
+
+void layer_rng_normal(layer_rng_t *r, float *out, size_t n) { fill(r, out, n, 1); }
 
 uint32_t layer_rng_below(layer_rng_t *r, uint32_t bound)
 {
