@@ -22,12 +22,16 @@ ifeq ($(NATIVE),1)
 CFLAGS  += -march=native
 endif
 SAN     ?=
-CPPFLAGS = -I. -D_POSIX_C_SOURCE=200809L -MMD -MP
+# Libraries found through pkg-config (evaluated late: after tools/deps.sh has run).
+PKGS     = hdf5 libxml-2.0 libcjson zlib
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
+CPPFLAGS = -I. -D_POSIX_C_SOURCE=200809L -MMD -MP $(PKG_CFLAGS)
 ALLCFLAGS = $(CFLAGS) $(SAN) -fPIC -fopenmp
-LDLIBS  = -ldnnl -lm
+LDLIBS  = $(PKG_LIBS) -ldnnl -lm
 LDFLAGS ?=
 
-LIB_SRC   := $(wildcard layers/*.c) vae/api.c
+LIB_SRC   := $(wildcard layers/*.c physics/*.c io/*.c) vae/api.c
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_SRC   := vae/main.c
 CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/%.o)
@@ -106,7 +110,7 @@ install: all
 	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
 	  'Name: showervae' 'Description: calorimeter shower VAE: training and fast generation' \
 	  'Version: $(VERSION)' 'Libs: -L$${libdir} -lshowervae' \
-	  'Libs.private: -ldnnl -lm -fopenmp' 'Cflags: -I$${includedir}' \
+	  'Libs.private: $(PKG_LIBS) -ldnnl -lm -fopenmp' 'Cflags: -I$${includedir}' \
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/showervae.pc
 
 uninstall:

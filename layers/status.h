@@ -1,4 +1,7 @@
-/* layers/status.h: status codes and the last-error message of the layer library.
+/* layers/status.h: status codes and the last-error message, for the whole project.
+ *
+ * layers/ is the bottom module, so its status mechanism serves physics/, io/ and vae/ too:
+ * they return these codes and record their messages with layer_error.
  *
  * Contract: every fallible function in layers/ returns an int status, 0 on success and
  * a negative LAYER_E* code on failure, and records a one-line message retrievable with
@@ -16,7 +19,9 @@ enum {
     LAYER_EDNNL = -1,   /* a oneDNN call failed */
     LAYER_ENOMEM = -2,  /* allocation failed */
     LAYER_EINVAL = -3,  /* invalid argument or configuration */
-    LAYER_ENUM = -4     /* a NaN or Inf was met */
+    LAYER_ENUM = -4,    /* a NaN or Inf was met */
+    LAYER_EIO = -5,     /* a file is missing, unreadable, or not in the expected format */
+    LAYER_EEXIST = -6   /* an output exists and overwriting was not asked for */
 };
 
 /* Records a printf-style message for the calling thread and returns code. */
