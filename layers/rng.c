@@ -47,8 +47,9 @@ static void block_at(const layer_rng_t *r, uint64_t block, uint32_t out[4])
     layer_philox4x32_10(ctr, key, out);
 }
 
-/* u in (0, 1): the top 24 bits, centred in their bin: (k + 0.5) / 2^24 */
-static inline float to_unit(uint32_t u) { return ((float)(u >> 8) + 0.5f) * 0x1p-24f; }
+#define to_unit layer_rng_to_unit
+
+void layer_rng_next_block(layer_rng_t *r, uint32_t out[4]) { block_at(r, r->offset++, out); }
 
 /* The 4 values of one block: uniforms, or normals by Box-Muller on two pairs of uniforms,
  *   r = sqrt(-2 ln u1), z = (r cos 2 pi u2, r sin 2 pi u2). */

@@ -35,6 +35,12 @@ void layer_rng_init(layer_rng_t *r, uint64_t seed, uint64_t stream);
 void layer_rng_uniform(layer_rng_t *r, float *out, size_t n);
 /* out: (n). Standard normal N(0, 1). Parallel over blocks; thread-count independent. */
 void layer_rng_normal(layer_rng_t *r, float *out, size_t n);
+/* The next raw 128-bit block of the stream (offset advances by 1): for sequential draws
+ * inside a per-item loop, where the parallel fills above would cost too much per call. */
+void layer_rng_next_block(layer_rng_t *r, uint32_t out[4]);
+/* 32 random bits -> (0, 1), the map the uniform fills use: (top 24 bits + 0.5) / 2^24. */
+static inline float layer_rng_to_unit(uint32_t u) { return ((float)(u >> 8) + 0.5f) * 0x1p-24f; }
+
 /* One uniform 32-bit integer below bound (bound > 0), by rejection (no modulo bias). */
 uint32_t layer_rng_below(layer_rng_t *r, uint32_t bound);
 /* idx: (n). A uniformly random permutation of 0..n-1 (Fisher-Yates). */

@@ -1,0 +1,182 @@
+/* physics/simulate.c: GFLASH spot simulator binned into voxels (see simulate.h). */
+#include "physics/simulate.h"
+
+#include "layers/rng.h"
+#include "layers/status.h"
+
+#include <math.h>
+#include <string.h>
+
+#define PI 3.14159265358979323846
+
+int phys_sim_init(phys_sim_t *s, const phys_geometry_t *geo)
+{
+    memset(s, 0, sizeof *s);
+    if (geo->layer_depth_mm <= 0)
+        return layer_error(LAYER_EINVAL, "simulator: geometry '%s' has no layer depth; the built-in "
+                           "W/Si simulator needs a ds2/ds3-like grid", geo->name);
+    phys_detector_wsi(&s->det);
+    s->geo = *geo;
+    s->step_x0 = 0.1;
+    s->sampling_term = 0.11;
+    s->threshold = 1;
+    return LAYER_OK;
+}
+
+/* Sequential uniforms from one shower's stream, 4 per Philox block. */
+typedef struct {
+    layer_rng_t r;
+    uint32_t w[4];
+    int k;
+} ustream_t;
+
+static inline double next_u(ustream_t *u)
+{
+    if (u->k == 4) {
+        layer_rng_next_block(&u->r, u->w);
+        u->k = 0;
+    }
+    return layer_rng_to_unit(u->w[u->k++]);
+}
+
+static double next_normal(ustream_t *u)
+{
+    /* Box-Muller, one of the pair */
+    double u1 = next_u(u), u2 = next_u(u);
+    return sqrt(-2.0 * log(u1)) * cos(2 * PI * u2);
+}
+
+/* Gamma(k, 1) variate (Marsaglia and Tsang 2000; for k < 1: G(k) = G(k + 1) U^(1/k)). */
+static double gamma_variate(ustream_t *u, double k)
+{
+    double boost = 1.0;
+    if (k < 1.0) {
+        boost = pow(next_u(u), 1.0 / k);
+        k += 1.0;
+    }
+    double d = k - 1.0 / 3.0, c = 1.0 / sqrt(9.0 * d);
+    for (;;) {
+        double x = next_normal(u), v = 1.0 + c * x;
+        if (v <= 0) continue;
+        v = v * v * v;
+        double w = next_u(u);
+        if (w < 1.0 - 0.0331 * x * x * x * x || log(w) < 0.5 * x * x + d * (1.0 - v + log(v)))
+            return boost * d * v;
+    }
+}
+
+/* Deposits n equal spots of energy e over depth [z0, z1) mm at profile depth tau. */
+static void deposit_spots(const phys_sim_t *s, double E_mev, double tau, double n, double e,
+                          double z0, double z1, ustream_t *u, float *out, double *leak)
+{
+    double Rc, Rt, p;
+    phys_gflash_radial(&s->det, E_mev, tau, &Rc, &Rt, &p);
+    const phys_geometry_t *g = &s->geo;
+    const double RM = s->det.RM_mm, dz = (z1 - z0) / n, inv_depth = 1.0 / g->layer_depth_mm;
+    for (long k = 0; k < (long)n; k++) {
+        uint32_t w[4];
+        layer_rng_next_block(&u->r, w);
+        double R = layer_rng_to_unit(w[0]) < p ? Rc : Rt;
+        double q = layer_rng_to_unit(w[1]);
+        double r = RM * R * sqrt(q / (1.0 - q));
+        double alpha = -PI + 2 * PI * layer_rng_to_unit(w[2]);
+        int layer = (int)((z0 + (k + 0.5) * dz) * inv_depth);
+        int v = layer < g->n_layers ? phys_geometry_locate_polar(g, layer, r, alpha) : -1;
+        if (v >= 0) out[v] += (float)e;
+        else *leak += e;
+    }
+}
+
+int phys_sim_shower(const phys_sim_t *s, double E_mev, uint64_t seed, uint64_t i, float *out,
+                    phys_sim_stats_t *st)
+{
+    if (!(E_mev > 0) || !isfinite(E_mev))
+        return layer_error(LAYER_EINVAL, "simulator: incident energy %g MeV", E_mev);
+    const phys_geometry_t *g = &s->geo;
+    memset(out, 0, (size_t)g->n_voxels * sizeof *out);
+    ustream_t u = {.k = 4};
+    layer_rng_init(&u.r, seed, i);
+    phys_gflash_shower_t sh;
+    double z1n = next_normal(&u), z2n = next_normal(&u);
+    phys_gflash_draw(&s->det, E_mev, z1n, z2n, &sh);
+
+    const double X0 = s->det.X0_mm, depth = fmin(s->det.depth_mm, g->n_layers * g->layer_depth_mm);
+    const double tmax = depth / X0, c2 = s->sampling_term * s->sampling_term;
+    const double lga = phys_lgamma(sh.alpha), lgs = phys_lgamma(sh.alpha_s);
+    /* the walk ends when less than a tenth of the readout threshold is left to deposit */
+    const double stop = s->threshold ? 0.1 * g->threshold_mev : 1e-6;
+    double P0 = 0, Ps0 = 0, leak = 0, spots = 0, deposited = 0;
+    for (double t0 = 0; t0 < tmax; t0 += s->step_x0) {
+        double t1 = fmin(t0 + s->step_x0, tmax);
+        double P1 = phys_gamma_p_lg(sh.alpha, sh.beta * t1, lga);
+        double Ps1 = phys_gamma_p_lg(sh.alpha_s, sh.beta_s * t1, lgs);
+        double dE = E_mev * (P1 - P0);
+        if (dE > 0) {
+            /* sampling fluctuation, dE in GeV: mean dE, variance c^2 dE (choice 3, gflash.h) */
+            double dEf = c2 * 1e3 * gamma_variate(&u, dE * 1e-3 / c2);
+            double n = fmax(1.0, floor((Ps1 - Ps0) * sh.n_spots));
+            double tau = 0.5 * (t0 + t1) * sh.tau_norm;
+            deposit_spots(s, E_mev, tau, n, dEf / n, t0 * X0, t1 * X0, &u, out, &leak);
+            spots += n;
+            deposited += dEf;
+        }
+        P0 = P1;
+        Ps0 = Ps1;
+        if (E_mev * (1 - P0) < stop) break;
+    }
+    double below = 0;
+    if (s->threshold)
+        for (int v = 0; v < g->n_voxels; v++)
+            if (out[v] > 0 && out[v] < g->threshold_mev) {
+                below += out[v];
+                out[v] = 0;
+            }
+    if (st) /* back leakage: beyond the calorimeter, or below the walk's stop */
+        *st = (phys_sim_stats_t){sh.T, sh.alpha, spots, deposited, leak, E_mev * (1 - P0), below};
+    return LAYER_OK;
+}
+
+int phys_sim_batch(const phys_sim_t *s, const double *E_mev, size_t n, uint64_t seed,
+                   uint64_t first_index, float *out)
+{
+    int rc = LAYER_OK;
+    const size_t V = (size_t)s->geo.n_voxels;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (size_t k = 0; k < n; k++) {
+        int r = phys_sim_shower(s, E_mev[k], seed, first_index + k, out + k * V, NULL);
+        if (r < 0) {
+#pragma omp critical
+            rc = r;
+        }
+    }
+    return rc;
+}
+
+void phys_sim_energies_loguniform(double *E_mev, size_t n, double lo, double hi, uint64_t seed,
+                                  uint64_t first_index)
+{
+    layer_rng_t r;
+    layer_rng_init(&r, seed, PHYS_STREAM_ENERGY);
+    const double a = log(lo), b = log(hi);
+    for (size_t k = 0; k < n; k++) {
+        uint32_t w[4];
+        r.offset = first_index + k;
+        layer_rng_next_block(&r, w);
+        /* 48 random bits for a smooth spectrum */
+        double u = ((double)(w[0] >> 8) * 0x1p24 + (w[1] >> 8) + 0.5) * 0x1p-48;
+        E_mev[k] = exp(a + (b - a) * u);
+    }
+}
+
+void phys_sim_energies_list(double *E_mev, size_t n, const double *list, int k, uint64_t seed,
+                            uint64_t first_index)
+{
+    layer_rng_t r;
+    layer_rng_init(&r, seed, PHYS_STREAM_ENERGY);
+    for (size_t j = 0; j < n; j++) {
+        uint32_t w[4];
+        r.offset = first_index + j;
+        layer_rng_next_block(&r, w);
+        E_mev[j] = list[(uint64_t)w[0] * (uint64_t)k >> 32];
+    }
+}

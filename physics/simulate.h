@@ -1,0 +1,72 @@
+/* physics/simulate.h: the built-in shower simulator (GFLASH spots binned into a voxel grid).
+ *
+ * One shower, incident along +z at the grid's axis, energy E (MeV):
+ *  1. draw (T, alpha) from the correlated log-normal of gflash.h;
+ *  2. walk the depth in steps of step_x0 radiation lengths; step [t0, t1) gets
+ *     dE = E [P(alpha, beta t1) - P(alpha, beta t0)] (P = regularised incomplete gamma);
+ *  3. sampling fluctuation: dE -> Gamma variate with mean dE and variance c^2 dE (dE in GeV);
+ *  4. the step's spots: n = max(1, floor(N_spot [P_s(t1) - P_s(t0)])), each carrying dE/n,
+ *     spaced evenly in depth within the step, at radius r = R_M R sqrt(u/(1-u)) with R = R_C
+ *     (probability p) or R_T (section 3.3), and uniform azimuth;
+ *  5. each spot lands in voxel (layer = floor(z / layer_depth), alpha bin, r bin); spots beyond
+ *     the grid's radius or the calorimeter's depth leak (they are counted, not stored);
+ *  6. the readout threshold (geometry's threshold_mev, 15.15 keV for ds2/ds3) zeroes small voxels.
+ * Voxel energies are calibrated as CaloChallenge ds2/ds3 write them: the energy seen in the
+ * silicon divided by the sampling fraction, i.e. spot energies (summed per voxel) directly, so
+ * E_tot / E_inc is just below 1 (minus leakage).
+ *
+ * Randomness: shower i of seed s uses the Philox stream (s, i), so a shower is the same
+ * whichever thread makes it and whichever batch it is in. Incident energies come from their
+ * own stream (s, PHYS_STREAM_ENERGY), entry i at offset i.
+ * Requires a geometry with a layer depth (ds2, ds3, or an XML of the same grid).
+ */
+#ifndef PHYSICS_SIMULATE_H
+#define PHYSICS_SIMULATE_H
+
+#include "physics/geometry.h"
+#include "physics/gflash.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PHYS_STREAM_ENERGY 0xE4E4E4E400000000ull
+
+typedef struct {
+    phys_detector_t det;
+    phys_geometry_t geo;
+    double step_x0;       /* longitudinal step in X0 (0.1, Geant4's StepInX0) */
+    double sampling_term; /* c in sigma/E = c / sqrt(E/GeV) (0.11) */
+    int threshold;        /* 1: apply the geometry's readout threshold */
+} phys_sim_t;
+
+/* Per-shower diagnostics (optional). */
+typedef struct {
+    double T, alpha;         /* drawn profile parameters (T in X0) */
+    double spots;            /* spots made */
+    double deposited_mev;    /* sum of the fluctuated step energies inside the depth */
+    double lateral_leak_mev; /* part of deposited_mev whose spots fell outside the grid's radius */
+    double back_leak_mev;    /* profile energy beyond the depth (or below the walk's stop) */
+    double below_thr_mev;    /* energy removed by the readout threshold */
+} phys_sim_stats_t;
+/* Bookkeeping: sum of voxels = deposited - lateral_leak - below_thr. */
+
+/* Default configuration on geometry geo (must have layer_depth_mm > 0). */
+int phys_sim_init(phys_sim_t *s, const phys_geometry_t *geo);
+
+/* out: (V) voxel energies (MeV) of shower index i at energy E_mev; st may be NULL. */
+int phys_sim_shower(const phys_sim_t *s, double E_mev, uint64_t seed, uint64_t i, float *out,
+                    phys_sim_stats_t *st);
+
+/* out: (n, V) showers first_index .. first_index + n - 1 at energies E_mev (n), in parallel
+ * over showers; identical for any thread count. */
+int phys_sim_batch(const phys_sim_t *s, const double *E_mev, size_t n, uint64_t seed,
+                   uint64_t first_index, float *out);
+
+/* E_mev: (n) log-uniform in [lo, hi] MeV, entries first_index .. of seed's energy stream. */
+void phys_sim_energies_loguniform(double *E_mev, size_t n, double lo, double hi, uint64_t seed,
+                                  uint64_t first_index);
+/* E_mev: (n) drawn uniformly from the list (k values, MeV), entries first_index .. */
+void phys_sim_energies_list(double *E_mev, size_t n, const double *list, int k, uint64_t seed,
+                            uint64_t first_index);
+
+#endif
