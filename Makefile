@@ -33,7 +33,7 @@ LDFLAGS ?=
 
 LIB_SRC   := $(wildcard layers/*.c physics/*.c io/*.c) vae/api.c
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
-CLI_SRC   := vae/main.c
+CLI_SRC   := vae/main.c vae/cli.c vae/progress.c $(wildcard vae/cmd_*.c)
 CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC  := $(wildcard tests/*.c)
 TEST_OBJ  := $(TEST_SRC:%.c=$(BUILD)/%.o)

@@ -6,6 +6,7 @@
  */
 #include "layers/ctx.h"
 #include "layers/status.h"
+#include "vae/cli.h"
 #include "vae/showervae.h"
 
 #include <stdio.h>
@@ -19,6 +20,8 @@ static void usage(FILE *f)
             "usage: showervae COMMAND [options]\n"
             "\n"
             "commands:\n"
+            "  simulate   simulate showers with the built-in GFLASH simulator into an HDF5 file\n"
+            "  inspect    describe and check a shower file (CaloChallenge or Par04 layout)\n"
             "  info       print the version, the CPU ISA oneDNN uses and the thread count\n"
             "  demo       run the demonstration behind `make demo`\n"
             "\n"
@@ -83,6 +86,8 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(cmd, "info") == 0) return cmd_info(argc - 1, argv + 1);
+    if (strcmp(cmd, "simulate") == 0) return cmd_simulate(argc - 1, argv + 1);
+    if (strcmp(cmd, "inspect") == 0) return cmd_inspect(argc - 1, argv + 1);
     if (strcmp(cmd, "demo") == 0) return cmd_demo(argc - 1, argv + 1);
     fprintf(stderr, "showervae: unknown command '%s' (try showervae --help)\n", cmd);
     return 2;

@@ -1,0 +1,68 @@
+/* io/dataset.h: reading shower files: the CaloChallenge layout and the two Geant4 Par04 layouts.
+ *
+ * Layouts recognised (energies in MeV in the file unless stated):
+ *  - CaloChallenge 2022: incident_energies (N, 1) or (N), showers (N, V), V voxels in the
+ *    (layer, alpha, r) order with r fastest;
+ *  - Par04, newer converter (root2h5.py): incident_energy (N) or (N, 1), showers (N, R, PHI, Z);
+ *  - Par04, per-energy (root2h5_for_vae.py): one dataset per incident energy, named by the energy
+ *    in GeV ("1", "2", ..., "1024"), each (N_e, R, PHI, Z).
+ * Showers come out as float32 in the canonical CaloChallenge order (Par04 arrays are transposed
+ * on read), with any on-disk float type (32 or 64 bit), chunking or compression.
+ *
+ * Validation (each a one-line error naming the file): not HDF5 or truncated, missing dataset,
+ * wrong rank or shape, N mismatch between energies and showers, voxel count that does not match
+ * the geometry, non-float data, and, on reading, NaN/Inf or negative values (with the row).
+ * Incident energies are checked in full at open (N numbers); showers are checked as they are read.
+ *
+ * Memory: nothing is held but the handles and the N incident energies; rows are read in blocks.
+ * The HDF5 chunk cache is sized to one row-block of chunks so a block is decompressed once.
+ * Not thread safe (HDF5 serial build): one thread per dataset.
+ */
+#ifndef IO_DATASET_H
+#define IO_DATASET_H
+
+#include "physics/geometry.h"
+
+#include <hdf5.h>
+#include <stddef.h>
+
+typedef enum { IO_LAYOUT_CALOCHALLENGE = 0, IO_LAYOUT_PAR04, IO_LAYOUT_PAR04_PER_ENERGY } io_layout_t;
+
+typedef struct {
+    char name[32];  /* dataset name */
+    double e_mev;   /* incident energy of all its showers */
+    size_t first, n;/* rows first .. first + n - 1 of the whole file */
+} io_group_t;
+
+typedef struct {
+    char path[1024];
+    hid_t file;
+    io_layout_t layout;
+    size_t n;              /* showers */
+    int V;                 /* voxels per shower */
+    int par04_dims[3];     /* R, PHI, Z for the Par04 layouts */
+    phys_geometry_t geo;   /* the grid the file matches */
+    float *energies;       /* owned: (n) incident energies, MeV */
+    hid_t showers;         /* CaloChallenge / Par04: the showers dataset */
+    size_t block_rows;     /* natural read block (the chunk's row count, or 256) */
+    io_group_t *groups;    /* Par04 per-energy: n_groups datasets (owned) */
+    int n_groups;
+    float *scratch;        /* owned: Par04 transposition buffer, block_rows rows */
+} io_dataset_t;
+
+/* Opens and validates path. geo: the expected grid, or NULL to infer it from the voxel count
+ * (368, 533, 6480, 40500), the Par04 dimensions or the file's "geometry" attribute. */
+int io_dataset_open(io_dataset_t *d, const char *path, const phys_geometry_t *geo);
+void io_dataset_close(io_dataset_t *d);
+
+/* showers: (count, V) float32 canonical order, rows first .. first + count - 1; E_mev: (count)
+ * (may be NULL). Rejects NaN/Inf and negative voxel energies with the row number. */
+int io_dataset_read(io_dataset_t *d, size_t first, size_t count, float *E_mev, float *showers);
+
+/* The name of a layout ("CaloChallenge", "Par04", "Par04 per-energy"). */
+const char *io_layout_name(io_layout_t l);
+
+/* Switches off HDF5's own error printing (library code must not print); idempotent. */
+void io_h5_quiet(void);
+
+#endif

@@ -1,0 +1,138 @@
+/* io/loader.c: streamed, shuffled mini-batches (see loader.h). */
+#include "io/loader.h"
+
+#include "layers/status.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int io_split_is_val(uint64_t seed, size_t i, double val_fraction)
+{
+    if (val_fraction <= 0) return 0;
+    layer_rng_t r;
+    layer_rng_init(&r, seed, IO_STREAM_SPLIT);
+    r.offset = i;
+    uint32_t w[4];
+    layer_rng_next_block(&r, w);
+    return layer_rng_to_unit(w[0]) < val_fraction;
+}
+
+static int in_part(const io_loader_t *L, size_t i)
+{
+    if (L->part == IO_PART_ALL) return 1;
+    return io_split_is_val(L->seed, i, L->val_fraction) == (L->part == IO_PART_VAL);
+}
+
+int io_loader_init(io_loader_t *L, io_dataset_t *d, io_part_t part, double val_fraction,
+                   uint64_t seed, int shuffle, size_t buffer_bytes)
+{
+    memset(L, 0, sizeof *L);
+    if (!(val_fraction >= 0 && val_fraction < 1))
+        return layer_error(LAYER_EINVAL, "validation fraction %g not in [0, 1)", val_fraction);
+    L->d = d;
+    L->part = part;
+    L->val_fraction = val_fraction;
+    L->seed = seed;
+    L->shuffle = shuffle;
+    for (size_t i = 0; i < d->n; i++) L->n_part += in_part(L, i);
+    L->n_blocks = (d->n + d->block_rows - 1) / d->block_rows;
+    size_t row = (size_t)d->V * sizeof(float);
+    L->cap = shuffle ? (buffer_bytes ? buffer_bytes : (256u << 20)) / row : 0;
+    if (shuffle && L->cap < 1) L->cap = 1;
+    L->order = malloc(L->n_blocks * sizeof *L->order);
+    L->blk_e = malloc(d->block_rows * sizeof(float));
+    L->blk_x = malloc(d->block_rows * row);
+    if (shuffle) {
+        L->buf_e = malloc(L->cap * sizeof(float));
+        L->buf_x = malloc(L->cap * row);
+    }
+    if (!L->order || !L->blk_e || !L->blk_x || (shuffle && (!L->buf_e || !L->buf_x))) {
+        io_loader_free(L);
+        return layer_error(LAYER_ENOMEM, "%s: loader out of memory", d->path);
+    }
+    return io_loader_epoch(L, 0);
+}
+
+void io_loader_free(io_loader_t *L)
+{
+    if (!L) return;
+    free(L->order);
+    free(L->blk_e);
+    free(L->blk_x);
+    free(L->buf_e);
+    free(L->buf_x);
+    memset(L, 0, sizeof *L);
+}
+
+int io_loader_epoch(io_loader_t *L, uint64_t epoch)
+{
+    layer_rng_init(&L->rng, L->seed, IO_STREAM_SHUFFLE + epoch);
+    if (L->shuffle) {
+        layer_rng_permutation(&L->rng, L->order, L->n_blocks);
+    } else {
+        for (size_t b = 0; b < L->n_blocks; b++) L->order[b] = (uint32_t)b;
+    }
+    L->next_block = 0;
+    L->blk_n = L->blk_pos = 0;
+    L->buf_n = 0;
+    return LAYER_OK;
+}
+
+/* Makes the next row of the current block that belongs to the part available; reads blocks as
+ * needed. Returns 1 with *e, *x pointing at it, 0 at the end of the file, < 0 on error. */
+static int next_row(io_loader_t *L, const float **e, const float **x)
+{
+    const io_dataset_t *d = L->d;
+    for (;;) {
+        while (L->blk_pos < L->blk_n) {
+            size_t k = L->blk_pos++;
+            if (in_part(L, L->blk_first + k)) {
+                *e = L->blk_e + k;
+                *x = L->blk_x + k * d->V;
+                return 1;
+            }
+        }
+        if (L->next_block >= L->n_blocks) return 0;
+        size_t b = L->order[L->next_block++];
+        L->blk_first = b * d->block_rows;
+        L->blk_n = d->n - L->blk_first < d->block_rows ? d->n - L->blk_first : d->block_rows;
+        L->blk_pos = 0;
+        LAYER_TRY(io_dataset_read(L->d, L->blk_first, L->blk_n, L->blk_e, L->blk_x));
+    }
+}
+
+int io_loader_next(io_loader_t *L, int B, float *E, float *X, int *got)
+{
+    const size_t V = (size_t)L->d->V;
+    *got = 0;
+    while (*got < B) {
+        const float *e, *x;
+        if (!L->shuffle) {
+            int r = next_row(L, &e, &x);
+            if (r < 0) return r;
+            if (r == 0) break;
+        } else {
+            /* fill the buffer, then emit a random entry and close the gap with the last */
+            int r = 1;
+            while (L->buf_n < L->cap && (r = next_row(L, &e, &x)) == 1) {
+                L->buf_e[L->buf_n] = *e;
+                memcpy(L->buf_x + L->buf_n * V, x, V * sizeof(float));
+                L->buf_n++;
+            }
+            if (r < 0) return r;
+            if (L->buf_n == 0) break;
+            size_t j = layer_rng_below(&L->rng, (uint32_t)L->buf_n);
+            E[*got] = L->buf_e[j];
+            memcpy(X + (size_t)*got * V, L->buf_x + j * V, V * sizeof(float));
+            L->buf_n--;
+            L->buf_e[j] = L->buf_e[L->buf_n];
+            memmove(L->buf_x + j * V, L->buf_x + L->buf_n * V, V * sizeof(float));
+            (*got)++;
+            continue;
+        }
+        E[*got] = *e;
+        memcpy(X + (size_t)*got * V, x, V * sizeof(float));
+        (*got)++;
+    }
+    return LAYER_OK;
+}

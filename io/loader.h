@@ -1,0 +1,57 @@
+/* io/loader.h: streamed mini-batches from a shower file, with a seeded shuffle and a
+ * deterministic train/validation split.
+ *
+ * Split: shower i belongs to the validation part when u_i < val_fraction, with u_i the
+ * Philox uniform of (seed, IO_STREAM_SPLIT) at offset i: a pure function of (seed, i), so the
+ * split does not depend on the reading order, the batch size or the thread count, and
+ * validation showers are spread over the whole file (Par04 files are sorted by energy).
+ *
+ * Order: with shuffling, the file's row blocks (its chunks) are visited in a random order per
+ * epoch and rows pass through an in-memory shuffle buffer (random pick with swap-remove), so
+ * memory stays bounded by one block plus the buffer; without shuffling, file order.
+ * The epoch's randomness is the stream (seed, IO_STREAM_SHUFFLE + epoch): the same seed and
+ * epoch give the same batches.
+ */
+#ifndef IO_LOADER_H
+#define IO_LOADER_H
+
+#include "io/dataset.h"
+#include "layers/rng.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define IO_STREAM_SPLIT 0x5B117000ull
+#define IO_STREAM_SHUFFLE 0x5FF1E000ull
+
+typedef enum { IO_PART_ALL = 0, IO_PART_TRAIN, IO_PART_VAL } io_part_t;
+
+typedef struct {
+    io_dataset_t *d;          /* not owned */
+    io_part_t part;
+    double val_fraction;
+    uint64_t seed;
+    int shuffle;
+    size_t n_part;            /* showers in this part */
+    size_t n_blocks, next_block;
+    uint32_t *order;          /* owned: block visiting order */
+    float *blk_e, *blk_x;     /* owned: the current block (block_rows rows) */
+    size_t blk_n, blk_pos, blk_first;
+    float *buf_e, *buf_x;     /* owned: shuffle buffer (cap rows) */
+    size_t cap, buf_n;
+    layer_rng_t rng;
+} io_loader_t;
+
+/* 1 when shower i is in the validation part. */
+int io_split_is_val(uint64_t seed, size_t i, double val_fraction);
+
+/* buffer_bytes: memory for the shuffle buffer (0: 256 MiB); unused without shuffling. */
+int io_loader_init(io_loader_t *L, io_dataset_t *d, io_part_t part, double val_fraction,
+                   uint64_t seed, int shuffle, size_t buffer_bytes);
+void io_loader_free(io_loader_t *L);
+/* Restarts at the beginning of epoch (0, 1, ...). */
+int io_loader_epoch(io_loader_t *L, uint64_t epoch);
+/* E: (B), X: (B, V): up to B showers; *got receives how many (0 at the end of the epoch). */
+int io_loader_next(io_loader_t *L, int B, float *E, float *X, int *got);
+
+#endif

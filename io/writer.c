@@ -1,0 +1,175 @@
+/* io/writer.c: atomic, appendable CaloChallenge files (see writer.h). */
+#include "io/writer.h"
+
+#include "io/dataset.h"
+#include "layers/status.h"
+#include "vae/showervae.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+io_writer_opts_t io_writer_defaults(void) { return (io_writer_opts_t){.deflate = 4}; }
+
+/* An extendible (0 x cols) float32 dataset, chunked (rows x cols), shuffle + deflate. */
+static hid_t make_dset(hid_t f, const char *name, hsize_t cols, hsize_t rows, int deflate)
+{
+    hsize_t dims[2] = {0, cols}, maxd[2] = {H5S_UNLIMITED, cols}, chunk[2] = {rows, cols};
+    hid_t sp = H5Screate_simple(2, dims, maxd), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(dcpl, 2, chunk);
+    if (deflate > 0) {
+        H5Pset_shuffle(dcpl);
+        H5Pset_deflate(dcpl, (unsigned)deflate);
+    }
+    hid_t ds = H5Dcreate2(f, name, H5T_IEEE_F32LE, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    H5Pclose(dcpl);
+    H5Sclose(sp);
+    return ds;
+}
+
+int io_writer_attr_str(io_writer_t *w, const char *name, const char *value)
+{
+    hid_t t = H5Tcopy(H5T_C_S1), sp = H5Screate(H5S_SCALAR);
+    H5Tset_size(t, strlen(value) + 1);
+    H5Tset_strpad(t, H5T_STR_NULLTERM);
+    if (H5Aexists(w->file, name) > 0) H5Adelete(w->file, name);
+    hid_t a = H5Acreate2(w->file, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t e = a < 0 ? -1 : H5Awrite(a, t, value);
+    if (a >= 0) H5Aclose(a);
+    H5Sclose(sp);
+    H5Tclose(t);
+    return e < 0 ? layer_error(LAYER_EIO, "%s: cannot write attribute %s", w->tmp, name) : LAYER_OK;
+}
+
+int io_writer_attr_int(io_writer_t *w, const char *name, int64_t value)
+{
+    hid_t sp = H5Screate(H5S_SCALAR);
+    if (H5Aexists(w->file, name) > 0) H5Adelete(w->file, name);
+    hid_t a = H5Acreate2(w->file, name, H5T_STD_I64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t e = a < 0 ? -1 : H5Awrite(a, H5T_NATIVE_INT64, &value);
+    if (a >= 0) H5Aclose(a);
+    H5Sclose(sp);
+    return e < 0 ? layer_error(LAYER_EIO, "%s: cannot write attribute %s", w->tmp, name) : LAYER_OK;
+}
+
+/* The temporary name beside path: dir/.base.tmp.PID */
+static void tmp_name(char *out, size_t n, const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    int dir = slash ? (int)(slash - path + 1) : 0;
+    snprintf(out, n, "%.*s.%s.tmp.%ld", dir, path, slash ? slash + 1 : path, (long)getpid());
+}
+
+int io_writer_open(io_writer_t *w, const char *path, const phys_geometry_t *g, const io_writer_opts_t *o)
+{
+    io_writer_opts_t def = io_writer_defaults();
+    if (!o) o = &def;
+    memset(w, 0, sizeof *w);
+    w->file = w->d_e = w->d_x = H5I_INVALID_HID;
+    io_h5_quiet();
+    if (strlen(path) >= sizeof w->path) return layer_error(LAYER_EINVAL, "output path too long");
+    snprintf(w->path, sizeof w->path, "%s", path);
+    tmp_name(w->tmp, sizeof w->tmp, path);
+    w->V = g->n_voxels;
+    w->force = o->force;
+    if (!o->force && access(path, F_OK) == 0)
+        return layer_error(LAYER_EEXIST, "%s: exists (use --force to replace it)", path);
+    if (o->deflate < 0 || o->deflate > 9) return layer_error(LAYER_EINVAL, "deflate level %d not in 0-9", o->deflate);
+    w->file = H5Fcreate(w->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (w->file < 0) return layer_error(LAYER_EIO, "%s: cannot create (%s)", w->tmp, strerror(errno));
+    size_t rows = o->chunk_rows ? o->chunk_rows : (size_t)((1u << 20) / ((size_t)w->V * 4));
+    if (rows < 1) rows = 1;
+    w->d_e = make_dset(w->file, "incident_energies", 1, rows * 64, o->deflate);
+    w->d_x = make_dset(w->file, "showers", (hsize_t)w->V, rows, o->deflate);
+    int rc = (w->d_e < 0 || w->d_x < 0) ? layer_error(LAYER_EIO, "%s: cannot create datasets", w->tmp) : LAYER_OK;
+    if (rc == LAYER_OK) rc = io_writer_attr_str(w, "geometry", g->name);
+    if (rc == LAYER_OK) rc = io_writer_attr_int(w, "n_voxels", w->V);
+    if (rc == LAYER_OK) rc = io_writer_attr_str(w, "units", "MeV");
+    if (rc == LAYER_OK) rc = io_writer_attr_str(w, "format", "CaloChallenge 2022");
+    if (rc == LAYER_OK) {
+        char prod[64];
+        snprintf(prod, sizeof prod, "showervae %s", vae_version());
+        rc = io_writer_attr_str(w, "producer", prod);
+    }
+    if (rc != LAYER_OK) io_writer_abort(w);
+    return rc;
+}
+
+/* Appends n rows of cols floats to a (rows, cols) extendible dataset. */
+static int append(io_writer_t *w, hid_t ds, const float *x, size_t n, hsize_t cols)
+{
+    hsize_t dims[2] = {w->n + n, cols}, start[2] = {w->n, 0}, cnt[2] = {n, cols};
+    if (H5Dset_extent(ds, dims) < 0) return layer_error(LAYER_EIO, "%s: cannot extend dataset", w->tmp);
+    hid_t fs = H5Dget_space(ds), ms = H5Screate_simple(2, cnt, NULL);
+    herr_t e = H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, cnt, NULL);
+    if (e >= 0) e = H5Dwrite(ds, H5T_NATIVE_FLOAT, ms, fs, H5P_DEFAULT, x);
+    H5Sclose(ms);
+    H5Sclose(fs);
+    return e < 0 ? layer_error(LAYER_EIO, "%s: write failed (disk full?)", w->tmp) : LAYER_OK;
+}
+
+int io_writer_append(io_writer_t *w, const float *E_mev, const float *showers, size_t n)
+{
+    if (w->file < 0) return layer_error(LAYER_EINVAL, "writer is not open");
+    for (size_t i = 0; i < n; i++) {
+        if (!(E_mev[i] > 0) || !isfinite(E_mev[i]))
+            return layer_error(LAYER_EINVAL, "%s: incident energy %g of row %zu", w->path, E_mev[i], w->n + i);
+        for (size_t v = 0; v < (size_t)w->V; v++) {
+            float e = showers[i * w->V + v];
+            if (!(e >= 0) || !isfinite(e))
+                return layer_error(LAYER_EINVAL, "%s: row %zu voxel %zu has energy %g", w->path, w->n + i, v, e);
+        }
+    }
+    if (n == 0) return LAYER_OK;
+    LAYER_TRY(append(w, w->d_e, E_mev, n, 1));
+    LAYER_TRY(append(w, w->d_x, showers, n, (hsize_t)w->V));
+    w->n += n;
+    return LAYER_OK;
+}
+
+static void close_handles(io_writer_t *w, int *ok)
+{
+    if (w->d_e >= 0 && H5Dclose(w->d_e) < 0) *ok = 0;
+    if (w->d_x >= 0 && H5Dclose(w->d_x) < 0) *ok = 0;
+    if (w->file >= 0 && H5Fclose(w->file) < 0) *ok = 0;
+    w->d_e = w->d_x = w->file = H5I_INVALID_HID;
+}
+
+int io_writer_close(io_writer_t *w)
+{
+    if (w->file < 0) return layer_error(LAYER_EINVAL, "writer is not open");
+    int ok = 1;
+    close_handles(w, &ok);
+    if (!ok) {
+        unlink(w->tmp);
+        return layer_error(LAYER_EIO, "%s: closing the file failed (disk full?); nothing written", w->path);
+    }
+    if (w->force) {
+        if (rename(w->tmp, w->path) != 0) {
+            int e = errno;
+            unlink(w->tmp);
+            return layer_error(LAYER_EIO, "%s: cannot rename from %s (%s)", w->path, w->tmp, strerror(e));
+        }
+    } else { /* link fails if the name appeared meanwhile: never replace silently */
+        if (link(w->tmp, w->path) != 0) {
+            int e = errno;
+            unlink(w->tmp);
+            return e == EEXIST ? layer_error(LAYER_EEXIST, "%s: appeared while writing; not replaced", w->path)
+                               : layer_error(LAYER_EIO, "%s: cannot create (%s)", w->path, strerror(e));
+        }
+        unlink(w->tmp);
+    }
+    return LAYER_OK;
+}
+
+void io_writer_abort(io_writer_t *w)
+{
+    if (!w) return;
+    int ok = 1;
+    if (w->file > 0 || w->d_e > 0 || w->d_x > 0) {
+        close_handles(w, &ok);
+        unlink(w->tmp);
+    }
+}

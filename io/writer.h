@@ -1,0 +1,50 @@
+/* io/writer.h: writing CaloChallenge-layout shower files, appendable in batches, atomically.
+ *
+ * The file holds incident_energies (N, 1) and showers (N, V), float32, MeV, each chunked and
+ * compressed with the shuffle filter + deflate (zlib), readable by h5py and any HDF5 reader.
+ * Root attributes: geometry (name), n_voxels, units ("MeV"), producer ("showervae X.Y.Z"),
+ * format ("CaloChallenge 2022"), plus the caller's string and integer attributes (e.g. seed).
+ *
+ * Atomicity: rows go to a temporary file in the same directory (".NAME.tmp.PID"); close
+ * renames it to the final name only when everything was written. An existing file is never
+ * replaced unless force is set (checked at open and again, race-free, at close); abort (or a
+ * failed close) deletes the temporary file. Not thread safe: one thread per writer.
+ */
+#ifndef IO_WRITER_H
+#define IO_WRITER_H
+
+#include "physics/geometry.h"
+
+#include <hdf5.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    char path[1024], tmp[1100];
+    hid_t file, d_e, d_x;
+    size_t n;          /* rows written */
+    int V;
+    int force;
+} io_writer_t;
+
+typedef struct {
+    int deflate;        /* zlib level 0-9 (0 = no compression); default 4 */
+    size_t chunk_rows;  /* rows per chunk; 0 = about 1 MiB per chunk */
+    int force;          /* replace an existing file */
+} io_writer_opts_t;
+
+/* Default options: deflate 4, automatic chunking, no force. */
+io_writer_opts_t io_writer_defaults(void);
+
+int io_writer_open(io_writer_t *w, const char *path, const phys_geometry_t *g, const io_writer_opts_t *o);
+/* E_mev: (n), showers: (n, V) appended. Rejects NaN/Inf and negative values. */
+int io_writer_append(io_writer_t *w, const float *E_mev, const float *showers, size_t n);
+/* Root attributes (before close). */
+int io_writer_attr_str(io_writer_t *w, const char *name, const char *value);
+int io_writer_attr_int(io_writer_t *w, const char *name, int64_t value);
+/* Flushes, closes and renames to the final name. On failure the temporary file is removed. */
+int io_writer_close(io_writer_t *w);
+/* Closes and removes the temporary file (safe on a closed or zeroed writer). */
+void io_writer_abort(io_writer_t *w);
+
+#endif

@@ -1,0 +1,137 @@
+/* vae/cmd_inspect.c: `showervae inspect FILE`: what a shower file holds, checked end to end. */
+#include "io/dataset.h"
+#include "layers/status.h"
+#include "physics/geometry.h"
+#include "vae/cli.h"
+#include "vae/progress.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: showervae inspect FILE [options]\n"
+            "Describe a shower file (CaloChallenge or Par04 layout): layout, N, voxels, geometry,\n"
+            "energy range, mean sparsity and E_tot/E_inc; every shower is read and checked, and\n"
+            "any problem (NaN/Inf, negative energies, shape mismatch) is reported with exit status 1.\n"
+            "\n"
+            "  -g, --geometry G   expected geometry: ds1-photons, ds1-pions, ds2, ds3 or a .xml\n"
+            "                     [inferred from the voxel count or the file's attribute]\n"
+            "  -q, --quiet        no progress line\n"
+            "  -h, --help         this text\n");
+}
+
+/* Prints the root attributes that are strings or integers. */
+static herr_t print_attr(hid_t loc, const char *name, const H5A_info_t *info, void *op)
+{
+    (void)info;
+    (void)op;
+    hid_t a = H5Aopen(loc, name, H5P_DEFAULT), t = H5Aget_type(a);
+    if (H5Tget_class(t) == H5T_STRING && !H5Tis_variable_str(t)) {
+        char buf[512] = "";
+        hid_t mt = H5Tcopy(t);
+        H5Tset_size(mt, sizeof buf);
+        H5Tset_strpad(mt, H5T_STR_NULLTERM);
+        if (H5Aread(a, mt, buf) >= 0) printf("  attribute  %s = %s\n", name, buf);
+        H5Tclose(mt);
+    } else if (H5Tget_class(t) == H5T_INTEGER) {
+        long long v;
+        if (H5Aread(a, H5T_NATIVE_LLONG, &v) >= 0) printf("  attribute  %s = %lld\n", name, v);
+    }
+    H5Tclose(t);
+    H5Aclose(a);
+    return 0;
+}
+
+/* Reads every shower: mean sparsity (fraction of zero voxels) and mean E_tot/E_inc. */
+static int scan(io_dataset_t *d, int quiet, double *sparsity, double *ratio)
+{
+    const size_t B = d->block_rows, V = (size_t)d->V;
+    float *E = malloc(B * sizeof *E), *X = malloc(B * V * sizeof *X);
+    if (!E || !X) {
+        free(E), free(X);
+        return layer_error(LAYER_ENOMEM, "out of memory");
+    }
+    vae_progress_t p;
+    vae_progress_start(&p, "inspect", "showers", d->n, quiet);
+    double zeros = 0, r = 0;
+    int rc = LAYER_OK;
+    for (size_t first = 0; first < d->n && rc == LAYER_OK; first += B) {
+        size_t k = d->n - first < B ? d->n - first : B;
+        rc = io_dataset_read(d, first, k, E, X);
+        for (size_t i = 0; rc == LAYER_OK && i < k; i++) {
+            double et = 0;
+            size_t z = 0;
+            for (size_t v = 0; v < V; v++) {
+                et += X[i * V + v];
+                z += X[i * V + v] == 0.f;
+            }
+            zeros += (double)z / V;
+            r += et / E[i];
+        }
+        vae_progress_update(&p, first + k, NULL);
+    }
+    if (rc == LAYER_OK && !quiet && p.tty) fprintf(stderr, "\r\033[K");
+    *sparsity = zeros / d->n;
+    *ratio = r / d->n;
+    free(E);
+    free(X);
+    return rc;
+}
+
+int cmd_inspect(int argc, char **argv)
+{
+    const char *file = NULL, *geo_arg = NULL;
+    int quiet = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet")) {
+            quiet = 1;
+        } else if ((!strcmp(argv[i], "-g") || !strcmp(argv[i], "--geometry")) && i + 1 < argc) {
+            geo_arg = argv[++i];
+        } else if (argv[i][0] == '-' || file) {
+            return cli_err("inspect", 2, "unexpected argument '%s' (see --help)", argv[i]);
+        } else {
+            file = argv[i];
+        }
+    }
+    if (!file) return cli_err("inspect", 2, "no file given (see --help)");
+    phys_geometry_t g;
+    if (geo_arg && phys_geometry_from_arg(&g, geo_arg) < 0) return cli_fail("inspect");
+    io_dataset_t d;
+    if (io_dataset_open(&d, file, geo_arg ? &g : NULL) < 0) return cli_fail("inspect");
+    double emin = INFINITY, emax = 0;
+    for (size_t i = 0; i < d.n; i++) {
+        emin = fmin(emin, d.energies[i]);
+        emax = fmax(emax, d.energies[i]);
+    }
+    const char *match = phys_geometry_match(&d.geo);
+    printf("%s: shower dataset\n", file);
+    printf("  layout     %s\n", io_layout_name(d.layout));
+    printf("  showers    %zu\n", d.n);
+    printf("  voxels     %d per shower", d.V);
+    if (d.layout != IO_LAYOUT_CALOCHALLENGE)
+        printf(" (R %d x PHI %d x Z %d, converted to CaloChallenge order)", d.par04_dims[0],
+               d.par04_dims[1], d.par04_dims[2]);
+    printf("\n  geometry   %s (%d layers%s%s)\n", d.geo.name, d.geo.n_layers,
+           *match ? ", binning of " : ", matches no preset", match);
+    printf("  energies   %.4g .. %.4g GeV\n", emin * 1e-3, emax * 1e-3);
+    H5Aiterate2(d.file, H5_INDEX_NAME, H5_ITER_INC, NULL, print_attr, NULL);
+    double sparsity = 0, ratio = 0;
+    int rc = scan(&d, quiet, &sparsity, &ratio);
+    if (rc < 0) {
+        printf("  problem    %s\n", layer_last_error());
+        io_dataset_close(&d);
+        return cli_fail("inspect");
+    }
+    printf("  sparsity   %.4f (mean fraction of empty voxels)\n", sparsity);
+    printf("  E_tot/E_inc %.4f (mean)\n", ratio);
+    printf("  checked    all %zu showers: finite, non-negative\n", d.n);
+    io_dataset_close(&d);
+    return 0;
+}

@@ -1,0 +1,60 @@
+/* vae/progress.c: progress line (see progress.h). */
+#include "vae/progress.h"
+
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+
+double vae_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + 1e-9 * t.tv_nsec;
+}
+
+void vae_progress_start(vae_progress_t *p, const char *label, const char *unit, size_t total, int quiet)
+{
+    *p = (vae_progress_t){.label = label, .unit = unit, .total = total, .t0 = vae_now(),
+                          .tty = isatty(2), .quiet = quiet, .last_decile = 0};
+}
+
+static void fmt_time(char *b, size_t n, double s)
+{
+    long t = (long)(s + 0.5);
+    if (t >= 3600) snprintf(b, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+    else snprintf(b, n, "%ld:%02ld", t / 60, t % 60);
+}
+
+void vae_progress_update(vae_progress_t *p, size_t done, const char *extra)
+{
+    if (p->quiet || p->total == 0) return;
+    double now = vae_now(), el = now - p->t0, frac = (double)done / p->total;
+    int decile = (int)(frac * 10);
+    if (p->tty ? (now - p->last < 0.1 && done < p->total) : decile <= p->last_decile) return;
+    p->last = now;
+    p->last_decile = decile;
+    double rate = el > 0 ? done / el : 0;
+    char eta[32];
+    fmt_time(eta, sizeof eta, rate > 0 ? (p->total - done) / rate : 0);
+    if (p->tty) {
+        char bar[21];
+        for (int i = 0; i < 20; i++) bar[i] = i < (int)(frac * 20) ? '#' : '.';
+        bar[20] = 0;
+        fprintf(stderr, "\r%s [%s] %3.0f%%  %zu/%zu  %.0f %s/s  ETA %s  %s\033[K", p->label, bar,
+                100 * frac, done, p->total, rate, p->unit, eta, extra ? extra : "");
+    } else {
+        fprintf(stderr, "%s: %3.0f%%  %zu/%zu  %.0f %s/s  ETA %s  %s\n", p->label, 100 * frac, done,
+                p->total, rate, p->unit, eta, extra ? extra : "");
+    }
+    fflush(stderr);
+}
+
+void vae_progress_end(vae_progress_t *p, size_t done)
+{
+    if (p->quiet) return;
+    double el = vae_now() - p->t0;
+    char t[32];
+    fmt_time(t, sizeof t, el);
+    fprintf(stderr, "%s%s: %zu %s in %s (%.0f %s/s)\n", p->tty ? "\r\033[K" : "", p->label, done,
+            p->unit, t, el > 0 ? done / el : 0, p->unit);
+}
