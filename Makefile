@@ -71,8 +71,10 @@ $(SHARED): $(LIB_OBJ)
 $(PROG): $(CLI_OBJ) $(STATIC)
 	$(CC) $(SAN) -fopenmp $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(TESTS): $(TEST_OBJ) $(STATIC)
-	$(CC) $(SAN) -fopenmp $(LDFLAGS) -o $@ $^ -lcriterion $(LDLIBS)
+# The CLI tests run the program built beside them.
+$(TEST_OBJ): CPPFLAGS += -DSV_PROG='"$(PROG)"'
+$(TESTS): $(TEST_OBJ) $(STATIC) | $(PROG)
+	$(CC) $(SAN) -fopenmp $(LDFLAGS) -o $@ $(TEST_OBJ) $(STATIC) -lcriterion $(LDLIBS)
 
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(STATIC)
 	$(CC) $(SAN) -fopenmp $(LDFLAGS) -o $@ $^ $(LDLIBS)

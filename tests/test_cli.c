@@ -1,0 +1,100 @@
+/* tests/test_cli.c: the showervae program end to end: simulate, inspect, errors and exit codes. */
+#include <criterion/criterion.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char D[48];
+
+static void setup(void)
+{
+    snprintf(D, sizeof D, "/tmp/sv_cli_%d", (int)getpid());
+    char c[128];
+    snprintf(c, sizeof c, "rm -rf %s && mkdir -p %s", D, D);
+    cr_assert_eq(system(c), 0);
+}
+
+static void teardown(void)
+{
+    char c[128];
+    snprintf(c, sizeof c, "rm -rf %s", D);
+    if (system(c) != 0) cr_log_warn("cannot remove %s", D);
+}
+
+TestSuite(cli, .init = setup, .fini = teardown);
+
+/* Runs the program with args (a shell fragment); stdout+stderr into out; returns exit status. */
+static int run(char *out, size_t n, const char *fmt, ...)
+{
+    char args[1024], cmd[1400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=2 %s %s 2>&1", SV_PROG, args);
+    FILE *f = popen(cmd, "r");
+    size_t len = fread(out, 1, n - 1, f);
+    out[len] = 0;
+    int st = pclose(f);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+Test(cli, simulate_then_inspect_and_the_same_seed_gives_the_same_file)
+{
+    char out[8192];
+    cr_assert_eq(run(out, sizeof out, "simulate -n 60 -e 1:50 -s 3 -b 25 -q -o %s/a.h5", D), 0, "%s", out);
+    cr_assert_eq(run(out, sizeof out, "inspect -q %s/a.h5", D), 0, "%s", out);
+    cr_expect(strstr(out, "showers    60") != NULL, "%s", out);
+    cr_expect(strstr(out, "binning of ds2") != NULL, "%s", out);
+    cr_expect(strstr(out, "seed = 3") != NULL, "%s", out);
+    /* same seed, other batch size: identical datasets (h5diff compares values) */
+    cr_assert_eq(run(out, sizeof out, "simulate -n 60 -e 1:50 -s 3 -b 7 -q -o %s/b.h5", D), 0, "%s", out);
+    char c[400];
+    snprintf(c, sizeof c, "h5diff %s/a.h5 %s/b.h5 /showers && h5diff %s/a.h5 %s/b.h5 /incident_energies", D, D, D, D);
+    cr_expect_eq(system(c), 0, "same seed gave different showers");
+    cr_assert_eq(run(out, sizeof out, "simulate -n 60 -e 1:50 -s 4 -q -o %s/c.h5", D), 0, "%s", out);
+    snprintf(c, sizeof c, "h5diff -q %s/a.h5 %s/c.h5 /showers >/dev/null", D, D);
+    cr_expect_neq(system(c), 0, "another seed gave the same showers");
+}
+
+Test(cli, errors_are_one_line_with_the_right_exit_status)
+{
+    char out[8192];
+    /* usage errors: 2 */
+    cr_expect_eq(run(out, sizeof out, "simulate -n 10"), 2, "%s", out);
+    cr_expect(strstr(out, "no output file") != NULL, "%s", out);
+    cr_expect_eq(run(out, sizeof out, "simulate -n ten -o %s/x.h5", D), 2, "%s", out);
+    cr_expect_eq(run(out, sizeof out, "simulate -e 10:1 -o %s/x.h5", D), 2, "%s", out);
+    cr_expect_eq(run(out, sizeof out, "frobnicate"), 2, "%s", out);
+    /* runtime errors: 1, one line naming the file */
+    cr_assert_eq(run(out, sizeof out, "simulate -n 5 -q -o %s/a.h5", D), 0, "%s", out);
+    cr_expect_eq(run(out, sizeof out, "simulate -n 5 -q -o %s/a.h5", D), 1, "%s", out);
+    cr_expect(strstr(out, "exists") != NULL && strstr(out, "a.h5") != NULL, "%s", out);
+    cr_expect_eq(run(out, sizeof out, "simulate -n 5 -q -f -o %s/a.h5", D), 0, "--force: %s", out);
+    cr_expect_eq(run(out, sizeof out, "simulate -n 5 -q -g ds1-photons -o %s/p.h5", D), 1, "%s", out);
+    char c[200];
+    snprintf(c, sizeof c, "echo hello > %s/t.h5", D);
+    cr_assert_eq(system(c), 0);
+    cr_expect_eq(run(out, sizeof out, "inspect %s/t.h5", D), 1, "%s", out);
+    cr_expect(strstr(out, "t.h5: not an HDF5 file") != NULL, "%s", out);
+    cr_expect(strchr(out, '\n') == out + strlen(out) - 1, "more than one line: %s", out);
+    cr_expect_eq(run(out, sizeof out, "inspect -g ds3 %s/a.h5", D), 1, "%s", out);
+    cr_expect(strstr(out, "6480 voxels, geometry ds3 has 40500") != NULL, "%s", out);
+}
+
+Test(cli, every_command_help_lists_options_with_defaults)
+{
+    char out[8192];
+    cr_assert_eq(run(out, sizeof out, "--help"), 0);
+    cr_expect(strstr(out, "simulate") && strstr(out, "inspect"));
+    cr_assert_eq(run(out, sizeof out, "simulate --help"), 0);
+    const char *want[] = {"--geometry", "[ds2]", "--n", "[10000]", "--energy", "[1:1000]", "--seed",
+                          "[1]", "--batch", "[1000]", "--deflate", "[4]", "--force", "--energy-list"};
+    for (unsigned i = 0; i < sizeof want / sizeof *want; i++)
+        cr_expect(strstr(out, want[i]) != NULL, "simulate --help lacks %s", want[i]);
+    cr_assert_eq(run(out, sizeof out, "inspect --help"), 0);
+    cr_expect(strstr(out, "--geometry") != NULL);
+}

@@ -1,0 +1,433 @@
+/* tests/test_io.c: HDF5 shower files: round trip, the on-disk layout (h5dump), atomic writes,
+ * every validation error on a crafted bad file, the Par04 layouts, and the streamed loader. */
+#include "io/dataset.h"
+#include "io/loader.h"
+#include "io/writer.h"
+#include "layers/status.h"
+
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char DIR_[40];
+
+static void setup(void)
+{
+    snprintf(DIR_, sizeof DIR_, "/tmp/sv_io_%d", (int)getpid());
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s && mkdir -p %s", DIR_, DIR_);
+    cr_assert_eq(system(cmd), 0);
+}
+
+static void teardown(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", DIR_);
+    if (system(cmd) != 0) cr_log_warn("could not remove %s", DIR_);
+}
+
+TestSuite(io, .init = setup, .fini = teardown);
+
+static const char *path(const char *name)
+{
+    static char buf[4][200];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", DIR_, name);
+    return buf[k];
+}
+
+/* Row i of a test sample: E = 1000 (i + 1) MeV, voxel v = (i * 7 + v) % 13 (zeros included). */
+static void sample(float *E, float *X, size_t first, size_t n, int V)
+{
+    for (size_t i = 0; i < n; i++) {
+        E[i] = 1000.f * (float)(first + i + 1);
+        for (int v = 0; v < V; v++) X[i * V + v] = (float)(((first + i) * 7 + v) % 13);
+    }
+}
+
+static void write_ds2(const char *p, size_t n, size_t batch)
+{
+    phys_geometry_t g;
+    phys_geometry_preset(&g, "ds2");
+    io_writer_t w;
+    cr_assert_eq(io_writer_open(&w, p, &g, NULL), LAYER_OK, "%s", layer_last_error());
+    float *E = malloc(batch * 4), *X = malloc(batch * 6480 * 4);
+    for (size_t f = 0; f < n; f += batch) {
+        size_t k = n - f < batch ? n - f : batch;
+        sample(E, X, f, k, 6480);
+        cr_assert_eq(io_writer_append(&w, E, X, k), LAYER_OK, "%s", layer_last_error());
+    }
+    cr_assert_eq(io_writer_attr_int(&w, "seed", 42), LAYER_OK);
+    cr_assert_eq(io_writer_close(&w), LAYER_OK, "%s", layer_last_error());
+    free(E);
+    free(X);
+}
+
+Test(io, round_trip_in_batches_keeps_every_value)
+{
+    const char *p = path("rt.h5");
+    write_ds2(p, 25, 10); /* 10 + 10 + 5 rows */
+    io_dataset_t d;
+    cr_assert_eq(io_dataset_open(&d, p, NULL), LAYER_OK, "%s", layer_last_error());
+    cr_expect_eq(d.n, 25);
+    cr_expect_eq(d.V, 6480);
+    cr_expect_str_eq(d.geo.name, "ds2");
+    cr_expect_eq(d.layout, IO_LAYOUT_CALOCHALLENGE);
+    float E[25], *X = malloc(25 * 6480 * 4), Er[25], *Xr = malloc(25 * 6480 * 4);
+    sample(Er, Xr, 0, 25, 6480);
+    cr_assert_eq(io_dataset_read(&d, 0, 25, E, X), LAYER_OK, "%s", layer_last_error());
+    cr_assert(memcmp(E, Er, sizeof E) == 0);
+    cr_assert(memcmp(X, Xr, 25 * 6480 * 4) == 0);
+    cr_assert_eq(io_dataset_read(&d, 20, 6, E, X), LAYER_EINVAL, "reading past the end");
+    io_dataset_close(&d);
+    free(X);
+    free(Xr);
+}
+
+Test(io, h5dump_shows_the_calochallenge_layout)
+{
+    const char *p = path("dump.h5");
+    write_ds2(p, 25, 25);
+    char cmd[256], out[16384] = "";
+    snprintf(cmd, sizeof cmd, "h5dump -H -p %s", p);
+    FILE *f = popen(cmd, "r");
+    cr_assert_not_null(f);
+    size_t len = fread(out, 1, sizeof out - 1, f);
+    out[len] = 0;
+    cr_assert_eq(pclose(f), 0, "h5dump failed");
+    const char *want[] = {"DATASET \"incident_energies\"", "( 25, 1 )", "DATASET \"showers\"",
+                          "( 25, 6480 )", "H5T_IEEE_F32LE", "SHUFFLE", "DEFLATE", "CHUNKED",
+                          "ATTRIBUTE \"units\"", "ATTRIBUTE \"seed\""};
+    for (unsigned i = 0; i < sizeof want / sizeof *want; i++)
+        cr_expect(strstr(out, want[i]) != NULL, "h5dump lacks %s", want[i]);
+}
+
+Test(io, existing_files_are_never_replaced_silently)
+{
+    const char *p = path("keep.h5");
+    write_ds2(p, 3, 3);
+    phys_geometry_t g;
+    phys_geometry_preset(&g, "ds2");
+    io_writer_t w;
+    cr_assert_eq(io_writer_open(&w, p, &g, NULL), LAYER_EEXIST);
+    cr_expect(strstr(layer_last_error(), "--force") != NULL);
+    /* force replaces; an aborted writer leaves neither the target nor a temporary file */
+    io_writer_opts_t o = io_writer_defaults();
+    o.force = 1;
+    cr_assert_eq(io_writer_open(&w, p, &g, &o), LAYER_OK);
+    float E[2], X[2 * 6480];
+    sample(E, X, 100, 2, 6480);
+    cr_assert_eq(io_writer_append(&w, E, X, 2), LAYER_OK);
+    cr_assert_eq(io_writer_close(&w), LAYER_OK);
+    io_dataset_t d;
+    cr_assert_eq(io_dataset_open(&d, p, NULL), LAYER_OK);
+    cr_expect_eq(d.n, 2);
+    io_dataset_close(&d);
+    const char *q = path("aborted.h5");
+    cr_assert_eq(io_writer_open(&w, q, &g, NULL), LAYER_OK);
+    cr_assert_eq(io_writer_append(&w, E, X, 2), LAYER_OK);
+    X[5] = NAN;
+    cr_assert_eq(io_writer_append(&w, E, X, 2), LAYER_EINVAL, "NaN must be refused");
+    io_writer_abort(&w);
+    cr_expect(access(q, F_OK) != 0, "aborted output exists");
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "ls -a %s | grep -q tmp", DIR_);
+    cr_expect(system(cmd) != 0, "a temporary file was left behind");
+    /* a file that appears while writing is not replaced */
+    cr_assert_eq(io_writer_open(&w, q, &g, NULL), LAYER_OK);
+    FILE *f = fopen(q, "w");
+    fputs("someone else's", f);
+    fclose(f);
+    cr_assert_eq(io_writer_close(&w), LAYER_EEXIST);
+    f = fopen(q, "r");
+    char buf[32] = "";
+    cr_assert(fgets(buf, sizeof buf, f) != NULL);
+    fclose(f);
+    cr_expect_str_eq(buf, "someone else's");
+}
+
+/* ---- crafted files ---- */
+
+static void mk(hid_t f, const char *name, hid_t type, int rank, const hsize_t *dims, const void *data)
+{
+    hid_t sp = H5Screate_simple(rank, dims, NULL);
+    hid_t ds = H5Dcreate2(f, name, type, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t mem = H5Tget_class(type) == H5T_INTEGER ? H5T_NATIVE_INT
+                : H5Tget_size(type) == 8           ? H5T_NATIVE_DOUBLE
+                                                   : H5T_NATIVE_FLOAT;
+    cr_assert(H5Dwrite(ds, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0);
+    H5Dclose(ds);
+    H5Sclose(sp);
+}
+
+/* A CaloChallenge-like file with n energies of shape (ne0, ne1) and showers (n, V). */
+static const char *craft(const char *name, hsize_t ne0, hsize_t ne1, hsize_t n, hsize_t V,
+                         float e_value, int bad_voxel_kind)
+{
+    const char *p = path(name);
+    hid_t f = H5Fcreate(p, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    float *e = calloc(ne0 * ne1, 4), *x = calloc(n * V, 4);
+    for (hsize_t i = 0; i < ne0 * ne1; i++) e[i] = 5000;
+    e[0] = e_value;
+    if (bad_voxel_kind == 1) x[V + 3] = NAN;
+    if (bad_voxel_kind == 2) x[V + 3] = INFINITY;
+    if (bad_voxel_kind == 3) x[V + 3] = -2.5f;
+    hsize_t de[2] = {ne0, ne1}, dx[2] = {n, V};
+    mk(f, "incident_energies", H5T_IEEE_F32LE, ne1 ? 2 : 1, de, e);
+    mk(f, "showers", H5T_IEEE_F32LE, 2, dx, x);
+    H5Fclose(f);
+    free(e);
+    free(x);
+    return p;
+}
+
+static void expect_open_error(const char *p, const phys_geometry_t *g, const char *needle)
+{
+    io_dataset_t d;
+    int rc = io_dataset_open(&d, p, g);
+    cr_expect_eq(rc, LAYER_EIO, "%s: opened (rc %d)", p, rc);
+    cr_expect(strstr(layer_last_error(), p) != NULL, "message does not name the file: %s",
+              layer_last_error());
+    cr_expect(strstr(layer_last_error(), needle) != NULL, "message '%s' lacks '%s'",
+              layer_last_error(), needle);
+    if (rc == LAYER_OK) io_dataset_close(&d);
+}
+
+static void expect_read_error(const char *p, const char *needle)
+{
+    io_dataset_t d;
+    cr_assert_eq(io_dataset_open(&d, p, NULL), LAYER_OK, "%s", layer_last_error());
+    float E[4], *X = malloc(4 * (size_t)d.V * 4);
+    cr_expect_eq(io_dataset_read(&d, 0, d.n, E, X), LAYER_EIO);
+    cr_expect(strstr(layer_last_error(), needle) != NULL, "'%s' lacks '%s'", layer_last_error(), needle);
+    cr_expect(strstr(layer_last_error(), "shower 1") != NULL, "row not named: %s", layer_last_error());
+    free(X);
+    io_dataset_close(&d);
+}
+
+Test(io, every_validation_error_is_one_clear_message)
+{
+    phys_geometry_t ds2;
+    phys_geometry_preset(&ds2, "ds2");
+    /* not HDF5, missing, truncated */
+    const char *p = path("text.h5");
+    FILE *f = fopen(p, "w");
+    fputs("incident_energies,showers\n1,2,3\n", f);
+    fclose(f);
+    expect_open_error(p, NULL, "not an HDF5 file");
+    expect_open_error(path("missing.h5"), NULL, "No such file");
+    const char *good = path("good.h5");
+    write_ds2(good, 60, 60);
+    const char *trunc = path("trunc.h5");
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "head -c $(( $(stat -c %%s %s) / 2 )) %s > %s", good, good, trunc);
+    cr_assert_eq(system(cmd), 0);
+    io_dataset_t d;
+    int rc = io_dataset_open(&d, trunc, NULL);
+    if (rc == LAYER_OK) { /* the superblock survived: the damage must show on reading */
+        float *X = malloc(60 * 6480 * 4);
+        rc = io_dataset_read(&d, 0, 60, NULL, X);
+        free(X);
+        io_dataset_close(&d);
+    }
+    cr_expect_eq(rc, LAYER_EIO, "truncated file accepted");
+    cr_expect(strstr(layer_last_error(), trunc) != NULL, "%s", layer_last_error());
+
+    /* missing datasets */
+    p = path("only_showers.h5");
+    hid_t h = H5Fcreate(p, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    float x[6480] = {0};
+    mk(h, "showers", H5T_IEEE_F32LE, 2, (hsize_t[]){1, 6480}, x);
+    H5Fclose(h);
+    expect_open_error(p, NULL, "no 'incident_energies'");
+    p = path("empty.h5");
+    h = H5Fcreate(p, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    H5Fclose(h);
+    expect_open_error(p, NULL, "no 'showers'");
+    /* wrong rank or shape */
+    p = path("rank3.h5");
+    h = H5Fcreate(p, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    mk(h, "incident_energies", H5T_IEEE_F32LE, 2, (hsize_t[]){1, 1}, (float[]){1000});
+    mk(h, "showers", H5T_IEEE_F32LE, 3, (hsize_t[]){1, 80, 81}, x);
+    H5Fclose(h);
+    expect_open_error(p, NULL, "rank 3");
+    expect_open_error(craft("e2.h5", 3, 2, 3, 6480, 5000, 0), NULL, "(N, 1)");
+    /* N mismatch */
+    expect_open_error(craft("nmis.h5", 4, 1, 3, 6480, 5000, 0), NULL, "4 incident energies but 3 showers");
+    /* voxel count vs geometry */
+    expect_open_error(craft("v100.h5", 2, 1, 2, 100, 5000, 0), &ds2, "100 voxels, geometry ds2 has 6480");
+    expect_open_error(craft("v100b.h5", 2, 1, 2, 100, 5000, 0), NULL, "cannot tell the geometry");
+    /* bad incident energies */
+    expect_open_error(craft("eneg.h5", 2, 1, 2, 6480, -1, 0), NULL, "incident energy of shower 0");
+    expect_open_error(craft("enan.h5", 2, 1, 2, 6480, NAN, 0), NULL, "incident energy of shower 0");
+    /* integer data */
+    p = path("int.h5");
+    h = H5Fcreate(p, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    int ie[1] = {1000}, *ix = calloc(6480, sizeof(int));
+    mk(h, "incident_energies", H5T_STD_I32LE, 2, (hsize_t[]){1, 1}, ie);
+    mk(h, "showers", H5T_STD_I32LE, 2, (hsize_t[]){1, 6480}, ix);
+    H5Fclose(h);
+    free(ix);
+    expect_open_error(p, NULL, "not floating point");
+    /* NaN, Inf, negative voxel energies: found on reading, with the row */
+    expect_read_error(craft("xnan.h5", 2, 1, 2, 6480, 5000, 1), "NaN/Inf");
+    expect_read_error(craft("xinf.h5", 2, 1, 2, 6480, 5000, 2), "NaN/Inf");
+    expect_read_error(craft("xneg.h5", 2, 1, 2, 6480, 5000, 3), "negative energy");
+}
+
+Test(io, float64_files_and_1d_energies_are_read_as_float32)
+{
+    const char *p = path("f64.h5");
+    hid_t h = H5Fcreate(p, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    double e[2] = {1500, 2500}, *x = calloc(2 * 368, 8);
+    x[367] = 0.125;
+    x[368] = 3.5;
+    mk(h, "incident_energies", H5T_IEEE_F64LE, 1, (hsize_t[]){2}, e);
+    mk(h, "showers", H5T_IEEE_F64LE, 2, (hsize_t[]){2, 368}, x);
+    H5Fclose(h);
+    io_dataset_t d;
+    cr_assert_eq(io_dataset_open(&d, p, NULL), LAYER_OK, "%s", layer_last_error());
+    cr_expect_str_eq(d.geo.name, "ds1-photons");
+    float E[2], X[2 * 368];
+    cr_assert_eq(io_dataset_read(&d, 0, 2, E, X), LAYER_OK);
+    cr_expect(E[0] == 1500.f && E[1] == 2500.f && X[367] == 0.125f && X[368] == 3.5f);
+    io_dataset_close(&d);
+    free(x);
+}
+
+/* Par04 value of (shower s, r, phi, z), distinct everywhere. */
+static float par04_value(int s, int r, int p, int z) { return (float)(s * 100000 + r * 1000 + p * 50 + z); }
+
+static void par04_fill(float *a, int n, int s0)
+{
+    for (int s = 0; s < n; s++)
+        for (int r = 0; r < 9; r++)
+            for (int p = 0; p < 16; p++)
+                for (int z = 0; z < 45; z++)
+                    a[(((size_t)s * 9 + r) * 16 + p) * 45 + z] = par04_value(s0 + s, r, p, z);
+}
+
+static void expect_cc_order(const float *X, int s, int s_global)
+{
+    for (int z = 0; z < 45; z += 11)
+        for (int p = 0; p < 16; p += 5)
+            for (int r = 0; r < 9; r += 4)
+                cr_assert_eq(X[(size_t)s * 6480 + (z * 16 + p) * 9 + r], par04_value(s_global, r, p, z));
+}
+
+Test(io, par04_layouts_are_read_and_transposed)
+{
+    /* per-energy layout: datasets "1" (2 showers) and "1024" (1), shape (N, R 9, PHI 16, Z 45) */
+    const char *p = path("par04_old.h5");
+    hid_t h = H5Fcreate(p, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    float *a = malloc(3 * 6480 * 4);
+    par04_fill(a, 2, 0);
+    mk(h, "1024", H5T_IEEE_F32LE, 4, (hsize_t[]){1, 9, 16, 45}, a); /* written first on purpose */
+    mk(h, "1", H5T_IEEE_F32LE, 4, (hsize_t[]){2, 9, 16, 45}, a);
+    H5Fclose(h);
+    io_dataset_t d;
+    cr_assert_eq(io_dataset_open(&d, p, NULL), LAYER_OK, "%s", layer_last_error());
+    cr_expect_eq(d.layout, IO_LAYOUT_PAR04_PER_ENERGY);
+    cr_expect_eq(d.n, 3);
+    cr_expect_str_eq(d.geo.name, "ds2");
+    float E[3], *X = malloc(3 * 6480 * 4);
+    cr_assert_eq(io_dataset_read(&d, 0, 3, E, X), LAYER_OK, "%s", layer_last_error());
+    cr_expect(E[0] == 1000.f && E[1] == 1000.f && E[2] == 1024000.f, "energies %g %g %g", E[0], E[1], E[2]);
+    expect_cc_order(X, 0, 0);
+    expect_cc_order(X, 1, 1);
+    expect_cc_order(X, 2, 0);
+    io_dataset_close(&d);
+
+    /* newer layout: incident_energy (N) + showers (N, R, PHI, Z) */
+    p = path("par04_new.h5");
+    h = H5Fcreate(p, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    par04_fill(a, 3, 10);
+    mk(h, "incident_energy", H5T_IEEE_F32LE, 1, (hsize_t[]){3}, (float[]){2000, 3000, 4000});
+    mk(h, "showers", H5T_IEEE_F32LE, 4, (hsize_t[]){3, 9, 16, 45}, a);
+    H5Fclose(h);
+    cr_assert_eq(io_dataset_open(&d, p, NULL), LAYER_OK, "%s", layer_last_error());
+    cr_expect_eq(d.layout, IO_LAYOUT_PAR04);
+    cr_assert_eq(io_dataset_read(&d, 1, 2, E, X), LAYER_OK, "%s", layer_last_error());
+    cr_expect(E[0] == 3000.f && E[1] == 4000.f);
+    expect_cc_order(X, 0, 11);
+    expect_cc_order(X, 1, 12);
+    io_dataset_close(&d);
+    /* a Par04 grid that does not fit the requested geometry */
+    phys_geometry_t ds3;
+    phys_geometry_preset(&ds3, "ds3");
+    expect_open_error(p, &ds3, "voxels");
+    free(a);
+    free(X);
+}
+
+/* ---- loader ---- */
+
+static void collect(io_loader_t *L, int B, float *seen, size_t *n)
+{
+    float E[64], *X = malloc((size_t)B * 6480 * 4);
+    int got;
+    *n = 0;
+    do {
+        cr_assert_eq(io_loader_next(L, B, E, X, &got), LAYER_OK, "%s", layer_last_error());
+        for (int i = 0; i < got; i++) {
+            /* the voxels travel with their energy */
+            size_t row = (size_t)(E[i] / 1000.f) - 1;
+            cr_assert_eq(X[(size_t)i * 6480 + 5], (float)((row * 7 + 5) % 13));
+            seen[(*n)++] = E[i];
+        }
+    } while (got > 0);
+    free(X);
+}
+
+static int cmpf(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+Test(io, loader_splits_deterministically_and_shuffles_every_row_once)
+{
+    const char *p = path("loader.h5");
+    write_ds2(p, 300, 300); /* chunks of 40 rows: 8 blocks */
+    io_dataset_t d;
+    cr_assert_eq(io_dataset_open(&d, p, NULL), LAYER_OK);
+    cr_expect_eq(d.block_rows, 40);
+    io_loader_t tr, va, tr2;
+    cr_assert_eq(io_loader_init(&tr, &d, IO_PART_TRAIN, 0.2, 5, 1, 7 * 6480 * 4), LAYER_OK);
+    cr_assert_eq(io_loader_init(&va, &d, IO_PART_VAL, 0.2, 5, 0, 0), LAYER_OK);
+    cr_expect_eq(tr.n_part + va.n_part, 300);
+    cr_expect(va.n_part > 40 && va.n_part < 80, "validation part %zu of 300", va.n_part);
+    float a[300], b[300], v[300];
+    size_t na, nb, nv;
+    collect(&tr, 16, a, &na);
+    collect(&va, 16, v, &nv);
+    cr_assert_eq(na, tr.n_part);
+    cr_assert_eq(nv, va.n_part);
+    /* validation in file order; train and validation disjoint and complete */
+    for (size_t i = 1; i < nv; i++) cr_assert(v[i] > v[i - 1]);
+    float all[300];
+    memcpy(all, a, na * 4);
+    memcpy(all + na, v, nv * 4);
+    qsort(all, 300, 4, cmpf);
+    for (int i = 0; i < 300; i++) cr_assert_eq(all[i], 1000.f * (i + 1), "row %d missing or repeated", i);
+    /* shuffled: not in file order; the same seed and epoch repeat; another epoch differs */
+    int sorted = 1;
+    for (size_t i = 1; i < na; i++) sorted &= a[i] > a[i - 1];
+    cr_expect(!sorted, "training order not shuffled");
+    cr_assert_eq(io_loader_init(&tr2, &d, IO_PART_TRAIN, 0.2, 5, 1, 7 * 6480 * 4), LAYER_OK);
+    collect(&tr2, 5, b, &nb); /* another batch size */
+    cr_assert(nb == na && memcmp(a, b, na * 4) == 0, "same seed and epoch, other order");
+    io_loader_epoch(&tr2, 1);
+    collect(&tr2, 16, b, &nb);
+    cr_assert(memcmp(a, b, na * 4) != 0, "epoch 1 repeats epoch 0");
+    /* the split is a function of (seed, index) only */
+    for (size_t i = 0; i < 300; i++) cr_assert_eq(io_split_is_val(5, i, 0.2), io_split_is_val(5, i, 0.2));
+    io_loader_free(&tr);
+    io_loader_free(&tr2);
+    io_loader_free(&va);
+    io_dataset_close(&d);
+}
