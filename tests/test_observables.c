@@ -90,8 +90,8 @@ Test(observables, streaming_moments_profiles_and_merge_agree_with_two_pass)
         phys_hlf_compute(&g, x[i], f);
         for (int k = 0; k < 17; k++) mean[k] += f[k] / N;
         for (int l = 0; l < 3; l++)
-            for (int v = g.offset[l]; v < g.offset[l + 1]; v++) prof[l] += x[i][v] / N;
-        for (int v = 0; v < 16; v++) rad[v % 2] += x[i][v] / N;
+            for (int v = g.offset[l]; v < g.offset[l + 1]; v++) prof[l] += (double)x[i][v] / N;
+        for (int v = 0; v < 16; v++) rad[v % 2] += (double)x[i][v] / N;
     }
     for (int i = 0; i < N; i++) {
         phys_hlf_compute(&g, x[i], f);
@@ -103,7 +103,7 @@ Test(observables, streaming_moments_profiles_and_merge_agree_with_two_pass)
         cr_expect(fabs(a.mean[k] - mean[k]) < 1e-9 * fmax(1, fabs(mean[k])), "merged mean %d", k);
         cr_expect(fabs(phys_obs_sd(&a, k) - sqrt(var[k])) < 1e-9 * fmax(1, sqrt(var[k])), "merged sd %d", k);
     }
-    for (int l = 0; l < 3; l++) cr_expect(fabs(all.long_prof[l] - prof[l]) < 1e-9);
+    for (int l = 0; l < 3; l++) cr_expect(fabs(all.long_prof[l] - prof[l]) < 1e-9, "layer %d: %.17g vs %.17g", l, all.long_prof[l], prof[l]);
     cr_assert_eq(all.n_rad, 2);
     for (int i = 0; i < 2; i++) cr_expect(fabs(all.rad_prof[i] - rad[i]) < 1e-9);
     double total = 0, merged = 0;
