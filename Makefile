@@ -97,8 +97,15 @@ check-asan:
 bench: $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do echo "== $$b"; OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} ./$$b || exit 1; done
 
+# The demonstration: simulate a small ds2 dataset with the built-in simulator and inspect it.
+# (Training, generation and evaluation join as those commands land.) Outputs in demo-out/.
+DEMO_OUT ?= demo-out
 demo: $(PROG)
-	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} ./$(PROG) demo
+	@mkdir -p $(DEMO_OUT)
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} ./$(PROG) simulate --geometry ds2 --n 10000 --energy 1:1000 \
+	    --seed 1 --force -o $(DEMO_OUT)/showers.h5
+	./$(PROG) inspect $(DEMO_OUT)/showers.h5
+	@echo "demo: the dataset is $(DEMO_OUT)/showers.h5 (CaloChallenge layout, h5dump -H shows it)"
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin \
@@ -120,6 +127,6 @@ uninstall:
 	      $(DESTDIR)$(PREFIX)/bin/showervae $(DESTDIR)$(PREFIX)/lib/pkgconfig/showervae.pc
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan $(DEMO_OUT)
 
 -include $(wildcard $(BUILD)/*/*.d)

@@ -23,7 +23,6 @@ static void usage(FILE *f)
             "  simulate   simulate showers with the built-in GFLASH simulator into an HDF5 file\n"
             "  inspect    describe and check a shower file (CaloChallenge or Par04 layout)\n"
             "  info       print the version, the CPU ISA oneDNN uses and the thread count\n"
-            "  demo       run the demonstration behind `make demo`\n"
             "\n"
             "options:\n"
             "  -h, --help     this text (COMMAND --help: the options of COMMAND)\n"
@@ -56,20 +55,6 @@ static int cmd_info(int argc, char **argv)
     return 0;
 }
 
-static int cmd_demo(int argc, char **argv)
-{
-    if (argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
-        printf("usage: showervae demo\n  runs the demonstration (no options)\n");
-        return 0;
-    }
-    int rc = cmd_info(1, argv);
-    if (rc) return rc;
-    printf("\nThe layer library is built and working (see `make test` and `make bench`).\n"
-           "The shower simulator, training and generation steps of the demo arrive with\n"
-           "their issues; see README.md for the status.\n");
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -88,7 +73,6 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "info") == 0) return cmd_info(argc - 1, argv + 1);
     if (strcmp(cmd, "simulate") == 0) return cmd_simulate(argc - 1, argv + 1);
     if (strcmp(cmd, "inspect") == 0) return cmd_inspect(argc - 1, argv + 1);
-    if (strcmp(cmd, "demo") == 0) return cmd_demo(argc - 1, argv + 1);
     fprintf(stderr, "showervae: unknown command '%s' (try showervae --help)\n", cmd);
     return 2;
 }
