@@ -31,9 +31,12 @@ ALLCFLAGS = $(CFLAGS) $(SAN) -fPIC -fopenmp
 LDLIBS  = $(PKG_LIBS) -ldnnl -lm
 LDFLAGS ?=
 
-LIB_SRC   := $(wildcard layers/*.c physics/*.c io/*.c) vae/api.c
+# The library: everything but the program's own parts (which print and parse options).
+APP_SRC   := vae/cli.c vae/progress.c vae/train.c $(wildcard vae/cmd_*.c)
+APP_OBJ   := $(APP_SRC:%.c=$(BUILD)/%.o)
+LIB_SRC   := $(wildcard layers/*.c physics/*.c io/*.c) $(filter-out vae/main.c $(APP_SRC),$(wildcard vae/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
-CLI_SRC   := vae/main.c vae/cli.c vae/progress.c $(wildcard vae/cmd_*.c)
+CLI_SRC   := vae/main.c
 CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC  := $(wildcard tests/*.c)
 TEST_OBJ  := $(TEST_SRC:%.c=$(BUILD)/%.o)
@@ -42,6 +45,7 @@ BENCH_BIN := $(BENCH_SRC:%.c=$(BUILD)/%)
 PUBLIC_H  := vae/showervae.h
 
 STATIC := $(BUILD)/libshowervae.a
+APPLIB := $(BUILD)/libshowervae-app.a
 SHARED := $(BUILD)/libshowervae.so.$(VERSION)
 PROG   := $(BUILD)/showervae
 TESTS  := $(BUILD)/test_showervae
@@ -68,13 +72,17 @@ $(STATIC): $(LIB_OBJ)
 $(SHARED): $(LIB_OBJ)
 	$(CC) -shared -Wl,-soname,libshowervae.so.$(SOVERSION) $(SAN) -fopenmp $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(PROG): $(CLI_OBJ) $(STATIC)
+$(APPLIB): $(APP_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(PROG): $(CLI_OBJ) $(APPLIB) $(STATIC)
 	$(CC) $(SAN) -fopenmp $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The CLI tests run the program built beside them.
 $(TEST_OBJ): CPPFLAGS += -DSV_PROG='"$(PROG)"'
-$(TESTS): $(TEST_OBJ) $(STATIC) | $(PROG)
-	$(CC) $(SAN) -fopenmp $(LDFLAGS) -o $@ $(TEST_OBJ) $(STATIC) -lcriterion $(LDLIBS)
+$(TESTS): $(TEST_OBJ) $(APPLIB) $(STATIC) | $(PROG)
+	$(CC) $(SAN) -fopenmp $(LDFLAGS) -o $@ $(TEST_OBJ) $(APPLIB) $(STATIC) -lcriterion $(LDLIBS)
 
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(STATIC)
 	$(CC) $(SAN) -fopenmp $(LDFLAGS) -o $@ $^ $(LDLIBS)

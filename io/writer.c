@@ -1,6 +1,7 @@
 /* io/writer.c: atomic, appendable CaloChallenge files (see writer.h). */
 #include "io/writer.h"
 
+#include "io/atomic.h"
 #include "io/dataset.h"
 #include "layers/status.h"
 #include "vae/showervae.h"
@@ -54,38 +55,41 @@ int io_writer_attr_int(io_writer_t *w, const char *name, int64_t value)
     return e < 0 ? layer_error(LAYER_EIO, "%s: cannot write attribute %s", w->tmp, name) : LAYER_OK;
 }
 
-/* The temporary name beside path: dir/.base.tmp.PID */
-static void tmp_name(char *out, size_t n, const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    int dir = slash ? (int)(slash - path + 1) : 0;
-    snprintf(out, n, "%.*s.%s.tmp.%ld", dir, path, slash ? slash + 1 : path, (long)getpid());
-}
-
 int io_writer_open(io_writer_t *w, const char *path, const phys_geometry_t *g, const io_writer_opts_t *o)
 {
     io_writer_opts_t def = io_writer_defaults();
     if (!o) o = &def;
     memset(w, 0, sizeof *w);
     w->file = w->d_e = w->d_x = H5I_INVALID_HID;
+    for (int k = 0; k < IO_WRITER_MAX_EXTRA; k++) w->d_extra[k] = H5I_INVALID_HID;
+    if (o->n_extra < 0 || o->n_extra > IO_WRITER_MAX_EXTRA) return layer_error(LAYER_EINVAL, "too many extra datasets");
     io_h5_quiet();
     if (strlen(path) >= sizeof w->path) return layer_error(LAYER_EINVAL, "output path too long");
     snprintf(w->path, sizeof w->path, "%s", path);
-    tmp_name(w->tmp, sizeof w->tmp, path);
-    w->V = g->n_voxels;
+    w->V = o->no_showers ? 0 : g->n_voxels;
     w->force = o->force;
-    if (!o->force && access(path, F_OK) == 0)
-        return layer_error(LAYER_EEXIST, "%s: exists (use --force to replace it)", path);
+    LAYER_TRY(io_atomic_begin(path, o->force, w->tmp, sizeof w->tmp));
     if (o->deflate < 0 || o->deflate > 9) return layer_error(LAYER_EINVAL, "deflate level %d not in 0-9", o->deflate);
     w->file = H5Fcreate(w->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (w->file < 0) return layer_error(LAYER_EIO, "%s: cannot create (%s)", w->tmp, strerror(errno));
-    size_t rows = o->chunk_rows ? o->chunk_rows : (size_t)((1u << 20) / ((size_t)w->V * 4));
+    size_t rows = o->chunk_rows ? o->chunk_rows : (size_t)((1u << 20) / ((size_t)g->n_voxels * 4));
     if (rows < 1) rows = 1;
     w->d_e = make_dset(w->file, "incident_energies", 1, rows * 64, o->deflate);
-    w->d_x = make_dset(w->file, "showers", (hsize_t)w->V, rows, o->deflate);
-    int rc = (w->d_e < 0 || w->d_x < 0) ? layer_error(LAYER_EIO, "%s: cannot create datasets", w->tmp) : LAYER_OK;
+    int bad = w->d_e < 0;
+    if (w->V) {
+        w->d_x = make_dset(w->file, "showers", (hsize_t)w->V, rows, o->deflate);
+        bad |= w->d_x < 0;
+    }
+    w->n_extra = o->n_extra;
+    for (int k = 0; k < o->n_extra; k++) {
+        w->extra_cols[k] = o->extra_cols[k];
+        hsize_t er = (1u << 20) / ((hsize_t)o->extra_cols[k] * 4);
+        w->d_extra[k] = make_dset(w->file, o->extra_name[k], (hsize_t)o->extra_cols[k], er ? er : 1, o->deflate);
+        bad |= w->d_extra[k] < 0;
+    }
+    int rc = bad ? layer_error(LAYER_EIO, "%s: cannot create datasets", w->tmp) : LAYER_OK;
     if (rc == LAYER_OK) rc = io_writer_attr_str(w, "geometry", g->name);
-    if (rc == LAYER_OK) rc = io_writer_attr_int(w, "n_voxels", w->V);
+    if (rc == LAYER_OK) rc = io_writer_attr_int(w, "n_voxels", g->n_voxels);
     if (rc == LAYER_OK) rc = io_writer_attr_str(w, "units", "MeV");
     if (rc == LAYER_OK) rc = io_writer_attr_str(w, "format", "CaloChallenge 2022");
     if (rc == LAYER_OK) {
@@ -112,6 +116,12 @@ static int append(io_writer_t *w, hid_t ds, const float *x, size_t n, hsize_t co
 
 int io_writer_append(io_writer_t *w, const float *E_mev, const float *showers, size_t n)
 {
+    return io_writer_append_ex(w, E_mev, showers, NULL, n);
+}
+
+int io_writer_append_ex(io_writer_t *w, const float *E_mev, const float *showers, const float *const *extra,
+                        size_t n)
+{
     if (w->file < 0) return layer_error(LAYER_EINVAL, "writer is not open");
     for (size_t i = 0; i < n; i++) {
         if (!(E_mev[i] > 0) || !isfinite(E_mev[i]))
@@ -121,10 +131,15 @@ int io_writer_append(io_writer_t *w, const float *E_mev, const float *showers, s
             if (!(e >= 0) || !isfinite(e))
                 return layer_error(LAYER_EINVAL, "%s: row %zu voxel %zu has energy %g", w->path, w->n + i, v, e);
         }
+        for (int k = 0; k < w->n_extra; k++)
+            for (int j = 0; j < w->extra_cols[k]; j++)
+                if (!isfinite(extra[k][i * w->extra_cols[k] + j]))
+                    return layer_error(LAYER_EINVAL, "%s: row %zu holds NaN/Inf", w->path, w->n + i);
     }
     if (n == 0) return LAYER_OK;
     LAYER_TRY(append(w, w->d_e, E_mev, n, 1));
-    LAYER_TRY(append(w, w->d_x, showers, n, (hsize_t)w->V));
+    if (w->V) LAYER_TRY(append(w, w->d_x, showers, n, (hsize_t)w->V));
+    for (int k = 0; k < w->n_extra; k++) LAYER_TRY(append(w, w->d_extra[k], extra[k], n, (hsize_t)w->extra_cols[k]));
     w->n += n;
     return LAYER_OK;
 }
@@ -133,8 +148,11 @@ static void close_handles(io_writer_t *w, int *ok)
 {
     if (w->d_e >= 0 && H5Dclose(w->d_e) < 0) *ok = 0;
     if (w->d_x >= 0 && H5Dclose(w->d_x) < 0) *ok = 0;
+    for (int k = 0; k < w->n_extra; k++)
+        if (w->d_extra[k] >= 0 && H5Dclose(w->d_extra[k]) < 0) *ok = 0;
     if (w->file >= 0 && H5Fclose(w->file) < 0) *ok = 0;
     w->d_e = w->d_x = w->file = H5I_INVALID_HID;
+    w->n_extra = 0;
 }
 
 int io_writer_close(io_writer_t *w)
@@ -146,22 +164,7 @@ int io_writer_close(io_writer_t *w)
         unlink(w->tmp);
         return layer_error(LAYER_EIO, "%s: closing the file failed (disk full?); nothing written", w->path);
     }
-    if (w->force) {
-        if (rename(w->tmp, w->path) != 0) {
-            int e = errno;
-            unlink(w->tmp);
-            return layer_error(LAYER_EIO, "%s: cannot rename from %s (%s)", w->path, w->tmp, strerror(e));
-        }
-    } else { /* link fails if the name appeared meanwhile: never replace silently */
-        if (link(w->tmp, w->path) != 0) {
-            int e = errno;
-            unlink(w->tmp);
-            return e == EEXIST ? layer_error(LAYER_EEXIST, "%s: appeared while writing; not replaced", w->path)
-                               : layer_error(LAYER_EIO, "%s: cannot create (%s)", w->path, strerror(e));
-        }
-        unlink(w->tmp);
-    }
-    return LAYER_OK;
+    return io_atomic_commit(w->tmp, w->path, w->force);
 }
 
 void io_writer_abort(io_writer_t *w)

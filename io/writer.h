@@ -19,11 +19,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define IO_WRITER_MAX_EXTRA 4
+
 typedef struct {
     char path[1024], tmp[1100];
     hid_t file, d_e, d_x;
+    hid_t d_extra[IO_WRITER_MAX_EXTRA];
+    int extra_cols[IO_WRITER_MAX_EXTRA], n_extra;
     size_t n;          /* rows written */
-    int V;
+    int V;             /* showers columns (0: no showers dataset) */
     int force;
 } io_writer_t;
 
@@ -31,6 +35,10 @@ typedef struct {
     int deflate;        /* zlib level 0-9 (0 = no compression); default 4 */
     size_t chunk_rows;  /* rows per chunk; 0 = about 1 MiB per chunk */
     int force;          /* replace an existing file */
+    int no_showers;     /* omit the showers dataset (e.g. a file of latents) */
+    int n_extra;        /* further (N, cols) float32 datasets written row by row */
+    const char *extra_name[IO_WRITER_MAX_EXTRA];
+    int extra_cols[IO_WRITER_MAX_EXTRA];
 } io_writer_opts_t;
 
 /* Default options: deflate 4, automatic chunking, no force. */
@@ -39,6 +47,10 @@ io_writer_opts_t io_writer_defaults(void);
 int io_writer_open(io_writer_t *w, const char *path, const phys_geometry_t *g, const io_writer_opts_t *o);
 /* E_mev: (n), showers: (n, V) appended. Rejects NaN/Inf and negative values. */
 int io_writer_append(io_writer_t *w, const float *E_mev, const float *showers, size_t n);
+/* The same with the extra datasets: extra[k] is (n, extra_cols[k]); showers may be NULL
+ * when the file has none. Extra values must be finite (they may be negative). */
+int io_writer_append_ex(io_writer_t *w, const float *E_mev, const float *showers, const float *const *extra,
+                        size_t n);
 /* Root attributes (before close). */
 int io_writer_attr_str(io_writer_t *w, const char *name, const char *value);
 int io_writer_attr_int(io_writer_t *w, const char *name, int64_t value);

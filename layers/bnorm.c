@@ -45,17 +45,16 @@ int layer_bnorm_init(layer_bnorm_t *L, const layer_ctx_t *ctx, layer_arena_t *A,
     L->C = C;
     L->eps = eps;
     L->momentum = momentum;
-    if (B < 2 || C <= 0)
-        return layer_error(LAYER_EINVAL, "bnorm: needs batch >= 2 and C > 0 (got %d, %d)", B, C);
+    if (B == 1 || B < 0 || C <= 0)
+        return layer_error(LAYER_EINVAL, "bnorm: needs batch >= 2 (or 0) and C > 0 (got %d, %d)", B, C);
     LAYER_TRY(layer_arena_take(A, (size_t)C, &L->g_off));
     LAYER_TRY(layer_arena_take(A, (size_t)C, &L->b_off));
     L->run_mean = calloc((size_t)C, sizeof(float));
     L->run_var = calloc((size_t)C, sizeof(float));
     L->bmean = calloc((size_t)C, sizeof(float));
     L->bvar = calloc((size_t)C, sizeof(float));
-    int rc = (L->run_mean && L->run_var && L->bmean && L->bvar)
-                 ? build(L)
-                 : layer_error(LAYER_ENOMEM, "bnorm: out of memory");
+    int rc = !(L->run_mean && L->run_var && L->bmean && L->bvar) ? layer_error(LAYER_ENOMEM, "bnorm: out of memory")
+             : B > 0 ? build(L) : LAYER_OK;
     if (rc != LAYER_OK) layer_bnorm_free(L);
     return rc;
 }

@@ -33,7 +33,9 @@ typedef struct {
 
 size_t layer_bnorm_arena_size(int C);
 
-/* eps: e.g. 1e-5; momentum: weight of the new batch in the running statistics (0.1). */
+/* eps: e.g. 1e-5; momentum: weight of the new batch in the running statistics (0.1).
+ * B = 0 builds the parameters and running statistics only (no primitives): for a model loaded
+ * for inference, where batch norm is folded into the preceding dense layer. */
 int layer_bnorm_init(layer_bnorm_t *L, const layer_ctx_t *ctx, layer_arena_t *A, int B, int C,
                      float eps, float momentum);
 void layer_bnorm_free(layer_bnorm_t *L);

@@ -21,7 +21,10 @@ static void usage(FILE *f)
             "\n"
             "commands:\n"
             "  simulate   simulate showers with the built-in GFLASH simulator into an HDF5 file\n"
-            "  inspect    describe and check a shower file (CaloChallenge or Par04 layout)\n"
+            "  inspect    describe and check a shower file or a model file\n"
+            "  train      train a conditional VAE on a shower file\n"
+            "  generate   generate showers from a trained model\n"
+            "  encode     write the posterior of z for every shower of a file\n"
             "  info       print the version, the CPU ISA oneDNN uses and the thread count\n"
             "\n"
             "options:\n"
@@ -73,6 +76,9 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "info") == 0) return cmd_info(argc - 1, argv + 1);
     if (strcmp(cmd, "simulate") == 0) return cmd_simulate(argc - 1, argv + 1);
     if (strcmp(cmd, "inspect") == 0) return cmd_inspect(argc - 1, argv + 1);
+    if (strcmp(cmd, "train") == 0) return cmd_train(argc - 1, argv + 1);
+    if (strcmp(cmd, "generate") == 0) return cmd_generate(argc - 1, argv + 1);
+    if (strcmp(cmd, "encode") == 0) return cmd_encode(argc - 1, argv + 1);
     fprintf(stderr, "showervae: unknown command '%s' (try showervae --help)\n", cmd);
     return 2;
 }

@@ -1,0 +1,16 @@
+/* io/atomic.h: write-to-temporary-then-rename, never replacing a file silently.
+ *
+ * io_atomic_begin checks that path does not exist (unless force) and gives the temporary name
+ * dir/.base.tmp.PID beside it; the caller writes the temporary file; io_atomic_commit moves it
+ * into place: with force by rename(2), otherwise by link(2) + unlink, which fails if the name
+ * appeared meanwhile (then the temporary file is removed and LAYER_EEXIST returned).
+ */
+#ifndef IO_ATOMIC_H
+#define IO_ATOMIC_H
+
+#include <stddef.h>
+
+int io_atomic_begin(const char *path, int force, char *tmp, size_t n);
+int io_atomic_commit(const char *tmp, const char *path, int force);
+
+#endif

@@ -1,0 +1,260 @@
+/* io/modelfile.c: model and checkpoint files (see modelfile.h). */
+#include "io/modelfile.h"
+
+#include "io/atomic.h"
+#include "io/dataset.h"
+#include "layers/status.h"
+#include "vae/showervae.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int put_str_attr(hid_t f, const char *name, const char *value)
+{
+    hid_t t = H5Tcopy(H5T_C_S1), sp = H5Screate(H5S_SCALAR);
+    H5Tset_size(t, strlen(value) + 1);
+    H5Tset_strpad(t, H5T_STR_NULLTERM);
+    hid_t a = H5Acreate2(f, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t e = a < 0 ? -1 : H5Awrite(a, t, value);
+    if (a >= 0) H5Aclose(a);
+    H5Sclose(sp);
+    H5Tclose(t);
+    return e < 0 ? -1 : 0;
+}
+
+/* A string attribute into a new buffer (caller frees), or NULL. */
+static char *get_str_attr(hid_t f, const char *name)
+{
+    if (H5Aexists(f, name) <= 0) return NULL;
+    hid_t a = H5Aopen(f, name, H5P_DEFAULT), t = H5Aget_type(a);
+    char *s = NULL;
+    if (H5Tget_class(t) == H5T_STRING && !H5Tis_variable_str(t)) {
+        size_t n = H5Tget_size(t);
+        s = calloc(n + 1, 1);
+        hid_t mt = H5Tcopy(t);
+        H5Tset_strpad(mt, H5T_STR_NULLTERM);
+        H5Tset_size(mt, n + 1);
+        if (s && H5Aread(a, mt, s) < 0) {
+            free(s);
+            s = NULL;
+        }
+        H5Tclose(mt);
+    }
+    H5Tclose(t);
+    H5Aclose(a);
+    return s;
+}
+
+int io_model_create(io_model_t *f, const char *path, int force, const char *config_json)
+{
+    memset(f, 0, sizeof *f);
+    f->file = H5I_INVALID_HID;
+    io_h5_quiet();
+    snprintf(f->path, sizeof f->path, "%s", path);
+    f->force = force;
+    LAYER_TRY(io_atomic_begin(path, force, f->tmp, sizeof f->tmp));
+    /* intermediate groups are created as needed by the link creation property */
+    f->file = H5Fcreate(f->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (f->file < 0) return layer_error(LAYER_EIO, "%s: cannot create (%s)", f->tmp, strerror(errno));
+    f->writing = 1;
+    char prod[64];
+    snprintf(prod, sizeof prod, "showervae %s", vae_version());
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(f->file, "format_version", H5T_STD_I32LE, sp, H5P_DEFAULT, H5P_DEFAULT);
+    int v = IO_MODEL_VERSION, e = a < 0 ? -1 : H5Awrite(a, H5T_NATIVE_INT, &v);
+    if (a >= 0) H5Aclose(a);
+    H5Sclose(sp);
+    if (e < 0 || put_str_attr(f->file, "format", IO_MODEL_FORMAT) < 0 || put_str_attr(f->file, "producer", prod) < 0 ||
+        put_str_attr(f->file, "config", config_json) < 0) {
+        io_model_abort(f);
+        return layer_error(LAYER_EIO, "%s: cannot write the header", path);
+    }
+    return LAYER_OK;
+}
+
+/* A float32 dataset of rank 1 or 2, chunked with fletcher32. */
+static int put_floats(io_model_t *f, const char *name, const float *data, size_t rows, size_t cols)
+{
+    int rank = cols ? 2 : 1;
+    hsize_t dims[2] = {rows, cols};
+    hid_t sp = H5Screate_simple(rank, dims, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+    H5Pset_create_intermediate_group(lcpl, 1);
+    hsize_t chunk[2] = {rows, cols};
+    if (rows * (cols ? cols : 1) > (1u << 18)) chunk[0] = (1u << 18) / (cols ? cols : 1) + 1;
+    if (chunk[0] > rows) chunk[0] = rows;
+    if (chunk[0] < 1) chunk[0] = 1;
+    H5Pset_chunk(dcpl, rank, chunk);
+    H5Pset_fletcher32(dcpl);
+    hid_t ds = H5Dcreate2(f->file, name, H5T_IEEE_F32LE, sp, lcpl, dcpl, H5P_DEFAULT);
+    herr_t e = ds < 0 ? -1 : H5Dwrite(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
+    if (ds >= 0) H5Dclose(ds);
+    H5Pclose(lcpl);
+    H5Pclose(dcpl);
+    H5Sclose(sp);
+    return e < 0 ? layer_error(LAYER_EIO, "%s: cannot write %s", f->path, name) : LAYER_OK;
+}
+
+int io_model_put(io_model_t *f, const io_tensor_t *t) { return put_floats(f, t->name, t->data, t->rows, t->cols); }
+
+int io_model_put_array(io_model_t *f, const char *name, const float *v, size_t n)
+{
+    char full[128];
+    snprintf(full, sizeof full, "/state/%s", name);
+    return put_floats(f, full, v, n ? n : 1, 0);
+}
+
+static int put_scalar(io_model_t *f, const char *name, hid_t ftype, hid_t mtype, const void *v)
+{
+    char full[128];
+    snprintf(full, sizeof full, "/state/%s", name);
+    hid_t sp = H5Screate(H5S_SCALAR), lcpl = H5Pcreate(H5P_LINK_CREATE);
+    H5Pset_create_intermediate_group(lcpl, 1);
+    hid_t ds = H5Dcreate2(f->file, full, ftype, sp, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t e = ds < 0 ? -1 : H5Dwrite(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, v);
+    if (ds >= 0) H5Dclose(ds);
+    H5Pclose(lcpl);
+    H5Sclose(sp);
+    return e < 0 ? layer_error(LAYER_EIO, "%s: cannot write %s", f->path, full) : LAYER_OK;
+}
+
+int io_model_put_i64(io_model_t *f, const char *name, int64_t v)
+{
+    return put_scalar(f, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &v);
+}
+
+int io_model_put_f64(io_model_t *f, const char *name, double v)
+{
+    return put_scalar(f, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &v);
+}
+
+int io_model_is_model(const char *path)
+{
+    io_h5_quiet();
+    if (access(path, R_OK) != 0 || H5Fis_hdf5(path) <= 0) return 0;
+    hid_t h = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (h < 0) return 0;
+    char *s = get_str_attr(h, "format");
+    int yes = s && strcmp(s, IO_MODEL_FORMAT) == 0;
+    free(s);
+    H5Fclose(h);
+    return yes;
+}
+
+int io_model_open(io_model_t *f, const char *path)
+{
+    memset(f, 0, sizeof *f);
+    io_h5_quiet();
+    snprintf(f->path, sizeof f->path, "%s", path);
+    if (access(path, R_OK) != 0) return layer_error(LAYER_EIO, "%s: %s", path, strerror(errno));
+    if (H5Fis_hdf5(path) <= 0) return layer_error(LAYER_EIO, "%s: not an HDF5 file", path);
+    f->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f->file < 0) return layer_error(LAYER_EIO, "%s: cannot open as HDF5 (truncated or damaged file?)", path);
+    char *fmt = get_str_attr(f->file, "format");
+    int ok = fmt && strcmp(fmt, IO_MODEL_FORMAT) == 0;
+    free(fmt);
+    if (!ok) {
+        io_model_close(f);
+        return layer_error(LAYER_EIO, "%s: not a showervae model (no format=\"%s\" attribute)", path, IO_MODEL_FORMAT);
+    }
+    int v = -1;
+    if (H5Aexists(f->file, "format_version") > 0) {
+        hid_t a = H5Aopen(f->file, "format_version", H5P_DEFAULT);
+        if (H5Aread(a, H5T_NATIVE_INT, &v) < 0) v = -1;
+        H5Aclose(a);
+    }
+    if (v != IO_MODEL_VERSION) {
+        io_model_close(f);
+        return layer_error(LAYER_EIO, "%s: model format version %d, this showervae reads version %d", path, v,
+                           IO_MODEL_VERSION);
+    }
+    f->config = get_str_attr(f->file, "config");
+    if (!f->config) {
+        io_model_close(f);
+        return layer_error(LAYER_EIO, "%s: model has no config attribute", path);
+    }
+    return LAYER_OK;
+}
+
+int io_model_has(io_model_t *f, const char *name)
+{
+    /* H5Lexists needs each path component to exist: check them in turn */
+    char part[256];
+    const char *p = name;
+    while ((p = strchr(p + 1, '/')) != NULL) {
+        snprintf(part, sizeof part, "%.*s", (int)(p - name), name);
+        if (H5Lexists(f->file, part, H5P_DEFAULT) <= 0) return 0;
+    }
+    return H5Lexists(f->file, name, H5P_DEFAULT) > 0;
+}
+
+static int get_floats(io_model_t *f, const char *name, float *data, size_t rows, size_t cols)
+{
+    if (!io_model_has(f, name)) return layer_error(LAYER_EIO, "%s: missing %s", f->path, name);
+    hid_t ds = H5Dopen2(f->file, name, H5P_DEFAULT), sp = H5Dget_space(ds);
+    hsize_t dims[2] = {0, 0};
+    int rank = H5Sget_simple_extent_dims(sp, dims, NULL);
+    H5Sclose(sp);
+    if (rank != (cols ? 2 : 1) || dims[0] != rows || (cols && dims[1] != cols)) {
+        H5Dclose(ds);
+        return layer_error(LAYER_EIO, "%s: %s has shape (%llu, %llu), the config needs (%zu, %zu)", f->path, name,
+                           (unsigned long long)dims[0], (unsigned long long)(rank == 2 ? dims[1] : 0), rows, cols);
+    }
+    herr_t e = H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
+    H5Dclose(ds);
+    if (e < 0) return layer_error(LAYER_EIO, "%s: %s cannot be read (checksum mismatch: corrupted file?)", f->path, name);
+    for (size_t i = 0; i < rows * (cols ? cols : 1); i++)
+        if (!isfinite(data[i])) return layer_error(LAYER_EIO, "%s: %s holds NaN/Inf", f->path, name);
+    return LAYER_OK;
+}
+
+int io_model_get(io_model_t *f, const io_tensor_t *t) { return get_floats(f, t->name, t->data, t->rows, t->cols); }
+
+int io_model_get_array(io_model_t *f, const char *name, float *v, size_t n)
+{
+    char full[128];
+    snprintf(full, sizeof full, "/state/%s", name);
+    return get_floats(f, full, v, n ? n : 1, 0);
+}
+
+static int get_scalar(io_model_t *f, const char *name, hid_t mtype, void *v)
+{
+    char full[128];
+    snprintf(full, sizeof full, "/state/%s", name);
+    if (!io_model_has(f, full)) return layer_error(LAYER_EIO, "%s: missing %s", f->path, full);
+    hid_t ds = H5Dopen2(f->file, full, H5P_DEFAULT);
+    herr_t e = H5Dread(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, v);
+    H5Dclose(ds);
+    return e < 0 ? layer_error(LAYER_EIO, "%s: cannot read %s", f->path, full) : LAYER_OK;
+}
+
+int io_model_get_i64(io_model_t *f, const char *name, int64_t *v) { return get_scalar(f, name, H5T_NATIVE_INT64, v); }
+int io_model_get_f64(io_model_t *f, const char *name, double *v) { return get_scalar(f, name, H5T_NATIVE_DOUBLE, v); }
+
+int io_model_close(io_model_t *f)
+{
+    int rc = LAYER_OK;
+    if (f->file > 0 && H5Fclose(f->file) < 0) rc = layer_error(LAYER_EIO, "%s: close failed (disk full?)", f->path);
+    f->file = H5I_INVALID_HID;
+    if (f->writing) {
+        if (rc == LAYER_OK) rc = io_atomic_commit(f->tmp, f->path, f->force);
+        else unlink(f->tmp);
+    }
+    free(f->config);
+    f->config = NULL;
+    f->writing = 0;
+    return rc;
+}
+
+void io_model_abort(io_model_t *f)
+{
+    if (f->file > 0) H5Fclose(f->file);
+    f->file = H5I_INVALID_HID;
+    if (f->writing) unlink(f->tmp);
+    f->writing = 0;
+    free(f->config);
+    f->config = NULL;
+}

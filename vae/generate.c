@@ -1,0 +1,72 @@
+/* vae/generate.c: generation by chunks (see generate.h). */
+#include "vae/generate.h"
+
+#include "layers/rng.h"
+#include "layers/status.h"
+#include "vae/lik.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* dec_in rows [z_i, c_i] for n rows (padding up to VAE_GEN_CHUNK repeats row 0). */
+static void fill_inputs(vae_infer_t *q, int n, const float *E_inc, uint64_t seed, uint64_t first)
+{
+    const int Z = q->cfg.Z, E = q->E, W = Z + E;
+    for (int i = 0; i < n; i++) {
+        layer_rng_t r;
+        layer_rng_init(&r, seed, VAE_STREAM_LATENT | (first + (uint64_t)i));
+        layer_rng_normal(&r, q->dec_in + (size_t)i * W, (size_t)Z);
+    }
+    vae_prep_conditions(&q->cfg, n, E_inc, q->dec_in + Z, W);
+    for (int i = n; i < VAE_GEN_CHUNK; i++) memcpy(q->dec_in + (size_t)i * W, q->dec_in, (size_t)W * sizeof(float));
+}
+
+int vae_generate(vae_infer_t *q, int n, const float *E_inc, uint64_t seed, uint64_t first, float *x)
+{
+    if (q->max_n < VAE_GEN_CHUNK) return layer_error(LAYER_EINVAL, "generate: buffers below %d rows", VAE_GEN_CHUNK);
+    const size_t V = (size_t)q->cfg.V;
+    for (int k = 0; k < n; k += VAE_GEN_CHUNK) {
+        int m = n - k < VAE_GEN_CHUNK ? n - k : VAE_GEN_CHUNK;
+        fill_inputs(q, m, E_inc + k, seed, first + (uint64_t)k);
+        LAYER_TRY(vae_infer_decode(q, VAE_GEN_CHUNK, 0, NULL));
+        vae_lik_generate(&q->cfg, m, q->out, E_inc + k, seed, first + (uint64_t)k, x + (size_t)k * V);
+    }
+    return LAYER_OK;
+}
+
+int vae_generate_mc(vae_infer_t *q, int n, const float *E_inc, uint64_t seed, uint64_t first, int K, float *mean,
+                    float *sd)
+{
+    if (q->cfg.dropout <= 0) return layer_error(LAYER_EINVAL, "--mc-dropout needs a model trained with dropout");
+    const size_t V = (size_t)q->cfg.V;
+    float *x = malloc((size_t)VAE_GEN_CHUNK * V * sizeof(float));
+    double *s1 = calloc((size_t)VAE_GEN_CHUNK * V, sizeof(double)), *s2 = calloc((size_t)VAE_GEN_CHUNK * V, sizeof(double));
+    int rc = (x && s1 && s2) ? LAYER_OK : layer_error(LAYER_ENOMEM, "out of memory");
+    for (int k = 0; k < n && rc == LAYER_OK; k += VAE_GEN_CHUNK) {
+        int m = n - k < VAE_GEN_CHUNK ? n - k : VAE_GEN_CHUNK;
+        memset(s1, 0, (size_t)VAE_GEN_CHUNK * V * sizeof(double));
+        memset(s2, 0, (size_t)VAE_GEN_CHUNK * V * sizeof(double));
+        for (int p = 0; p < K && rc == LAYER_OK; p++) {
+            fill_inputs(q, m, E_inc + k, seed, first + (uint64_t)k);
+            layer_rng_t r;
+            layer_rng_init(&r, seed, VAE_STREAM_DROPOUT | (first + (uint64_t)k));
+            r.offset = (uint64_t)p << 32; /* pass p: its own masks */
+            rc = vae_infer_decode(q, VAE_GEN_CHUNK, 1, &r);
+            vae_lik_generate(&q->cfg, m, q->out, E_inc + k, seed, first + (uint64_t)k, x);
+            for (size_t j = 0; j < (size_t)m * V; j++) {
+                s1[j] += x[j];
+                s2[j] += (double)x[j] * x[j];
+            }
+        }
+        for (size_t j = 0; j < (size_t)m * V; j++) {
+            double mu = s1[j] / K;
+            mean[(size_t)k * V + j] = (float)mu;
+            sd[(size_t)k * V + j] = (float)sqrt(fmax(s2[j] / K - mu * mu, 0.0));
+        }
+    }
+    free(x);
+    free(s1);
+    free(s2);
+    return rc;
+}

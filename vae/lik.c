@@ -1,0 +1,190 @@
+/* vae/lik.c: preprocessing and likelihoods (see lik.h and config.h). */
+#include "vae/lik.h"
+
+#include "layers/loss.h"
+#include "layers/rng.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LOG_2PI 1.8378770664093453
+#define LOG_SCALE 16.0f /* ln(1 + 1 TeV / 15 keV) ~ 18: keeps the encoder input near [0, 1] */
+
+void vae_prep_conditions(const vae_config_t *c, int n, const float *E_inc, float *cond, int ld)
+{
+    const double lo = log(c->e_min_mev), span = log(c->e_max_mev) - lo;
+    for (int i = 0; i < n; i++) {
+        float *o = cond + (size_t)i * ld;
+        int k = 0;
+        if (c->conditions & VAE_COND_LOG_ENERGY) o[k++] = (float)((log(E_inc[i]) - lo) / span);
+        if (c->conditions & VAE_COND_ENERGY) o[k++] = E_inc[i] / 1024e3f; /* E / 1024 GeV */
+        if (c->conditions & VAE_COND_ANGLE) o[k++] = 90.f / 90.f;         /* angle / 90 deg */
+        if (c->conditions & VAE_COND_GEOMETRY) o[k++] = 0.f, o[k++] = 1.f; /* SiW one-hot */
+    }
+}
+
+void vae_prep_encoder_input(const vae_config_t *c, int n, const float *E_inc, const float *x, float *in,
+                            int ld)
+{
+    const size_t V = (size_t)c->V;
+    const float thr = c->threshold_mev > 0 ? (float)c->threshold_mev : 1e-3f;
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < n; i++) {
+        const float *xi = x + i * V;
+        float *o = in + (size_t)i * ld, inv = 1.f / E_inc[i];
+        if (c->lik == VAE_LIK_BERNOULLI)
+            for (size_t v = 0; v < V; v++) o[v] = fminf(xi[v] * inv, 1.f);
+        else
+            for (size_t v = 0; v < V; v++) o[v] = log1pf(xi[v] / thr) / LOG_SCALE;
+    }
+}
+
+/* ---- per-row losses (each returns the row's summed NLL and writes its gradients) ---- */
+
+/* Bernoulli on u = x / E_inc: BCE on logits, l = max(z,0) - z u + ln(1 + e^-|z|), dl/dz = sigma(z) - u. */
+static double row_bernoulli(const vae_config_t *c, const float *o, const float *x, float Ei, float *d, float g)
+{
+    double s = 0;
+    for (int v = 0; v < c->V; v++) {
+        double z = o[v], u = fmin(x[v] / Ei, 1.0), e = exp(-fabs(z));
+        s += fmax(z, 0) - z * u + log1p(e);
+        if (d) d[v] = g * (float)((z >= 0 ? 1 / (1 + e) : e / (1 + e)) - u);
+    }
+    return s;
+}
+
+/* Gaussian on y = ln(u + eps): 0.5 (ln 2 pi + lv + (y - m)^2 e^-lv), lv clamped to +-L. */
+static double gauss_term(double y, double m, double lv, double L, float *dm, float *dlv, float g)
+{
+    double lc = fmax(-L, fmin(L, lv)), iv = exp(-lc), r = y - m;
+    if (dm) {
+        *dm = g * (float)(-r * iv);
+        *dlv = (lv > -L && lv < L) ? g * (float)(0.5 * (1 - r * r * iv)) : 0.f;
+    }
+    return 0.5 * (LOG_2PI + lc + r * r * iv);
+}
+
+static double row_gaussian(const vae_config_t *c, const float *o, const float *x, float Ei, float *d, float g)
+{
+    const int V = c->V;
+    double s = 0;
+    for (int v = 0; v < V; v++) {
+        double y = log(fmin(x[v] / Ei, 1.0) + c->log_eps);
+        s += gauss_term(y, o[v], o[V + v], c->lv_clamp, d ? d + v : NULL, d ? d + V + v : NULL, g);
+    }
+    return s;
+}
+
+/* Hurdle: sum_v BCE(l_v, h_v) + h_v NLL(ln(x_v/thr) | m_v, v_v), plus NLL(ln(E_tot/E_inc) | m_t, v_t). */
+static double row_hurdle(const vae_config_t *c, const float *o, const float *x, float Ei, float *d, float g)
+{
+    const int V = c->V;
+    const double thr = c->threshold_mev > 0 ? c->threshold_mev : 1e-3;
+    double s = 0, tot = 0;
+    for (int v = 0; v < V; v++) {
+        double z = o[v], h = x[v] > 0, e = exp(-fabs(z));
+        s += fmax(z, 0) - z * h + log1p(e);
+        if (d) d[v] = g * (float)((z >= 0 ? 1 / (1 + e) : e / (1 + e)) - h);
+        if (h) {
+            s += gauss_term(log(fmax(x[v], thr) / thr), o[V + v], o[2 * V + v], c->lv_clamp,
+                            d ? d + V + v : NULL, d ? d + 2 * V + v : NULL, g);
+            tot += x[v];
+        } else if (d) {
+            d[V + v] = d[2 * V + v] = 0.f;
+        }
+    }
+    double r = log(fmax(tot, thr) / Ei);
+    s += gauss_term(r, o[3 * V], o[3 * V + 1], c->lv_clamp, d ? d + 3 * V : NULL, d ? d + 3 * V + 1 : NULL, g);
+    return s;
+}
+
+double vae_lik_loss(const vae_config_t *c, int n, const float *out, const float *x, const float *E_inc,
+                    float *d_out, float *row, float w)
+{
+    const size_t O = (size_t)vae_config_n_out(c), V = (size_t)c->V;
+    const float g = w / n;
+    double *r = malloc((size_t)n * sizeof *r);
+    if (!r) return NAN;
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < n; i++) {
+        const float *o = out + i * O, *xi = x + i * V;
+        float *d = d_out ? d_out + i * O : NULL;
+        r[i] = c->lik == VAE_LIK_BERNOULLI  ? row_bernoulli(c, o, xi, E_inc[i], d, g)
+               : c->lik == VAE_LIK_GAUSSIAN ? row_gaussian(c, o, xi, E_inc[i], d, g)
+                                            : row_hurdle(c, o, xi, E_inc[i], d, g);
+    }
+    double s = 0; /* fixed order: the same sum for any thread count */
+    for (int i = 0; i < n; i++) {
+        s += r[i];
+        if (row) row[i] = (float)r[i];
+    }
+    free(r);
+    return s / n;
+}
+
+/* ---- generation ---- */
+
+typedef struct {
+    layer_rng_t r;
+    uint32_t w[4];
+    int k;
+} ustream_t;
+
+static inline double next_u(ustream_t *u)
+{
+    if (u->k == 4) {
+        layer_rng_next_block(&u->r, u->w);
+        u->k = 0;
+    }
+    return layer_rng_to_unit(u->w[u->k++]);
+}
+
+static double next_normal(ustream_t *u)
+{
+    double u1 = next_u(u), u2 = next_u(u);
+    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+static void gen_row(const vae_config_t *c, const float *o, float Ei, ustream_t *u, float *x)
+{
+    const int V = c->V;
+    const double L = c->lv_clamp, thr = c->threshold_mev;
+    if (c->lik == VAE_LIK_BERNOULLI) { /* the decoder mean, as Par04: sigma(z) E_inc */
+        for (int v = 0; v < V; v++) x[v] = (float)(Ei / (1.0 + exp(-(double)o[v])));
+    } else if (c->lik == VAE_LIK_GAUSSIAN) { /* y ~ N(m, e^lv), x = (e^y - eps) E_inc */
+        for (int v = 0; v < V; v++) {
+            double y = o[v] + exp(0.5 * fmax(-L, fmin(L, o[V + v]))) * next_normal(u);
+            x[v] = (float)(fmax(exp(y) - c->log_eps, 0.0) * Ei);
+        }
+    } else { /* hurdle: hits, their energies, then the shower scaled to a sampled total */
+        double tot = 0;
+        for (int v = 0; v < V; v++) {
+            double p = 1.0 / (1.0 + exp(-(double)o[v]));
+            x[v] = 0.f;
+            if (next_u(u) < p) {
+                double s = o[V + v] + exp(0.5 * fmax(-L, fmin(L, o[2 * V + v]))) * next_normal(u);
+                x[v] = (float)(thr * exp(fmax(s, 0.0)));
+                tot += x[v];
+            }
+        }
+        double r = o[3 * V] + exp(0.5 * fmax(-L, fmin(L, o[3 * V + 1]))) * next_normal(u);
+        double target = Ei * exp(fmin(r, 1.0));
+        if (tot > 0)
+            for (int v = 0; v < V; v++) x[v] = (float)(x[v] * (target / tot));
+    }
+    for (int v = 0; v < V; v++) /* the readout threshold */
+        if (x[v] < thr) x[v] = 0.f;
+}
+
+void vae_lik_generate(const vae_config_t *c, int n, const float *out, const float *E_inc, uint64_t seed,
+                      uint64_t first, float *x)
+{
+    const size_t O = (size_t)vae_config_n_out(c), V = (size_t)c->V;
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < n; i++) {
+        ustream_t u = {.k = 4};
+        layer_rng_init(&u.r, seed, VAE_STREAM_SAMPLE | (first + (uint64_t)i));
+        gen_row(c, out + i * O, E_inc[i], &u, x + i * V);
+    }
+}

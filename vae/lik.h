@@ -1,0 +1,39 @@
+/* vae/lik.h: preprocessing and the likelihoods p(x | z, c) of the decoder (see config.h).
+ *
+ * Shapes: n showers, V voxels, E conditions, O = vae_config_n_out outputs per shower.
+ * x is always raw voxel energies in MeV and E_inc incident energies in MeV; the functions here
+ * hold every transformation, so training and generation invert each other exactly.
+ * Sampling uses the Philox stream (seed, VAE_STREAM_SAMPLE | index) per shower, so a shower
+ * does not depend on the batch it is generated in.
+ */
+#ifndef VAE_LIK_H
+#define VAE_LIK_H
+
+#include "vae/config.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define VAE_STREAM_LATENT (1ull << 56)
+#define VAE_STREAM_SAMPLE (2ull << 56)
+#define VAE_STREAM_DROPOUT (3ull << 56)
+
+/* cond: (n, E) condition inputs from E_inc (MeV). Angle 90 deg and the SiW one-hot for the
+ * built-in W/Si data. */
+void vae_prep_conditions(const vae_config_t *c, int n, const float *E_inc, float *cond, int ld);
+/* in: (n, V) encoder input from x: fractions x/E_inc (bernoulli) or ln(1 + x/thr) / 16
+ * (gaussian, hurdle), written with leading dimension ld (room for the conditions). */
+void vae_prep_encoder_input(const vae_config_t *c, int n, const float *E_inc, const float *x, float *in,
+                            int ld);
+
+/* Reconstruction loss: (1/n) sum_rows -ln p(x_row | out_row), returned; d_out: (n, O) receives
+ * w * d loss / d out (if not NULL); row: (n) per-shower values (if not NULL). */
+double vae_lik_loss(const vae_config_t *c, int n, const float *out, const float *x, const float *E_inc,
+                    float *d_out, float *row, float w);
+
+/* x: (n, V) showers (MeV) from decoder outputs out: (n, O), thresholded; shower k uses the
+ * stream of index first + k. Bernoulli outputs the mean (Par04); the others sample. */
+void vae_lik_generate(const vae_config_t *c, int n, const float *out, const float *E_inc, uint64_t seed,
+                      uint64_t first, float *x);
+
+#endif

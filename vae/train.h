@@ -1,0 +1,41 @@
+/* vae/train.h: the training loop behind `showervae train`.
+ *
+ * Streams shuffled mini-batches of the training part (io/loader.h; incomplete last batches
+ * are dropped), one Adam step per batch with gradient-norm clipping and a cosine schedule with
+ * warm-up, KL warm-up (beta_t = beta min(1, t / warmup)) and free bits. After every epoch the
+ * validation part gives the ELBO terms, the KL per latent dimension and the active units
+ * (dimensions whose posterior mean varies over the data: Cov_x(E_q[z_u]) > 0.01, Burda et al.
+ * 2016); the best model on validation ELBO is written to the output file.
+ * Checkpoints (output + ".ckpt") every ckpt_every steps and at each epoch end hold everything
+ * needed to resume bit-identically (vae/modelio.h). A NaN/Inf loss or gradient stops the run
+ * with a message; the last checkpoint and best model stay as they were.
+ */
+#ifndef VAE_TRAIN_H
+#define VAE_TRAIN_H
+
+#include <stdint.h>
+
+typedef struct {
+    const char *data, *out, *resume, *preset, *geometry;
+    int epochs, batch;       /* 0: the preset's */
+    float lr;                /* 0: the preset's */
+    double val_fraction;
+    uint64_t seed;
+    int64_t ckpt_every;      /* steps; 0: epoch ends only */
+    int64_t stop_at_step;    /* stop (with a checkpoint) after this step; 0: never */
+    double max_minutes;      /* stop (with a checkpoint) after this time; 0: never */
+    float dropout;           /* < 0: the preset's */
+    int force, quiet;
+} vae_train_opts_t;
+
+/* Summary of a finished run (for reports and tests). */
+typedef struct {
+    int64_t steps;
+    double seconds, showers_per_s;
+    double val_elbo, val_recon, val_kl;
+    int active_units, Z;
+} vae_train_result_t;
+
+int vae_train(const vae_train_opts_t *o, vae_train_result_t *res);
+
+#endif
