@@ -15,7 +15,7 @@ static void usage(FILE *f)
             "\n"
             "  -d, --data FILE          training data (required)\n"
             "  -o, --output FILE        model file (required; never replaced unless --force)\n"
-            "  -p, --preset NAME        par04, bench-ds2 or default [default]\n"
+            "  -p, --preset NAME        par04, bench-ds2, default or tiny (tests) [default]\n"
             "  -g, --geometry G         grid of the data: preset name or .xml [inferred from the file]\n"
             "  -e, --epochs N           epochs [the preset's: par04 20, bench-ds2 10, default 30]\n"
             "  -b, --batch B            batch size [the preset's: 128, 256, 256]\n"

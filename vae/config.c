@@ -83,8 +83,19 @@ int vae_config_preset(vae_config_t *c, const char *name, const char *geo_name, i
         c->epochs = 30;
         c->kl_warmup_steps = 2000;
         c->free_bits = 0.05f;
+    } else if (strcmp(name, "tiny") == 0) {
+        /* a small model for tests and quick trials */
+        static const int e[] = {64, 32}, d[] = {32, 64};
+        set_widths(&c->n_enc, c->enc, e, 2);
+        set_widths(&c->n_dec, c->dec, d, 2);
+        c->Z = 4;
+        c->conditions = VAE_COND_LOG_ENERGY;
+        c->lik = VAE_LIK_HURDLE;
+        c->lr = 1e-3f;
+        c->batch = 32;
+        c->epochs = 2;
     } else {
-        return layer_error(LAYER_EINVAL, "unknown preset '%s' (par04, bench-ds2, default)", name);
+        return layer_error(LAYER_EINVAL, "unknown preset '%s' (par04, bench-ds2, default, tiny)", name);
     }
     return LAYER_OK;
 }
