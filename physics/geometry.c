@@ -191,7 +191,7 @@ int phys_geometry_same_binning(const phys_geometry_t *a, const phys_geometry_t *
     for (int l = 0; l < a->n_layers; l++) {
         if (a->n_r[l] != b->n_r[l] || (a->n_r[l] > 0 && a->n_alpha[l] != b->n_alpha[l])) return 0;
         for (int i = 0; i <= a->n_r[l]; i++)
-            if (fabs(a->r_edges[l][i] - b->r_edges[l][i]) > 1e-6) return 0;
+            if (fabs(a->r_edges[l][i] - b->r_edges[l][i]) > 1e-4) return 0; /* 0.1 um: float storage */
     }
     return 1;
 }

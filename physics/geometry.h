@@ -51,7 +51,7 @@ int phys_geometry_from_arg(phys_geometry_t *g, const char *arg);
 
 /* The preset whose binning equals g ("" if none); for inspection of files. */
 const char *phys_geometry_match(const phys_geometry_t *g);
-/* 1 when a and b have the same layers, edges (to 1e-6 mm) and angular bins. */
+/* 1 when a and b have the same layers, edges (to 1e-4 mm) and angular bins. */
 int phys_geometry_same_binning(const phys_geometry_t *a, const phys_geometry_t *b);
 
 /* Voxel of a point at transverse position (x, y) mm in layer l, or -1 outside the grid. */

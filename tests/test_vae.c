@@ -1,0 +1,263 @@
+/* tests/test_vae.c: the conditional VAE: training lowers the validation ELBO, KL per dimension
+ * by hand, bit-identical resume, deterministic generation, folded batch norm, bad model files. */
+#include "io/modelfile.h"
+#include "io/dataset.h"
+#include "io/writer.h"
+#include "layers/status.h"
+#include "physics/simulate.h"
+#include "tests/testutil.h"
+#include "vae/generate.h"
+#include "vae/lik.h"
+#include "vae/modelio.h"
+#include "vae/train.h"
+
+#include <criterion/criterion.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char D[48];
+static char DATA[96];
+
+/* A small ds2 sample from the simulator: 480 showers, 1-100 GeV. */
+static void setup(void)
+{
+    tu_ctx_setup();
+    snprintf(D, sizeof D, "/tmp/sv_vae_%d", (int)getpid());
+    char c[128];
+    snprintf(c, sizeof c, "rm -rf %s && mkdir -p %s", D, D);
+    cr_assert_eq(system(c), 0);
+    snprintf(DATA, sizeof DATA, "%s/data.h5", D);
+    phys_geometry_t g;
+    phys_sim_t s;
+    phys_geometry_preset(&g, "ds2");
+    phys_sim_init(&s, &g);
+    enum { N = 480 };
+    double E[N];
+    float Ef[N], *X = malloc((size_t)N * 6480 * 4);
+    phys_sim_energies_loguniform(E, N, 1e3, 1e5, 11, 0);
+    cr_assert_eq(phys_sim_batch(&s, E, N, 11, 0, X), LAYER_OK);
+    for (int i = 0; i < N; i++) Ef[i] = (float)E[i];
+    io_writer_t w;
+    cr_assert_eq(io_writer_open(&w, DATA, &g, NULL), LAYER_OK);
+    cr_assert_eq(io_writer_append(&w, Ef, X, N), LAYER_OK);
+    cr_assert_eq(io_writer_close(&w), LAYER_OK);
+    free(X);
+}
+
+static void teardown(void)
+{
+    char c[128];
+    snprintf(c, sizeof c, "rm -rf %s", D);
+    if (system(c) != 0) cr_log_warn("cannot remove %s", D);
+    tu_ctx_teardown();
+}
+
+TestSuite(vae, .init = setup, .fini = teardown, .timeout = 300);
+
+static const char *path(const char *name)
+{
+    static char b[4][128];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(b[k], sizeof b[k], "%s/%s", D, name);
+    return b[k];
+}
+
+static vae_train_opts_t tiny_opts(const char *out, int epochs)
+{
+    return (vae_train_opts_t){.data = DATA, .out = out, .preset = "tiny", .epochs = epochs, .val_fraction = 0.2,
+                              .seed = 3, .dropout = -1, .quiet = 1, .force = 1};
+}
+
+Test(vae, training_lowers_the_validation_elbo_clearly)
+{
+    vae_train_result_t r1, r8;
+    vae_train_opts_t o = tiny_opts(path("m1.h5"), 1);
+    cr_assert_eq(vae_train(&o, &r1), LAYER_OK, "%s", layer_last_error());
+    o = tiny_opts(path("m8.h5"), 8);
+    cr_assert_eq(vae_train(&o, &r8), LAYER_OK, "%s", layer_last_error());
+    cr_log_info("validation ELBO after 1 epoch %.1f, after 8 epochs %.1f (recon %.1f, KL %.2f, active %d/%d)",
+                r1.val_elbo, r8.val_elbo, r8.val_recon, r8.val_kl, r8.active_units, r8.Z);
+    cr_expect(isfinite(r8.val_elbo));
+    cr_expect(r8.val_elbo > r1.val_elbo + 0.2 * fabs(r1.val_elbo),
+              "ELBO %.1f -> %.1f: not a clear improvement", r1.val_elbo, r8.val_elbo);
+    cr_expect(access(path("m8.h5.ckpt"), F_OK) == 0, "no checkpoint");
+}
+
+Test(vae, kl_per_dimension_matches_a_hand_computation)
+{
+    vae_config_t c;
+    vae_config_preset(&c, "tiny", "ds2", 6480, 0.01515);
+    vae_model_t m;
+    cr_assert_eq(vae_model_init(&m, &c, &tu_ctx, 32), LAYER_OK, "%s", layer_last_error());
+    vae_model_init_params(&m, 5);
+    io_dataset_t d;
+    cr_assert_eq(io_dataset_open(&d, DATA, NULL), LAYER_OK);
+    float E[32], *X = malloc(32 * 6480 * 4);
+    cr_assert_eq(io_dataset_read(&d, 0, 32, E, X), LAYER_OK);
+    vae_terms_t t;
+    double kd[4] = {0};
+    cr_assert_eq(vae_model_eval(&m, 20, E, X, 1, 0, &t, kd, NULL), LAYER_OK);
+    /* KL_j = mean_i 0.5 (mu_ij^2 + exp(lv_ij) - 1 - lv_ij) over the 20 rows */
+    double total = 0;
+    for (int j = 0; j < 4; j++) {
+        double s = 0;
+        for (int i = 0; i < 20; i++) {
+            double mu = m.mu[i * 4 + j], lv = m.lv[i * 4 + j];
+            s += 0.5 * (mu * mu + exp(lv) - 1 - lv);
+        }
+        cr_expect(fabs(kd[j] / 20 - s / 20) < 1e-5 * fmax(1, s / 20), "dim %d: %g vs %g", j, kd[j] / 20, s / 20);
+        total += s / 20;
+    }
+    cr_expect(fabs(t.kl - total) < 1e-5 * fmax(1, total), "KL %g vs %g", t.kl, total);
+    cr_expect(fabs(t.elbo + t.recon + t.kl) < 1e-9 * fabs(t.elbo));
+    free(X);
+    io_dataset_close(&d);
+    vae_model_free(&m);
+}
+
+static void load_arena(const char *p, vae_model_t *m, vae_train_state_t *st)
+{
+    phys_geometry_t g;
+    cr_assert_eq(vae_model_load(m, &g, p, &tu_ctx, 32, st), LAYER_OK, "%s", layer_last_error());
+}
+
+Test(vae, resume_continues_bit_identically)
+{
+    /* uninterrupted: 3 epochs; interrupted mid-epoch 2 at step 17, then resumed */
+    vae_train_opts_t a = tiny_opts(path("a.h5"), 3);
+    cr_assert_eq(vae_train(&a, NULL), LAYER_OK, "%s", layer_last_error());
+    vae_train_opts_t b = tiny_opts(path("b.h5"), 3);
+    b.stop_at_step = 17;
+    cr_assert_eq(vae_train(&b, NULL), LAYER_OK, "%s", layer_last_error());
+    vae_train_opts_t b2 = tiny_opts(path("b.h5"), 3);
+    b2.resume = path("b.h5.ckpt");
+    cr_assert_eq(vae_train(&b2, NULL), LAYER_OK, "%s", layer_last_error());
+    vae_model_t ma, mb;
+    vae_train_state_t sa, sb;
+    load_arena(path("a.h5.ckpt"), &ma, &sa);
+    load_arena(path("b.h5.ckpt"), &mb, &sb);
+    cr_assert_eq(sa.step, sb.step);
+    cr_assert(sa.step > 17, "the run ended at step %lld", (long long)sa.step);
+    cr_assert_eq(ma.A.n, mb.A.n);
+    cr_expect(memcmp(ma.A.param, mb.A.param, ma.A.n * 4) == 0, "parameters differ after resume");
+    cr_expect(memcmp(ma.A.m, mb.A.m, ma.A.n * 4) == 0 && memcmp(ma.A.v, mb.A.v, ma.A.n * 4) == 0,
+              "optimiser moments differ after resume");
+    cr_expect_eq(sa.best_val, sb.best_val);
+    vae_model_free(&ma);
+    vae_model_free(&mb);
+}
+
+/* A tiny model with random weights (batch norm on, so the folding is exercised). */
+static void random_model(vae_model_t *m, int bn, vae_likelihood_t lik)
+{
+    vae_config_t c;
+    vae_config_preset(&c, "tiny", "ds2", 6480, 0.01515);
+    c.batch_norm = bn;
+    c.lik = lik;
+    cr_assert_eq(vae_model_init(m, &c, &tu_ctx, 16), LAYER_OK, "%s", layer_last_error());
+    vae_model_init_params(m, 9);
+    for (int i = 0; i < m->dec.n; i++) /* non-trivial running statistics */
+        if (m->dec.blk[i].bn) {
+            layer_bnorm_t *b = &m->dec.blk[i].bnorm;
+            tu_fill(b->run_mean, (size_t)b->C, -0.5f, 0.5f, 70 + i);
+            tu_fill(b->run_var, (size_t)b->C, 0.5f, 2.f, 80 + i);
+            tu_fill(b->A->param + b->g_off, (size_t)b->C, 0.5f, 1.5f, 90 + i);
+        }
+}
+
+Test(vae, generation_is_deterministic_by_seed_for_any_batch_split_and_thread_count)
+{
+    vae_model_t m;
+    random_model(&m, 0, VAE_LIK_HURDLE);
+    vae_infer_t q;
+    cr_assert_eq(vae_infer_init(&q, &m, &tu_ctx, VAE_GEN_CHUNK), LAYER_OK);
+    enum { N = 150 };
+    float E[N], *a = malloc((size_t)N * 6480 * 4), *b = malloc((size_t)N * 6480 * 4);
+    for (int i = 0; i < N; i++) E[i] = 1000.f * (1 + i % 50);
+    omp_set_num_threads(2);
+    cr_assert_eq(vae_generate(&q, N, E, 7, 0, a), LAYER_OK);
+    omp_set_num_threads(1);
+    cr_assert_eq(vae_generate(&q, 37, E, 7, 0, b), LAYER_OK);
+    cr_assert_eq(vae_generate(&q, N - 37, E + 37, 7, 37, b + 37 * 6480), LAYER_OK);
+    cr_expect(memcmp(a, b, (size_t)N * 6480 * 4) == 0, "other batch split or thread count, other showers");
+    cr_assert_eq(vae_generate(&q, 1, E, 8, 0, b), LAYER_OK);
+    cr_expect(memcmp(a, b, 6480 * 4) != 0, "another seed gave the same shower");
+    /* units and range: MeV, no negatives, zero or above the threshold */
+    for (size_t k = 0; k < (size_t)N * 6480; k++) cr_assert(a[k] == 0 || a[k] >= 0.01515f, "voxel %g", a[k]);
+    vae_infer_free(&q);
+    vae_model_free(&m);
+    free(a);
+    free(b);
+}
+
+Test(vae, folded_batch_norm_inference_equals_the_training_graph)
+{
+    vae_model_t m;
+    random_model(&m, 1, VAE_LIK_GAUSSIAN);
+    vae_infer_t q;
+    cr_assert_eq(vae_infer_init(&q, &m, &tu_ctx, 16), LAYER_OK);
+    /* same decoder input through both paths */
+    const int W = m.cfg.Z + m.E;
+    tu_fill(m.dec_in, (size_t)16 * W, -1, 1, 5);
+    memcpy(q.dec_in, m.dec_in, (size_t)16 * W * 4);
+    cr_assert_eq(vae_mlp_forward(&m.dec, m.dec_in, 0, NULL), LAYER_OK);
+    cr_assert_eq(vae_infer_decode(&q, 16, 0, NULL), LAYER_OK);
+    double *ref = malloc((size_t)16 * m.O * 8);
+    tu_to_double(ref, m.dec.y, (size_t)16 * m.O);
+    double e = tu_max_rel_err(q.out, ref, (size_t)16 * m.O, 0.1);
+    cr_expect(e < 1e-4, "folded inference differs by %g", e);
+    free(ref);
+    vae_infer_free(&q);
+    vae_model_free(&m);
+}
+
+Test(vae, saved_models_round_trip_and_bad_files_are_rejected)
+{
+    vae_model_t m, l;
+    random_model(&m, 1, VAE_LIK_BERNOULLI);
+    phys_geometry_t g, lg;
+    phys_geometry_preset(&g, "ds2");
+    const char *p = path("model.h5");
+    cr_assert_eq(vae_model_save(&m, &g, p, 0, NULL), LAYER_OK, "%s", layer_last_error());
+    cr_assert_eq(vae_model_save(&m, &g, p, 0, NULL), LAYER_EEXIST);
+    cr_assert_eq(vae_model_load(&l, &lg, p, &tu_ctx, 0, NULL), LAYER_OK, "%s", layer_last_error());
+    cr_expect_eq(l.A.n, m.A.n);
+    cr_expect(memcmp(l.A.param, m.A.param, m.A.n * 4) == 0, "parameters differ after a round trip");
+    cr_expect(phys_geometry_same_binning(&g, &lg));
+    vae_train_state_t st;
+    cr_expect_eq(vae_model_load(&l, &lg, p, &tu_ctx, 0, &st), LAYER_EIO, "a model is not a checkpoint");
+    vae_model_free(&l);
+    /* a shower file is not a model */
+    cr_expect_eq(vae_model_load(&l, &lg, DATA, &tu_ctx, 0, NULL), LAYER_EIO);
+    cr_expect(strstr(layer_last_error(), "not a showervae model") != NULL, "%s", layer_last_error());
+    /* a flipped byte inside a weight tensor fails its fletcher32 checksum */
+    hid_t f = H5Fopen(p, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t ds = H5Dopen2(f, "/decoder/head/weight", H5P_DEFAULT);
+    haddr_t addr;
+    hsize_t off[2] = {0, 0}, size;
+    unsigned mask;
+    cr_assert(H5Dget_chunk_info_by_coord(ds, off, &mask, &addr, &size) >= 0);
+    H5Dclose(ds);
+    H5Fclose(f);
+    FILE *fp = fopen(p, "r+b");
+    fseek(fp, (long)addr + 100, SEEK_SET);
+    int ch = fgetc(fp);
+    fseek(fp, (long)addr + 100, SEEK_SET);
+    fputc(ch ^ 0x5A, fp);
+    fclose(fp);
+    cr_expect_eq(vae_model_load(&l, &lg, p, &tu_ctx, 0, NULL), LAYER_EIO);
+    cr_expect(strstr(layer_last_error(), "checksum") != NULL, "%s", layer_last_error());
+    /* truncated */
+    char c[300];
+    const char *t = path("trunc.h5");
+    snprintf(c, sizeof c, "head -c 3000 %s > %s", p, t);
+    cr_assert_eq(system(c), 0);
+    cr_expect_eq(vae_model_load(&l, &lg, t, &tu_ctx, 0, NULL), LAYER_EIO);
+    cr_expect(strstr(layer_last_error(), t) != NULL, "%s", layer_last_error());
+    vae_model_free(&m);
+}
