@@ -167,7 +167,8 @@ static int step(run_t *r, vae_terms_t *t)
     return LAYER_OK;
 }
 
-static void report_epoch(run_t *r, const vae_terms_t *v, const double *kl_dim, int active, int64_t epoch)
+static void report_epoch(run_t *r, const vae_terms_t *v, const double *kl_dim, int active, int prev_active,
+                         int64_t epoch)
 {
     const int Z = r->m.cfg.Z;
     if (r->o->quiet) return;
@@ -181,6 +182,9 @@ static void report_epoch(run_t *r, const vae_terms_t *v, const double *kl_dim, i
     else if (active < (Z + 3) / 4)
         fprintf(stderr, "warning: only %d of %d latent dimensions are active (variational underfitting: the ELBO can "
                         "improve while the model forgets the data)\n", active, Z);
+    if (prev_active >= 0 && active < prev_active)
+        fprintf(stderr, "warning: active units dropped from %d to %d: the posterior is collapsing onto the prior in "
+                        "some dimensions; compare reconstructions with prior samples\n", prev_active, active);
 }
 
 /* One epoch; returns 1 when a stop condition ended it early. */
@@ -221,7 +225,7 @@ static int run(run_t *r, vae_train_result_t *res)
     int64_t step0 = r->st.step;
     vae_terms_t last = {0}, v = {0};
     double *kl_dim = calloc((size_t)c->Z, sizeof(double));
-    int active = 0, stopped = 0;
+    int active = 0, prev_active = -1, stopped = 0;
     if (!kl_dim) return layer_error(LAYER_ENOMEM, "out of memory");
     int rc = LAYER_OK;
     if (!o->quiet)
@@ -238,7 +242,8 @@ static int run(run_t *r, vae_train_result_t *res)
         if (rc < 0) break;
         rc = validate(r, &v, kl_dim, &active);
         if (rc < 0) break;
-        report_epoch(r, &v, kl_dim, active, e);
+        report_epoch(r, &v, kl_dim, active, prev_active, e);
+        prev_active = active;
         r->st.epoch = e + 1;
         r->st.batch_in_epoch = 0;
         if (v.elbo > r->st.best_val || !r->have_best) { /* the best model on validation */
