@@ -98,3 +98,39 @@ Test(cli, every_command_help_lists_options_with_defaults)
     cr_assert_eq(run(out, sizeof out, "inspect --help"), 0);
     cr_expect(strstr(out, "--geometry") != NULL);
 }
+
+Test(cli, train_generate_encode_round_trip)
+{
+    char out[16384], c[600];
+    cr_assert_eq(run(out, sizeof out, "simulate -n 200 -e 1:20 -s 5 -q -o %s/d.h5", D), 0, "%s", out);
+    cr_assert_eq(run(out, sizeof out, "train -d %s/d.h5 -p tiny -e 2 -q -o %s/m.h5", D, D), 0, "%s", out);
+    cr_expect_eq(run(out, sizeof out, "train -d %s/d.h5 -p tiny -e 1 -q -o %s/m.h5", D, D), 1, "overwrote: %s", out);
+    cr_assert_eq(run(out, sizeof out, "inspect %s/m.h5", D), 0, "%s", out);
+    cr_expect(strstr(out, "showervae model") && strstr(out, "hurdle"), "%s", out);
+    cr_assert_eq(run(out, sizeof out, "inspect %s/m.h5.ckpt", D), 0, "%s", out);
+    cr_expect(strstr(out, "checkpoint") && strstr(out, "step 10"), "%s", out);
+    /* generation: same seed, other batch sizes, same file; the CaloChallenge layout */
+    cr_assert_eq(run(out, sizeof out, "generate -m %s/m.h5 -n 90 -e 2:10 -s 4 -b 7 -q -o %s/g1.h5", D, D), 0, "%s", out);
+    cr_assert_eq(run(out, sizeof out, "generate -m %s/m.h5 -n 90 -e 2:10 -s 4 -b 64 -q -o %s/g2.h5", D, D), 0, "%s", out);
+    snprintf(c, sizeof c, "h5diff %s/g1.h5 %s/g2.h5 /showers && h5diff %s/g1.h5 %s/g2.h5 /incident_energies", D, D, D, D);
+    cr_expect_eq(system(c), 0, "same seed, other batch size, other showers");
+    cr_assert_eq(run(out, sizeof out, "inspect -q %s/g1.h5", D), 0, "%s", out);
+    cr_expect(strstr(out, "showers    90") != NULL, "%s", out);
+    double lo = 0, hi = 0;
+    const char *en = strstr(out, "energies");
+    cr_assert(en && sscanf(en, "energies %lf .. %lf GeV", &lo, &hi) == 2, "%s", out);
+    cr_expect(lo >= 2 && hi <= 10, "energies %g .. %g GeV outside 2:10", lo, hi);
+    cr_assert_eq(run(out, sizeof out, "generate -m %s/m.h5 --energies-from %s/d.h5 -q -o %s/g3.h5", D, D, D), 0, "%s", out);
+    snprintf(c, sizeof c, "h5diff %s/d.h5 %s/g3.h5 /incident_energies", D, D);
+    cr_expect_eq(system(c), 0, "--energies-from did not copy the energies");
+    /* encoding: mu and sigma (N, Z) with the reconstructions */
+    cr_assert_eq(run(out, sizeof out, "encode -m %s/m.h5 -d %s/d.h5 --reconstruct -q -o %s/z.h5", D, D, D), 0, "%s", out);
+    snprintf(c, sizeof c, "h5ls %s/z.h5 > %s/ls.txt", D, D);
+    cr_assert_eq(system(c), 0);
+    snprintf(c, sizeof c, "grep -q 'mu .*{200/Inf, 4}' %s/ls.txt && grep -q 'sigma .*{200/Inf, 4}' %s/ls.txt && "
+                          "grep -q 'showers .*{200/Inf, 6480}' %s/ls.txt", D, D, D);
+    cr_expect_eq(system(c), 0, "encode output lacks mu/sigma/showers of the right shape");
+    /* a model that is not one */
+    cr_expect_eq(run(out, sizeof out, "generate -m %s/d.h5 -n 5 -q -o %s/x.h5", D, D), 1, "%s", out);
+    cr_expect(strstr(out, "not a showervae model") != NULL, "%s", out);
+}

@@ -261,3 +261,52 @@ Test(vae, saved_models_round_trip_and_bad_files_are_rejected)
     cr_expect(strstr(layer_last_error(), t) != NULL, "%s", layer_last_error());
     vae_model_free(&m);
 }
+
+Test(vae, mc_dropout_gives_a_spread_and_needs_dropout)
+{
+    vae_config_t c;
+    vae_config_preset(&c, "tiny", "ds2", 6480, 0.01515);
+    c.dropout = 0.2f;
+    c.lik = VAE_LIK_BERNOULLI;
+    vae_model_t m;
+    cr_assert_eq(vae_model_init(&m, &c, &tu_ctx, 16), LAYER_OK);
+    vae_model_init_params(&m, 4);
+    vae_infer_t q;
+    cr_assert_eq(vae_infer_init(&q, &m, &tu_ctx, VAE_GEN_CHUNK), LAYER_OK);
+    float E[3] = {1e4f, 5e4f, 1e5f}, *mean = malloc(3 * 6480 * 4), *sd = malloc(3 * 6480 * 4);
+    cr_assert_eq(vae_generate_mc(&q, 3, E, 1, 0, 8, mean, sd), LAYER_OK, "%s", layer_last_error());
+    double spread = 0;
+    for (int k = 0; k < 3 * 6480; k++) {
+        cr_assert(isfinite(mean[k]) && mean[k] >= 0 && sd[k] >= 0);
+        spread += sd[k];
+    }
+    cr_expect(spread > 0, "dropout passes did not differ");
+    vae_infer_free(&q);
+    vae_model_free(&m);
+    random_model(&m, 0, VAE_LIK_BERNOULLI); /* no dropout */
+    cr_assert_eq(vae_infer_init(&q, &m, &tu_ctx, VAE_GEN_CHUNK), LAYER_OK);
+    cr_expect_eq(vae_generate_mc(&q, 3, E, 1, 0, 8, mean, sd), LAYER_EINVAL);
+    vae_infer_free(&q);
+    vae_model_free(&m);
+    free(mean);
+    free(sd);
+}
+
+Test(vae, a_diverging_run_stops_with_a_message_and_keeps_its_files)
+{
+    vae_train_opts_t o = tiny_opts(path("div.h5"), 2);
+    cr_assert_eq(vae_train(&o, NULL), LAYER_OK, "%s", layer_last_error());
+    char c[300];
+    snprintf(c, sizeof c, "cp %s %s", path("div.h5"), path("div_before.h5"));
+    cr_assert_eq(system(c), 0);
+    /* resume with an absurd learning rate: the loss or gradient becomes NaN/Inf */
+    vae_train_opts_t r = tiny_opts(path("div.h5"), 6);
+    r.resume = path("div.h5.ckpt");
+    r.lr = 1e9f;
+    int rc = vae_train(&r, NULL);
+    cr_log_info("diverging run: %s", layer_last_error());
+    cr_expect_eq(rc, LAYER_ENUM, "rc %d: %s", rc, layer_last_error());
+    cr_expect(strstr(layer_last_error(), "diverged") != NULL);
+    snprintf(c, sizeof c, "cmp -s %s %s", path("div.h5"), path("div_before.h5"));
+    cr_expect_eq(system(c), 0, "the best model was overwritten by a diverging run");
+}

@@ -100,6 +100,10 @@ static int setup(run_t *r)
         int B = probe.cfg.batch;
         vae_model_free(&probe);
         LAYER_TRY(vae_model_load(&r->m, &r->geo, o->resume, &r->ctx, B, &r->st));
+        /* explicit options override the checkpoint's (then the run is no longer bit-identical
+         * to an uninterrupted one) */
+        if (o->epochs > 0) r->m.cfg.epochs = o->epochs;
+        if (o->lr > 0) r->m.cfg.lr = o->lr;
         if (r->m.cfg.V != r->data.V)
             return layer_error(LAYER_EINVAL, "%s: %d voxels, the checkpoint's model has %d", o->data, r->data.V, r->m.cfg.V);
     } else {
