@@ -139,52 +139,30 @@ static int plan_blocks(io_dataset_t *d, const char *name)
     return d->showers < 0 ? layer_error(LAYER_EIO, "%s: cannot reopen '%s'", d->path, name) : LAYER_OK;
 }
 
-static int open_calochallenge(io_dataset_t *d)
+/* The two-dataset layouts: energies e_name (N) or (N, 1), showers (N, V) for CaloChallenge or
+ * (N, R, PHI, Z) for Par04 (rank want_rank). Reads and checks the N energies. */
+static int open_pair(io_dataset_t *d, const char *e_name, int want_rank)
 {
     hid_t de;
     int re, rs;
     hsize_t ed[4], sd[4];
-    LAYER_TRY(open_dset(d, "incident_energies", &de, &re, ed));
+    LAYER_TRY(open_dset(d, e_name, &de, &re, ed));
     int rc = LAYER_OK;
     if (re > 2 || (re == 2 && ed[1] != 1))
-        rc = layer_error(LAYER_EIO, "%s: incident_energies must be (N, 1); it is rank %d", d->path, re);
+        rc = layer_error(LAYER_EIO, "%s: %s must be (N, 1) or (N); it is rank %d", d->path, e_name, re);
     if (rc == LAYER_OK) rc = open_dset(d, "showers", &d->showers, &rs, sd);
-    if (rc == LAYER_OK && rs != 2)
-        rc = layer_error(LAYER_EIO, "%s: showers must be (N, voxels); it has rank %d", d->path, rs);
+    if (rc == LAYER_OK && rs != want_rank)
+        rc = layer_error(LAYER_EIO, "%s: showers must be %s; it has rank %d", d->path,
+                         want_rank == 2 ? "(N, voxels)" : "(N, R, PHI, Z) in the Par04 layout", rs);
     if (rc == LAYER_OK && sd[0] != ed[0])
         rc = layer_error(LAYER_EIO, "%s: %llu incident energies but %llu showers", d->path,
                          (unsigned long long)ed[0], (unsigned long long)sd[0]);
     if (rc == LAYER_OK) {
         d->n = sd[0];
-        d->V = (int)sd[1];
-        d->energies = malloc((d->n ? d->n : 1) * sizeof(float));
-        rc = d->energies ? read_rows(d, de, re, 0, d->n, 1, d->energies)
-                         : layer_error(LAYER_ENOMEM, "%s: out of memory", d->path);
-    }
-    H5Dclose(de);
-    if (rc == LAYER_OK) rc = check_energies(d, d->energies, d->n, 0);
-    return rc;
-}
-
-static int open_par04(io_dataset_t *d)
-{
-    hid_t de;
-    int re, rs;
-    hsize_t ed[4], sd[4];
-    LAYER_TRY(open_dset(d, "incident_energy", &de, &re, ed));
-    int rc = LAYER_OK;
-    if (re > 2 || (re == 2 && ed[1] != 1))
-        rc = layer_error(LAYER_EIO, "%s: incident_energy must be (N) or (N, 1); it is rank %d", d->path, re);
-    if (rc == LAYER_OK) rc = open_dset(d, "showers", &d->showers, &rs, sd);
-    if (rc == LAYER_OK && rs != 4)
-        rc = layer_error(LAYER_EIO, "%s: Par04 showers must be (N, R, PHI, Z); rank is %d", d->path, rs);
-    if (rc == LAYER_OK && sd[0] != ed[0])
-        rc = layer_error(LAYER_EIO, "%s: %llu incident energies but %llu showers", d->path,
-                         (unsigned long long)ed[0], (unsigned long long)sd[0]);
-    if (rc == LAYER_OK) {
-        d->n = sd[0];
-        for (int i = 0; i < 3; i++) d->par04_dims[i] = (int)sd[i + 1];
-        d->V = (int)(sd[1] * sd[2] * sd[3]);
+        d->V = 1;
+        for (int i = 1; i < rs; i++) d->V *= (int)sd[i];
+        if (rs == 4)
+            for (int i = 0; i < 3; i++) d->par04_dims[i] = (int)sd[i + 1];
         d->energies = malloc((d->n ? d->n : 1) * sizeof(float));
         rc = d->energies ? read_rows(d, de, re, 0, d->n, 1, d->energies)
                          : layer_error(LAYER_ENOMEM, "%s: out of memory", d->path);
@@ -261,10 +239,10 @@ static int open_layout(io_dataset_t *d)
     if (exists(d->file, "showers")) {
         if (exists(d->file, "incident_energies")) {
             d->layout = IO_LAYOUT_CALOCHALLENGE;
-            LAYER_TRY(open_calochallenge(d));
+            LAYER_TRY(open_pair(d, "incident_energies", 2));
         } else if (exists(d->file, "incident_energy")) {
             d->layout = IO_LAYOUT_PAR04;
-            LAYER_TRY(open_par04(d));
+            LAYER_TRY(open_pair(d, "incident_energy", 4));
         } else {
             return layer_error(LAYER_EIO, "%s: has 'showers' but no 'incident_energies' dataset", d->path);
         }

@@ -87,6 +87,18 @@ void layer_rng_uniform(layer_rng_t *r, float *out, size_t n) { fill(r, out, n, 0
 
 void layer_rng_normal(layer_rng_t *r, float *out, size_t n) { fill(r, out, n, 1); }
 
+void layer_rng_seq_init(layer_rng_seq_t *s, uint64_t seed, uint64_t stream)
+{
+    layer_rng_init(&s->r, seed, stream);
+    s->k = 4;
+}
+
+double layer_rng_seq_normal(layer_rng_seq_t *s)
+{
+    double u1 = layer_rng_seq_u01(s), u2 = layer_rng_seq_u01(s);
+    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
 uint32_t layer_rng_below(layer_rng_t *r, uint32_t bound)
 {
     /* reject the top partial range so every residue is equally likely */

@@ -41,6 +41,27 @@ void layer_rng_next_block(layer_rng_t *r, uint32_t out[4]);
 /* 32 random bits -> (0, 1), the map the uniform fills use: (top 24 bits + 0.5) / 2^24. */
 static inline float layer_rng_to_unit(uint32_t u) { return ((float)(u >> 8) + 0.5f) * 0x1p-24f; }
 
+/* A sequential reader of one stream, 4 uniforms per Philox block, for per-item loops
+ * (a shower's spots, a shower's voxel samples). */
+typedef struct {
+    layer_rng_t r;
+    uint32_t w[4];
+    int k; /* next word of w; 4 = empty */
+} layer_rng_seq_t;
+
+void layer_rng_seq_init(layer_rng_seq_t *s, uint64_t seed, uint64_t stream);
+/* Uniform on (0, 1). */
+static inline double layer_rng_seq_u01(layer_rng_seq_t *s)
+{
+    if (s->k == 4) {
+        layer_rng_next_block(&s->r, s->w);
+        s->k = 0;
+    }
+    return layer_rng_to_unit(s->w[s->k++]);
+}
+/* Standard normal (Box-Muller, one of the pair). */
+double layer_rng_seq_normal(layer_rng_seq_t *s);
+
 /* One uniform 32-bit integer below bound (bound > 0), by rejection (no modulo bias). */
 uint32_t layer_rng_below(layer_rng_t *r, uint32_t bound);
 /* idx: (n). A uniformly random permutation of 0..n-1 (Fisher-Yates). */

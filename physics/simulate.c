@@ -23,43 +23,20 @@ int phys_sim_init(phys_sim_t *s, const phys_geometry_t *geo)
     return LAYER_OK;
 }
 
-/* Sequential uniforms from one shower's stream, 4 per Philox block. */
-typedef struct {
-    layer_rng_t r;
-    uint32_t w[4];
-    int k;
-} ustream_t;
-
-static inline double next_u(ustream_t *u)
-{
-    if (u->k == 4) {
-        layer_rng_next_block(&u->r, u->w);
-        u->k = 0;
-    }
-    return layer_rng_to_unit(u->w[u->k++]);
-}
-
-static double next_normal(ustream_t *u)
-{
-    /* Box-Muller, one of the pair */
-    double u1 = next_u(u), u2 = next_u(u);
-    return sqrt(-2.0 * log(u1)) * cos(2 * PI * u2);
-}
-
 /* Gamma(k, 1) variate (Marsaglia and Tsang 2000; for k < 1: G(k) = G(k + 1) U^(1/k)). */
-static double gamma_variate(ustream_t *u, double k)
+static double gamma_variate(layer_rng_seq_t *u, double k)
 {
     double boost = 1.0;
     if (k < 1.0) {
-        boost = pow(next_u(u), 1.0 / k);
+        boost = pow(layer_rng_seq_u01(u), 1.0 / k);
         k += 1.0;
     }
     double d = k - 1.0 / 3.0, c = 1.0 / sqrt(9.0 * d);
     for (;;) {
-        double x = next_normal(u), v = 1.0 + c * x;
+        double x = layer_rng_seq_normal(u), v = 1.0 + c * x;
         if (v <= 0) continue;
         v = v * v * v;
-        double w = next_u(u);
+        double w = layer_rng_seq_u01(u);
         if (w < 1.0 - 0.0331 * x * x * x * x || log(w) < 0.5 * x * x + d * (1.0 - v + log(v)))
             return boost * d * v;
     }
@@ -67,7 +44,7 @@ static double gamma_variate(ustream_t *u, double k)
 
 /* Deposits n equal spots of energy e over depth [z0, z1) mm at profile depth tau. */
 static void deposit_spots(const phys_sim_t *s, double E_mev, double tau, double n, double e,
-                          double z0, double z1, ustream_t *u, float *out, double *leak)
+                          double z0, double z1, layer_rng_seq_t *u, float *out, double *leak)
 {
     double Rc, Rt, p;
     phys_gflash_radial(&s->det, E_mev, tau, &Rc, &Rt, &p);
@@ -94,10 +71,10 @@ int phys_sim_shower(const phys_sim_t *s, double E_mev, uint64_t seed, uint64_t i
         return layer_error(LAYER_EINVAL, "simulator: incident energy %g MeV", E_mev);
     const phys_geometry_t *g = &s->geo;
     memset(out, 0, (size_t)g->n_voxels * sizeof *out);
-    ustream_t u = {.k = 4};
-    layer_rng_init(&u.r, seed, i);
+    layer_rng_seq_t u;
+    layer_rng_seq_init(&u, seed, i);
     phys_gflash_shower_t sh;
-    double z1n = next_normal(&u), z2n = next_normal(&u);
+    double z1n = layer_rng_seq_normal(&u), z2n = layer_rng_seq_normal(&u);
     phys_gflash_draw(&s->det, E_mev, z1n, z2n, &sh);
 
     const double X0 = s->det.X0_mm, depth = fmin(s->det.depth_mm, g->n_layers * g->layer_depth_mm);

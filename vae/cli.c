@@ -2,6 +2,7 @@
 #include "vae/cli.h"
 
 #include "layers/status.h"
+#include "physics/simulate.h"
 
 #include <errno.h>
 #include <math.h>
@@ -86,4 +87,25 @@ int cli_parse_list(const char *cmd, const char *opt, const char *s, double *list
     }
     if (*n == 0) return cli_err(cmd, 2, "%s: empty list", opt);
     return 0;
+}
+
+int cli_energy_parse(const char *cmd, const char *arg, int list, cli_energy_t *e)
+{
+    if (list) return cli_parse_list(cmd, "--energy-list", arg, e->list, 256, &e->n_list);
+    e->have_range = 1;
+    return cli_parse_range(cmd, "--energy", arg, &e->lo, &e->hi);
+}
+
+void cli_energy_draw(const cli_energy_t *e, double *E_mev, size_t k, uint64_t seed, uint64_t first,
+                     double def_lo_mev, double def_hi_mev)
+{
+    if (e->n_list) {
+        double mev[256];
+        for (int i = 0; i < e->n_list; i++) mev[i] = e->list[i] * 1e3;
+        phys_sim_energies_list(E_mev, k, mev, e->n_list, seed, first);
+    } else if (e->have_range) {
+        phys_sim_energies_loguniform(E_mev, k, e->lo * 1e3, e->hi * 1e3, seed, first);
+    } else {
+        phys_sim_energies_loguniform(E_mev, k, def_lo_mev, def_hi_mev, seed, first);
+    }
 }

@@ -7,6 +7,7 @@
 #ifndef VAE_CLI_H
 #define VAE_CLI_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 int cmd_simulate(int argc, char **argv);
@@ -28,5 +29,20 @@ int cli_parse_double(const char *cmd, const char *opt, const char *s, double *v)
 int cli_parse_range(const char *cmd, const char *opt, const char *s, double *lo, double *hi);
 /* "a,b,c" of positive numbers into list (at most max); *n receives the count. */
 int cli_parse_list(const char *cmd, const char *opt, const char *s, double *list, int max, int *n);
+
+/* Incident-energy choice shared by simulate and generate: --energy LO:HI (GeV, log-uniform)
+ * or --energy-list a,b,c (GeV, drawn uniformly). */
+typedef struct {
+    double lo, hi;       /* GeV, when have_range */
+    double list[256];    /* GeV */
+    int n_list, have_range;
+} cli_energy_t;
+
+/* Parses the argument of --energy (list = 0) or --energy-list (list = 1); 0 or 2. */
+int cli_energy_parse(const char *cmd, const char *arg, int list, cli_energy_t *e);
+/* E_mev: (k) entries first .. first + k - 1 of seed's energy stream (physics/simulate.h);
+ * without a range or list, log-uniform in [def_lo, def_hi] MeV. */
+void cli_energy_draw(const cli_energy_t *e, double *E_mev, size_t k, uint64_t seed, uint64_t first,
+                     double def_lo_mev, double def_hi_mev);
 
 #endif

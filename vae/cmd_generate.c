@@ -41,8 +41,8 @@ static void usage(FILE *f)
 typedef struct {
     const char *model, *out, *from;
     uint64_t n, seed;
-    double lo, hi, list[256];
-    int n_list, have_range, force, quiet;
+    cli_energy_t en;
+    int force, quiet;
     long batch, mc, deflate;
 } opts_t;
 
@@ -62,8 +62,8 @@ static int parse(int argc, char **argv, opts_t *o)
         case 'm': o->model = optarg; break;
         case 'o': o->out = optarg; break;
         case 'n': rc = cli_parse_u64(C, "--n", optarg, &o->n); break;
-        case 'e': rc = cli_parse_range(C, "--energy", optarg, &o->lo, &o->hi), o->have_range = 1; break;
-        case 'l': rc = cli_parse_list(C, "--energy-list", optarg, o->list, 256, &o->n_list); break;
+        case 'e': rc = cli_energy_parse(C, optarg, 0, &o->en); break;
+        case 'l': rc = cli_energy_parse(C, optarg, 1, &o->en); break;
         case 'F': o->from = optarg; break;
         case 's': rc = cli_parse_u64(C, "--seed", optarg, &o->seed); break;
         case 'b': rc = cli_parse_int(C, "--batch", optarg, 1, 10000000, &o->batch); break;
@@ -78,7 +78,7 @@ static int parse(int argc, char **argv, opts_t *o)
     if (rc) return rc;
     if (optind < argc) return cli_err(C, 2, "unexpected argument '%s' (see --help)", argv[optind]);
     if (!o->model || !o->out) return cli_err(C, 2, "need -m MODEL and -o OUT (see --help)");
-    if ((o->have_range != 0) + (o->n_list != 0) + (o->from != NULL) > 1)
+    if ((o->en.have_range != 0) + (o->en.n_list != 0) + (o->from != NULL) > 1)
         return cli_err(C, 2, "give one of --energy, --energy-list, --energies-from");
     return 0;
 }
@@ -102,11 +102,7 @@ static int energies(const opts_t *o, const vae_config_t *c, float **E, uint64_t 
         free(tmp);
         return layer_error(LAYER_ENOMEM, "out of memory for %llu energies", (unsigned long long)*n);
     }
-    double list[256];
-    for (int k = 0; k < o->n_list; k++) list[k] = o->list[k] * 1e3;
-    if (o->n_list) phys_sim_energies_list(tmp, *n, list, o->n_list, o->seed, 0);
-    else if (o->have_range) phys_sim_energies_loguniform(tmp, *n, o->lo * 1e3, o->hi * 1e3, o->seed, 0);
-    else phys_sim_energies_loguniform(tmp, *n, c->e_min_mev, c->e_max_mev, o->seed, 0);
+    cli_energy_draw(&o->en, tmp, *n, o->seed, 0, c->e_min_mev, c->e_max_mev);
     for (uint64_t i = 0; i < *n; i++) (*E)[i] = (float)tmp[i];
     free(tmp);
     return LAYER_OK;

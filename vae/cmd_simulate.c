@@ -35,8 +35,8 @@ typedef struct {
     const char *out, *geometry;
     uint64_t n, seed;
     long batch, deflate;
-    double lo, hi, list[256];
-    int n_list, force, quiet, threshold;
+    cli_energy_t en;
+    int force, quiet, threshold;
 } opts_t;
 
 static int parse(int argc, char **argv, opts_t *o)
@@ -46,8 +46,7 @@ static int parse(int argc, char **argv, opts_t *o)
         {"energy-list", 1, 0, 'l'}, {"seed", 1, 0, 's'}, {"batch", 1, 0, 'b'}, {"deflate", 1, 0, 'D'},
         {"no-threshold", 0, 0, 'T'}, {"force", 0, 0, 'f'}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'},
         {0, 0, 0, 0}};
-    *o = (opts_t){.geometry = "ds2", .n = 10000, .seed = 1, .batch = 1000, .deflate = 4, .lo = 1,
-                  .hi = 1000, .threshold = 1};
+    *o = (opts_t){.geometry = "ds2", .n = 10000, .seed = 1, .batch = 1000, .deflate = 4, .threshold = 1};
     const char *C = "simulate";
     int c, rc = 0;
     optind = 1;
@@ -56,8 +55,8 @@ static int parse(int argc, char **argv, opts_t *o)
         case 'o': o->out = optarg; break;
         case 'g': o->geometry = optarg; break;
         case 'n': rc = cli_parse_u64(C, "--n", optarg, &o->n); break;
-        case 'e': rc = cli_parse_range(C, "--energy", optarg, &o->lo, &o->hi); break;
-        case 'l': rc = cli_parse_list(C, "--energy-list", optarg, o->list, 256, &o->n_list); break;
+        case 'e': rc = cli_energy_parse(C, optarg, 0, &o->en); break;
+        case 'l': rc = cli_energy_parse(C, optarg, 1, &o->en); break;
         case 's': rc = cli_parse_u64(C, "--seed", optarg, &o->seed); break;
         case 'b': rc = cli_parse_int(C, "--batch", optarg, 1, 1000000, &o->batch); break;
         case 'D': rc = cli_parse_int(C, "--deflate", optarg, 0, 9, &o->deflate); break;
@@ -72,6 +71,7 @@ static int parse(int argc, char **argv, opts_t *o)
     if (optind < argc) return cli_err(C, 2, "unexpected argument '%s' (see --help)", argv[optind]);
     if (!o->out) return cli_err(C, 2, "no output file (-o FILE; see --help)");
     if (o->n == 0) return cli_err(C, 2, "--n must be at least 1");
+    if (o->en.have_range && o->en.n_list) return cli_err(C, 2, "give --energy or --energy-list, not both");
     return 0;
 }
 
@@ -85,15 +85,12 @@ static int run(const opts_t *o, const phys_sim_t *sim, io_writer_t *w)
         free(E), free(Ef), free(X);
         return layer_error(LAYER_ENOMEM, "out of memory for a batch of %zu showers", B);
     }
-    double list_mev[256];
-    for (int k = 0; k < o->n_list; k++) list_mev[k] = o->list[k] * 1e3;
     vae_progress_t p;
     vae_progress_start(&p, "simulate", "showers", o->n, o->quiet);
     int rc = LAYER_OK;
     for (uint64_t first = 0; first < o->n && rc == LAYER_OK; first += B) {
         size_t k = o->n - first < B ? (size_t)(o->n - first) : B;
-        if (o->n_list) phys_sim_energies_list(E, k, list_mev, o->n_list, o->seed, first);
-        else phys_sim_energies_loguniform(E, k, o->lo * 1e3, o->hi * 1e3, o->seed, first);
+        cli_energy_draw(&o->en, E, k, o->seed, first, 1e3, 1e6); /* default 1 GeV .. 1 TeV */
         rc = phys_sim_batch(sim, E, k, o->seed, first, X);
         for (size_t i = 0; i < k; i++) Ef[i] = (float)E[i];
         if (rc == LAYER_OK) rc = io_writer_append(w, Ef, X, k);

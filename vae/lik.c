@@ -125,28 +125,7 @@ double vae_lik_loss(const vae_config_t *c, int n, const float *out, const float 
 
 /* ---- generation ---- */
 
-typedef struct {
-    layer_rng_t r;
-    uint32_t w[4];
-    int k;
-} ustream_t;
-
-static inline double next_u(ustream_t *u)
-{
-    if (u->k == 4) {
-        layer_rng_next_block(&u->r, u->w);
-        u->k = 0;
-    }
-    return layer_rng_to_unit(u->w[u->k++]);
-}
-
-static double next_normal(ustream_t *u)
-{
-    double u1 = next_u(u), u2 = next_u(u);
-    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
-}
-
-static void gen_row(const vae_config_t *c, const float *o, float Ei, ustream_t *u, float *x)
+static void gen_row(const vae_config_t *c, const float *o, float Ei, layer_rng_seq_t *u, float *x)
 {
     const int V = c->V;
     const double L = c->lv_clamp, thr = c->threshold_mev;
@@ -154,7 +133,7 @@ static void gen_row(const vae_config_t *c, const float *o, float Ei, ustream_t *
         for (int v = 0; v < V; v++) x[v] = (float)(Ei / (1.0 + exp(-(double)o[v])));
     } else if (c->lik == VAE_LIK_GAUSSIAN) { /* y ~ N(m, e^lv), x = (e^y - eps) E_inc */
         for (int v = 0; v < V; v++) {
-            double y = o[v] + exp(0.5 * fmax(-L, fmin(L, o[V + v]))) * next_normal(u);
+            double y = o[v] + exp(0.5 * fmax(-L, fmin(L, o[V + v]))) * layer_rng_seq_normal(u);
             x[v] = (float)(fmax(exp(y) - c->log_eps, 0.0) * Ei);
         }
     } else { /* hurdle: hits, their energies, then the shower scaled to a sampled total */
@@ -162,13 +141,13 @@ static void gen_row(const vae_config_t *c, const float *o, float Ei, ustream_t *
         for (int v = 0; v < V; v++) {
             double p = 1.0 / (1.0 + exp(-(double)o[v]));
             x[v] = 0.f;
-            if (next_u(u) < p) {
-                double s = o[V + v] + exp(0.5 * fmax(-L, fmin(L, o[2 * V + v]))) * next_normal(u);
+            if (layer_rng_seq_u01(u) < p) {
+                double s = o[V + v] + exp(0.5 * fmax(-L, fmin(L, o[2 * V + v]))) * layer_rng_seq_normal(u);
                 x[v] = (float)(thr * exp(fmax(s, 0.0)));
                 tot += x[v];
             }
         }
-        double r = o[3 * V] + exp(0.5 * fmax(-L, fmin(L, o[3 * V + 1]))) * next_normal(u);
+        double r = o[3 * V] + exp(0.5 * fmax(-L, fmin(L, o[3 * V + 1]))) * layer_rng_seq_normal(u);
         double target = Ei * exp(fmin(r, 1.0));
         if (tot > 0)
             for (int v = 0; v < V; v++) x[v] = (float)(x[v] * (target / tot));
@@ -183,8 +162,8 @@ void vae_lik_generate(const vae_config_t *c, int n, const float *out, const floa
     const size_t O = (size_t)vae_config_n_out(c), V = (size_t)c->V;
 #pragma omp parallel for schedule(static)
     for (int i = 0; i < n; i++) {
-        ustream_t u = {.k = 4};
-        layer_rng_init(&u.r, seed, VAE_STREAM_SAMPLE | (first + (uint64_t)i));
+        layer_rng_seq_t u;
+        layer_rng_seq_init(&u, seed, VAE_STREAM_SAMPLE | (first + (uint64_t)i));
         gen_row(c, out + i * O, E_inc[i], &u, x + i * V);
     }
 }
