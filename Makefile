@@ -23,7 +23,7 @@ CFLAGS  += -march=native
 endif
 SAN     ?=
 # Libraries found through pkg-config (evaluated late: after tools/deps.sh has run).
-PKGS     = hdf5 libxml-2.0 libcjson zlib
+PKGS     = hdf5 libxml-2.0 libcjson zlib plplot
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
 CPPFLAGS = -I. -D_POSIX_C_SOURCE=200809L -MMD -MP $(PKG_CFLAGS)
@@ -32,7 +32,7 @@ LDLIBS  = $(PKG_LIBS) -ldnnl -lm
 LDFLAGS ?=
 
 # The library: everything but the program's own parts (which print and parse options).
-APP_SRC   := vae/cli.c vae/progress.c vae/train.c $(wildcard vae/cmd_*.c)
+APP_SRC   := vae/cli.c vae/progress.c vae/train.c vae/evaluate.c io/report.c $(wildcard vae/cmd_*.c)
 APP_OBJ   := $(APP_SRC:%.c=$(BUILD)/%.o)
 LIB_SRC   := $(wildcard layers/*.c physics/*.c io/*.c) $(filter-out vae/main.c $(APP_SRC),$(wildcard vae/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)

@@ -15,6 +15,7 @@ int cmd_inspect(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
 int cmd_encode(int argc, char **argv);
+int cmd_evaluate(int argc, char **argv);
 
 /* Prints "showervae CMD: message" for the last library error and returns 1. */
 int cli_fail(const char *cmd);

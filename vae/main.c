@@ -25,6 +25,7 @@ static void usage(FILE *f)
             "  train      train a conditional VAE on a shower file\n"
             "  generate   generate showers from a trained model\n"
             "  encode     write the posterior of z for every shower of a file\n"
+            "  evaluate   compare generated with reference showers (CaloChallenge metrics, report)\n"
             "  info       print the version, the CPU ISA oneDNN uses and the thread count\n"
             "\n"
             "options:\n"
@@ -79,6 +80,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "train") == 0) return cmd_train(argc - 1, argv + 1);
     if (strcmp(cmd, "generate") == 0) return cmd_generate(argc - 1, argv + 1);
     if (strcmp(cmd, "encode") == 0) return cmd_encode(argc - 1, argv + 1);
+    if (strcmp(cmd, "evaluate") == 0) return cmd_evaluate(argc - 1, argv + 1);
     fprintf(stderr, "showervae: unknown command '%s' (try showervae --help)\n", cmd);
     return 2;
 }
