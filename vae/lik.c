@@ -167,3 +167,56 @@ void vae_lik_generate(const vae_config_t *c, int n, const float *out, const floa
         gen_row(c, out + i * O, E_inc[i], &u, x + i * V);
     }
 }
+
+/* Mean and log-variance of samples accumulated as (count, sum, sum of squares); defaults when
+ * there are fewer than 2 samples. */
+static void moments(double k, double s, double q, float *m, float *lv, float m0, float lv0)
+{
+    if (k < 2) {
+        *m = m0, *lv = lv0;
+        return;
+    }
+    double mean = s / k, var = fmax(q / k - mean * mean, 1e-4);
+    *m = (float)mean, *lv = (float)log(var);
+}
+
+void vae_lik_init_bias(const vae_config_t *c, int n, const float *x, const float *E_inc, float *bias)
+{
+    const int V = c->V;
+    const double thr = c->threshold_mev > 0 ? c->threshold_mev : 1e-3;
+    double tk = 0, ts = 0, tq = 0;
+    for (int v = 0; v < V; v++) {
+        double k = 0, s = 0, q = 0, hits = 0;
+        for (int i = 0; i < n; i++) {
+            double xe = x[(size_t)i * V + v], y;
+            if (c->lik == VAE_LIK_BERNOULLI) {
+                s += fmin(xe / E_inc[i], 1.0), k++;
+            } else if (c->lik == VAE_LIK_GAUSSIAN) {
+                y = log(fmin(xe / E_inc[i], 1.0) + c->log_eps);
+                s += y, q += y * y, k++;
+            } else {
+                hits += xe > 0;
+                if (xe > 0) y = log(fmax(xe, thr) / thr), s += y, q += y * y, k++;
+            }
+        }
+        if (c->lik == VAE_LIK_BERNOULLI) {
+            double p = fmin(fmax(s / n, 1e-6), 1 - 1e-6);
+            bias[v] = (float)log(p / (1 - p));
+        } else if (c->lik == VAE_LIK_GAUSSIAN) {
+            moments(k, s, q, &bias[v], &bias[V + v], (float)log(c->log_eps), 0.f);
+        } else {
+            double p = fmin(fmax(hits / n, 1e-4), 1 - 1e-4);
+            bias[v] = (float)log(p / (1 - p));
+            moments(k, s, q, &bias[V + v], &bias[2 * V + v], 0.f, 0.f);
+        }
+    }
+    if (c->lik == VAE_LIK_HURDLE) {
+        for (int i = 0; i < n; i++) {
+            double t = 0;
+            for (int v = 0; v < V; v++) t += x[(size_t)i * V + v];
+            double r = log(fmax(t, thr) / E_inc[i]);
+            tk++, ts += r, tq += r * r;
+        }
+        moments(tk, ts, tq, &bias[3 * V], &bias[3 * V + 1], 0.f, 0.f);
+    }
+}

@@ -31,6 +31,11 @@ void vae_prep_encoder_input(const vae_config_t *c, int n, const float *E_inc, co
 double vae_lik_loss(const vae_config_t *c, int n, const float *out, const float *x, const float *E_inc,
                     float *d_out, float *row, float w);
 
+/* bias: (O) decoder output biases that start training at the data's marginal statistics:
+ * Bernoulli logit(mean u); Gaussian mean and log-variance of y; hurdle logit(hit rate), mean and
+ * log-variance of ln(x/thr) over hits, and of r = ln(E_tot/E_inc). From n showers x: (n, V). */
+void vae_lik_init_bias(const vae_config_t *c, int n, const float *x, const float *E_inc, float *bias);
+
 /* x: (n, V) showers (MeV) from decoder outputs out: (n, O), thresholded; shower k uses the
  * stream of index first + k. Bernoulli outputs the mean (Par04); the others sample. */
 void vae_lik_generate(const vae_config_t *c, int n, const float *out, const float *E_inc, uint64_t seed,

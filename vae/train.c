@@ -6,6 +6,7 @@
 #include "layers/optim.h"
 #include "layers/schedule.h"
 #include "layers/status.h"
+#include "vae/lik.h"
 #include "vae/modelio.h"
 #include "vae/progress.h"
 
@@ -80,6 +81,20 @@ static int checkpoint(run_t *r)
     return vae_model_save(&r->m, &r->geo, r->ckpt, 1, &r->st);
 }
 
+/* Decoder output biases at the data's marginal statistics (vae_lik_init_bias), from up to
+ * 2000 showers spread over the file: training starts from a sensible mean shower. */
+static int init_output_bias(run_t *r)
+{
+    const vae_config_t *c = &r->m.cfg;
+    const size_t n = r->data.n < 2000 ? r->data.n : 2000, step = r->data.n / n, V = (size_t)c->V;
+    float *E = malloc(n * sizeof *E), *X = malloc(n * V * sizeof *X);
+    int rc = E && X ? LAYER_OK : layer_error(LAYER_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n && rc == LAYER_OK; i++) rc = io_dataset_read(&r->data, i * step, 1, E + i, X + i * V);
+    if (rc == LAYER_OK) vae_lik_init_bias(c, (int)n, X, E, layer_dense_b(&r->m.dec.head));
+    free(E), free(X);
+    return rc;
+}
+
 /* Builds or restores the model; sets up loaders and schedule. */
 static int setup(run_t *r)
 {
@@ -120,6 +135,7 @@ static int setup(run_t *r)
         c.e_max_mev = hi > lo ? hi : lo * 1.0001;
         LAYER_TRY(vae_model_init(&r->m, &c, &r->ctx, c.batch));
         vae_model_init_params(&r->m, o->seed);
+        LAYER_TRY(init_output_bias(r));
         r->st.seed = o->seed;
         r->st.best_val = -INFINITY;
     }
