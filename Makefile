@@ -106,7 +106,8 @@ bench: $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do echo "== $$b"; OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} ./$$b || exit 1; done
 
 # The demonstration: simulate a small ds2 dataset with the built-in simulator, train the
-# default model on it for a few epochs, generate as many showers and inspect both files.
+# default model on it for a few epochs, generate as many showers, inspect the files and
+# evaluate the generated showers against the simulated ones (report in demo-out/report/).
 # Outputs in demo-out/ (DEMO_EPOCHS=5: about 2 minutes of training on 2 cores).
 DEMO_OUT ?= demo-out
 DEMO_EPOCHS ?= 5
@@ -121,7 +122,10 @@ demo: $(PROG)
 	./$(PROG) inspect -q $(DEMO_OUT)/model.h5
 	./$(PROG) inspect -q $(DEMO_OUT)/showers.h5
 	./$(PROG) inspect -q $(DEMO_OUT)/generated.h5
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} ./$(PROG) evaluate -g $(DEMO_OUT)/generated.h5 -r $(DEMO_OUT)/showers.h5 \
+	    --cls-epochs 10 --force -o $(DEMO_OUT)/report
 	@echo "demo: simulated showers $(DEMO_OUT)/showers.h5, model $(DEMO_OUT)/model.h5, generated showers $(DEMO_OUT)/generated.h5"
+	@echo "demo: evaluation report $(DEMO_OUT)/report/index.html (metrics in $(DEMO_OUT)/report/metrics.json)"
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin \

@@ -14,7 +14,7 @@
 
 vae_cls_opts_t vae_cls_defaults(void)
 {
-    return (vae_cls_opts_t){.n_hidden = 2, .hidden = {256, 256}, .epochs = 20, .batch = 256, .lr = 2e-4f, .seed = 1};
+    return (vae_cls_opts_t){.n_hidden = 2, .hidden = {256, 256}, .epochs = 20, .batch = 128, .lr = 5e-4f, .seed = 1};
 }
 
 typedef struct {

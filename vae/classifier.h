@@ -18,8 +18,8 @@
 
 typedef struct {
     int n_hidden, hidden[4]; /* widths (CaloChallenge: 3 x 2048; default here 2 x 256) */
-    int epochs, batch;       /* default 20, 256 */
-    float lr;                /* default 2e-4 */
+    int epochs, batch;       /* default 20, 128 */
+    float lr;                /* default 5e-4 */
     uint64_t seed;
 } vae_cls_opts_t;
 

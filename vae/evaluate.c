@@ -151,14 +151,16 @@ static void visit_fill(ev_t *e, int s, size_t i, float E, const float *x, const 
         for (int k = 0; k < PHYS_HLF_PER_LAYER; k++)
             phys_hist_fill(&e->h[2 + PHYS_HLF_PER_LAYER * j + k].h[s], f[1 + PHYS_HLF_PER_LAYER * j + k]);
     phys_obs_add(&e->obs[s], E, x);
-    /* high-level classifier row: log10 E_inc, log10 E_tot, per layer log10 E_l, EC/100, W/100, sparsity */
+    /* high-level classifier row: log10 E_inc, log10(E_tot/E_inc), per layer log10(E_l/E_inc),
+     * EC/100, W/100, sparsity (energies relative to E_inc, so that the network need not learn to
+     * cancel log10 E_inc against the absolute energies) */
     float *r = e->hl + ((s ? e->d[0].n : 0) + i) * (size_t)e->F;
     r[0] = log10f(E);
-    r[1] = (float)log10(f[0] + 1e-8);
+    r[1] = (float)log10(f[0] / E + 1e-8);
     for (int j = 0; j < e->L; j++) {
         const double *g = f + 1 + PHYS_HLF_PER_LAYER * j;
         float *o = r + 2 + PHYS_HLF_PER_LAYER * j;
-        o[0] = (float)log10(g[0] + 1e-8);
+        o[0] = (float)log10(g[0] / E + 1e-8);
         for (int k = 1; k < 7; k++) o[k] = (float)(g[k] / 100);
         o[7] = (float)g[7];
     }
@@ -182,8 +184,11 @@ static int classify(ev_t *e, const float *X, size_t n0, size_t n1, int D, vae_cl
     layer_rng_t g;
     layer_rng_init(&g, e->o->seed, 0x5B117C15ull);
     for (size_t i = 0; i < n; i++) {
+        /* the split follows the index within each sample: the i-th generated and the i-th
+         * reference shower land in the same part (identical samples cannot be told apart by
+         * memorising training showers) */
         uint32_t w[4];
-        g.offset = i;
+        g.offset = i < n0 ? i : i - n0;
         layer_rng_next_block(&g, w);
         double u = layer_rng_to_unit(w[0]);
         y[i] = i < n0; /* generated = 1 */
@@ -195,7 +200,7 @@ static int classify(ev_t *e, const float *X, size_t n0, size_t n1, int D, vae_cl
     co.seed = e->o->seed;
     if (e->o->cls_epochs > 0) co.epochs = e->o->cls_epochs;
     size_t ntr = (size_t)(0.6 * n);
-    if (ntr < 2 * (size_t)co.batch) co.batch = ntr / 4 > 8 ? (int)(ntr / 4) : 8;
+    if (ntr < 16 * (size_t)co.batch) co.batch = ntr / 16 > 16 ? (int)(ntr / 16) : 16; /* enough steps per epoch */
     if (rc == LAYER_OK) rc = vae_cls_run(&ctx, X, y, split, n, D, &co, r);
     layer_ctx_free(&ctx);
     free(y), free(split);

@@ -9,7 +9,9 @@
  * on [0, 1]; voxel energies 50 log bins from the threshold to the reference's largest voxel.
  * Separation power for every histogram; two classifier tests (vae/classifier.h): low level
  * [log10 E_inc, voxels / E_inc] on a subsample bounded by memory, and high level
- * [log10 E_inc, log10(E_tot), per layer log10(E_l), EC/100, widths/100, sparsity].
+ * [log10 E_inc, log10(E_tot/E_inc), per layer log10(E_l/E_inc), EC/100, widths/100, sparsity]
+ * (CaloChallenge uses absolute log10 energies; relative ones spare the network the cancellation).
+ * The 60/20/20 split is by shower index within each sample, with the seed.
  * Report: metrics.json, hists/<name>.csv, plots/<name>.png, index.html; written to a temporary
  * directory and renamed into place; an existing report is replaced only with force.
  */
