@@ -70,14 +70,13 @@ static int train_epoch(net_t *t, const float *X, const unsigned char *y, const s
     return LAYER_OK;
 }
 
-/* Standardised copy of X: (x - mean) / sd with the training rows' statistics. */
-static float *standardise(const float *X, const size_t *tr, size_t ntr, size_t n, int D)
+/* X <- (X - mean) / sd in place, with the training rows' statistics. */
+static int standardise(float *X, const size_t *tr, size_t ntr, size_t n, int D)
 {
-    float *Z = malloc(n * (size_t)D * sizeof *Z);
     double *mu = calloc((size_t)D, sizeof *mu), *sd = calloc((size_t)D, sizeof *sd);
-    if (!Z || !mu || !sd) {
-        free(Z), free(mu), free(sd);
-        return NULL;
+    if (!mu || !sd) {
+        free(mu), free(sd);
+        return layer_error(LAYER_ENOMEM, "classifier: out of memory");
     }
     for (size_t i = 0; i < ntr; i++)
         for (int j = 0; j < D; j++) mu[j] += X[tr[i] * D + j] / (double)ntr;
@@ -85,9 +84,9 @@ static float *standardise(const float *X, const size_t *tr, size_t ntr, size_t n
         for (int j = 0; j < D; j++) sd[j] += pow(X[tr[i] * D + j] - mu[j], 2) / (double)ntr;
     for (int j = 0; j < D; j++) sd[j] = sd[j] > 1e-24 ? sqrt(sd[j]) : 1;
     for (size_t i = 0; i < n; i++)
-        for (int j = 0; j < D; j++) Z[i * D + j] = (float)((X[i * D + j] - mu[j]) / sd[j]);
+        for (int j = 0; j < D; j++) X[i * D + j] = (float)((X[i * D + j] - mu[j]) / sd[j]);
     free(mu), free(sd);
-    return Z;
+    return LAYER_OK;
 }
 
 static int fit(net_t *t, const float *Z, const unsigned char *y, size_t *idx[3], const size_t cnt[3],
@@ -135,7 +134,7 @@ static int fit(net_t *t, const float *Z, const unsigned char *y, size_t *idx[3],
     return rc;
 }
 
-int vae_cls_run(const layer_ctx_t *ctx, const float *X, const unsigned char *y, const unsigned char *split, size_t n,
+int vae_cls_run(const layer_ctx_t *ctx, float *X, const unsigned char *y, const unsigned char *split, size_t n,
                 int D, const vae_cls_opts_t *o, vae_cls_result_t *r)
 {
     memset(r, 0, sizeof *r);
@@ -151,9 +150,9 @@ int vae_cls_run(const layer_ctx_t *ctx, const float *X, const unsigned char *y, 
     }
     for (size_t i = 0; i < n; i++) idx[split[i]][cnt[split[i]]++] = i;
     net_t t = {.B = o->batch, .D = D};
-    float *Z = standardise(X, idx[0], cnt[0], n, D);
-    int rc = Z ? layer_arena_init(&t.A, vae_mlp_arena_size(D, o->hidden, o->n_hidden, 1, 0))
-               : layer_error(LAYER_ENOMEM, "classifier: out of memory");
+    float *Z = X;
+    int rc = standardise(X, idx[0], cnt[0], n, D);
+    if (rc == LAYER_OK) rc = layer_arena_init(&t.A, vae_mlp_arena_size(D, o->hidden, o->n_hidden, 1, 0));
     layer_act_spec_t act = {LAYER_ACT_LEAKY_RELU, 0.2f};
     if (rc == LAYER_OK) rc = vae_mlp_init(&t.m, ctx, &t.A, t.B, D, o->hidden, o->n_hidden, 1, act, 0, 0.f);
     if (rc == LAYER_OK) {
@@ -167,7 +166,7 @@ int vae_cls_run(const layer_ctx_t *ctx, const float *X, const unsigned char *y, 
     }
     vae_mlp_free(&t.m);
     layer_arena_free(&t.A);
-    free(t.xb), free(t.yb), free(t.db), free(Z);
+    free(t.xb), free(t.yb), free(t.db);
     for (int k = 0; k < 3; k++) free(idx[k]);
     return rc;
 }

@@ -31,8 +31,9 @@ typedef struct {
 
 vae_cls_opts_t vae_cls_defaults(void);
 
-/* X: (n, D) features; y: (n) labels 0/1; split: (n) 0/1/2. */
-int vae_cls_run(const layer_ctx_t *ctx, const float *X, const unsigned char *y, const unsigned char *split, size_t n,
+/* X: (n, D) features, standardised in place (no copy: the low-level inputs can be large);
+ * y: (n) labels 0/1; split: (n) 0/1/2. */
+int vae_cls_run(const layer_ctx_t *ctx, float *X, const unsigned char *y, const unsigned char *split, size_t n,
                 int D, const vae_cls_opts_t *o, vae_cls_result_t *r);
 
 #endif

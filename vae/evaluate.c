@@ -173,7 +173,7 @@ static void visit_fill(ev_t *e, int s, size_t i, float E, const float *x, const 
 }
 
 /* The two classifier tests: split 60/20/20 by a seeded uniform per sample. */
-static int classify(ev_t *e, const float *X, size_t n0, size_t n1, int D, vae_cls_result_t *r)
+static int classify(ev_t *e, float *X, size_t n0, size_t n1, int D, vae_cls_result_t *r)
 {
     size_t n = n0 + n1;
     unsigned char *y = malloc(n), *split = malloc(n);
