@@ -75,6 +75,25 @@ static void ratio_panel(const double *xe, const double *ref, const double *gen, 
     free(r);
 }
 
+/* Upper panel: reference (grey, wide) and generated (blue) steps over edges xe (n + 1). */
+static void upper_panel(const double *xe, const double *a, const double *b, int n, double y0, double y1, int logx,
+                        int logy, const char *ylabel, const char *title)
+{
+    plvpor(0.12, 0.95, 0.36, 0.92);
+    plwind(xe[0], xe[n], y0, y1);
+    plcol0(1);
+    plbox(logx ? "bcstl" : "bcst", 0, 0, logy ? "bcnstvl" : "bcnstv", 0, 0);
+    pllab("", ylabel, title);
+    plcol0(2);
+    plwidth(3);
+    steps(xe, a, n);
+    plcol0(3);
+    plwidth(2);
+    steps(xe, b, n);
+    plwidth(1);
+    legend_labels();
+}
+
 int io_plot_hist(const char *path, const char *title, const char *xlabel, const double *edges, const double *ref,
                  const double *gen, int n, int logx, int logy)
 {
@@ -100,22 +119,10 @@ int io_plot_hist(const char *path, const char *title, const char *xlabel, const 
             b[i] = b[i] > 0 ? log10(b[i]) : log10(ymin) - 1;
         }
     }
-    begin(path, 800, 700);
-    plvpor(0.12, 0.95, 0.36, 0.92);
     double y0 = logy ? log10(ymin > 0 && isfinite(ymin) ? ymin : 1e-6) - 0.3 : 0;
     double y1 = logy ? log10(ymax > 0 ? ymax : 1) + 0.5 : (ymax > 0 ? ymax * 1.25 : 1);
-    plwind(xe[0], xe[n], y0, y1);
-    plcol0(1);
-    plbox(logx ? "bcstl" : "bcst", 0, 0, logy ? "bcnstvl" : "bcnstv", 0, 0);
-    pllab("", "normalised entries (1/unit of x)", title);
-    plcol0(2);
-    plwidth(3);
-    steps(xe, a, n);
-    plcol0(3);
-    plwidth(2);
-    steps(xe, b, n);
-    plwidth(1);
-    legend_labels();
+    begin(path, 800, 700);
+    upper_panel(xe, a, b, n, y0, y1, logx, logy, "normalised entries (1/unit of x)", title);
     ratio_panel(xe, ref, gen, n, xlabel, logx, xe[0], xe[n]);
     /* the ratio is of normalised contents */
     plend1();
@@ -142,22 +149,10 @@ int io_plot_profile(const char *path, const char *title, const char *xlabel, con
         a[i] = logy ? log10(fmax(ref[i], 1e-30)) : ref[i];
         b[i] = logy ? log10(fmax(gen[i], 1e-30)) : gen[i];
     }
-    begin(path, 800, 700);
-    plvpor(0.12, 0.95, 0.36, 0.92);
     double y0 = logy ? log10(isfinite(ymin) ? ymin : 1e-6) - 0.3 : 0, y1 = logy ? log10(fmax(ymax, 1e-30)) + 0.5 : ymax * 1.25;
     if (!(y1 > y0)) y1 = y0 + 1;
-    plwind(xe[0], xe[n], y0, y1);
-    plcol0(1);
-    plbox("bcst", 0, 0, logy ? "bcnstvl" : "bcnstv", 0, 0);
-    pllab("", ylabel, title);
-    plcol0(2);
-    plwidth(3);
-    steps(xe, a, n);
-    plcol0(3);
-    plwidth(2);
-    steps(xe, b, n);
-    plwidth(1);
-    legend_labels();
+    begin(path, 800, 700);
+    upper_panel(xe, a, b, n, y0, y1, 0, logy, ylabel, title);
     ratio_panel(xe, ref, gen, n, xlabel, 0, xe[0], xe[n]);
     plend1();
     free(xe), free(a), free(b);

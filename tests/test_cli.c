@@ -1,4 +1,6 @@
 /* tests/test_cli.c: the showervae program end to end: simulate, inspect, errors and exit codes. */
+#include "tests/testutil.h"
+
 #include <criterion/criterion.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,17 +13,12 @@ static char D[48];
 
 static void setup(void)
 {
-    snprintf(D, sizeof D, "/tmp/sv_cli_%d", (int)getpid());
-    char c[128];
-    snprintf(c, sizeof c, "rm -rf %s && mkdir -p %s", D, D);
-    cr_assert_eq(system(c), 0);
+    tu_tmpdir_make(D, sizeof D, "cli");
 }
 
 static void teardown(void)
 {
-    char c[128];
-    snprintf(c, sizeof c, "rm -rf %s", D);
-    if (system(c) != 0) cr_log_warn("cannot remove %s", D);
+    tu_tmpdir_remove(D);
 }
 
 TestSuite(cli, .init = setup, .fini = teardown);

@@ -3,6 +3,7 @@
 #include "io/writer.h"
 #include "layers/status.h"
 #include "physics/simulate.h"
+#include "tests/testutil.h"
 #include "vae/evaluate.h"
 
 #include <cJSON.h>
@@ -17,17 +18,12 @@ static char D[48];
 
 static void setup(void)
 {
-    snprintf(D, sizeof D, "/tmp/sv_eval_%d", (int)getpid());
-    char c[128];
-    snprintf(c, sizeof c, "rm -rf %s && mkdir -p %s", D, D);
-    cr_assert_eq(system(c), 0);
+    tu_tmpdir_make(D, sizeof D, "eval");
 }
 
 static void teardown(void)
 {
-    char c[128];
-    snprintf(c, sizeof c, "rm -rf %s", D);
-    if (system(c) != 0) cr_log_warn("cannot remove %s", D);
+    tu_tmpdir_remove(D);
 }
 
 TestSuite(evaluate, .init = setup, .fini = teardown, .timeout = 600);

@@ -4,6 +4,7 @@
 #include "io/loader.h"
 #include "io/writer.h"
 #include "layers/status.h"
+#include "tests/testutil.h"
 
 #include <criterion/criterion.h>
 #include <math.h>
@@ -16,17 +17,12 @@ static char DIR_[40];
 
 static void setup(void)
 {
-    snprintf(DIR_, sizeof DIR_, "/tmp/sv_io_%d", (int)getpid());
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s && mkdir -p %s", DIR_, DIR_);
-    cr_assert_eq(system(cmd), 0);
+    tu_tmpdir_make(DIR_, sizeof DIR_, "io");
 }
 
 static void teardown(void)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", DIR_);
-    if (system(cmd) != 0) cr_log_warn("could not remove %s", DIR_);
+    tu_tmpdir_remove(DIR_);
 }
 
 TestSuite(io, .init = setup, .fini = teardown);

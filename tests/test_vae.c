@@ -26,10 +26,7 @@ static char DATA[96];
 static void setup(void)
 {
     tu_ctx_setup();
-    snprintf(D, sizeof D, "/tmp/sv_vae_%d", (int)getpid());
-    char c[128];
-    snprintf(c, sizeof c, "rm -rf %s && mkdir -p %s", D, D);
-    cr_assert_eq(system(c), 0);
+    tu_tmpdir_make(D, sizeof D, "vae");
     snprintf(DATA, sizeof DATA, "%s/data.h5", D);
     phys_geometry_t g;
     phys_sim_t s;
@@ -50,9 +47,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    char c[128];
-    snprintf(c, sizeof c, "rm -rf %s", D);
-    if (system(c) != 0) cr_log_warn("cannot remove %s", D);
+    tu_tmpdir_remove(D);
     tu_ctx_teardown();
 }
 

@@ -6,6 +6,9 @@
 
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 layer_ctx_t tu_ctx;
 
@@ -61,4 +64,19 @@ double tu_fd_check(tu_scalar_fn f, void *ctx, double *p, size_t n, const float *
         if (!(e <= worst)) worst = e;
     }
     return worst;
+}
+
+void tu_tmpdir_make(char *dir, size_t n, const char *tag)
+{
+    snprintf(dir, n, "/tmp/sv_%s_%d", tag, (int)getpid());
+    char c[256];
+    snprintf(c, sizeof c, "rm -rf %s && mkdir -p %s", dir, dir);
+    cr_assert_eq(system(c), 0, "cannot create %s", dir);
+}
+
+void tu_tmpdir_remove(const char *dir)
+{
+    char c[256];
+    snprintf(c, sizeof c, "rm -rf %s", dir);
+    if (system(c) != 0) cr_log_warn("cannot remove %s", dir);
 }

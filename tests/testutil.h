@@ -30,4 +30,9 @@ typedef double (*tu_scalar_fn)(void *ctx);
 double tu_fd_check(tu_scalar_fn f, void *ctx, double *p, size_t n, const float *a, double h,
                    double floor);
 
+/* Creates an empty directory /tmp/sv_<tag>_<pid> and writes its path into dir (n bytes);
+ * tu_tmpdir_remove deletes it with its contents. */
+void tu_tmpdir_make(char *dir, size_t n, const char *tag);
+void tu_tmpdir_remove(const char *dir);
+
 #endif
