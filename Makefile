@@ -96,7 +96,8 @@ test: $(TESTS)
 ASAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 check-asan:
 	$(MAKE) BUILD=build-asan SAN="$(ASAN_FLAGS)" build-asan/test_showervae
-	@OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} ./build-asan/test_showervae --jobs 2 >build-asan/test.log 2>&1; \
+	@LSAN_OPTIONS=suppressions=$(CURDIR)/tools/lsan.supp OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} \
+	  ./build-asan/test_showervae --jobs 2 >build-asan/test.log 2>&1; \
 	st=$$?; cat build-asan/test.log; \
 	if grep -q -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' build-asan/test.log; then \
 	  echo "check-asan: sanitizer reports above (build-asan/test.log)"; exit 1; fi; \

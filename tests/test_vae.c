@@ -224,9 +224,9 @@ Test(vae, saved_models_round_trip_and_bad_files_are_rejected)
     cr_expect_eq(l.A.n, m.A.n);
     cr_expect(memcmp(l.A.param, m.A.param, m.A.n * 4) == 0, "parameters differ after a round trip");
     cr_expect(phys_geometry_same_binning(&g, &lg));
+    vae_model_free(&l);
     vae_train_state_t st;
     cr_expect_eq(vae_model_load(&l, &lg, p, &tu_ctx, 0, &st), LAYER_EIO, "a model is not a checkpoint");
-    vae_model_free(&l);
     /* a shower file is not a model */
     cr_expect_eq(vae_model_load(&l, &lg, DATA, &tu_ctx, 0, NULL), LAYER_EIO);
     cr_expect(strstr(layer_last_error(), "not a showervae model") != NULL, "%s", layer_last_error());

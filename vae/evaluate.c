@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <ftw.h>
 #include <math.h>
+#include <plplot.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -489,6 +490,7 @@ int vae_evaluate(const vae_eval_opts_t *o, vae_eval_result_t *res)
     if (mkdir(e.tmp, 0755) != 0) return layer_error(LAYER_EIO, "%s: cannot create (%s)", e.tmp, strerror(errno));
     vae_eval_result_t dummy;
     int rc = body(&e, res ? res : &dummy);
+    plend(); /* PLplot's global state */
     release(&e);
     if (rc == LAYER_OK) { /* move into place; with force the old report goes only now */
         char old[1200];
