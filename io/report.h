@@ -1,7 +1,7 @@
 /* io/report.h: the plots (PLplot, PNG through the cairo driver) and files of an evaluation
  * report. Program side: PLplot may print warnings to stderr.
  *
- * Every plot compares the reference (filled grey) and the generated sample (blue line) and
+ * Every plot compares the reference (thick grey line) and the generated sample (blue line) and
  * has a ratio panel gen/ref below, with the axis labels and units given by the caller.
  */
 #ifndef IO_REPORT_H

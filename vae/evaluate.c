@@ -363,7 +363,7 @@ static int write_json_html(ev_t *e, const vae_cls_result_t *lo, const vae_cls_re
         OUT("<tr><td>classifier AUC, low level</td><td>%.4f</td><td>JSD %.4f; 0.5 = indistinguishable</td></tr>", lo->auc, lo->jsd);
         OUT("<tr><td>classifier AUC, high level</td><td>%.4f</td><td>JSD %.4f</td></tr>", hi->auc, hi->jsd);
     }
-    OUT("</table><h2>Plots</h2><p>Reference filled grey, generated blue; lower panels gen/ref.</p>");
+    OUT("</table><h2>Plots</h2><p>Reference: thick grey line; generated: blue line; lower panels: gen/ref.</p>");
     OUT("<img src=\"plots/Etot_Einc.png\"><img src=\"plots/voxel_energy.png\">"
         "<img src=\"plots/longitudinal_profile.png\">%s", e->obs[0].n_rad ? "<img src=\"plots/radial_profile.png\">" : "");
     for (int k = 0; k < 16; k++) {
