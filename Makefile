@@ -23,9 +23,12 @@ CFLAGS  += -march=native
 endif
 SAN     ?=
 # Libraries found through pkg-config (evaluated late: after tools/deps.sh has run).
-PKGS     = hdf5 libxml-2.0 libcjson zlib plplot
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+# The library needs the first set; the program (evaluation plots) also PLplot.
+PKGS     = hdf5 libxml-2.0 libcjson zlib
+APP_PKGS = plplot
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) $(APP_PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
+APP_LIBS   = $(shell pkg-config --libs $(APP_PKGS))
 CPPFLAGS = -I. -D_POSIX_C_SOURCE=200809L -MMD -MP $(PKG_CFLAGS)
 ALLCFLAGS = $(CFLAGS) $(SAN) -fPIC -fopenmp
 LDLIBS  = $(PKG_LIBS) -ldnnl -lm
@@ -77,12 +80,12 @@ $(APPLIB): $(APP_OBJ)
 	ar rcs $@ $^
 
 $(PROG): $(CLI_OBJ) $(APPLIB) $(STATIC)
-	$(CC) $(SAN) -fopenmp $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(SAN) -fopenmp $(LDFLAGS) -o $@ $^ $(APP_LIBS) $(LDLIBS)
 
 # The CLI tests run the program built beside them.
 $(TEST_OBJ): CPPFLAGS += -DSV_PROG='"$(PROG)"'
 $(TESTS): $(TEST_OBJ) $(APPLIB) $(STATIC) | $(PROG)
-	$(CC) $(SAN) -fopenmp $(LDFLAGS) -o $@ $(TEST_OBJ) $(APPLIB) $(STATIC) -lcriterion $(LDLIBS)
+	$(CC) $(SAN) -fopenmp $(LDFLAGS) -o $@ $(TEST_OBJ) $(APPLIB) $(STATIC) -lcriterion $(APP_LIBS) $(LDLIBS)
 
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(STATIC)
 	$(CC) $(SAN) -fopenmp $(LDFLAGS) -o $@ $^ $(LDLIBS)

@@ -43,9 +43,11 @@ int vae_model_init(vae_model_t *m, const vae_config_t *c, const layer_ctx_t *ctx
         m->d_dec_in = fbuf((size_t)B * (Z + E));
         m->d_out = fbuf((size_t)B * m->O);
         m->row = fbuf((size_t)B);
+        m->d_kl = fbuf((size_t)B * 2 * Z);
+        m->kl_tmp = fbuf((size_t)Z);
         m->kl_dim = calloc((size_t)Z, sizeof(double));
         if (!m->enc_in || !m->dec_in || !m->mu || !m->lv || !m->eps || !m->d_head || !m->d_dec_in ||
-            !m->d_out || !m->row || !m->kl_dim)
+            !m->d_out || !m->row || !m->d_kl || !m->kl_tmp || !m->kl_dim)
             rc = layer_error(LAYER_ENOMEM, "model: out of memory for batch %d", B);
     }
     if (rc != LAYER_OK) vae_model_free(m);
@@ -58,7 +60,8 @@ void vae_model_free(vae_model_t *m)
     vae_mlp_free(&m->enc);
     vae_mlp_free(&m->dec);
     layer_arena_free(&m->A);
-    float *bufs[] = {m->enc_in, m->dec_in, m->mu, m->lv, m->eps, m->d_head, m->d_dec_in, m->d_out, m->row};
+    float *bufs[] = {m->enc_in, m->dec_in, m->mu,    m->lv,   m->eps,   m->d_head,
+                     m->d_dec_in, m->d_out, m->row, m->d_kl, m->kl_tmp};
     for (unsigned i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
     free(m->kl_dim);
     memset(m, 0, sizeof *m);
@@ -117,18 +120,12 @@ int vae_model_train_step(vae_model_t *m, const float *E_inc, const float *x, uin
     /* KL(N(mu, e^lv) || N(0, 1)) per dimension: -0.5 (1 + lv - mu^2 - e^lv);
      * d/dmu = beta mu / B, d/dlv = beta 0.5 (e^lv - 1) / B; free bits: no gradient for a
      * dimension whose batch-mean KL is below the floor (Kingma et al. 2016) */
-    float *dmu = m->d_head, *dlv = m->d_head + (size_t)B * Z; /* scratch, reordered below */
-    float *kd = malloc((size_t)Z * sizeof *kd);
-    if (!kd) return layer_error(LAYER_ENOMEM, "model: out of memory");
+    float *dmu = m->d_kl, *dlv = m->d_kl + (size_t)B * Z, *kd = m->kl_tmp;
     t->kl = layer_loss_kl_normal(dmu, dlv, NULL, kd, m->mu, m->lv, B, Z, beta);
     for (int j = 0; j < Z; j++) m->kl_dim[j] = kd[j];
     /* chain rule through z = mu + exp(lv/2) eps: dmu += dz, dlv += dz eps exp(lv/2) / 2;
      * lv was clamped: no gradient where the clamp was active */
-    float *dh = malloc((size_t)B * 2 * Z * sizeof *dh);
-    if (!dh) {
-        free(kd);
-        return layer_error(LAYER_ENOMEM, "model: out of memory");
-    }
+    float *dh = m->d_head;
     const float L = c->lv_clamp;
     for (int i = 0; i < B; i++)
         for (int j = 0; j < Z; j++) {
@@ -139,9 +136,7 @@ int vae_model_train_step(vae_model_t *m, const float *E_inc, const float *x, uin
             float g = 0.5f * dz * m->eps[k] * s + (floor_on ? 0.f : dlv[k]);
             dh[(size_t)i * 2 * Z + Z + j] = (raw > -L && raw < L) ? g : 0.f;
         }
-    free(kd);
     int rc = vae_mlp_backward(&m->enc, m->enc_in, dh, NULL);
-    free(dh);
     t->elbo = -(t->recon + t->kl);
     return rc;
 }
@@ -154,12 +149,10 @@ int vae_model_eval(vae_model_t *m, int n, const float *E_inc, const float *x, ui
     if (n < 1 || n > m->B) return layer_error(LAYER_EINVAL, "eval: %d rows for batch %d", n, m->B);
     LAYER_TRY(forward(m, n, E_inc, x, seed, index0, 0, 0));
     t->recon = vae_lik_loss(c, n, m->dec.y, x, E_inc, NULL, NULL, 1.f);
-    float *kd = malloc((size_t)Z * sizeof *kd);
-    if (!kd) return layer_error(LAYER_ENOMEM, "model: out of memory");
+    float *kd = m->kl_tmp;
     t->kl = layer_loss_kl_normal(NULL, NULL, NULL, kd, m->mu, m->lv, n, Z, 1.f);
     if (kl_dim_sum)
         for (int j = 0; j < Z; j++) kl_dim_sum[j] += (double)kd[j] * n;
-    free(kd);
     if (mu_out) memcpy(mu_out, m->mu, (size_t)n * Z * sizeof(float));
     t->elbo = -(t->recon + t->kl);
     t->grad_norm = 0;

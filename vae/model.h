@@ -32,6 +32,8 @@ typedef struct {
     float *d_dec_in;  /* (B, Z + E) */
     float *d_out;     /* (B, O) */
     float *row;       /* (B) per-shower values */
+    float *d_kl;      /* (2 B Z) scratch: KL gradients w.r.t. mu and lv */
+    float *kl_tmp;    /* (Z) scratch: per-dimension KL */
     double *kl_dim;   /* (Z) batch-mean KL per dimension of the last step */
 } vae_model_t;
 
