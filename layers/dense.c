@@ -100,8 +100,18 @@ static int build_infer(layer_dense_t *L)
     LAYER_DNNL_TRY(dnnl_matmul_desc_init(&md, &x_md, &wt_md, &b_md, &y_md));
     dnnl_primitive_attr_t attr;
     LAYER_TRY(act_attr(c->act, &attr));
-    int rc = layer_prim_create(L->ctx, &md, attr, NULL, &L->inf, NULL);
-    if (attr) dnnl_primitive_attr_destroy(attr);
+    if (!attr) LAYER_DNNL_TRY(dnnl_primitive_attr_create(&attr));
+    dnnl_status_t s = dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
+    dnnl_primitive_desc_t pd = NULL;
+    int rc = s == dnnl_success ? layer_prim_create(L->ctx, &md, attr, NULL, &L->inf, &pd)
+                               : layer_dnnl_error(s, "scratchpad mode", __FILE__, __LINE__);
+    dnnl_primitive_attr_destroy(attr);
+    if (rc == LAYER_OK) { /* the scratchpad this layer owns */
+        dnnl_memory_desc_t sp = *dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+        s = dnnl_memory_create(&L->i_sp, &sp, L->ctx->eng, DNNL_MEMORY_ALLOCATE);
+        if (s != dnnl_success) rc = layer_dnnl_error(s, "scratchpad memory", __FILE__, __LINE__);
+    }
+    if (pd) dnnl_primitive_desc_destroy(pd);
     if (rc == LAYER_OK) rc = layer_mem_wrap(L->ctx, &wt_md, NULL, &L->i_wt);
     if (rc == LAYER_OK) rc = layer_mem_wrap(L->ctx, &b_md, NULL, &L->i_b);
     return rc;
@@ -134,7 +144,7 @@ void layer_dense_free(layer_dense_t *L)
     layer_prims_free(&L->bwd_w, 1);
     layer_prims_free(&L->inf, 1);
     dnnl_memory_t *m[] = {&L->m_x, &L->m_w,  &L->m_b,  &L->m_y, &L->m_dy, &L->m_dx,
-                          &L->m_dw, &L->m_db, &L->i_x, &L->i_wt, &L->i_b, &L->i_y};
+                          &L->m_dw, &L->m_db, &L->i_x, &L->i_wt, &L->i_b, &L->i_y, &L->i_sp};
     for (unsigned i = 0; i < sizeof m / sizeof *m; i++) layer_mems_free(m[i], 1);
     memset(L, 0, sizeof *L);
 }
@@ -241,9 +251,10 @@ int layer_dense_infer(layer_dense_t *L, int n, const float *x, float *y)
     LAYER_TRY(set(L->i_y, y));
     LAYER_TRY(set(L->i_wt, layer_dense_w(L)));
     LAYER_TRY(set(L->i_b, layer_dense_b(L)));
-    LAYER_TRY(exec(L->ctx, L->inf, 4,
+    LAYER_TRY(exec(L->ctx, L->inf, 5,
                    (dnnl_exec_arg_t[]){{DNNL_ARG_SRC, L->i_x}, {DNNL_ARG_WEIGHTS, L->i_wt},
-                                       {DNNL_ARG_BIAS, L->i_b}, {DNNL_ARG_DST, L->i_y}}));
+                                       {DNNL_ARG_BIAS, L->i_b}, {DNNL_ARG_DST, L->i_y},
+                                       {DNNL_ARG_SCRATCHPAD, L->i_sp}}));
     LAYER_DNNL_TRY(dnnl_stream_wait(L->ctx->st));
     return LAYER_OK;
 }

@@ -13,7 +13,9 @@
  *    primitive serves batch 1 as well as 10000.
  *
  * Gradients are written, not accumulated: layer_dense_backward overwrites dW, db (and dx).
- * Not thread safe: one thread per layer (see ctx.h).
+ * Not thread safe: one thread per layer (see ctx.h). The inference matmul runs with its own
+ * (user-mode) scratchpad, so layers of different contexts may run concurrently even when
+ * oneDNN's primitive cache hands them the same kernel.
  */
 #ifndef LAYERS_DENSE_H
 #define LAYERS_DENSE_H
@@ -40,6 +42,7 @@ typedef struct {
     /* inference: run-time-batch matmul (owned); memories rebuilt only when n changes */
     dnnl_primitive_t inf;
     dnnl_memory_t i_x, i_wt, i_b, i_y;
+    dnnl_memory_t i_sp; /* owned scratchpad of the inference matmul (user mode) */
     int i_n;
 } layer_dense_t;
 
