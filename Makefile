@@ -9,7 +9,7 @@
 # Options: NATIVE=1 adds -march=native (off by default: CI and users' machines differ).
 #          BUILD=dir puts objects elsewhere (check-asan uses build-asan).
 
-VERSION   := 0.1.0
+VERSION   := 0.2.0
 SOVERSION := 0
 PREFIX    ?= /usr/local
 DESTDIR   ?=
@@ -31,7 +31,7 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
 APP_LIBS   = $(shell pkg-config --libs $(APP_PKGS))
 CPPFLAGS = -I. -D_POSIX_C_SOURCE=200809L -MMD -MP $(PKG_CFLAGS)
 ALLCFLAGS = $(CFLAGS) $(SAN) -fPIC -fopenmp
-LDLIBS  = $(PKG_LIBS) -ldnnl -lm
+LDLIBS  = $(PKG_LIBS) -ldnnl -lm -lpthread
 LDFLAGS ?=
 
 # The library: everything but the program's own parts (which print and parse options).

@@ -175,12 +175,12 @@ Test(vae, generation_is_deterministic_by_seed_for_any_batch_split_and_thread_cou
     float E[N], *a = malloc((size_t)N * 6480 * 4), *b = malloc((size_t)N * 6480 * 4);
     for (int i = 0; i < N; i++) E[i] = 1000.f * (1 + i % 50);
     omp_set_num_threads(2);
-    cr_assert_eq(vae_generate(&q, N, E, 7, 0, a), LAYER_OK);
+    cr_assert_eq(vae_generate_showers(&q, N, E, 7, 0, a), LAYER_OK);
     omp_set_num_threads(1);
-    cr_assert_eq(vae_generate(&q, 37, E, 7, 0, b), LAYER_OK);
-    cr_assert_eq(vae_generate(&q, N - 37, E + 37, 7, 37, b + 37 * 6480), LAYER_OK);
+    cr_assert_eq(vae_generate_showers(&q, 37, E, 7, 0, b), LAYER_OK);
+    cr_assert_eq(vae_generate_showers(&q, N - 37, E + 37, 7, 37, b + 37 * 6480), LAYER_OK);
     cr_expect(memcmp(a, b, (size_t)N * 6480 * 4) == 0, "other batch split or thread count, other showers");
-    cr_assert_eq(vae_generate(&q, 1, E, 8, 0, b), LAYER_OK);
+    cr_assert_eq(vae_generate_showers(&q, 1, E, 8, 0, b), LAYER_OK);
     cr_expect(memcmp(a, b, 6480 * 4) != 0, "another seed gave the same shower");
     /* units and range: MeV, no negatives, zero or above the threshold */
     for (size_t k = 0; k < (size_t)N * 6480; k++) cr_assert(a[k] == 0 || a[k] >= 0.01515f, "voxel %g", a[k]);

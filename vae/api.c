@@ -1,8 +1,88 @@
-/* vae/api.c: version and error queries of the public interface (see showervae.h). */
+/* vae/api.c: the public interface (see showervae.h). */
 #include "vae/showervae.h"
 
+#include "layers/ctx.h"
 #include "layers/status.h"
+#include "physics/hits.h"
+#include "vae/generate.h"
+#include "vae/modelio.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* The numeric codes are the library's (layers/status.h). */
+_Static_assert(VAE_EINVAL == LAYER_EINVAL && VAE_EIO == LAYER_EIO && VAE_ENOMEM == LAYER_ENOMEM,
+               "public status codes follow layers/status.h");
+_Static_assert(sizeof(vae_hit_t) == sizeof(phys_hit_t), "vae_hit_t mirrors phys_hit_t");
+
+struct vae_generator {
+    layer_ctx_t ctx;
+    vae_model_t model; /* parameters (batch 0) */
+    phys_geometry_t geo;
+    vae_infer_t q;     /* folded inference chain, VAE_GEN_CHUNK rows */
+};
 
 const char *vae_version(void) { return SHOWERVAE_VERSION_STRING; }
 
 const char *vae_last_error(void) { return layer_last_error(); }
+
+int vae_generator_open(vae_generator_t **out, const char *path)
+{
+    *out = NULL;
+    if (!path) return layer_error(LAYER_EINVAL, "vae_generator_open: no path");
+    vae_generator_t *g = calloc(1, sizeof *g);
+    if (!g) return layer_error(LAYER_ENOMEM, "vae_generator_open: out of memory");
+    int rc = layer_ctx_init(&g->ctx);
+    if (rc == LAYER_OK) rc = vae_model_load(&g->model, &g->geo, path, &g->ctx, 0, NULL);
+    if (rc == LAYER_OK && g->geo.layer_depth_mm <= 0) g->geo.layer_depth_mm = 3.4; /* W/Si readout layer */
+    if (rc == LAYER_OK) rc = vae_infer_init(&g->q, &g->model, &g->ctx, VAE_GEN_CHUNK);
+    if (rc != LAYER_OK) {
+        vae_generator_close(g);
+        return rc;
+    }
+    *out = g;
+    return VAE_OK;
+}
+
+void vae_generator_close(vae_generator_t *g)
+{
+    if (!g) return;
+    vae_infer_free(&g->q);
+    vae_model_free(&g->model);
+    layer_ctx_free(&g->ctx);
+    free(g);
+}
+
+int vae_generator_voxels(const vae_generator_t *g) { return g->geo.n_voxels; }
+int vae_generator_layers(const vae_generator_t *g) { return g->geo.n_layers; }
+double vae_generator_layer_depth(const vae_generator_t *g) { return g->geo.layer_depth_mm; }
+
+int vae_generator_layer(const vae_generator_t *g, int l, int *n_r, int *n_alpha, const double **r_edges)
+{
+    if (l < 0 || l >= g->geo.n_layers)
+        return layer_error(LAYER_EINVAL, "layer %d outside 0..%d", l, g->geo.n_layers - 1);
+    *n_r = g->geo.n_r[l];
+    *n_alpha = g->geo.n_alpha[l];
+    *r_edges = g->geo.r_edges[l];
+    return VAE_OK;
+}
+
+void vae_generator_energy_range(const vae_generator_t *g, double *lo, double *hi)
+{
+    *lo = g->model.cfg.e_min_mev;
+    *hi = g->model.cfg.e_max_mev;
+}
+
+int vae_generate(vae_generator_t *g, int n, const float *E, uint64_t seed, uint64_t first, float *out)
+{
+    if (n < 0 || (n > 0 && (!E || !out))) return layer_error(LAYER_EINVAL, "vae_generate: bad arguments");
+    for (int i = 0; i < n; i++)
+        if (!(E[i] > 0) || E[i] > 1e12f) return layer_error(LAYER_EINVAL, "vae_generate: energy %g MeV", E[i]);
+    return vae_generate_showers(&g->q, n, E, seed, first, out);
+}
+
+int vae_to_hits(const vae_generator_t *g, const float *voxels, const double pos[3], const double dir[3],
+                vae_hit_t *hits, int max, int *n)
+{
+    return phys_voxels_to_hits(&g->geo, g->geo.layer_depth_mm, voxels, pos, dir, (phys_hit_t *)hits, max, n);
+}

@@ -128,7 +128,7 @@ static int run(const opts_t *o, vae_infer_t *q, const phys_geometry_t *g, const 
     for (uint64_t f = 0; f < n && rc == LAYER_OK; f += B) {
         size_t k = n - f < B ? (size_t)(n - f) : B;
         rc = o->mc ? vae_generate_mc(q, (int)k, E + f, o->seed, f, (int)o->mc, X, S)
-                   : vae_generate(q, (int)k, E + f, o->seed, f, X);
+                   : vae_generate_showers(q, (int)k, E + f, o->seed, f, X);
         const float *extra[1] = {S};
         if (rc == LAYER_OK) rc = io_writer_append_ex(&w, E + f, X, extra, k);
         vae_progress_update(&p, f + k, NULL);

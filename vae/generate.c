@@ -22,7 +22,7 @@ static void fill_inputs(vae_infer_t *q, int n, const float *E_inc, uint64_t seed
     for (int i = n; i < VAE_GEN_CHUNK; i++) memcpy(q->dec_in + (size_t)i * W, q->dec_in, (size_t)W * sizeof(float));
 }
 
-int vae_generate(vae_infer_t *q, int n, const float *E_inc, uint64_t seed, uint64_t first, float *x)
+int vae_generate_showers(vae_infer_t *q, int n, const float *E_inc, uint64_t seed, uint64_t first, float *x)
 {
     if (q->max_n < VAE_GEN_CHUNK) return layer_error(LAYER_EINVAL, "generate: buffers below %d rows", VAE_GEN_CHUNK);
     const size_t V = (size_t)q->cfg.V;

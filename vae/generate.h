@@ -16,7 +16,7 @@
 
 /* x: (n, V) showers (MeV) for E_inc: (n) MeV, global indices first .. first + n - 1.
  * q must have max_n >= VAE_GEN_CHUNK. */
-int vae_generate(vae_infer_t *q, int n, const float *E_inc, uint64_t seed, uint64_t first, float *x);
+int vae_generate_showers(vae_infer_t *q, int n, const float *E_inc, uint64_t seed, uint64_t first, float *x);
 
 /* mean, sd: (n, V) over K MC-dropout passes (model trained with dropout). scratch: (K, n, V)
  * is allocated inside. */

@@ -1,30 +1,93 @@
-/* showervae.h: the public C interface of showervae.
+/* showervae.h: the public C interface of showervae, for fast-simulation hooks.
  *
- * showervae learns calorimeter showers with a conditional variational autoencoder and
- * generates synthetic showers fast. This header is the stable interface for programs that
- * link libshowervae (pkg-config --cflags --libs showervae). No oneDNN or HDF5 type appears
- * here. Nothing in the library prints or exits; failures return a negative status and
- * vae_last_error() describes them.
+ * showervae learns calorimeter showers with a conditional VAE and generates them fast. This
+ * header is all a pipeline needs: build with `pkg-config --cflags --libs showervae`. No oneDNN
+ * or HDF5 type appears here. Nothing in the library prints or exits: functions return
+ * VAE_OK (0) or a negative VAE_E* code, and vae_last_error() describes the last failure of the
+ * calling thread.
  *
- * At this version the header carries the version and error queries; the model, generation
- * and voxel-to-hit functions are added as they land (see README.md).
+ * Tutorial: one particle at a time, as a Geant4 fast-simulation model's DoIt would.
+ *
+ *     vae_generator_t *g;
+ *     if (vae_generator_open(&g, "model.h5") != VAE_OK) { puts(vae_last_error()); return 1; }
+ *     int V = vae_generator_voxels(g);
+ *     float *voxels = malloc(V * sizeof *voxels);
+ *     vae_hit_t *hits = malloc(V * sizeof *hits);
+ *     float e_mev = 50000;                        // a 50 GeV electron
+ *     double pos[3] = {0, 0, 800}, dir[3] = {0, 0.6, 0.8};
+ *     vae_generate(g, 1, &e_mev, 7, 0, voxels);    // seed 7, shower index 0
+ *     int n;
+ *     vae_to_hits(g, voxels, pos, dir, hits, V, &n);  // n positioned deposits (mm, MeV)
+ *     for (int i = 0; i < n; i++) deposit(hits[i].x, hits[i].y, hits[i].z, hits[i].e);
+ *     vae_generator_close(g);
+ *
+ * Determinism: shower k of a call with seed s and first index f is the shower of global index
+ * f + k under seed s: the same whatever the batch size it is generated in or the thread.
+ * Threads: a generator is used by one thread at a time; open one generator per thread to
+ * generate concurrently (each owns its oneDNN engine, stream, primitives and scratchpads).
  */
 #ifndef SHOWERVAE_H
 #define SHOWERVAE_H
+
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 #define SHOWERVAE_VERSION_MAJOR 0
-#define SHOWERVAE_VERSION_MINOR 1
+#define SHOWERVAE_VERSION_MINOR 2
 #define SHOWERVAE_VERSION_PATCH 0
-#define SHOWERVAE_VERSION_STRING "0.1.0"
+#define SHOWERVAE_VERSION_STRING "0.2.0"
+
+/* Status codes. */
+#define VAE_OK 0
+#define VAE_EDNNL (-1)  /* the numerical backend failed */
+#define VAE_ENOMEM (-2) /* out of memory */
+#define VAE_EINVAL (-3) /* invalid argument */
+#define VAE_ENUM (-4)   /* NaN or Inf */
+#define VAE_EIO (-5)    /* a file is missing, unreadable or not a showervae model */
 
 /* The library's version at run time, "MAJOR.MINOR.PATCH". */
 const char *vae_version(void);
-/* The last error message recorded on the calling thread ("" if none). */
+/* The last error message recorded on the calling thread ("" if none); owned by the library. */
 const char *vae_last_error(void);
+
+typedef struct vae_generator vae_generator_t;
+
+/* A positioned energy deposit. */
+typedef struct {
+    float x, y, z; /* mm, global coordinates */
+    float e;       /* MeV */
+} vae_hit_t;
+
+/* Opens a model file (written by `showervae train`); *g receives the handle (close it with
+ * vae_generator_close). Batches of any size are served. */
+int vae_generator_open(vae_generator_t **g, const char *model_path);
+/* Frees everything; NULL is accepted. */
+void vae_generator_close(vae_generator_t *g);
+
+/* The voxel grid: voxels per shower, layers, and for layer l its radial bins (edges in mm,
+ * n_r + 1 of them, owned by the generator), angular bins and the readout-layer depth (mm). */
+int vae_generator_voxels(const vae_generator_t *g);
+int vae_generator_layers(const vae_generator_t *g);
+int vae_generator_layer(const vae_generator_t *g, int layer, int *n_r, int *n_alpha, const double **r_edges);
+double vae_generator_layer_depth(const vae_generator_t *g);
+/* The incident-energy range the model was trained on (MeV); other energies extrapolate. */
+void vae_generator_energy_range(const vae_generator_t *g, double *min_mev, double *max_mev);
+
+/* n showers for incident energies energy_mev (n, MeV) into out (n x voxels, MeV, in the
+ * CaloChallenge order layer, angle, radius fastest), with seed and global index of the first. */
+int vae_generate(vae_generator_t *g, int n, const float *energy_mev, uint64_t seed, uint64_t first_index,
+                 float *out);
+
+/* Hits of one shower (voxels, as from vae_generate) for a particle entering at pos (mm) along
+ * dir (any length > 0). Convention: the shower axis along dir, angular bin 0 starting at the
+ * shower frame's -x side (alpha = atan2(y, x) in [-pi, pi)), the frame rotated from +z onto dir
+ * by the rotation about z x dir. Empty voxels are skipped; energy is conserved exactly.
+ * *n receives the number of hits (up to max are written; VAE_EINVAL if there are more). */
+int vae_to_hits(const vae_generator_t *g, const float *voxels, const double pos[3], const double dir[3],
+                vae_hit_t *hits, int max, int *n);
 
 #ifdef __cplusplus
 }

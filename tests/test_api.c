@@ -1,0 +1,164 @@
+/* tests/test_api.c: the public interface (showervae.h): round trip, errors, hits (energy
+ * conservation, the position convention, rotations), concurrent generators. */
+#include "layers/status.h"
+#include "physics/hits.h"
+#include "tests/testutil.h"
+#include "vae/modelio.h"
+#include "vae/showervae.h"
+
+#include <criterion/criterion.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char D[48], MODEL[96];
+
+/* A tiny hurdle model with random weights, saved as a model file. */
+static void setup(void)
+{
+    tu_ctx_setup();
+    tu_tmpdir_make(D, sizeof D, "api");
+    snprintf(MODEL, sizeof MODEL, "%s/m.h5", D);
+    vae_config_t c;
+    vae_config_preset(&c, "tiny", "ds2", 6480, 0.01515);
+    vae_model_t m;
+    cr_assert_eq(vae_model_init(&m, &c, &tu_ctx, 0), LAYER_OK, "%s", layer_last_error());
+    vae_model_init_params(&m, 3);
+    phys_geometry_t g;
+    phys_geometry_preset(&g, "ds2");
+    cr_assert_eq(vae_model_save(&m, &g, MODEL, 1, NULL), LAYER_OK, "%s", layer_last_error());
+    vae_model_free(&m);
+}
+
+static void teardown(void)
+{
+    tu_tmpdir_remove(D);
+    tu_ctx_teardown();
+}
+
+TestSuite(api, .init = setup, .fini = teardown);
+
+Test(api, open_query_generate_close)
+{
+    cr_expect_str_eq(vae_version(), SHOWERVAE_VERSION_STRING);
+    vae_generator_t *g;
+    cr_assert_eq(vae_generator_open(&g, MODEL), VAE_OK, "%s", vae_last_error());
+    cr_expect_eq(vae_generator_voxels(g), 6480);
+    cr_expect_eq(vae_generator_layers(g), 45);
+    int nr, na;
+    const double *e;
+    cr_assert_eq(vae_generator_layer(g, 3, &nr, &na, &e), VAE_OK);
+    cr_expect(nr == 9 && na == 16 && fabs(e[9] - 41.85) < 1e-4);
+    cr_expect_eq(vae_generator_layer(g, 45, &nr, &na, &e), VAE_EINVAL);
+    cr_expect(fabs(vae_generator_layer_depth(g) - 3.4) < 1e-12);
+    /* batch of 10 = the same showers made one at a time (global indices) */
+    float E[10], *a = malloc(10 * 6480 * 4), *b = malloc(10 * 6480 * 4);
+    for (int i = 0; i < 10; i++) E[i] = 1000.f * (i + 1);
+    cr_assert_eq(vae_generate(g, 10, E, 5, 100, a), VAE_OK, "%s", vae_last_error());
+    for (int i = 0; i < 10; i++) cr_assert_eq(vae_generate(g, 1, E + i, 5, 100 + (uint64_t)i, b + i * 6480), VAE_OK);
+    cr_expect(memcmp(a, b, 10 * 6480 * 4) == 0, "batch and one-by-one differ");
+    for (int k = 0; k < 10 * 6480; k++) cr_assert(a[k] >= 0 && isfinite(a[k]));
+    float bad = -1;
+    cr_expect_eq(vae_generate(g, 1, &bad, 5, 0, b), VAE_EINVAL);
+    cr_expect(strstr(vae_last_error(), "energy") != NULL);
+    vae_generator_close(g);
+    vae_generator_close(NULL);
+    cr_expect_eq(vae_generator_open(&g, "/nonexistent/model.h5"), VAE_EIO);
+    cr_expect(g == NULL && strstr(vae_last_error(), "/nonexistent/model.h5") != NULL);
+    free(a), free(b);
+}
+
+Test(api, hits_conserve_energy_follow_the_convention_and_rotate_with_the_direction)
+{
+    vae_generator_t *g;
+    cr_assert_eq(vae_generator_open(&g, MODEL), VAE_OK);
+    float *x = calloc(6480, 4);
+    vae_hit_t *h0 = malloc(6480 * sizeof *h0), *h1 = malloc(6480 * sizeof *h1);
+    int n0, n1;
+    /* one voxel: layer 2, angular bin 8 (alpha centre pi/16), radial bin 1 (centre 6.975 mm) */
+    x[2 * 144 + 8 * 9 + 1] = 3.f;
+    double p0[3] = {0, 0, 0}, z[3] = {0, 0, 1};
+    cr_assert_eq(vae_to_hits(g, x, p0, z, h0, 6480, &n0), VAE_OK);
+    cr_assert_eq(n0, 1);
+    const double PI = 3.14159265358979323846;
+    cr_expect(fabs(h0[0].x - 6.975 * cos(PI / 16)) < 1e-4 && fabs(h0[0].y - 6.975 * sin(PI / 16)) < 1e-4);
+    cr_expect(fabs(h0[0].z - 2.5 * 3.4) < 1e-4 && h0[0].e == 3.f);
+    /* a generated shower: energy conservation and the rotation */
+    float E = 20000;
+    cr_assert_eq(vae_generate(g, 1, &E, 9, 0, x), VAE_OK);
+    double pos[3] = {10, -20, 800}, dir[3] = {0.3, -0.5, 0.8};
+    cr_assert_eq(vae_to_hits(g, x, pos, z, h0, 6480, &n0), VAE_OK);
+    cr_assert_eq(vae_to_hits(g, x, pos, dir, h1, 6480, &n1), VAE_OK);
+    cr_assert_eq(n0, n1);
+    double sv = 0, sh = 0;
+    int nz = 0;
+    for (int v = 0; v < 6480; v++) sv += x[v], nz += x[v] > 0;
+    for (int k = 0; k < n1; k++) sh += h1[k].e;
+    cr_expect_eq(n1, nz, "one hit per non-empty voxel");
+    cr_expect(sv == sh, "energy %.17g in voxels, %.17g in hits", sv, sh);
+    double nd = sqrt(0.09 + 0.25 + 0.64), d[3] = {0.3 / nd, -0.5 / nd, 0.8 / nd}, R[9];
+    phys_rotation_to(d, R);
+    double rz[3] = {R[2], R[5], R[8]};
+    cr_expect(fabs(rz[0] - d[0]) < 1e-12 && fabs(rz[1] - d[1]) < 1e-12 && fabs(rz[2] - d[2]) < 1e-12, "R z != d");
+    for (int k = 0; k < n0; k++) {
+        double s[3] = {h0[k].x - pos[0], h0[k].y - pos[1], h0[k].z - pos[2]};
+        for (int i = 0; i < 3; i++) {
+            double want = pos[i] + R[3 * i] * s[0] + R[3 * i + 1] * s[1] + R[3 * i + 2] * s[2];
+            double got = i == 0 ? h1[k].x : i == 1 ? h1[k].y : h1[k].z;
+            cr_assert(fabs(got - want) < 1e-3, "hit %d coordinate %d: %g vs %g", k, i, got, want);
+        }
+        cr_assert_eq(h0[k].e, h1[k].e);
+    }
+    /* distances to the entry point are invariant */
+    double m0 = 0, m1 = 0;
+    for (int k = 0; k < n0; k++) {
+        m0 += hypot(hypot(h0[k].x - pos[0], h0[k].y - pos[1]), h0[k].z - pos[2]);
+        m1 += hypot(hypot(h1[k].x - pos[0], h1[k].y - pos[1]), h1[k].z - pos[2]);
+    }
+    cr_expect(fabs(m0 - m1) < 1e-3 * m0);
+    /* too little room, zero direction */
+    cr_expect_eq(vae_to_hits(g, x, pos, dir, h1, 2, &n1), VAE_EINVAL);
+    double zero[3] = {0, 0, 0};
+    cr_expect_eq(vae_to_hits(g, x, pos, zero, h1, 6480, &n1), VAE_EINVAL);
+    free(x), free(h0), free(h1);
+    vae_generator_close(g);
+}
+
+typedef struct {
+    int seed;
+    float *out;
+    int rc;
+} job_t;
+
+static void *worker(void *p)
+{
+    job_t *j = p;
+    vae_generator_t *g;
+    j->rc = vae_generator_open(&g, MODEL);
+    float E[20];
+    for (int i = 0; i < 20; i++) E[i] = 2000.f * (i + 1);
+    for (int i = 0; i < 20 && j->rc == VAE_OK; i++) /* one particle at a time, as a hook */
+        j->rc = vae_generate(g, 1, E + i, (uint64_t)j->seed, (uint64_t)i, j->out + i * 6480);
+    vae_generator_close(g);
+    return NULL;
+}
+
+Test(api, two_threads_generate_the_same_showers_as_sequential_calls)
+{
+    job_t seq[2], par[2];
+    for (int k = 0; k < 2; k++) {
+        seq[k] = (job_t){11 + k, malloc(20 * 6480 * 4), 0};
+        par[k] = (job_t){11 + k, malloc(20 * 6480 * 4), 0};
+        worker(&seq[k]);
+        cr_assert_eq(seq[k].rc, VAE_OK);
+    }
+    pthread_t t[2];
+    for (int k = 0; k < 2; k++) pthread_create(&t[k], NULL, worker, &par[k]);
+    for (int k = 0; k < 2; k++) pthread_join(t[k], NULL);
+    for (int k = 0; k < 2; k++) {
+        cr_assert_eq(par[k].rc, VAE_OK);
+        cr_expect(memcmp(seq[k].out, par[k].out, 20 * 6480 * 4) == 0, "thread %d differs from sequential", k);
+        free(seq[k].out), free(par[k].out);
+    }
+}
