@@ -37,7 +37,7 @@ LDFLAGS ?=
 # The library: everything but the program's own parts (which print and parse options).
 APP_SRC   := vae/cli.c vae/progress.c vae/train.c vae/evaluate.c io/report.c $(wildcard vae/cmd_*.c)
 APP_OBJ   := $(APP_SRC:%.c=$(BUILD)/%.o)
-LIB_SRC   := $(wildcard layers/*.c physics/*.c io/*.c) $(filter-out vae/main.c $(APP_SRC),$(wildcard vae/*.c))
+LIB_SRC   := $(filter-out vae/main.c $(APP_SRC),$(wildcard layers/*.c physics/*.c io/*.c vae/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_SRC   := vae/main.c
 CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/%.o)
@@ -54,7 +54,7 @@ PROG   := $(BUILD)/showervae
 TESTS  := $(BUILD)/test_showervae
 DEPS_OK := $(BUILD)/.deps-ok
 
-.PHONY: all test demo bench check-asan install uninstall clean deps
+.PHONY: all test demo bench check-asan install uninstall clean deps examples-check
 all: $(STATIC) $(SHARED) $(PROG)
 
 # Debian packages the build needs; installed by tools/deps.sh only when missing.
@@ -90,9 +90,25 @@ $(TESTS): $(TEST_OBJ) $(APPLIB) $(STATIC) | $(PROG)
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(STATIC)
 	$(CC) $(SAN) -fopenmp $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# The suite runs with 2 OpenMP threads unless OMP_NUM_THREADS says otherwise.
+# The suite runs with 2 OpenMP threads unless OMP_NUM_THREADS says otherwise; then the two
+# example hooks are built against an installation in a temporary prefix through pkg-config
+# and run on a small model.
 test: $(TESTS)
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} ./$(TESTS) --jobs 2
+	$(MAKE) --no-print-directory examples-check
+
+EX = $(BUILD)/examples
+examples-check: all
+	rm -rf $(EX) && mkdir -p $(EX)
+	$(MAKE) --no-print-directory install PREFIX=$(CURDIR)/$(EX)/prefix > $(EX)/install.log
+	PKG_CONFIG_PATH=$(CURDIR)/$(EX)/prefix/lib/pkgconfig sh -c '$(CC) -std=c11 -Wall -Wextra -O2 tests/examples/hook.c \
+	    $$(pkg-config --cflags --libs showervae) -lm -Wl,-rpath,$(CURDIR)/$(EX)/prefix/lib -o $(EX)/hook_c && \
+	  $(CXX) -std=c++17 -Wall -Wextra -O2 tests/examples/hook.cpp $$(pkg-config --cflags --libs showervae) \
+	    -Wl,-rpath,$(CURDIR)/$(EX)/prefix/lib -o $(EX)/hook_cpp'
+	./$(PROG) simulate -n 300 -e 1:100 -s 3 -q -o $(EX)/data.h5
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} ./$(PROG) train -d $(EX)/data.h5 -p tiny -e 1 -q -o $(EX)/model.h5
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} ./$(EX)/hook_c $(EX)/model.h5 100 16
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} ./$(EX)/hook_cpp $(EX)/model.h5 100 16
 
 # Criterion records a test as passed before LeakSanitizer reports at the worker's exit, so
 # the log is also searched: any sanitizer report fails the target.
