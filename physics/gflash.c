@@ -132,7 +132,7 @@ double phys_gamma_p_lg(double a, double x, double lga)
             ap += 1;
             del *= x / ap;
             sum += del;
-            if (fabs(del) < fabs(sum) * 1e-13) break;
+            if (fabs(del) < fabs(sum) * 1e-10) break;
         }
         return fmin(1.0, sum * exp(lpre));
     }
@@ -149,7 +149,7 @@ double phys_gamma_p_lg(double a, double x, double lga)
         dd = 1 / dd;
         double del = dd * cc;
         h *= del;
-        if (fabs(del - 1) < 1e-13) break;
+        if (fabs(del - 1) < 1e-10) break;
     }
     return fmax(0.0, 1.0 - exp(lpre) * h);
 }

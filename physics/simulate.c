@@ -17,7 +17,7 @@ int phys_sim_init(phys_sim_t *s, const phys_geometry_t *geo)
                            "W/Si simulator needs a ds2/ds3-like grid", geo->name);
     phys_detector_wsi(&s->det);
     s->geo = *geo;
-    s->step_x0 = 0.1;
+    s->step_x0 = 0.2;
     s->sampling_term = 0.11;
     s->threshold = 1;
     return LAYER_OK;
@@ -83,15 +83,21 @@ int phys_sim_shower(const phys_sim_t *s, double E_mev, uint64_t seed, uint64_t i
     /* the walk ends when less than a tenth of the readout threshold is left to deposit */
     const double stop = s->threshold ? 0.1 * g->threshold_mev : 1e-6;
     double P0 = 0, Ps0 = 0, leak = 0, spots = 0, deposited = 0;
-    for (double t0 = 0; t0 < tmax; t0 += s->step_x0) {
-        double t1 = fmin(t0 + s->step_x0, tmax);
+    /* Steps of step_x0; in the tail, once past the maximum a step expects less than one spot,
+     * steps of one readout layer (finer steps would only add forced single spots that the
+     * voxels cannot resolve, and the walk's cost, two incomplete gammas per step, dominates
+     * low-energy showers). */
+    const double coarse = g->layer_depth_mm / X0;
+    double dt = s->step_x0;
+    for (double t0 = 0, t1; t0 < tmax; t0 = t1) {
+        t1 = fmin(t0 + dt, tmax);
         double P1 = phys_gamma_p_lg(sh.alpha, sh.beta * t1, lga);
         double Ps1 = phys_gamma_p_lg(sh.alpha_s, sh.beta_s * t1, lgs);
-        double dE = E_mev * (P1 - P0);
+        double dE = E_mev * (P1 - P0), dPs = Ps1 - Ps0;
         if (dE > 0) {
             /* sampling fluctuation, dE in GeV: mean dE, variance c^2 dE (choice 3, gflash.h) */
             double dEf = c2 * 1e3 * gamma_variate(&u, dE * 1e-3 / c2);
-            double n = fmax(1.0, floor((Ps1 - Ps0) * sh.n_spots));
+            double n = fmax(1.0, floor(dPs * sh.n_spots));
             double tau = 0.5 * (t0 + t1) * sh.tau_norm;
             deposit_spots(s, E_mev, tau, n, dEf / n, t0 * X0, t1 * X0, &u, out, &leak);
             spots += n;
@@ -100,6 +106,7 @@ int phys_sim_shower(const phys_sim_t *s, double E_mev, uint64_t seed, uint64_t i
         P0 = P1;
         Ps0 = Ps1;
         if (E_mev * (1 - P0) < stop) break;
+        if (t0 > sh.T && dPs * sh.n_spots < 1 && coarse > dt) dt = coarse;
     }
     double below = 0;
     if (s->threshold)

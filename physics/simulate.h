@@ -2,7 +2,9 @@
  *
  * One shower, incident along +z at the grid's axis, energy E (MeV):
  *  1. draw (T, alpha) from the correlated log-normal of gflash.h;
- *  2. walk the depth in steps of step_x0 radiation lengths; step [t0, t1) gets
+ *  2. walk the depth in steps of step_x0 radiation lengths (0.2 X0, a quarter of a readout
+ *     layer; Geant4's default is 0.1 X0, finer than the voxels resolve), and of one readout
+ *     layer in the tail once a step expects less than one spot; step [t0, t1) gets
  *     dE = E [P(alpha, beta t1) - P(alpha, beta t0)] (P = regularised incomplete gamma);
  *  3. sampling fluctuation: dE -> Gamma variate with mean dE and variance c^2 dE (dE in GeV);
  *  4. the step's spots: n = max(1, floor(N_spot [P_s(t1) - P_s(t0)])), each carrying dE/n,
@@ -34,7 +36,7 @@
 typedef struct {
     phys_detector_t det;
     phys_geometry_t geo;
-    double step_x0;       /* longitudinal step in X0 (0.1, Geant4's StepInX0) */
+    double step_x0;       /* longitudinal step in X0 (0.2; Geant4's StepInX0 is 0.1) */
     double sampling_term; /* c in sigma/E = c / sqrt(E/GeV) (0.11) */
     int threshold;        /* 1: apply the geometry's readout threshold */
 } phys_sim_t;
