@@ -117,6 +117,53 @@ static int build_infer(layer_dense_t *L)
     return rc;
 }
 
+/* Fixed-M inference: Y[M, out] = f(X[M, in] W'[in, out] + b) with W' in the layout oneDNN
+ * picks (format any), filled from W by a reorder primitive (layer_dense_pack). */
+static int build_fixed(layer_dense_t *L)
+{
+    const layer_dense_cfg_t *c = &L->cfg;
+    const int M = c->infer_rows;
+    dnnl_memory_desc_t x_md, w_any, wt_md, b_md, y_md;
+    LAYER_TRY(layer_md_2d(&x_md, M, c->in));
+    LAYER_TRY(layer_md_2d(&y_md, M, c->out));
+    LAYER_DNNL_TRY(dnnl_memory_desc_init_by_tag(&w_any, 2, (dnnl_dims_t){c->in, c->out}, dnnl_f32, dnnl_format_tag_any));
+    LAYER_DNNL_TRY(dnnl_memory_desc_init_by_tag(&wt_md, 2, (dnnl_dims_t){c->in, c->out}, dnnl_f32, dnnl_ba));
+    LAYER_DNNL_TRY(dnnl_memory_desc_init_by_tag(&b_md, 2, (dnnl_dims_t){1, c->out}, dnnl_f32, dnnl_ab));
+    dnnl_matmul_desc_t md;
+    LAYER_DNNL_TRY(dnnl_matmul_desc_init(&md, &x_md, &w_any, &b_md, &y_md));
+    dnnl_primitive_attr_t attr;
+    LAYER_TRY(act_attr(c->act, &attr));
+    if (!attr) LAYER_DNNL_TRY(dnnl_primitive_attr_create(&attr));
+    dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
+    dnnl_primitive_desc_t pd = NULL, rpd = NULL;
+    int rc = layer_prim_create(L->ctx, &md, attr, NULL, &L->fx, &pd);
+    dnnl_primitive_attr_destroy(attr);
+    if (rc != LAYER_OK) return rc;
+    dnnl_memory_desc_t wp = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+    dnnl_memory_desc_t sp = *dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+    dnnl_primitive_desc_destroy(pd);
+    dnnl_status_t s = dnnl_memory_create(&L->fx_w, &wp, L->ctx->eng, DNNL_MEMORY_ALLOCATE);
+    if (s == dnnl_success) s = dnnl_memory_create(&L->fx_sp, &sp, L->ctx->eng, DNNL_MEMORY_ALLOCATE);
+    if (s == dnnl_success) s = dnnl_reorder_primitive_desc_create(&rpd, &wt_md, L->ctx->eng, &wp, L->ctx->eng, NULL);
+    if (s == dnnl_success) s = dnnl_primitive_create(&L->fx_pack, rpd);
+    if (rpd) dnnl_primitive_desc_destroy(rpd);
+    if (s != dnnl_success) return layer_dnnl_error(s, "fixed-M inference set-up", __FILE__, __LINE__);
+    LAYER_TRY(layer_mem_wrap(L->ctx, &wt_md, NULL, &L->fx_wsrc));
+    LAYER_TRY(layer_mem_wrap(L->ctx, &x_md, NULL, &L->fx_x));
+    return layer_mem_wrap(L->ctx, &y_md, NULL, &L->fx_y);
+}
+
+int layer_dense_pack(layer_dense_t *L)
+{
+    if (!L->fx) return LAYER_OK;
+    LAYER_DNNL_TRY(dnnl_memory_set_data_handle(L->fx_wsrc, layer_dense_w(L)));
+    LAYER_DNNL_TRY(dnnl_primitive_execute(L->fx_pack, L->ctx->st, 2,
+                                          (dnnl_exec_arg_t[]){{DNNL_ARG_FROM, L->fx_wsrc}, {DNNL_ARG_TO, L->fx_w}}));
+    LAYER_DNNL_TRY(dnnl_stream_wait(L->ctx->st));
+    L->packed = 1;
+    return LAYER_OK;
+}
+
 int layer_dense_init(layer_dense_t *L, const layer_ctx_t *ctx, layer_arena_t *A,
                      const layer_dense_cfg_t *cfg)
 {
@@ -131,6 +178,7 @@ int layer_dense_init(layer_dense_t *L, const layer_ctx_t *ctx, layer_arena_t *A,
     LAYER_TRY(layer_arena_take(A, (size_t)cfg->out, &L->b_off));
     int rc = cfg->batch > 0 ? build_train(L) : LAYER_OK;
     if (rc == LAYER_OK) rc = build_infer(L);
+    if (rc == LAYER_OK && cfg->infer_rows > 0) rc = build_fixed(L);
     if (rc != LAYER_OK) layer_dense_free(L);
     return rc;
 }
@@ -143,8 +191,11 @@ void layer_dense_free(layer_dense_t *L)
     layer_prims_free(&L->bwd_data, 1);
     layer_prims_free(&L->bwd_w, 1);
     layer_prims_free(&L->inf, 1);
+    layer_prims_free(&L->fx, 1);
+    layer_prims_free(&L->fx_pack, 1);
     dnnl_memory_t *m[] = {&L->m_x, &L->m_w,  &L->m_b,  &L->m_y, &L->m_dy, &L->m_dx,
-                          &L->m_dw, &L->m_db, &L->i_x, &L->i_wt, &L->i_b, &L->i_y, &L->i_sp};
+                          &L->m_dw, &L->m_db, &L->i_x, &L->i_wt, &L->i_b, &L->i_y, &L->i_sp,
+                          &L->fx_x, &L->fx_w, &L->fx_wsrc, &L->fx_y, &L->fx_sp};
     for (unsigned i = 0; i < sizeof m / sizeof *m; i++) layer_mems_free(m[i], 1);
     memset(L, 0, sizeof *L);
 }
@@ -246,6 +297,17 @@ static int infer_mems(layer_dense_t *L, int n)
 int layer_dense_infer(layer_dense_t *L, int n, const float *x, float *y)
 {
     if (n <= 0) return layer_error(LAYER_EINVAL, "dense: infer with n = %d", n);
+    if (n == L->cfg.infer_rows && L->packed) { /* fixed M, weights packed once */
+        LAYER_TRY(set(L->fx_x, x));
+        LAYER_TRY(set(L->fx_y, y));
+        LAYER_TRY(set(L->i_b, layer_dense_b(L)));
+        LAYER_TRY(exec(L->ctx, L->fx, 5,
+                       (dnnl_exec_arg_t[]){{DNNL_ARG_SRC, L->fx_x}, {DNNL_ARG_WEIGHTS, L->fx_w},
+                                           {DNNL_ARG_BIAS, L->i_b}, {DNNL_ARG_DST, L->fx_y},
+                                           {DNNL_ARG_SCRATCHPAD, L->fx_sp}}));
+        LAYER_DNNL_TRY(dnnl_stream_wait(L->ctx->st));
+        return LAYER_OK;
+    }
     LAYER_TRY(infer_mems(L, n));
     LAYER_TRY(set(L->i_x, x));
     LAYER_TRY(set(L->i_y, y));

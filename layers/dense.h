@@ -29,6 +29,9 @@ typedef struct {
     int in, out;          /* feature sizes */
     int batch;            /* training batch B; 0 = inference only */
     layer_act_spec_t act; /* fused activation */
+    int infer_rows;       /* > 0: also a fixed-M inference matmul for exactly this many rows,
+                             with the weights reordered once (layer_dense_pack) into the layout
+                             oneDNN prefers, so no call repacks them */
 } layer_dense_cfg_t;
 
 typedef struct {
@@ -43,6 +46,10 @@ typedef struct {
     dnnl_primitive_t inf;
     dnnl_memory_t i_x, i_wt, i_b, i_y;
     dnnl_memory_t i_sp; /* owned scratchpad of the inference matmul (user mode) */
+    /* fixed-M inference (cfg.infer_rows > 0): primitive, packed weights, reorder, memories */
+    dnnl_primitive_t fx, fx_pack;
+    dnnl_memory_t fx_x, fx_w, fx_wsrc, fx_y, fx_sp;
+    int packed;
     int i_n;
 } layer_dense_t;
 
@@ -70,7 +77,11 @@ int layer_dense_forward(layer_dense_t *L, const float *x, float *y);
  * dx: (B, in) = dL/dx, or NULL to skip; dW, db written into A->grad. Training mode only. */
 int layer_dense_backward(layer_dense_t *L, const float *x, const float *y, float *dy, float *dx);
 
-/* x: (n, in) -> y: (n, out), any n >= 1. Uses the run-time-batch matmul. */
+/* Reorders W into the fixed-M primitive's layout; call after the weights change. */
+int layer_dense_pack(layer_dense_t *L);
+
+/* x: (n, in) -> y: (n, out), any n >= 1. n == cfg.infer_rows (after layer_dense_pack) takes the
+ * fixed-M primitive, any other n the run-time-batch matmul. */
 int layer_dense_infer(layer_dense_t *L, int n, const float *x, float *y);
 
 #endif

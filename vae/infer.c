@@ -31,16 +31,17 @@ static void fold(layer_dense_t *dst, const layer_dense_t *src, const layer_bnorm
 }
 
 static int chain_init(vae_chain_t *c, const vae_mlp_t *p, const layer_ctx_t *ctx, layer_arena_t *A,
-                      layer_act_spec_t act)
+                      layer_act_spec_t act, int rows)
 {
     c->n = p->n;
     c->in = p->in;
     for (int i = 0; i <= p->n; i++) {
         const layer_dense_t *src = i < p->n ? &p->blk[i].dense : &p->head;
-        layer_dense_cfg_t dc = {.in = src->cfg.in, .out = src->cfg.out, .batch = 0,
+        layer_dense_cfg_t dc = {.in = src->cfg.in, .out = src->cfg.out, .batch = 0, .infer_rows = rows,
                                 .act = i < p->n ? act : (layer_act_spec_t){LAYER_ACT_IDENTITY, 0}};
         LAYER_TRY(layer_dense_init(&c->d[i], ctx, A, &dc));
         fold(&c->d[i], src, i < p->n && p->blk[i].bn ? &p->blk[i].bnorm : NULL);
+        LAYER_TRY(layer_dense_pack(&c->d[i]));
         c->out[i] = dc.out;
     }
     return LAYER_OK;
@@ -60,8 +61,9 @@ int vae_infer_init(vae_infer_t *q, const vae_model_t *m, const layer_ctx_t *ctx,
     q->O = m->O;
     q->max_n = max_n;
     LAYER_TRY(layer_arena_init(&q->A, chain_size(&m->enc) + chain_size(&m->dec)));
-    int rc = chain_init(&q->enc, &m->enc, ctx, &q->A, m->cfg.act);
-    if (rc == LAYER_OK) rc = chain_init(&q->dec, &m->dec, ctx, &q->A, m->cfg.act);
+    /* the decoder's fixed-M path serves generation, which always runs max_n rows */
+    int rc = chain_init(&q->enc, &m->enc, ctx, &q->A, m->cfg.act, 0);
+    if (rc == LAYER_OK) rc = chain_init(&q->dec, &m->dec, ctx, &q->A, m->cfg.act, max_n);
     int widest = m->cfg.V + q->E;
     for (int i = 0; i <= q->enc.n; i++) widest = q->enc.out[i] > widest ? q->enc.out[i] : widest;
     for (int i = 0; i <= q->dec.n; i++) widest = q->dec.out[i] > widest ? q->dec.out[i] : widest;
