@@ -297,26 +297,21 @@ static int infer_mems(layer_dense_t *L, int n)
 int layer_dense_infer(layer_dense_t *L, int n, const float *x, float *y)
 {
     if (n <= 0) return layer_error(LAYER_EINVAL, "dense: infer with n = %d", n);
-    if (n == L->cfg.infer_rows && L->packed) { /* fixed M, weights packed once */
-        LAYER_TRY(set(L->fx_x, x));
-        LAYER_TRY(set(L->fx_y, y));
-        LAYER_TRY(set(L->i_b, layer_dense_b(L)));
-        LAYER_TRY(exec(L->ctx, L->fx, 5,
-                       (dnnl_exec_arg_t[]){{DNNL_ARG_SRC, L->fx_x}, {DNNL_ARG_WEIGHTS, L->fx_w},
-                                           {DNNL_ARG_BIAS, L->i_b}, {DNNL_ARG_DST, L->fx_y},
-                                           {DNNL_ARG_SCRATCHPAD, L->fx_sp}}));
-        LAYER_DNNL_TRY(dnnl_stream_wait(L->ctx->st));
-        return LAYER_OK;
+    /* fixed M with the weights packed once, or the run-time-M matmul on W as it is */
+    const int fixed = n == L->cfg.infer_rows && L->packed;
+    dnnl_memory_t mx = fixed ? L->fx_x : L->i_x, my = fixed ? L->fx_y : L->i_y;
+    if (!fixed) {
+        LAYER_TRY(infer_mems(L, n));
+        mx = L->i_x, my = L->i_y;
+        LAYER_TRY(set(L->i_wt, layer_dense_w(L)));
     }
-    LAYER_TRY(infer_mems(L, n));
-    LAYER_TRY(set(L->i_x, x));
-    LAYER_TRY(set(L->i_y, y));
-    LAYER_TRY(set(L->i_wt, layer_dense_w(L)));
+    LAYER_TRY(set(mx, x));
+    LAYER_TRY(set(my, y));
     LAYER_TRY(set(L->i_b, layer_dense_b(L)));
-    LAYER_TRY(exec(L->ctx, L->inf, 5,
-                   (dnnl_exec_arg_t[]){{DNNL_ARG_SRC, L->i_x}, {DNNL_ARG_WEIGHTS, L->i_wt},
-                                       {DNNL_ARG_BIAS, L->i_b}, {DNNL_ARG_DST, L->i_y},
-                                       {DNNL_ARG_SCRATCHPAD, L->i_sp}}));
+    LAYER_TRY(exec(L->ctx, fixed ? L->fx : L->inf, 5,
+                   (dnnl_exec_arg_t[]){{DNNL_ARG_SRC, mx}, {DNNL_ARG_WEIGHTS, fixed ? L->fx_w : L->i_wt},
+                                       {DNNL_ARG_BIAS, L->i_b}, {DNNL_ARG_DST, my},
+                                       {DNNL_ARG_SCRATCHPAD, fixed ? L->fx_sp : L->i_sp}}));
     LAYER_DNNL_TRY(dnnl_stream_wait(L->ctx->st));
     return LAYER_OK;
 }

@@ -81,15 +81,21 @@ static int checkpoint(run_t *r)
     return vae_model_save(&r->m, &r->geo, r->ckpt, 1, &r->st);
 }
 
-/* Decoder output biases at the data's marginal statistics (vae_lik_init_bias), from up to
- * 2000 showers spread over the file: training starts from a sensible mean shower. */
+/* Decoder output biases at the data's marginal statistics (vae_lik_init_bias), from about
+ * 2000 showers in whole read blocks spread over the file (Par04 files are sorted by energy):
+ * training starts from a sensible mean shower. */
 static int init_output_bias(run_t *r)
 {
     const vae_config_t *c = &r->m.cfg;
-    const size_t n = r->data.n < 2000 ? r->data.n : 2000, step = r->data.n / n, V = (size_t)c->V;
-    float *E = malloc(n * sizeof *E), *X = malloc(n * V * sizeof *X);
+    const size_t V = (size_t)c->V, R = r->data.block_rows, nblk = (r->data.n + R - 1) / R;
+    size_t want = (2000 + R - 1) / R, take = want < nblk ? want : nblk, n = 0;
+    float *E = malloc(take * R * sizeof *E), *X = malloc(take * R * V * sizeof *X);
     int rc = E && X ? LAYER_OK : layer_error(LAYER_ENOMEM, "out of memory");
-    for (size_t i = 0; i < n && rc == LAYER_OK; i++) rc = io_dataset_read(&r->data, i * step, 1, E + i, X + i * V);
+    for (size_t k = 0; k < take && rc == LAYER_OK; k++) {
+        size_t first = (k * nblk / take) * R, cnt = r->data.n - first < R ? r->data.n - first : R;
+        rc = io_dataset_read(&r->data, first, cnt, E + n, X + n * V);
+        n += cnt;
+    }
     if (rc == LAYER_OK) vae_lik_init_bias(c, (int)n, X, E, layer_dense_b(&r->m.dec.head));
     free(E), free(X);
     return rc;
