@@ -117,52 +117,83 @@ static int build_infer(layer_dense_t *L)
     return rc;
 }
 
-/* Fixed-M inference: Y[M, out] = f(X[M, in] W'[in, out] + b) with W' in the layout oneDNN
- * picks (format any), filled from W by a reorder primitive (layer_dense_pack). */
-static int build_fixed(layer_dense_t *L)
+/* Fixed-row inference k: Y[M, out] = f(X[M, in] W'[in, out] + b) for M = infer_rows[k].
+ * f32: W' is the 'ba' view of W in place. bf16: W' is bf16 in the layout oneDNN picks for the
+ * first size (format any), which the other sizes then take as given. */
+static int build_fixed(layer_dense_t *L, int k, dnnl_memory_desc_t *w_md)
 {
     const layer_dense_cfg_t *c = &L->cfg;
-    const int M = c->infer_rows;
-    dnnl_memory_desc_t x_md, w_any, wt_md, b_md, y_md;
-    LAYER_TRY(layer_md_2d(&x_md, M, c->in));
-    LAYER_TRY(layer_md_2d(&y_md, M, c->out));
-    LAYER_DNNL_TRY(dnnl_memory_desc_init_by_tag(&w_any, 2, (dnnl_dims_t){c->in, c->out}, dnnl_f32, dnnl_format_tag_any));
-    LAYER_DNNL_TRY(dnnl_memory_desc_init_by_tag(&wt_md, 2, (dnnl_dims_t){c->in, c->out}, dnnl_f32, dnnl_ba));
+    const int M = c->infer_rows[k], bf = c->infer_prec == LAYER_BF16;
+    const dnnl_data_type_t xt = bf ? dnnl_bf16 : dnnl_f32, yt = bf && !c->infer_dst_f32 ? dnnl_bf16 : dnnl_f32;
+    dnnl_memory_desc_t x_md, b_md, y_md;
+    LAYER_DNNL_TRY(dnnl_memory_desc_init_by_tag(&x_md, 2, (dnnl_dims_t){M, c->in}, xt, dnnl_ab));
+    LAYER_DNNL_TRY(dnnl_memory_desc_init_by_tag(&y_md, 2, (dnnl_dims_t){M, c->out}, yt, dnnl_ab));
     LAYER_DNNL_TRY(dnnl_memory_desc_init_by_tag(&b_md, 2, (dnnl_dims_t){1, c->out}, dnnl_f32, dnnl_ab));
+    if (k == 0)
+        LAYER_DNNL_TRY(dnnl_memory_desc_init_by_tag(w_md, 2, (dnnl_dims_t){c->in, c->out}, xt,
+                                                    bf ? dnnl_format_tag_any : dnnl_ba));
     dnnl_matmul_desc_t md;
-    LAYER_DNNL_TRY(dnnl_matmul_desc_init(&md, &x_md, &w_any, &b_md, &y_md));
+    LAYER_DNNL_TRY(dnnl_matmul_desc_init(&md, &x_md, w_md, &b_md, &y_md));
     dnnl_primitive_attr_t attr;
     LAYER_TRY(act_attr(c->act, &attr));
     if (!attr) LAYER_DNNL_TRY(dnnl_primitive_attr_create(&attr));
     dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
-    dnnl_primitive_desc_t pd = NULL, rpd = NULL;
-    int rc = layer_prim_create(L->ctx, &md, attr, NULL, &L->fx, &pd);
+    dnnl_primitive_desc_t pd = NULL;
+    int rc = layer_prim_create(L->ctx, &md, attr, NULL, &L->fx[k], &pd);
     dnnl_primitive_attr_destroy(attr);
     if (rc != LAYER_OK) return rc;
-    dnnl_memory_desc_t wp = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+    if (k == 0) *w_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
     dnnl_memory_desc_t sp = *dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
     dnnl_primitive_desc_destroy(pd);
-    dnnl_status_t s = dnnl_memory_create(&L->fx_w, &wp, L->ctx->eng, DNNL_MEMORY_ALLOCATE);
-    if (s == dnnl_success) s = dnnl_memory_create(&L->fx_sp, &sp, L->ctx->eng, DNNL_MEMORY_ALLOCATE);
-    if (s == dnnl_success) s = dnnl_reorder_primitive_desc_create(&rpd, &wt_md, L->ctx->eng, &wp, L->ctx->eng, NULL);
+    dnnl_status_t s = dnnl_memory_create(&L->fx_sp[k], &sp, L->ctx->eng, DNNL_MEMORY_ALLOCATE);
+    if (s != dnnl_success) return layer_dnnl_error(s, "fixed-row scratchpad", __FILE__, __LINE__);
+    LAYER_TRY(layer_mem_wrap(L->ctx, &x_md, NULL, &L->fx_x[k]));
+    return layer_mem_wrap(L->ctx, &y_md, NULL, &L->fx_y[k]);
+}
+
+/* The weights of the fixed-row path: W wrapped in place (f32), or a bf16 copy and the
+ * reorder that fills it. */
+static int build_fixed_weights(layer_dense_t *L, const dnnl_memory_desc_t *w_md)
+{
+    const layer_dense_cfg_t *c = &L->cfg;
+    if (c->infer_prec != LAYER_BF16) return layer_mem_wrap(L->ctx, w_md, NULL, &L->fx_w);
+    dnnl_memory_desc_t src;
+    LAYER_DNNL_TRY(dnnl_memory_desc_init_by_tag(&src, 2, (dnnl_dims_t){c->in, c->out}, dnnl_f32, dnnl_ba));
+    dnnl_primitive_desc_t rpd = NULL;
+    dnnl_status_t s = dnnl_memory_create(&L->fx_w, w_md, L->ctx->eng, DNNL_MEMORY_ALLOCATE);
+    if (s == dnnl_success) s = dnnl_reorder_primitive_desc_create(&rpd, &src, L->ctx->eng, w_md, L->ctx->eng, NULL);
     if (s == dnnl_success) s = dnnl_primitive_create(&L->fx_pack, rpd);
     if (rpd) dnnl_primitive_desc_destroy(rpd);
-    if (s != dnnl_success) return layer_dnnl_error(s, "fixed-M inference set-up", __FILE__, __LINE__);
-    LAYER_TRY(layer_mem_wrap(L->ctx, &wt_md, NULL, &L->fx_wsrc));
-    LAYER_TRY(layer_mem_wrap(L->ctx, &x_md, NULL, &L->fx_x));
-    return layer_mem_wrap(L->ctx, &y_md, NULL, &L->fx_y);
+    if (s != dnnl_success) return layer_dnnl_error(s, "bf16 weights", __FILE__, __LINE__);
+    return layer_mem_wrap(L->ctx, &src, NULL, &L->fx_wsrc);
+}
+
+static int build_fixed_all(layer_dense_t *L)
+{
+    dnnl_memory_desc_t w_md;
+    int k = 0;
+    for (; k < LAYER_DENSE_FIXED && L->cfg.infer_rows[k] > 0; k++) LAYER_TRY(build_fixed(L, k, &w_md));
+    return k ? build_fixed_weights(L, &w_md) : LAYER_OK;
 }
 
 int layer_dense_pack(layer_dense_t *L)
 {
-    if (!L->fx) return LAYER_OK;
-    LAYER_DNNL_TRY(dnnl_memory_set_data_handle(L->fx_wsrc, layer_dense_w(L)));
-    LAYER_DNNL_TRY(dnnl_primitive_execute(L->fx_pack, L->ctx->st, 2,
-                                          (dnnl_exec_arg_t[]){{DNNL_ARG_FROM, L->fx_wsrc}, {DNNL_ARG_TO, L->fx_w}}));
-    LAYER_DNNL_TRY(dnnl_stream_wait(L->ctx->st));
+    if (!L->fx_w) return LAYER_OK;
+    if (!L->fx_pack) { /* f32: in place */
+        LAYER_DNNL_TRY(dnnl_memory_set_data_handle(L->fx_w, layer_dense_w(L)));
+    } else {
+        LAYER_DNNL_TRY(dnnl_memory_set_data_handle(L->fx_wsrc, layer_dense_w(L)));
+        LAYER_DNNL_TRY(dnnl_primitive_execute(L->fx_pack, L->ctx->st, 2,
+                                              (dnnl_exec_arg_t[]){{DNNL_ARG_FROM, L->fx_wsrc}, {DNNL_ARG_TO, L->fx_w}}));
+        LAYER_DNNL_TRY(dnnl_stream_wait(L->ctx->st));
+    }
     L->packed = 1;
     return LAYER_OK;
 }
+
+int layer_bf16_native(void) { return dnnl_get_effective_cpu_isa() >= dnnl_cpu_isa_avx512_core_bf16; }
+
+int layer_bf16_available(void) { return dnnl_get_effective_cpu_isa() >= dnnl_cpu_isa_avx512_core; }
 
 int layer_dense_init(layer_dense_t *L, const layer_ctx_t *ctx, layer_arena_t *A,
                      const layer_dense_cfg_t *cfg)
@@ -178,7 +209,7 @@ int layer_dense_init(layer_dense_t *L, const layer_ctx_t *ctx, layer_arena_t *A,
     LAYER_TRY(layer_arena_take(A, (size_t)cfg->out, &L->b_off));
     int rc = cfg->batch > 0 ? build_train(L) : LAYER_OK;
     if (rc == LAYER_OK) rc = build_infer(L);
-    if (rc == LAYER_OK && cfg->infer_rows > 0) rc = build_fixed(L);
+    if (rc == LAYER_OK) rc = build_fixed_all(L);
     if (rc != LAYER_OK) layer_dense_free(L);
     return rc;
 }
@@ -191,12 +222,14 @@ void layer_dense_free(layer_dense_t *L)
     layer_prims_free(&L->bwd_data, 1);
     layer_prims_free(&L->bwd_w, 1);
     layer_prims_free(&L->inf, 1);
-    layer_prims_free(&L->fx, 1);
+    layer_prims_free(L->fx, LAYER_DENSE_FIXED);
     layer_prims_free(&L->fx_pack, 1);
-    dnnl_memory_t *m[] = {&L->m_x, &L->m_w,  &L->m_b,  &L->m_y, &L->m_dy, &L->m_dx,
-                          &L->m_dw, &L->m_db, &L->i_x, &L->i_wt, &L->i_b, &L->i_y, &L->i_sp,
-                          &L->fx_x, &L->fx_w, &L->fx_wsrc, &L->fx_y, &L->fx_sp};
+    dnnl_memory_t *m[] = {&L->m_x, &L->m_w,  &L->m_b,  &L->m_y, &L->m_dy, &L->m_dx, &L->m_dw,
+                          &L->m_db, &L->i_x, &L->i_wt, &L->i_b, &L->i_y, &L->i_sp, &L->fx_w, &L->fx_wsrc};
     for (unsigned i = 0; i < sizeof m / sizeof *m; i++) layer_mems_free(m[i], 1);
+    layer_mems_free(L->fx_x, LAYER_DENSE_FIXED);
+    layer_mems_free(L->fx_y, LAYER_DENSE_FIXED);
+    layer_mems_free(L->fx_sp, LAYER_DENSE_FIXED);
     memset(L, 0, sizeof *L);
 }
 
@@ -297,21 +330,30 @@ static int infer_mems(layer_dense_t *L, int n)
 int layer_dense_infer(layer_dense_t *L, int n, const float *x, float *y)
 {
     if (n <= 0) return layer_error(LAYER_EINVAL, "dense: infer with n = %d", n);
-    /* fixed M with the weights packed once, or the run-time-M matmul on W as it is */
-    const int fixed = n == L->cfg.infer_rows && L->packed;
-    dnnl_memory_t mx = fixed ? L->fx_x : L->i_x, my = fixed ? L->fx_y : L->i_y;
-    if (!fixed) {
-        LAYER_TRY(infer_mems(L, n));
-        mx = L->i_x, my = L->i_y;
-        LAYER_TRY(set(L->i_wt, layer_dense_w(L)));
-    }
-    LAYER_TRY(set(mx, x));
-    LAYER_TRY(set(my, y));
+    LAYER_TRY(infer_mems(L, n));
+    LAYER_TRY(set(L->i_wt, layer_dense_w(L)));
+    LAYER_TRY(set(L->i_x, x));
+    LAYER_TRY(set(L->i_y, y));
     LAYER_TRY(set(L->i_b, layer_dense_b(L)));
-    LAYER_TRY(exec(L->ctx, fixed ? L->fx : L->inf, 5,
-                   (dnnl_exec_arg_t[]){{DNNL_ARG_SRC, mx}, {DNNL_ARG_WEIGHTS, fixed ? L->fx_w : L->i_wt},
-                                       {DNNL_ARG_BIAS, L->i_b}, {DNNL_ARG_DST, my},
-                                       {DNNL_ARG_SCRATCHPAD, fixed ? L->fx_sp : L->i_sp}}));
+    LAYER_TRY(exec(L->ctx, L->inf, 5,
+                   (dnnl_exec_arg_t[]){{DNNL_ARG_SRC, L->i_x}, {DNNL_ARG_WEIGHTS, L->i_wt},
+                                       {DNNL_ARG_BIAS, L->i_b}, {DNNL_ARG_DST, L->i_y},
+                                       {DNNL_ARG_SCRATCHPAD, L->i_sp}}));
+    LAYER_DNNL_TRY(dnnl_stream_wait(L->ctx->st));
+    return LAYER_OK;
+}
+
+int layer_dense_infer_fixed(layer_dense_t *L, int k, const void *x, void *y)
+{
+    if (k < 0 || k >= LAYER_DENSE_FIXED || !L->fx[k] || !L->packed)
+        return layer_error(LAYER_EINVAL, "dense: no packed fixed-row primitive %d", k);
+    LAYER_TRY(set(L->fx_x[k], x));
+    LAYER_TRY(set(L->fx_y[k], y));
+    LAYER_TRY(set(L->i_b, layer_dense_b(L)));
+    LAYER_TRY(exec(L->ctx, L->fx[k], 5,
+                   (dnnl_exec_arg_t[]){{DNNL_ARG_SRC, L->fx_x[k]}, {DNNL_ARG_WEIGHTS, L->fx_w},
+                                       {DNNL_ARG_BIAS, L->i_b}, {DNNL_ARG_DST, L->fx_y[k]},
+                                       {DNNL_ARG_SCRATCHPAD, L->fx_sp[k]}}));
     LAYER_DNNL_TRY(dnnl_stream_wait(L->ctx->st));
     return LAYER_OK;
 }

@@ -11,6 +11,13 @@
  *  - inference (always built): a matmul with a run-time batch size (DNNL_RUNTIME_DIM_VAL)
  *    over the transposed view of the same W, with bias and fused activation, so one
  *    primitive serves batch 1 as well as 10000.
+ *  - fixed-row inference (cfg.infer_rows): one matmul per listed row count M. In f32 they read
+ *    W in place; oneDNN 2.6 runs all of them on its brgemm kernels, which compute each row
+ *    with the same sums whatever M is (checked bit for bit by tests/test_dense.c), so a
+ *    caller may split a batch into any of these sizes and get the same rows. In bf16
+ *    (cfg.infer_prec) W is converted once (layer_dense_pack) into a bf16 copy in the layout
+ *    oneDNN picks, x is bf16, y is bf16 (or f32 for cfg.infer_dst_f32): half the weight
+ *    bytes, for CPUs with AVX512-BF16 (oneDNN emulates it on plain AVX-512).
  *
  * Gradients are written, not accumulated: layer_dense_backward overwrites dW, db (and dx).
  * Not thread safe: one thread per layer (see ctx.h). The inference matmul runs with its own
@@ -25,13 +32,17 @@
 #include "layers/ctx.h"
 #include "layers/rng.h"
 
+#define LAYER_DENSE_FIXED 4
+
+typedef enum { LAYER_F32 = 0, LAYER_BF16 = 1 } layer_prec_t;
+
 typedef struct {
     int in, out;          /* feature sizes */
     int batch;            /* training batch B; 0 = inference only */
     layer_act_spec_t act; /* fused activation */
-    int infer_rows;       /* > 0: also a fixed-M inference matmul for exactly this many rows,
-                             with the weights reordered once (layer_dense_pack) into the layout
-                             oneDNN prefers, so no call repacks them */
+    int infer_rows[LAYER_DENSE_FIXED]; /* fixed-row inference sizes, 0 = unused */
+    layer_prec_t infer_prec;           /* precision of the fixed-row path */
+    int infer_dst_f32;                 /* bf16 path: write f32 output (a chain's head) */
 } layer_dense_cfg_t;
 
 typedef struct {
@@ -46,9 +57,12 @@ typedef struct {
     dnnl_primitive_t inf;
     dnnl_memory_t i_x, i_wt, i_b, i_y;
     dnnl_memory_t i_sp; /* owned scratchpad of the inference matmul (user mode) */
-    /* fixed-M inference (cfg.infer_rows > 0): primitive, packed weights, reorder, memories */
-    dnnl_primitive_t fx, fx_pack;
-    dnnl_memory_t fx_x, fx_w, fx_wsrc, fx_y, fx_sp;
+    /* fixed-row inference: one primitive, memories and scratchpad per size */
+    dnnl_primitive_t fx[LAYER_DENSE_FIXED];
+    dnnl_memory_t fx_x[LAYER_DENSE_FIXED], fx_y[LAYER_DENSE_FIXED], fx_sp[LAYER_DENSE_FIXED];
+    dnnl_memory_t fx_w;                  /* f32: wraps W in place; bf16: owned converted copy */
+    dnnl_primitive_t fx_pack;            /* bf16: reorder W (f32) -> fx_w */
+    dnnl_memory_t fx_wsrc;
     int packed;
     int i_n;
 } layer_dense_t;
@@ -77,11 +91,19 @@ int layer_dense_forward(layer_dense_t *L, const float *x, float *y);
  * dx: (B, in) = dL/dx, or NULL to skip; dW, db written into A->grad. Training mode only. */
 int layer_dense_backward(layer_dense_t *L, const float *x, const float *y, float *dy, float *dx);
 
-/* Reorders W into the fixed-M primitive's layout; call after the weights change. */
+/* Makes the fixed-row path see the current W (bf16: converts it); call after W changes. */
 int layer_dense_pack(layer_dense_t *L);
 
-/* x: (n, in) -> y: (n, out), any n >= 1. n == cfg.infer_rows (after layer_dense_pack) takes the
- * fixed-M primitive, any other n the run-time-batch matmul. */
+/* x: (n, in) -> y: (n, out), any n >= 1, f32, on the run-time-batch matmul. */
 int layer_dense_infer(layer_dense_t *L, int n, const float *x, float *y);
+
+/* x: (M, in) -> y: (M, out) on the fixed-row primitive k (M = cfg.infer_rows[k]); x and y are
+ * f32 or bf16 (uint16_t) as cfg.infer_prec and cfg.infer_dst_f32 say. Needs layer_dense_pack. */
+int layer_dense_infer_fixed(layer_dense_t *L, int k, const void *x, void *y);
+
+/* Whether this CPU runs bf16 natively (AVX512-BF16 or AMX), and whether oneDNN can run it at
+ * all here (natively or emulated on AVX-512). */
+int layer_bf16_native(void);
+int layer_bf16_available(void);
 
 #endif

@@ -9,6 +9,7 @@
 
 #include <criterion/criterion.h>
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 
 TestSuite(dense, .init = tu_ctx_setup, .fini = tu_ctx_teardown);
@@ -101,6 +102,101 @@ Test(dense, inference_matmul_matches_reference_for_any_batch)
     }
     cr_assert_eq(layer_dense_infer(&f.L, 0, NULL, NULL), LAYER_EINVAL);
     fixture_free(&f);
+}
+
+/* A fixed-row layer (sizes 1, 8, 64, 512) with random parameters, packed. */
+static void fixed_init(fixture_t *f, int in, int out, layer_prec_t prec, int dst_f32)
+{
+    f->in = in;
+    f->out = out;
+    cr_assert_eq(layer_arena_init(&f->A, layer_dense_arena_size(in, out)), LAYER_OK);
+    layer_dense_cfg_t cfg = {.in = in, .out = out, .act = ACTS[2], .infer_rows = {1, 8, 64, 512},
+                             .infer_prec = prec, .infer_dst_f32 = dst_f32};
+    cr_assert_eq(layer_dense_init(&f->L, &tu_ctx, &f->A, &cfg), LAYER_OK, "%s", layer_last_error());
+    tu_fill(layer_dense_w(&f->L), (size_t)in * out, -0.5f, 0.5f, in);
+    tu_fill(layer_dense_b(&f->L), (size_t)out, -0.5f, 0.5f, out);
+    cr_assert_eq(layer_dense_pack(&f->L), LAYER_OK, "%s", layer_last_error());
+}
+
+Test(dense, fixed_row_sizes_give_the_same_rows_bit_for_bit_at_any_thread_count)
+{
+    const int shapes[][2] = {{33, 256}, {512, 1024}, {1024, 700}, {14, 6480}};
+    const int rows[] = {1, 8, 64, 512};
+    for (int s = 0; s < 4; s++) {
+        fixture_t f;
+        const int in = shapes[s][0], out = shapes[s][1];
+        fixed_init(&f, in, out, LAYER_F32, 1);
+        float *x = malloc((size_t)512 * in * 4), *y = malloc((size_t)512 * out * 4), *y1 = malloc((size_t)512 * out * 4);
+        tu_fill(x, (size_t)512 * in, -1, 1, 7);
+        omp_set_num_threads(2);
+        cr_assert_eq(layer_dense_infer_fixed(&f.L, 3, x, y), LAYER_OK, "%s", layer_last_error());
+        f.B = 512;
+        double *yr = ref_forward(&f, x);
+        double e = tu_max_rel_err(y, yr, (size_t)512 * out, 1.0); /* f32 sums of up to 1024 terms */
+        cr_expect(e < 1e-4, "%dx%d: relative error %g against the reference", in, out, e);
+        for (int k = 0; k < 3; k++) /* the first rows of each smaller size, 1 and 2 threads */
+            for (int t = 1; t <= 2; t++) {
+                omp_set_num_threads(t);
+                cr_assert_eq(layer_dense_infer_fixed(&f.L, k, x, y1), LAYER_OK);
+                cr_expect(memcmp(y, y1, (size_t)rows[k] * out * 4) == 0, "%dx%d: %d rows on %d threads differ",
+                          in, out, rows[k], t);
+            }
+        omp_set_num_threads(2);
+        free(x);
+        free(y);
+        free(y1);
+        free(yr);
+        fixture_free(&f);
+    }
+}
+
+/* bf16 -> f32: the high half of the f32 bits. */
+static float bf16_to_f32(uint16_t h)
+{
+    uint32_t u = (uint32_t)h << 16;
+    float v;
+    memcpy(&v, &u, 4);
+    return v;
+}
+
+Test(dense, bf16_fixed_rows_match_the_reference_to_bf16_rounding)
+{
+    if (!layer_bf16_available()) cr_skip_test("oneDNN has no bf16 on %s", layer_isa_name());
+    const int in = 256, out = 300, M = 8;
+    for (int dst_f32 = 0; dst_f32 <= 1; dst_f32++) {
+        fixture_t f;
+        fixed_init(&f, in, out, LAYER_BF16, dst_f32);
+        float *x = malloc((size_t)M * in * 4), *y = malloc((size_t)M * out * 4);
+        uint16_t *xh = malloc((size_t)M * in * 2);
+        tu_fill(x, (size_t)M * in, -1, 1, 9);
+        for (int i = 0; i < M * in; i++) { /* x exactly representable: truncate to bf16 */
+            uint32_t u;
+            memcpy(&u, &x[i], 4);
+            xh[i] = (uint16_t)(u >> 16);
+            x[i] = bf16_to_f32(xh[i]);
+        }
+        cr_assert_eq(layer_dense_infer_fixed(&f.L, 1, xh, y), LAYER_OK, "%s", layer_last_error());
+        if (!dst_f32) /* y holds M * out bf16 values: widen in place from the back */
+            for (int i = M * out - 1; i >= 0; i--) y[i] = bf16_to_f32(((uint16_t *)y)[i]);
+        f.B = M;
+        double *yr = ref_forward(&f, x);
+        /* W rounded to bf16: |dy| <= 2^-8 sum |x w| (+ 2^-8 |y| for a bf16 output) */
+        const float *w = layer_dense_w(&f.L);
+        int bad = 0;
+        for (int r = 0; r < M; r++)
+            for (int o = 0; o < out; o++) {
+                double s = 0;
+                for (int i = 0; i < in; i++) s += fabs((double)x[r * in + i] * w[(size_t)o * in + i]);
+                double tol = (s + fabs(yr[r * out + o])) / 256 + 1e-6;
+                bad += fabs(y[r * out + o] - yr[r * out + o]) > tol;
+            }
+        cr_expect(bad == 0, "bf16 (dst %s): %d outputs outside bf16 rounding", dst_f32 ? "f32" : "bf16", bad);
+        free(x);
+        free(xh);
+        free(y);
+        free(yr);
+        fixture_free(&f);
+    }
 }
 
 /* J(theta) = sum_{b,o} r_bo y_bo(theta) in double via the reference; dJ/dy = r. */

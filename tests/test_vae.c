@@ -170,7 +170,7 @@ Test(vae, generation_is_deterministic_by_seed_for_any_batch_split_and_thread_cou
     vae_model_t m;
     random_model(&m, 0, VAE_LIK_HURDLE);
     vae_infer_t q;
-    cr_assert_eq(vae_infer_init(&q, &m, &tu_ctx, VAE_GEN_CHUNK), LAYER_OK);
+    cr_assert_eq(vae_infer_init(&q, &m, &tu_ctx, 0, LAYER_F32), LAYER_OK);
     enum { N = 150 };
     float E[N], *a = malloc((size_t)N * 6480 * 4), *b = malloc((size_t)N * 6480 * 4);
     for (int i = 0; i < N; i++) E[i] = 1000.f * (1 + i % 50);
@@ -180,6 +180,13 @@ Test(vae, generation_is_deterministic_by_seed_for_any_batch_split_and_thread_cou
     cr_assert_eq(vae_generate_showers(&q, 37, E, 7, 0, b), LAYER_OK);
     cr_assert_eq(vae_generate_showers(&q, N - 37, E + 37, 7, 37, b + 37 * 6480), LAYER_OK);
     cr_expect(memcmp(a, b, (size_t)N * 6480 * 4) == 0, "other batch split or thread count, other showers");
+    /* every fixed decoder size: 1 (one particle), 8 (5 padded), 64 (37) and 512 (107) */
+    omp_set_num_threads(2);
+    memset(b, 0, (size_t)N * 6480 * 4);
+    int cut[] = {0, 1, 2, 7, 44, N};
+    for (int c = 0; c + 1 < 6; c++)
+        cr_assert_eq(vae_generate_showers(&q, cut[c + 1] - cut[c], E + cut[c], 7, cut[c], b + (size_t)cut[c] * 6480), LAYER_OK);
+    cr_expect(memcmp(a, b, (size_t)N * 6480 * 4) == 0, "batches of 1, 1, 5, 37 and 106 differ from one of 150");
     cr_assert_eq(vae_generate_showers(&q, 1, E, 8, 0, b), LAYER_OK);
     cr_expect(memcmp(a, b, 6480 * 4) != 0, "another seed gave the same shower");
     /* units and range: MeV, no negatives, zero or above the threshold */
@@ -195,13 +202,13 @@ Test(vae, folded_batch_norm_inference_equals_the_training_graph)
     vae_model_t m;
     random_model(&m, 1, VAE_LIK_GAUSSIAN);
     vae_infer_t q;
-    cr_assert_eq(vae_infer_init(&q, &m, &tu_ctx, 16), LAYER_OK);
+    cr_assert_eq(vae_infer_init(&q, &m, &tu_ctx, 16, LAYER_F32), LAYER_OK);
     /* same decoder input through both paths */
     const int W = m.cfg.Z + m.E;
     tu_fill(m.dec_in, (size_t)16 * W, -1, 1, 5);
     memcpy(q.dec_in, m.dec_in, (size_t)16 * W * 4);
     cr_assert_eq(vae_mlp_forward(&m.dec, m.dec_in, 0, NULL), LAYER_OK);
-    cr_assert_eq(vae_infer_decode(&q, 16, 0, NULL), LAYER_OK);
+    cr_assert_eq(vae_infer_decode(&q, 16), LAYER_OK);
     double *ref = malloc((size_t)16 * m.O * 8);
     tu_to_double(ref, m.dec.y, (size_t)16 * m.O);
     double e = tu_max_rel_err(q.out, ref, (size_t)16 * m.O, 0.1);
@@ -267,7 +274,7 @@ Test(vae, mc_dropout_gives_a_spread_and_needs_dropout)
     cr_assert_eq(vae_model_init(&m, &c, &tu_ctx, 16), LAYER_OK);
     vae_model_init_params(&m, 4);
     vae_infer_t q;
-    cr_assert_eq(vae_infer_init(&q, &m, &tu_ctx, VAE_GEN_CHUNK), LAYER_OK);
+    cr_assert_eq(vae_infer_init(&q, &m, &tu_ctx, 0, LAYER_F32), LAYER_OK);
     float E[3] = {1e4f, 5e4f, 1e5f}, *mean = malloc(3 * 6480 * 4), *sd = malloc(3 * 6480 * 4);
     cr_assert_eq(vae_generate_mc(&q, 3, E, 1, 0, 8, mean, sd), LAYER_OK, "%s", layer_last_error());
     double spread = 0;
@@ -279,7 +286,7 @@ Test(vae, mc_dropout_gives_a_spread_and_needs_dropout)
     vae_infer_free(&q);
     vae_model_free(&m);
     random_model(&m, 0, VAE_LIK_BERNOULLI); /* no dropout */
-    cr_assert_eq(vae_infer_init(&q, &m, &tu_ctx, VAE_GEN_CHUNK), LAYER_OK);
+    cr_assert_eq(vae_infer_init(&q, &m, &tu_ctx, 0, LAYER_F32), LAYER_OK);
     cr_expect_eq(vae_generate_mc(&q, 3, E, 1, 0, 8, mean, sd), LAYER_EINVAL);
     vae_infer_free(&q);
     vae_model_free(&m);

@@ -19,7 +19,7 @@ struct vae_generator {
     layer_ctx_t ctx;
     vae_model_t model; /* parameters (batch 0) */
     phys_geometry_t geo;
-    vae_infer_t q;     /* folded inference chain, VAE_GEN_CHUNK rows */
+    vae_infer_t q;     /* folded inference chain and fixed-row decoder */
 };
 
 const char *vae_version(void) { return SHOWERVAE_VERSION_STRING; }
@@ -35,7 +35,7 @@ int vae_generator_open(vae_generator_t **out, const char *path)
     int rc = layer_ctx_init(&g->ctx);
     if (rc == LAYER_OK) rc = vae_model_load(&g->model, &g->geo, path, &g->ctx, 0, NULL);
     if (rc == LAYER_OK && g->geo.layer_depth_mm <= 0) g->geo.layer_depth_mm = 3.4; /* W/Si readout layer */
-    if (rc == LAYER_OK) rc = vae_infer_init(&g->q, &g->model, &g->ctx, VAE_GEN_CHUNK);
+    if (rc == LAYER_OK) rc = vae_infer_init(&g->q, &g->model, &g->ctx, 0, LAYER_F32);
     if (rc != LAYER_OK) {
         vae_generator_close(g);
         return rc;

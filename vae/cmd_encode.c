@@ -62,7 +62,7 @@ static int run(vae_infer_t *q, io_dataset_t *d, const phys_geometry_t *g, const 
                 memcpy(q->dec_in + (size_t)i * (Z + E), mu + (size_t)i * Z, (size_t)Z * sizeof(float));
                 memcpy(q->dec_in + (size_t)i * (Z + E) + Z, in + (size_t)i * (V + E) + V, (size_t)E * sizeof(float));
             }
-            rc = vae_infer_decode(q, k, 0, NULL);
+            rc = vae_infer_decode(q, k);
             if (rc == LAYER_OK) vae_lik_generate(c, k, q->out, Ei, 1, f, R);
         }
         const float *extra[2] = {mu, sg};
@@ -106,7 +106,7 @@ int cmd_encode(int argc, char **argv)
     if (rc == LAYER_OK) {
         rc = io_dataset_open(&d, data, &g);
         if (rc == LAYER_OK) {
-            rc = vae_infer_init(&q, &m, &ctx, 256);
+            rc = vae_infer_init(&q, &m, &ctx, 256, LAYER_F32);
             if (rc == LAYER_OK) rc = run(&q, &d, &g, out, recon, force, quiet);
             vae_infer_free(&q);
             io_dataset_close(&d);

@@ -160,7 +160,7 @@ int cmd_generate(int argc, char **argv)
     if (layer_ctx_init(&ctx) < 0) return cli_fail("generate");
     rc = vae_model_load(&m, &g, o.model, &ctx, 0, NULL);
     if (rc == LAYER_OK) {
-        rc = vae_infer_init(&q, &m, &ctx, VAE_GEN_CHUNK);
+        rc = vae_infer_init(&q, &m, &ctx, 0, LAYER_F32);
         if (rc == LAYER_OK) {
             rc = energies(&o, &m.cfg, &E, &n);
             if (rc == LAYER_OK) rc = run(&o, &q, &g, E, n);

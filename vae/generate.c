@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* dec_in rows [z_i, c_i] for n rows (padding up to VAE_GEN_CHUNK repeats row 0). */
-static void fill_inputs(vae_infer_t *q, int n, const float *E_inc, uint64_t seed, uint64_t first)
+/* dec_in rows [z_i, c_i] for n rows; rows n .. M - 1 repeat row 0 (padding up to a fixed size). */
+static void fill_inputs(vae_infer_t *q, int n, int M, const float *E_inc, uint64_t seed, uint64_t first)
 {
     const int Z = q->cfg.Z, E = q->E, W = Z + E;
     for (int i = 0; i < n; i++) {
@@ -19,17 +19,25 @@ static void fill_inputs(vae_infer_t *q, int n, const float *E_inc, uint64_t seed
         layer_rng_normal(&r, q->dec_in + (size_t)i * W, (size_t)Z);
     }
     vae_prep_conditions(&q->cfg, n, E_inc, q->dec_in + Z, W);
-    for (int i = n; i < VAE_GEN_CHUNK; i++) memcpy(q->dec_in + (size_t)i * W, q->dec_in, (size_t)W * sizeof(float));
+    for (int i = n; i < M; i++) memcpy(q->dec_in + (size_t)i * W, q->dec_in, (size_t)W * sizeof(float));
+}
+
+/* The next chunk of at most the largest fixed size, and the index of the smallest fixed size
+ * that holds it. */
+static int next_chunk(const vae_infer_t *q, int left, int *k)
+{
+    int m = left < VAE_INFER_MAX_ROWS ? left : VAE_INFER_MAX_ROWS;
+    for (*k = 0; q->rows[*k] < m; ++*k) {}
+    return m;
 }
 
 int vae_generate_showers(vae_infer_t *q, int n, const float *E_inc, uint64_t seed, uint64_t first, float *x)
 {
-    if (q->max_n < VAE_GEN_CHUNK) return layer_error(LAYER_EINVAL, "generate: buffers below %d rows", VAE_GEN_CHUNK);
     const size_t V = (size_t)q->cfg.V;
-    for (int k = 0; k < n; k += VAE_GEN_CHUNK) {
-        int m = n - k < VAE_GEN_CHUNK ? n - k : VAE_GEN_CHUNK;
-        fill_inputs(q, m, E_inc + k, seed, first + (uint64_t)k);
-        LAYER_TRY(vae_infer_decode(q, VAE_GEN_CHUNK, 0, NULL));
+    for (int k = 0, m, j; k < n; k += m) {
+        m = next_chunk(q, n - k, &j);
+        fill_inputs(q, m, q->rows[j], E_inc + k, seed, first + (uint64_t)k);
+        LAYER_TRY(vae_infer_decode_fixed(q, j, 0, NULL));
         vae_lik_generate(&q->cfg, m, q->out, E_inc + k, seed, first + (uint64_t)k, x + (size_t)k * V);
     }
     return LAYER_OK;
@@ -40,19 +48,20 @@ int vae_generate_mc(vae_infer_t *q, int n, const float *E_inc, uint64_t seed, ui
 {
     if (q->cfg.dropout <= 0) return layer_error(LAYER_EINVAL, "--mc-dropout needs a model trained with dropout");
     const size_t V = (size_t)q->cfg.V;
-    float *x = malloc((size_t)VAE_GEN_CHUNK * V * sizeof(float));
-    double *s1 = calloc((size_t)VAE_GEN_CHUNK * V, sizeof(double)), *s2 = calloc((size_t)VAE_GEN_CHUNK * V, sizeof(double));
+    const size_t C = VAE_INFER_MAX_ROWS;
+    float *x = malloc(C * V * sizeof(float));
+    double *s1 = malloc(C * V * sizeof(double)), *s2 = malloc(C * V * sizeof(double));
     int rc = (x && s1 && s2) ? LAYER_OK : layer_error(LAYER_ENOMEM, "out of memory");
-    for (int k = 0; k < n && rc == LAYER_OK; k += VAE_GEN_CHUNK) {
-        int m = n - k < VAE_GEN_CHUNK ? n - k : VAE_GEN_CHUNK;
-        memset(s1, 0, (size_t)VAE_GEN_CHUNK * V * sizeof(double));
-        memset(s2, 0, (size_t)VAE_GEN_CHUNK * V * sizeof(double));
+    for (int k = 0, m = 0, j; k < n && rc == LAYER_OK; k += m) {
+        m = next_chunk(q, n - k, &j);
+        memset(s1, 0, C * V * sizeof(double));
+        memset(s2, 0, C * V * sizeof(double));
         for (int p = 0; p < K && rc == LAYER_OK; p++) {
-            fill_inputs(q, m, E_inc + k, seed, first + (uint64_t)k);
+            fill_inputs(q, m, q->rows[j], E_inc + k, seed, first + (uint64_t)k);
             layer_rng_t r;
             layer_rng_init(&r, seed, VAE_STREAM_DROPOUT | (first + (uint64_t)k));
             r.offset = (uint64_t)p << 32; /* pass p: its own masks */
-            rc = vae_infer_decode(q, VAE_GEN_CHUNK, 1, &r);
+            rc = vae_infer_decode_fixed(q, j, 1, &r);
             vae_lik_generate(&q->cfg, m, q->out, E_inc + k, seed, first + (uint64_t)k, x);
             for (size_t j = 0; j < (size_t)m * V; j++) {
                 s1[j] += x[j];

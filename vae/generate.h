@@ -1,9 +1,12 @@
 /* vae/generate.h: showers from the decoder, deterministic by seed.
  *
  * Shower i (a global index) draws z_i ~ N(0, I) from the stream (seed, VAE_STREAM_LATENT | i)
- * and its voxel samples from (seed, VAE_STREAM_SAMPLE | i); the decoder runs in fixed chunks
- * of VAE_GEN_CHUNK rows, so the same seed gives the same showers whatever the batch size or
- * thread count. MC dropout: K passes with the same z and sampling stream and independent
+ * and its voxel samples from (seed, VAE_STREAM_SAMPLE | i). A batch is cut into chunks of at
+ * most VAE_INFER_MAX_ROWS showers, each padded up to the smallest fixed decoder size that
+ * holds it (infer.h: 1, 8, 64 or 512 rows), so a single particle costs one 1-row pass. In f32
+ * every size computes a row with the same sums, so the same seed gives the same showers
+ * whatever the batch size or thread count. In bf16 the showers are deterministic for a given
+ * batch split and thread count; across splits they agree to bf16 rounding. MC dropout: K passes with the same z and sampling stream and independent
  * dropout masks (stream (seed, VAE_STREAM_DROPOUT | i)), giving per-voxel mean and standard
  * deviation over the passes: the epistemic part of the spread.
  */
@@ -12,14 +15,11 @@
 
 #include "vae/infer.h"
 
-#define VAE_GEN_CHUNK 64
-
-/* x: (n, V) showers (MeV) for E_inc: (n) MeV, global indices first .. first + n - 1.
- * q must have max_n >= VAE_GEN_CHUNK. */
+/* x: (n, V) showers (MeV) for E_inc: (n) MeV, global indices first .. first + n - 1. */
 int vae_generate_showers(vae_infer_t *q, int n, const float *E_inc, uint64_t seed, uint64_t first, float *x);
 
-/* mean, sd: (n, V) over K MC-dropout passes (model trained with dropout). scratch: (K, n, V)
- * is allocated inside. */
+/* mean, sd: (n, V) over K MC-dropout passes (model trained with dropout, f32). Scratch for
+ * one chunk is allocated inside. */
 int vae_generate_mc(vae_infer_t *q, int n, const float *E_inc, uint64_t seed, uint64_t first, int K, float *mean,
                     float *sd);
 

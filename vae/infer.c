@@ -30,15 +30,18 @@ static void fold(layer_dense_t *dst, const layer_dense_t *src, const layer_bnorm
     }
 }
 
+/* rows: fixed-row sizes (NULL: none), prec: their precision */
 static int chain_init(vae_chain_t *c, const vae_mlp_t *p, const layer_ctx_t *ctx, layer_arena_t *A,
-                      layer_act_spec_t act, int rows)
+                      layer_act_spec_t act, const int *rows, layer_prec_t prec)
 {
     c->n = p->n;
     c->in = p->in;
     for (int i = 0; i <= p->n; i++) {
         const layer_dense_t *src = i < p->n ? &p->blk[i].dense : &p->head;
-        layer_dense_cfg_t dc = {.in = src->cfg.in, .out = src->cfg.out, .batch = 0, .infer_rows = rows,
+        layer_dense_cfg_t dc = {.in = src->cfg.in, .out = src->cfg.out, .batch = 0, .infer_prec = prec,
+                                .infer_dst_f32 = i == p->n,
                                 .act = i < p->n ? act : (layer_act_spec_t){LAYER_ACT_IDENTITY, 0}};
+        if (rows) memcpy(dc.infer_rows, rows, sizeof dc.infer_rows);
         LAYER_TRY(layer_dense_init(&c->d[i], ctx, A, &dc));
         fold(&c->d[i], src, i < p->n && p->blk[i].bn ? &p->blk[i].bnorm : NULL);
         LAYER_TRY(layer_dense_pack(&c->d[i]));
@@ -53,17 +56,20 @@ static void chain_free(vae_chain_t *c)
     memset(c, 0, sizeof *c);
 }
 
-int vae_infer_init(vae_infer_t *q, const vae_model_t *m, const layer_ctx_t *ctx, int max_n)
+int vae_infer_init(vae_infer_t *q, const vae_model_t *m, const layer_ctx_t *ctx, int max_n, layer_prec_t prec)
 {
     memset(q, 0, sizeof *q);
     q->cfg = m->cfg;
     q->E = m->E;
     q->O = m->O;
-    q->max_n = max_n;
+    q->prec = prec;
+    memcpy(q->rows, (int[LAYER_DENSE_FIXED])VAE_INFER_ROWS, sizeof q->rows);
+    q->max_n = max_n = max_n > VAE_INFER_MAX_ROWS ? max_n : VAE_INFER_MAX_ROWS;
+    if (prec == LAYER_BF16 && !layer_bf16_available())
+        return layer_error(LAYER_EINVAL, "bf16: oneDNN has no bf16 on this CPU (%s)", layer_isa_name());
     LAYER_TRY(layer_arena_init(&q->A, chain_size(&m->enc) + chain_size(&m->dec)));
-    /* the decoder's fixed-M path serves generation, which always runs max_n rows */
-    int rc = chain_init(&q->enc, &m->enc, ctx, &q->A, m->cfg.act, 0);
-    if (rc == LAYER_OK) rc = chain_init(&q->dec, &m->dec, ctx, &q->A, m->cfg.act, max_n);
+    int rc = chain_init(&q->enc, &m->enc, ctx, &q->A, m->cfg.act, NULL, LAYER_F32);
+    if (rc == LAYER_OK) rc = chain_init(&q->dec, &m->dec, ctx, &q->A, m->cfg.act, q->rows, prec);
     int widest = m->cfg.V + q->E;
     for (int i = 0; i <= q->enc.n; i++) widest = q->enc.out[i] > widest ? q->enc.out[i] : widest;
     for (int i = 0; i <= q->dec.n; i++) widest = q->dec.out[i] > widest ? q->dec.out[i] : widest;
@@ -73,7 +79,9 @@ int vae_infer_init(vae_infer_t *q, const vae_model_t *m, const layer_ctx_t *ctx,
         q->b1 = malloc((size_t)max_n * widest * sizeof(float));
         q->dec_in = malloc((size_t)max_n * (m->cfg.Z + q->E) * sizeof(float));
         q->out = malloc((size_t)max_n * q->O * sizeof(float));
-        if (!q->b0 || !q->b1 || !q->dec_in || !q->out) rc = layer_error(LAYER_ENOMEM, "inference: out of memory");
+        q->dec_in16 = malloc((size_t)max_n * (m->cfg.Z + q->E) * sizeof(uint16_t));
+        if (!q->b0 || !q->b1 || !q->dec_in || !q->out || !q->dec_in16)
+            rc = layer_error(LAYER_ENOMEM, "inference: out of memory");
     }
     if (rc != LAYER_OK) vae_infer_free(q);
     return rc;
@@ -89,21 +97,19 @@ void vae_infer_free(vae_infer_t *q)
     free(q->b0);
     free(q->b1);
     free(q->dec_in);
+    free(q->dec_in16);
     free(q->out);
     memset(q, 0, sizeof *q);
 }
 
-/* Runs a chain on n rows from x into y (the head's output). */
-static int chain_run(vae_infer_t *q, vae_chain_t *c, int n, const float *x, float *y, int mc, layer_rng_t *r)
+/* Runs a chain on n rows from x into y (the head's output), run-time-batch path. */
+static int chain_run(vae_infer_t *q, vae_chain_t *c, int n, const float *x, float *y)
 {
     const float *in = x;
     float *bufs[2] = {q->b0, q->b1};
     for (int i = 0; i < c->n; i++) {
-        float *o = bufs[i % 2];
-        LAYER_TRY(layer_dense_infer(&c->d[i], n, in, o));
-        if (mc && q->cfg.dropout > 0)
-            LAYER_TRY(layer_dropout_forward(&q->drop, LAYER_DROPOUT_MC, r, o, o, (size_t)n * c->out[i]));
-        in = o;
+        LAYER_TRY(layer_dense_infer(&c->d[i], n, in, bufs[i % 2]));
+        in = bufs[i % 2];
     }
     return layer_dense_infer(&c->d[c->n], n, in, y);
 }
@@ -112,7 +118,7 @@ int vae_infer_encode(vae_infer_t *q, int n, const float *in, float *mu, float *l
 {
     const int Z = q->cfg.Z;
     if (n > q->max_n) return layer_error(LAYER_EINVAL, "inference: %d rows > %d", n, q->max_n);
-    LAYER_TRY(chain_run(q, &q->enc, n, in, q->out, 0, NULL));
+    LAYER_TRY(chain_run(q, &q->enc, n, in, q->out));
     const float L = q->cfg.lv_clamp;
     for (int i = 0; i < n; i++)
         for (int j = 0; j < Z; j++) {
@@ -122,8 +128,38 @@ int vae_infer_encode(vae_infer_t *q, int n, const float *in, float *mu, float *l
     return LAYER_OK;
 }
 
-int vae_infer_decode(vae_infer_t *q, int n, int mc, layer_rng_t *r)
+int vae_infer_decode(vae_infer_t *q, int n)
 {
     if (n > q->max_n) return layer_error(LAYER_EINVAL, "inference: %d rows > %d", n, q->max_n);
-    return chain_run(q, &q->dec, n, q->dec_in, q->out, mc, r);
+    return chain_run(q, &q->dec, n, q->dec_in, q->out);
+}
+
+/* f32 -> bf16, round to nearest even (the top 16 bits of the rounded f32; NaN kept quiet). */
+static void to_bf16(const float *x, uint16_t *y, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &x[i], 4);
+        y[i] = (u & 0x7fffffffu) > 0x7f800000u ? (uint16_t)((u >> 16) | 0x40) : (uint16_t)((u + 0x7fffu + ((u >> 16) & 1)) >> 16);
+    }
+}
+
+int vae_infer_decode_fixed(vae_infer_t *q, int k, int mc, layer_rng_t *r)
+{
+    vae_chain_t *c = &q->dec;
+    const int M = q->rows[k];
+    if (mc && q->prec != LAYER_F32) return layer_error(LAYER_EINVAL, "MC dropout runs in f32 only");
+    const void *in = q->dec_in;
+    if (q->prec == LAYER_BF16) {
+        to_bf16(q->dec_in, q->dec_in16, (size_t)M * (q->cfg.Z + q->E));
+        in = q->dec_in16;
+    }
+    float *bufs[2] = {q->b0, q->b1};
+    for (int i = 0; i < c->n; i++) {
+        LAYER_TRY(layer_dense_infer_fixed(&c->d[i], k, in, bufs[i % 2]));
+        if (mc && q->cfg.dropout > 0)
+            LAYER_TRY(layer_dropout_forward(&q->drop, LAYER_DROPOUT_MC, r, bufs[i % 2], bufs[i % 2], (size_t)M * c->out[i]));
+        in = bufs[i % 2];
+    }
+    return layer_dense_infer_fixed(&c->d[c->n], k, in, q->out);
 }

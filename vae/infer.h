@@ -3,10 +3,15 @@
  * Every hidden block becomes one dense layer with its activation fused: for batch norm with
  * running statistics (mu, var), scale s = gamma / sqrt(var + eps) and
  *     W' = diag(s) W,   b' = s (b - mu) + beta,
- * which is exact. Each dense layer is a run-time-batch matmul (layers/dense.h), so one set of
- * primitives serves batch 1 and batch 10000. With MC dropout (K stochastic passes), dropout
- * stays on between blocks (Gal and Ghahramani 2016).
- * Buffers hold max_n rows; the weights are copies (the source model may be freed).
+ * which is exact. Each dense layer has a run-time-batch matmul (layers/dense.h) for the
+ * encoder and any batch of up to max_n rows, and the decoder also has fixed-row primitives for
+ * the sizes in VAE_INFER_ROWS, built once: generation splits its batches into these sizes
+ * (generate.h). In f32 every size computes a row with the same sums, so showers do not depend
+ * on the split; the decoder may instead run in bf16 (precision LAYER_BF16: the hidden
+ * activations are bf16 too, the head writes f32). With MC dropout (K stochastic passes),
+ * dropout stays on between blocks (Gal and Ghahramani 2016; f32 only).
+ * Buffers hold max(max_n, the largest fixed size) rows; the weights are copies (the source
+ * model may be freed).
  */
 #ifndef VAE_INFER_H
 #define VAE_INFER_H
@@ -18,22 +23,32 @@ typedef struct {
     layer_dense_t d[VAE_MAX_HIDDEN + 1];
 } vae_chain_t;
 
+/* fixed decoder row counts, ascending (generation pads a batch's tail up to one of them) */
+#define VAE_INFER_ROWS {1, 8, 64, 512}
+#define VAE_INFER_MAX_ROWS 512
+
 typedef struct {
     vae_config_t cfg;
     int E, O, max_n;
+    int rows[LAYER_DENSE_FIXED]; /* VAE_INFER_ROWS */
+    layer_prec_t prec;           /* of the decoder's fixed-row path */
     layer_arena_t A; /* owned: folded weights */
     vae_chain_t enc, dec;
     layer_dropout_t drop; /* MC dropout (p = cfg.dropout) */
     float *b0, *b1;       /* (max_n, widest) ping-pong buffers */
     float *dec_in;        /* (max_n, Z + E) */
+    uint16_t *dec_in16;   /* bf16: (max_n, Z + E) */
     float *out;           /* (max_n, O) decoder outputs */
 } vae_infer_t;
 
-int vae_infer_init(vae_infer_t *q, const vae_model_t *m, const layer_ctx_t *ctx, int max_n);
+int vae_infer_init(vae_infer_t *q, const vae_model_t *m, const layer_ctx_t *ctx, int max_n, layer_prec_t prec);
 void vae_infer_free(vae_infer_t *q);
 /* in: (n, V + E) encoder input -> mu, lv: (n, Z) (lv clamped as in training). */
 int vae_infer_encode(vae_infer_t *q, int n, const float *in, float *mu, float *lv);
-/* q->dec_in (n, Z + E) -> q->out (n, O). mc: dropout on, masks from r. */
-int vae_infer_decode(vae_infer_t *q, int n, int mc, layer_rng_t *r);
+/* q->dec_in (n, Z + E) -> q->out (n, O) on the run-time-batch path (f32). */
+int vae_infer_decode(vae_infer_t *q, int n);
+/* q->dec_in (rows[k], Z + E) -> q->out (rows[k], O) on fixed-row primitive k.
+ * mc: dropout on, masks from r (f32 only). */
+int vae_infer_decode_fixed(vae_infer_t *q, int k, int mc, layer_rng_t *r);
 
 #endif
