@@ -17,7 +17,7 @@ BUILD     ?= build
 
 CC      = gcc
 CXX     = g++
-CFLAGS  ?= -std=c11 -O2 -g -Wall -Wextra -fno-math-errno
+CFLAGS  ?= -std=c11 -O2 -fvect-cost-model=dynamic -g -Wall -Wextra -fno-math-errno
 ifeq ($(NATIVE),1)
 CFLAGS  += -march=native
 endif
@@ -43,7 +43,7 @@ CLI_SRC   := vae/main.c
 CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC  := $(wildcard tests/*.c)
 TEST_OBJ  := $(TEST_SRC:%.c=$(BUILD)/%.o)
-BENCH_SRC := $(wildcard bench/*.c)
+BENCH_SRC := $(filter-out bench/timing.c,$(wildcard bench/*.c))
 BENCH_BIN := $(BENCH_SRC:%.c=$(BUILD)/%)
 PUBLIC_H  := vae/showervae.h
 
@@ -87,7 +87,7 @@ $(TEST_OBJ): CPPFLAGS += -DSV_PROG='"$(PROG)"'
 $(TESTS): $(TEST_OBJ) $(APPLIB) $(STATIC) | $(PROG)
 	$(CC) $(SAN) -fopenmp $(LDFLAGS) -o $@ $(TEST_OBJ) $(APPLIB) $(STATIC) -lcriterion $(APP_LIBS) $(LDLIBS)
 
-$(BUILD)/bench/%: $(BUILD)/bench/%.o $(STATIC)
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/bench/timing.o $(STATIC)
 	$(CC) $(SAN) -fopenmp $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The suite runs with 2 OpenMP threads unless OMP_NUM_THREADS says otherwise; then the two

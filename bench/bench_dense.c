@@ -9,6 +9,7 @@
  * FLOPs: 2 B in out per forward, backward-data and backward-weights pass.
  * Usage: bench_dense [--quick]   (--quick: shorter timing windows)
  */
+#include "bench/timing.h"
 #include "layers/arena.h"
 #include "layers/ctx.h"
 #include "layers/dense.h"
@@ -19,105 +20,13 @@
 #include <string.h>
 #include <time.h>
 
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
-
 static double min_window = 0.5; /* seconds of timed calls per configuration */
 
-#define CHECK(x)                                                                      \
-    do {                                                                              \
-        if ((x) < 0) {                                                                \
-            fprintf(stderr, "bench_dense: %s: %s\n", #x, layer_last_error());         \
-            exit(1);                                                                  \
-        }                                                                             \
-    } while (0)
+#define CHECK(x) bench_check((x), "bench_dense", #x)
 
-typedef int (*pass_fn)(void *ctx);
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Seconds per call: one warm-up call, then calls until min_window has passed (at least 5,
- * at most 4096). Returns the fastest call (the machine's capability: on a shared VM a busy
- * neighbour only ever adds time) and stores the median in *median. */
+/* Seconds per call (fastest); the median lands in last_median. */
 static double last_median;
-static double time_pass(pass_fn f, void *ctx)
-{
-    enum { MAXN = 4096 };
-    static double t[MAXN];
-    CHECK(f(ctx));
-    int n = 0;
-    double t0 = now_s(), prev = t0;
-    while (n < MAXN && (prev - t0 < min_window || n < 5)) {
-        CHECK(f(ctx));
-        double now = now_s();
-        t[n++] = now - prev;
-        prev = now;
-    }
-    qsort(t, n, sizeof *t, cmp_double);
-    last_median = t[n / 2];
-    return t[0];
-}
-
-/* ---- the machine's matmul peak ---- */
-typedef struct {
-    const layer_ctx_t *c;
-    dnnl_primitive_t p;
-    dnnl_memory_t a, b, d;
-} mm_t;
-
-static int mm_run(void *p)
-{
-    mm_t *m = p;
-    LAYER_DNNL_TRY(dnnl_primitive_execute(m->p, m->c->st, 3,
-                                          (dnnl_exec_arg_t[]){{DNNL_ARG_SRC, m->a},
-                                                              {DNNL_ARG_WEIGHTS, m->b},
-                                                              {DNNL_ARG_DST, m->d}}));
-    LAYER_DNNL_TRY(dnnl_stream_wait(m->c->st));
-    return 0;
-}
-
-/* weights_any: let oneDNN choose the (blocked) weight layout, its fastest case. */
-static double matmul_gflops(const layer_ctx_t *c, int M, int K, int N, int weights_any)
-{
-    dnnl_memory_desc_t a, b, d;
-    CHECK(layer_md_2d(&a, M, K));
-    if (weights_any) {
-        if (dnnl_memory_desc_init_by_tag(&b, 2, (dnnl_dims_t){K, N}, dnnl_f32,
-                                         dnnl_format_tag_any) != dnnl_success) exit(1);
-    } else {
-        CHECK(layer_md_2d(&b, K, N));
-    }
-    CHECK(layer_md_2d(&d, M, N));
-    dnnl_matmul_desc_t md;
-    if (dnnl_matmul_desc_init(&md, &a, &b, NULL, &d) != dnnl_success) exit(1);
-    mm_t m = {.c = c};
-    dnnl_primitive_desc_t pd;
-    CHECK(layer_prim_create(c, &md, NULL, NULL, &m.p, &pd));
-    b = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
-    dnnl_primitive_desc_destroy(pd);
-    size_t bbytes = dnnl_memory_desc_get_size(&b);
-    float *A = calloc((size_t)M * K, 4), *B = calloc(bbytes, 1), *D = calloc((size_t)M * N, 4);
-    for (size_t i = 0; i < (size_t)M * K; i++) A[i] = (float)(i % 13) * 0.01f;
-    for (size_t i = 0; i < bbytes / 4; i++) B[i] = (float)(i % 7) * 0.01f;
-    CHECK(layer_mem_wrap(c, &a, A, &m.a));
-    CHECK(layer_mem_wrap(c, &b, B, &m.b));
-    CHECK(layer_mem_wrap(c, &d, D, &m.d));
-    double s = time_pass(mm_run, &m);
-    layer_prims_free(&m.p, 1);
-    layer_mems_free((dnnl_memory_t[]){m.a, m.b, m.d}, 3);
-    free(A);
-    free(B);
-    free(D);
-    return 2.0 * M * K * N / s * 1e-9;
-}
+static double time_pass(bench_fn f, void *ctx) { return bench_time(f, ctx, min_window, &last_median); }
 
 /* ---- dense layer passes ---- */
 typedef struct {
@@ -222,13 +131,9 @@ int main(int argc, char **argv)
     const dnnl_version_t *v = dnnl_version();
     printf("bench_dense: oneDNN %d.%d.%d, isa %s, threads %d\n\n", v->major, v->minor, v->patch,
            layer_isa_name(), layer_threads());
-    /* peak: the best plain oneDNN f32 matmul rate over layouts and shapes */
-    double p[4] = {matmul_gflops(&c, 2048, 2048, 2048, 0), matmul_gflops(&c, 2048, 2048, 2048, 1),
-                   matmul_gflops(&c, 1024, 1024, 6480, 0), matmul_gflops(&c, 1024, 1024, 6480, 1)};
-    double peak = 0;
-    for (int i = 0; i < 4; i++) peak = p[i] > peak ? p[i] : peak;
-    printf("measured f32 matmul peak: %.1f GFLOP/s (best of 2048^3 W ab %.1f / W any %.1f, "
-           "1024x1024x6480 W ab %.1f / W any %.1f)\n\n", peak, p[0], p[1], p[2], p[3]);
+    char detail[160];
+    double peak = bench_matmul_peak(&c, min_window, detail);
+    printf("measured f32 matmul peak: %.1f GFLOP/s (best of %s)\n\n", peak, detail);
     printf("| shape (B x in -> out)  | pass                     |   best ms | median ms | GFLOP/s | of peak |\n");
     printf("|------------------------|--------------------------|-----------|-----------|---------|---------|\n");
     bench_train(&c, 1024, 6481, 1024, peak);

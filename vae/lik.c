@@ -1,6 +1,7 @@
 /* vae/lik.c: preprocessing and likelihoods (see lik.h and config.h). */
 #include "vae/lik.h"
 
+#include "layers/fastmath.h"
 #include "layers/loss.h"
 #include "layers/rng.h"
 
@@ -42,14 +43,28 @@ void vae_prep_encoder_input(const vae_config_t *c, int n, const float *E_inc, co
 
 /* ---- per-row losses (each returns the row's summed NLL and writes its gradients) ---- */
 
-/* Bernoulli on u = x / E_inc: BCE on logits, l = max(z,0) - z u + ln(1 + e^-|z|), dl/dz = sigma(z) - u. */
+/* Bernoulli on u = x / E_inc: BCE on logits, l = max(z,0) - z u + ln(1 + e^-|z|), dl/dz = sigma(z) - u,
+ * sigma(z) = 1 / (1 + e^-|z|) for z >= 0, e^-|z| / (1 + e^-|z|) below. In float with the
+ * vectorised exp and log of layers/fastmath.h; the row sum in double. */
+LAYER_VECTOR_CLONES
 static double row_bernoulli(const vae_config_t *c, const float *o, const float *x, float Ei, float *d, float g)
 {
+    const int V = c->V;
+    const float inv = 1.f / Ei;
     double s = 0;
-    for (int v = 0; v < c->V; v++) {
-        double z = o[v], u = fmin(x[v] / Ei, 1.0), e = exp(-fabs(z));
-        s += fmax(z, 0) - z * u + log1p(e);
-        if (d) d[v] = g * (float)((z >= 0 ? 1 / (1 + e) : e / (1 + e)) - u);
+    if (d) {
+#pragma omp simd reduction(+ : s)
+        for (int v = 0; v < V; v++) {
+            float z = o[v], u = fminf(x[v] * inv, 1.f), e = layer_expf(-fabsf(z)), q = 1.f / (1.f + e);
+            s += fmaxf(z, 0.f) - z * u + layer_logf(1.f + e);
+            d[v] = g * ((z >= 0 ? q : e * q) - u);
+        }
+    } else {
+#pragma omp simd reduction(+ : s)
+        for (int v = 0; v < V; v++) {
+            float z = o[v], u = fminf(x[v] * inv, 1.f), e = layer_expf(-fabsf(z));
+            s += fmaxf(z, 0.f) - z * u + layer_logf(1.f + e);
+        }
     }
     return s;
 }
@@ -125,12 +140,14 @@ double vae_lik_loss(const vae_config_t *c, int n, const float *out, const float 
 
 /* ---- generation ---- */
 
+LAYER_VECTOR_CLONES
 static void gen_row(const vae_config_t *c, const float *o, float Ei, layer_rng_seq_t *u, float *x)
 {
     const int V = c->V;
     const double L = c->lv_clamp, thr = c->threshold_mev;
     if (c->lik == VAE_LIK_BERNOULLI) { /* the decoder mean, as Par04: sigma(z) E_inc */
-        for (int v = 0; v < V; v++) x[v] = (float)(Ei / (1.0 + exp(-(double)o[v])));
+#pragma omp simd
+        for (int v = 0; v < V; v++) x[v] = Ei / (1.f + layer_expf(-o[v]));
     } else if (c->lik == VAE_LIK_GAUSSIAN) { /* y ~ N(m, e^lv), x = (e^y - eps) E_inc */
         for (int v = 0; v < V; v++) {
             double y = o[v] + exp(0.5 * fmax(-L, fmin(L, o[V + v]))) * layer_rng_seq_normal(u);
@@ -152,8 +169,10 @@ static void gen_row(const vae_config_t *c, const float *o, float Ei, layer_rng_s
         if (tot > 0)
             for (int v = 0; v < V; v++) x[v] = (float)(x[v] * (target / tot));
     }
+    const float thr_f = (float)thr;
+#pragma omp simd
     for (int v = 0; v < V; v++) /* the readout threshold */
-        if (x[v] < thr) x[v] = 0.f;
+        x[v] = x[v] < thr_f ? 0.f : x[v];
 }
 
 void vae_lik_generate(const vae_config_t *c, int n, const float *out, const float *E_inc, uint64_t seed,

@@ -1,0 +1,258 @@
+/* bench/bench_vae.c: generation and training speed of the bench-ds2 and par04 presets on the
+ * ds2 grid (6,480 voxels), side by side with the same architectures in PyTorch.
+ *
+ * Prints a markdown table: per preset, generation ms per shower and showers/s at batch 1, 100
+ * and 10000 (the CaloChallenge convention; what vae_generate does: latent draw, conditions,
+ * decoder, output sampling and threshold) in f32, and for bench-ds2 also in bf16; training
+ * showers/s at batch 1024 (forward, backward, gradient clipping, Adam); GFLOP/s and the
+ * fraction of the machine's measured oneDNN f32 matmul peak; the PyTorch peer's figures and
+ * the ratio showervae / PyTorch in showers/s. The header gives the CPU, ISA and threads.
+ * FLOPs counted: generation 2 x (decoder multiply-adds) per shower; training 3 x 2 x (encoder +
+ * decoder multiply-adds) per shower less 2 x the first encoder layer's (no input gradient).
+ * Models have random weights (speed does not depend on them).
+ * The peer is bench/peer_torch.py run with the Debian python3 (python3-torch, `make
+ * bench-deps`), same thread count; without PyTorch it is skipped with a message.
+ * Usage: bench_vae [--quick] [--window S] [--no-peer] [--python PATH] [--peer-script PATH]
+ */
+#include "bench/timing.h"
+#include "layers/optim.h"
+#include "layers/rng.h"
+#include "layers/status.h"
+#include "vae/generate.h"
+#include "vae/model.h"
+
+#include <cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PROG "bench_vae"
+#define CHECK(x) bench_check((x), PROG, #x)
+
+static const char *const PRESETS[] = {"bench-ds2", "par04"};
+static const int BATCHES[] = {1, 100, 10000};
+enum { NPRESET = 2, NBATCH = 3, V = 6480, TRAIN_B = 1024 };
+
+typedef struct {
+    double gen_s[2][NBATCH]; /* [f32, bf16] seconds per shower (0: not measured) */
+    double train_per_s;
+    double dec_flop, train_flop; /* per shower */
+} ours_t;
+
+/* ---- our side ---- */
+typedef struct {
+    vae_infer_t *q;
+    int n;
+    float *E, *x;
+} gen_t;
+
+static int run_gen(void *p)
+{
+    gen_t *g = p;
+    return vae_generate_showers(g->q, g->n, g->E, 1, 0, g->x);
+}
+
+typedef struct {
+    vae_model_t *m;
+    layer_adam_t adam;
+    float *E, *x;
+    uint64_t step;
+} train_t;
+
+static int run_train(void *p)
+{
+    train_t *t = p;
+    vae_terms_t terms;
+    LAYER_TRY(vae_model_train_step(t->m, t->E, t->x, 1, t->step++, t->m->cfg.beta, 0.f, &terms));
+    layer_grad_clip(&t->m->A, t->m->cfg.clip);
+    layer_adam_step(&t->adam, &t->m->A, t->m->cfg.lr);
+    return 0;
+}
+
+/* E: (n) log-uniform over 1 GeV .. 1 TeV (MeV) */
+static float *energies(int n, uint64_t seed)
+{
+    float *E = malloc((size_t)n * sizeof *E);
+    if (!E) bench_check(-1, PROG, "out of memory");
+    layer_rng_t r;
+    layer_rng_init(&r, seed, 0);
+    layer_rng_uniform(&r, E, (size_t)n);
+    for (int i = 0; i < n; i++) E[i] = 1e3f * powf(1e3f, E[i]);
+    return E;
+}
+
+/* multiply-adds of a chain in -> widths... -> out */
+static double macs(int in, const int *w, int n, int out)
+{
+    double s = 0;
+    for (int i = 0; i < n; i++) s += (double)in * w[i], in = w[i];
+    return s + (double)in * out;
+}
+
+static void measure(const layer_ctx_t *ctx, const char *preset, double window, ours_t *o)
+{
+    vae_config_t c;
+    CHECK(vae_config_preset(&c, preset, "ds2", V, 0.01515));
+    vae_model_t m;
+    CHECK(vae_model_init(&m, &c, ctx, TRAIN_B));
+    vae_model_init_params(&m, 1);
+    const int E = vae_config_n_cond(&c);
+    double enc = macs(V + E, c.enc, c.n_enc, 2 * c.Z), dec = macs(c.Z + E, c.dec, c.n_dec, vae_config_n_out(&c));
+    o->dec_flop = 2 * dec;
+    o->train_flop = 6 * (enc + dec) - 2.0 * (V + E) * c.enc[0];
+    float *Eg = energies(10000, 2), *x = malloc((size_t)10000 * V * sizeof(float));
+    if (!x) bench_check(-1, PROG, "out of memory");
+    for (int p = 0; p < 2; p++) {
+        if (p == 1 && (strcmp(preset, "bench-ds2") != 0 || !layer_bf16_available())) break;
+        vae_infer_t q;
+        CHECK(vae_infer_init(&q, &m, ctx, 0, p ? LAYER_BF16 : LAYER_F32));
+        for (int b = 0; b < NBATCH; b++) {
+            gen_t g = {&q, BATCHES[b], Eg, x};
+            o->gen_s[p][b] = bench_time(run_gen, &g, window, NULL) / BATCHES[b];
+            fprintf(stderr, "%s: %s %s batch %d: %.4f ms/shower\n", PROG, preset, p ? "bf16" : "f32", BATCHES[b],
+                    o->gen_s[p][b] * 1e3);
+        }
+        vae_infer_free(&q);
+    }
+    /* training on fractions like the peer's: 30% of voxels hit, E_cell / E_inc < 1 / V */
+    train_t t = {.m = &m, .E = Eg, .x = x};
+    layer_rng_t r;
+    layer_rng_init(&r, 3, 0);
+    layer_rng_uniform(&r, x, (size_t)TRAIN_B * V);
+    for (size_t i = 0; i < (size_t)TRAIN_B * V; i++) x[i] = x[i] < 0.3f ? Eg[i / V] * x[i] / (0.3f * V) : 0.f;
+    layer_adam_init(&t.adam, 0.f);
+    o->train_per_s = TRAIN_B / bench_time(run_train, &t, window, NULL);
+    fprintf(stderr, "%s: %s training: %.0f showers/s\n", PROG, preset, o->train_per_s);
+    vae_model_free(&m);
+    free(Eg);
+    free(x);
+}
+
+/* ---- the peer ---- */
+/* Runs the peer; returns its parsed JSON or NULL (a message says why). */
+static cJSON *run_peer(const char *python, const char *script, int threads, double window)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=%d '%s' '%s' --threads %d --window %g", threads, python, script,
+             threads, window);
+    FILE *f = popen(cmd, "r");
+    if (!f) {
+        fprintf(stderr, "%s: peer skipped: cannot run %s\n", PROG, python);
+        return NULL;
+    }
+    static char out[1 << 16];
+    size_t n = fread(out, 1, sizeof out - 1, f);
+    out[n] = 0;
+    int st = pclose(f);
+    cJSON *j = cJSON_Parse(out);
+    if (st != 0 || !j || cJSON_GetObjectItem(j, "error")) {
+        cJSON *e = j ? cJSON_GetObjectItem(j, "error") : NULL;
+        fprintf(stderr, "%s: PyTorch peer skipped (%s); `make bench-deps` installs python3-torch\n", PROG,
+                cJSON_IsString(e) ? e->valuestring : "it did not run");
+        cJSON_Delete(j);
+        return NULL;
+    }
+    return j;
+}
+
+static double jnum(const cJSON *j, const char *const *path, int n)
+{
+    for (int i = 0; i < n && j; i++) j = cJSON_GetObjectItem(j, path[i]);
+    return cJSON_IsNumber(j) ? j->valuedouble : 0;
+}
+
+static const char *jstr(const cJSON *j, const char *const *path, int n)
+{
+    for (int i = 0; i < n && j; i++) j = cJSON_GetObjectItem(j, path[i]);
+    return cJSON_IsString(j) ? j->valuestring : "";
+}
+
+/* ---- the table ---- */
+static void cpu_model(char *s, size_t n)
+{
+    snprintf(s, n, "unknown CPU");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[256];
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, "model name", 10) == 0) {
+            char *v = strchr(line, ':');
+            snprintf(s, n, "%s", v ? v + 2 : line);
+            s[strcspn(s, "\n")] = 0;
+            break;
+        }
+    if (f) fclose(f);
+}
+
+/* one table row; s_ours, s_peer: seconds per shower (peer 0: none) */
+static void row(const char *preset, const char *what, const char *batch, double s_ours, double flop, double peak,
+                double s_peer, const char *peer_mode)
+{
+    double g = flop / s_ours * 1e-9;
+    printf("| %-9s | %-22s | %5s | %9.4f | %8.0f | %6.1f | %5.1f%% |", preset, what, batch, s_ours * 1e3,
+           1 / s_ours, g, 100 * g / peak);
+    if (s_peer > 0)
+        printf(" %9.4f | %8.0f | %-10s | **%.2fx** |\n", s_peer * 1e3, 1 / s_peer, peer_mode, s_peer / s_ours);
+    else
+        printf(" - | - | - | - |\n");
+}
+
+int main(int argc, char **argv)
+{
+    double window = 1.0;
+    int peer = 1;
+    const char *python = getenv("SHOWERVAE_PYTHON") ? getenv("SHOWERVAE_PYTHON") : "/usr/bin/python3";
+    const char *script = "bench/peer_torch.py";
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--quick")) window = 0.2;
+        else if (!strcmp(argv[i], "--window") && i + 1 < argc) window = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--no-peer")) peer = 0;
+        else if (!strcmp(argv[i], "--python") && i + 1 < argc) python = argv[++i];
+        else if (!strcmp(argv[i], "--peer-script") && i + 1 < argc) script = argv[++i];
+        else {
+            fprintf(stderr, "usage: %s [--quick] [--window S (1.0)] [--no-peer] [--python PATH (/usr/bin/python3)] "
+                            "[--peer-script PATH (bench/peer_torch.py)]\n", PROG);
+            return 2;
+        }
+    }
+    layer_ctx_t ctx;
+    CHECK(layer_ctx_init(&ctx));
+    char detail[160], cpu[256];
+    double peak = bench_matmul_peak(&ctx, window, detail);
+    ours_t o[NPRESET];
+    memset(o, 0, sizeof o);
+    for (int p = 0; p < NPRESET; p++) measure(&ctx, PRESETS[p], window, &o[p]);
+    cJSON *pj = peer ? run_peer(python, script, layer_threads(), window) : NULL;
+
+    cpu_model(cpu, sizeof cpu);
+    const dnnl_version_t *v = dnnl_version();
+    printf("\n%s on %s: oneDNN %d.%d.%d, ISA %s, %d threads, bf16 %s; measured f32 matmul peak %.1f GFLOP/s "
+           "(best of %s)\n", PROG, cpu, v->major, v->minor, v->patch, layer_isa_name(), layer_threads(),
+           layer_bf16_native() ? "native" : layer_bf16_available() ? "emulated by oneDNN (no AVX512-BF16)" : "none",
+           peak, detail);
+    if (pj)
+        printf("peer: PyTorch %s, %d threads, fastest of eager / TorchScript-frozen per row\n",
+               jstr(pj, (const char *const[]){"torch"}, 1), (int)jnum(pj, (const char *const[]){"threads"}, 1));
+    printf("\n| preset | what | batch | ms/shower | showers/s | GFLOP/s | of peak | PyTorch ms/shower | PyTorch showers/s "
+           "| PyTorch mode | speed-up |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
+    for (int p = 0; p < NPRESET; p++) {
+        for (int k = 0; k < 2; k++)
+            for (int b = 0; b < NBATCH; b++) {
+                if (o[p].gen_s[k][b] <= 0) continue;
+                char bs[16];
+                snprintf(bs, sizeof bs, "%d", BATCHES[b]);
+                const char *path[] = {"presets", PRESETS[p], "gen", bs, "s_per_shower"};
+                const char *mpath[] = {"presets", PRESETS[p], "gen", bs, "mode"};
+                row(PRESETS[p], k ? (layer_bf16_native() ? "generate, bf16" : "generate, bf16 emulated") : "generate, f32",
+                    bs, o[p].gen_s[k][b], o[p].dec_flop, peak, pj ? jnum(pj, path, 5) : 0, pj ? jstr(pj, mpath, 5) : "");
+            }
+        const char *tpath[] = {"presets", PRESETS[p], "train", "showers_per_s"};
+        double tp = pj ? jnum(pj, tpath, 4) : 0;
+        row(PRESETS[p], "train (fwd, bwd, Adam)", "1024", 1 / o[p].train_per_s, o[p].train_flop, peak,
+            tp > 0 ? 1 / tp : 0, "eager");
+    }
+    printf("\nspeed-up = showervae showers/s / PyTorch showers/s; bf16 rows are compared with PyTorch in f32.\n");
+    cJSON_Delete(pj);
+    layer_ctx_free(&ctx);
+    return 0;
+}
