@@ -1,4 +1,5 @@
 /* tests/test_loss.c: losses and KL against closed forms and finite differences. */
+#include "layers/fastmath.h"
 #include "layers/loss.h"
 #include "tests/testutil.h"
 
@@ -129,4 +130,24 @@ Test(loss, kl_matches_closed_form_gradients_and_per_dimension_hand_values)
         cr_expect(fabsf(dmu[i] - mu[i] / 2) < 1e-7f);
         cr_expect(fabsf(dlv[i] - (float)(0.5 * (exp(lv[i]) - 1) / 2)) < 1e-7f);
     }
+}
+
+Test(loss, fast_exp_and_log_match_libm)
+{
+    double me = 0, ml = 0;
+    for (float x = -87.f; x < 88.f; x += 0.00173f) {
+        double r = exp((double)x), e = fabs(layer_expf(x) - r) / r;
+        me = e > me ? e : me;
+    }
+    for (double x = 1e-30; x < 1e30; x *= 1.0007) {
+        float xf = (float)x;
+        double r = log((double)xf), e = fabs(layer_logf(xf) - r) / fmax(1.0, fabs(r));
+        ml = e > ml ? e : ml;
+    }
+    cr_expect(me < 3e-7, "exp: relative error %g", me);
+    cr_expect(ml < 3e-7, "log: error %g", ml);
+    /* clamped ends stay finite and ordered */
+    cr_expect(layer_expf(-1000.f) > 0 && layer_expf(-1000.f) < 1e-37f);
+    cr_expect(isfinite(layer_expf(1000.f)) && layer_expf(1000.f) > 1e38f);
+    cr_expect(layer_logf(1.f) == 0.f);
 }
