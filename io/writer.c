@@ -12,7 +12,22 @@
 #include <string.h>
 #include <unistd.h>
 
-io_writer_opts_t io_writer_defaults(void) { return (io_writer_opts_t){.deflate = 4}; }
+io_writer_opts_t io_writer_defaults(void)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    return (io_writer_opts_t){.deflate = 4, .threads = cpus > 0 ? (int)cpus : 1};
+}
+
+/* HDF5 is not thread safe: while the pipe's workers write chunks, every call holds w->h5. */
+static void h5_lock(io_writer_t *w)
+{
+    if (w->pipe) pthread_mutex_lock(&w->h5);
+}
+
+static void h5_unlock(io_writer_t *w)
+{
+    if (w->pipe) pthread_mutex_unlock(&w->h5);
+}
 
 /* An extendible (0 x cols) float32 dataset, chunked (rows x cols), shuffle + deflate. */
 static hid_t make_dset(hid_t f, const char *name, hsize_t cols, hsize_t rows, int deflate)
@@ -30,7 +45,7 @@ static hid_t make_dset(hid_t f, const char *name, hsize_t cols, hsize_t rows, in
     return ds;
 }
 
-int io_writer_attr_str(io_writer_t *w, const char *name, const char *value)
+static int attr_str(io_writer_t *w, const char *name, const char *value)
 {
     hid_t t = H5Tcopy(H5T_C_S1), sp = H5Screate(H5S_SCALAR);
     H5Tset_size(t, strlen(value) + 1);
@@ -44,7 +59,7 @@ int io_writer_attr_str(io_writer_t *w, const char *name, const char *value)
     return e < 0 ? layer_error(LAYER_EIO, "%s: cannot write attribute %s", w->tmp, name) : LAYER_OK;
 }
 
-int io_writer_attr_int(io_writer_t *w, const char *name, int64_t value)
+static int attr_int(io_writer_t *w, const char *name, int64_t value)
 {
     hid_t sp = H5Screate(H5S_SCALAR);
     if (H5Aexists(w->file, name) > 0) H5Adelete(w->file, name);
@@ -53,6 +68,22 @@ int io_writer_attr_int(io_writer_t *w, const char *name, int64_t value)
     if (a >= 0) H5Aclose(a);
     H5Sclose(sp);
     return e < 0 ? layer_error(LAYER_EIO, "%s: cannot write attribute %s", w->tmp, name) : LAYER_OK;
+}
+
+int io_writer_attr_str(io_writer_t *w, const char *name, const char *value)
+{
+    h5_lock(w);
+    int rc = attr_str(w, name, value);
+    h5_unlock(w);
+    return rc;
+}
+
+int io_writer_attr_int(io_writer_t *w, const char *name, int64_t value)
+{
+    h5_lock(w);
+    int rc = attr_int(w, name, value);
+    h5_unlock(w);
+    return rc;
 }
 
 int io_writer_open(io_writer_t *w, const char *path, const phys_geometry_t *g, const io_writer_opts_t *o)
@@ -68,6 +99,8 @@ int io_writer_open(io_writer_t *w, const char *path, const phys_geometry_t *g, c
     snprintf(w->path, sizeof w->path, "%s", path);
     w->V = o->no_showers ? 0 : g->n_voxels;
     w->force = o->force;
+    if (o->threads < 0 || o->threads > 1024) return layer_error(LAYER_EINVAL, "compression threads %d", o->threads);
+    pthread_mutex_init(&w->h5, NULL);
     LAYER_TRY(io_atomic_begin(path, o->force, w->tmp, sizeof w->tmp));
     if (o->deflate < 0 || o->deflate > 9) return layer_error(LAYER_EINVAL, "deflate level %d not in 0-9", o->deflate);
     w->file = H5Fcreate(w->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
@@ -97,6 +130,8 @@ int io_writer_open(io_writer_t *w, const char *path, const phys_geometry_t *g, c
         snprintf(prod, sizeof prod, "showervae %s", vae_version());
         rc = io_writer_attr_str(w, "producer", prod);
     }
+    if (rc == LAYER_OK && w->V && o->threads > 0)
+        rc = io_chunkpipe_open(&w->pipe, w->d_x, rows, (size_t)w->V, o->deflate, o->threads, &w->h5);
     if (rc != LAYER_OK) io_writer_abort(w);
     return rc;
 }
@@ -137,15 +172,31 @@ int io_writer_append_ex(io_writer_t *w, const float *E_mev, const float *showers
                     return layer_error(LAYER_EINVAL, "%s: row %zu holds NaN/Inf", w->path, w->n + i);
     }
     if (n == 0) return LAYER_OK;
-    LAYER_TRY(append(w, w->d_e, E_mev, n, 1));
-    if (w->V) LAYER_TRY(append(w, w->d_x, showers, n, (hsize_t)w->V));
-    for (int k = 0; k < w->n_extra; k++) LAYER_TRY(append(w, w->d_extra[k], extra[k], n, (hsize_t)w->extra_cols[k]));
-    w->n += n;
-    return LAYER_OK;
+    h5_lock(w);
+    int rc = append(w, w->d_e, E_mev, n, 1);
+    if (rc == LAYER_OK && w->V && !w->pipe) rc = append(w, w->d_x, showers, n, (hsize_t)w->V);
+    if (rc == LAYER_OK && w->pipe) { /* extend; the pipe stores the rows */
+        hsize_t dims[2] = {w->n + n, (hsize_t)w->V};
+        if (H5Dset_extent(w->d_x, dims) < 0) rc = layer_error(LAYER_EIO, "%s: cannot extend dataset", w->tmp);
+    }
+    for (int k = 0; k < w->n_extra && rc == LAYER_OK; k++)
+        rc = append(w, w->d_extra[k], extra[k], n, (hsize_t)w->extra_cols[k]);
+    h5_unlock(w);
+    if (rc == LAYER_OK && w->pipe) rc = io_chunkpipe_push(w->pipe, showers, n);
+    if (rc == LAYER_OK) w->n += n;
+    return rc;
+}
+
+void io_writer_stats(const io_writer_t *w, io_chunkpipe_stats_t *s)
+{
+    memset(s, 0, sizeof *s);
+    if (w->pipe) io_chunkpipe_stats(w->pipe, s);
 }
 
 static void close_handles(io_writer_t *w, int *ok)
 {
+    io_chunkpipe_free(w->pipe); /* workers stopped before HDF5 is touched without the lock */
+    w->pipe = NULL;
     if (w->d_e >= 0 && H5Dclose(w->d_e) < 0) *ok = 0;
     if (w->d_x >= 0 && H5Dclose(w->d_x) < 0) *ok = 0;
     for (int k = 0; k < w->n_extra; k++)
@@ -159,6 +210,12 @@ int io_writer_close(io_writer_t *w)
 {
     if (w->file < 0) return layer_error(LAYER_EINVAL, "writer is not open");
     int ok = 1;
+    if (w->pipe && io_chunkpipe_finish(w->pipe) != LAYER_OK) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "%s", layer_last_error());
+        io_writer_abort(w);
+        return layer_error(LAYER_EIO, "%s: %s; nothing written", w->path, msg);
+    }
     close_handles(w, &ok);
     if (!ok) {
         unlink(w->tmp);

@@ -22,13 +22,19 @@ static void fill_inputs(vae_infer_t *q, int n, int M, const float *E_inc, uint64
     for (int i = n; i < M; i++) memcpy(q->dec_in + (size_t)i * W, q->dec_in, (size_t)W * sizeof(float));
 }
 
-/* The next chunk of at most the largest fixed size, and the index of the smallest fixed size
- * that holds it. */
+/* The next chunk and the fixed size k that runs it: the largest size that fits in what is
+ * left, or, for a tail below the middle size (64), the smallest size that holds the whole tail
+ * (padded). E.g. 100 = 64 + 36 (padded to 64), 1 = 1, 5 = 8 (padded). */
 static int next_chunk(const vae_infer_t *q, int left, int *k)
 {
-    int m = left < VAE_INFER_MAX_ROWS ? left : VAE_INFER_MAX_ROWS;
-    for (*k = 0; q->rows[*k] < m; ++*k) {}
-    return m;
+    int j = LAYER_DENSE_FIXED - 1;
+    while (j > 0 && q->rows[j] > left) j--;
+    if (q->rows[j] == left || left >= q->rows[LAYER_DENSE_FIXED - 2]) {
+        *k = j;
+        return q->rows[j];
+    }
+    *k = j + 1;
+    return left;
 }
 
 int vae_generate_showers(vae_infer_t *q, int n, const float *E_inc, uint64_t seed, uint64_t first, float *x)

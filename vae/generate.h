@@ -1,9 +1,10 @@
 /* vae/generate.h: showers from the decoder, deterministic by seed.
  *
  * Shower i (a global index) draws z_i ~ N(0, I) from the stream (seed, VAE_STREAM_LATENT | i)
- * and its voxel samples from (seed, VAE_STREAM_SAMPLE | i). A batch is cut into chunks of at
- * most VAE_INFER_MAX_ROWS showers, each padded up to the smallest fixed decoder size that
- * holds it (infer.h: 1, 8, 64 or 512 rows), so a single particle costs one 1-row pass. In f32
+ * and its voxel samples from (seed, VAE_STREAM_SAMPLE | i). A batch is cut into chunks of the
+ * fixed decoder sizes (infer.h: 1, 8, 64 or 512 rows), the largest that fits, with a tail of
+ * fewer than 64 padded up to the next size (generate.c): a single particle costs one 1-row
+ * pass, 100 showers two 64-row passes. In f32
  * every size computes a row with the same sums, so the same seed gives the same showers
  * whatever the batch size or thread count. In bf16 the showers are deterministic for a given
  * batch split and thread count; across splits they agree to bf16 rounding. MC dropout: K passes with the same z and sampling stream and independent

@@ -1,0 +1,48 @@
+/* io/chunkpipe.h: rows of a chunked 2-D float32 dataset compressed on worker threads and
+ * stored with HDF5's direct chunk write, while the caller goes on (e.g. generating).
+ *
+ * HDF5's own deflate filter compresses on the calling thread, one chunk after another; a
+ * deflated ds2 shower costs about four times what generating it does, so that decides bulk
+ * throughput. Here each full chunk (chunk_rows x cols floats) goes to a queue; `threads`
+ * workers apply what the dataset's filter pipeline would, byte shuffle (HDF5's shuffle filter:
+ * byte j of every 4-byte element, for j = 0..3, one plane after another) then zlib compress2
+ * at the given level (the format of HDF5's deflate filter), and store the chunk with
+ * H5Dwrite_chunk (filter mask 0: all filters applied), so any HDF5 reader decodes it as if
+ * HDF5 had written it. With deflate 0 the chunk is stored raw (the dataset has no filters).
+ * The last, partial chunk is zero padded to full size (HDF5 stores edge chunks whole).
+ *
+ * Contract: the dataset must exist with exactly this chunk shape (and, for deflate > 0, the
+ * shuffle + deflate filters) and be extended by the caller to cover the rows before they are
+ * pushed. The library is not thread safe, so every HDF5 call on the file, the caller's
+ * included, must hold *h5lock while a pipe is open. At most 2 x threads + 2 chunks are in
+ * flight: push blocks when all are busy (bounded memory). Errors of the workers are kept and
+ * returned by the next push or by finish. Library code: no printing, no exit.
+ */
+#ifndef IO_CHUNKPIPE_H
+#define IO_CHUNKPIPE_H
+
+#include <hdf5.h>
+#include <pthread.h>
+#include <stddef.h>
+
+typedef struct io_chunkpipe io_chunkpipe_t;
+
+typedef struct {
+    double compress_s; /* worker seconds shuffling and deflating (summed over workers) */
+    double write_s;    /* seconds inside H5Dwrite_chunk */
+    double wait_s;     /* seconds the caller waited for a free chunk slot or at finish */
+    size_t raw_bytes, stored_bytes;
+} io_chunkpipe_stats_t;
+
+/* Starts `threads` >= 1 workers for dataset ds (chunk_rows x cols float32 chunks). */
+int io_chunkpipe_open(io_chunkpipe_t **p, hid_t ds, size_t chunk_rows, size_t cols, int deflate, int threads,
+                      pthread_mutex_t *h5lock);
+/* rows: (n, cols), the next n rows of the dataset. */
+int io_chunkpipe_push(io_chunkpipe_t *p, const float *rows, size_t n);
+/* Queues the partial last chunk, waits for every chunk to be stored; first error, if any. */
+int io_chunkpipe_finish(io_chunkpipe_t *p);
+void io_chunkpipe_stats(const io_chunkpipe_t *p, io_chunkpipe_stats_t *s);
+/* Stops the workers (queued chunks are dropped) and frees everything; NULL is fine. */
+void io_chunkpipe_free(io_chunkpipe_t *p);
+
+#endif
