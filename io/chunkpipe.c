@@ -12,12 +12,23 @@
 enum { SLOT_FREE, SLOT_FILLING, SLOT_QUEUED };
 
 typedef struct {
-    float *raw;         /* (rows, cols) */
-    unsigned char *tmp; /* shuffled bytes of raw */
-    unsigned char *out; /* compressed chunk (compressBound bytes) */
-    size_t index;       /* chunk number in the dataset */
+    float *raw; /* (rows, cols): rows assembled by copying */
     int state;
 } slot_t;
+
+/* one chunk to store: from a slot, or read in place from the caller's rows (borrowed) */
+typedef struct job {
+    const float *src;
+    size_t index; /* chunk number in the dataset */
+    int slot;     /* -1: borrowed */
+    struct job *next;
+} job_t;
+
+typedef struct {
+    struct io_chunkpipe *p;
+    unsigned char *tmp, *out; /* shuffled bytes, compressed chunk (compressBound bytes) */
+    pthread_t th;
+} worker_t;
 
 struct io_chunkpipe {
     hid_t ds;
@@ -26,10 +37,11 @@ struct io_chunkpipe {
     pthread_mutex_t mu, *h5;
     pthread_cond_t cv_work, cv_free;
     slot_t *slot;
-    pthread_t *th;
-    int *queue, q_head, q_len; /* FIFO of queued slots */
-    int busy;                  /* queued or being stored */
-    int fill;                  /* slot being filled (-1: none) */
+    worker_t *w;
+    job_t *head, *tail; /* FIFO of chunks to store */
+    int busy;           /* queued or being stored */
+    int borrowed;       /* of which read the caller's memory */
+    int fill;           /* slot being filled (-1: none) */
     size_t fill_rows, next_index;
     int stop, failed;
     char err[256];
@@ -54,57 +66,60 @@ static void shuffle4(const unsigned char *in, unsigned char *out, size_t n)
     }
 }
 
-/* Compresses (or not) and stores slot s; returns 0 or fills p->err (under no lock). */
-static int store(io_chunkpipe_t *p, slot_t *s, double *t_comp, double *t_write, size_t *stored)
+/* Compresses (or not) and stores job j with worker w's buffers; returns 0 or fills p->err. */
+static int store(io_chunkpipe_t *p, worker_t *w, const job_t *j, double *t_comp, double *t_write, size_t *stored)
 {
     double t0 = now_s();
-    const void *buf = s->raw;
+    const void *buf = j->src;
     size_t size = p->raw_bytes;
     if (p->level > 0) {
-        shuffle4((const unsigned char *)s->raw, s->tmp, p->raw_bytes / 4);
+        shuffle4((const unsigned char *)j->src, w->tmp, p->raw_bytes / 4);
         uLongf len = compressBound((uLong)p->raw_bytes);
-        int z = compress2(s->out, &len, s->tmp, (uLong)p->raw_bytes, p->level);
+        int z = compress2(w->out, &len, w->tmp, (uLong)p->raw_bytes, p->level);
         if (z != Z_OK) {
-            snprintf(p->err, sizeof p->err, "zlib compress2 failed (%d) on chunk %zu", z, s->index);
+            snprintf(p->err, sizeof p->err, "zlib compress2 failed (%d) on chunk %zu", z, j->index);
             return -1;
         }
-        buf = s->out, size = len;
+        buf = w->out, size = len;
     }
     double t1 = now_s();
-    hsize_t off[2] = {(hsize_t)(s->index * p->rows), 0};
+    hsize_t off[2] = {(hsize_t)(j->index * p->rows), 0};
     pthread_mutex_lock(p->h5);
     herr_t e = H5Dwrite_chunk(p->ds, H5P_DEFAULT, 0, off, size, buf);
     pthread_mutex_unlock(p->h5);
     *t_comp = t1 - t0;
     *t_write = now_s() - t1;
     *stored = size;
-    if (e < 0) snprintf(p->err, sizeof p->err, "direct chunk write of chunk %zu failed (disk full?)", s->index);
+    if (e < 0) snprintf(p->err, sizeof p->err, "direct chunk write of chunk %zu failed (disk full?)", j->index);
     return e < 0 ? -1 : 0;
 }
 
 static void *worker(void *arg)
 {
-    io_chunkpipe_t *p = arg;
+    worker_t *w = arg;
+    io_chunkpipe_t *p = w->p;
     pthread_mutex_lock(&p->mu);
     for (;;) {
-        while (!p->stop && p->q_len == 0) pthread_cond_wait(&p->cv_work, &p->mu);
-        if (p->q_len == 0) break; /* stopping and nothing left */
-        slot_t *s = &p->slot[p->queue[p->q_head]];
-        p->q_head = (p->q_head + 1) % p->n_slot;
-        p->q_len--;
+        while (!p->stop && !p->head) pthread_cond_wait(&p->cv_work, &p->mu);
+        if (!p->head) break; /* stopping and nothing left */
+        job_t *j = p->head;
+        p->head = j->next;
+        if (!p->head) p->tail = NULL;
         int skip = p->failed; /* after a failure, chunks are only released */
         pthread_mutex_unlock(&p->mu);
         double tc = 0, tw = 0;
         size_t stored = 0;
-        int bad = skip ? 0 : store(p, s, &tc, &tw, &stored);
+        int bad = skip ? 0 : store(p, w, j, &tc, &tw, &stored);
         pthread_mutex_lock(&p->mu);
         if (bad) p->failed = 1;
         p->st.compress_s += tc;
         p->st.write_s += tw;
         p->st.raw_bytes += p->raw_bytes;
         p->st.stored_bytes += stored;
-        s->state = SLOT_FREE;
+        if (j->slot >= 0) p->slot[j->slot].state = SLOT_FREE;
+        else p->borrowed--;
         p->busy--;
+        free(j);
         pthread_cond_broadcast(&p->cv_free);
     }
     pthread_mutex_unlock(&p->mu);
@@ -126,23 +141,21 @@ int io_chunkpipe_open(io_chunkpipe_t **out, hid_t ds, size_t chunk_rows, size_t 
     pthread_cond_init(&p->cv_work, NULL);
     pthread_cond_init(&p->cv_free, NULL);
     p->slot = calloc((size_t)p->n_slot, sizeof *p->slot);
-    p->queue = calloc((size_t)p->n_slot, sizeof *p->queue);
-    p->th = calloc((size_t)threads, sizeof *p->th);
-    int ok = p->slot && p->queue && p->th;
-    for (int i = 0; ok && i < p->n_slot; i++) {
-        slot_t *s = &p->slot[i];
-        s->raw = malloc(p->raw_bytes);
-        if (deflate > 0) {
-            s->tmp = malloc(p->raw_bytes);
-            s->out = malloc(compressBound((uLong)p->raw_bytes));
-        }
-        ok = s->raw && (deflate == 0 || (s->tmp && s->out));
+    p->w = calloc((size_t)threads, sizeof *p->w);
+    int ok = p->slot && p->w;
+    for (int i = 0; ok && i < p->n_slot; i++) ok = (p->slot[i].raw = malloc(p->raw_bytes)) != NULL;
+    for (int i = 0; ok && i < threads && deflate > 0; i++) {
+        p->w[i].tmp = malloc(p->raw_bytes);
+        p->w[i].out = malloc(compressBound((uLong)p->raw_bytes));
+        ok = p->w[i].tmp && p->w[i].out;
     }
-    for (; ok && p->n_thread < threads; p->n_thread++) ok = pthread_create(&p->th[p->n_thread], NULL, worker, p) == 0;
+    for (; ok && p->n_thread < threads; p->n_thread++) {
+        p->w[p->n_thread].p = p;
+        ok = pthread_create(&p->w[p->n_thread].th, NULL, worker, &p->w[p->n_thread]) == 0;
+    }
     if (!ok) {
         io_chunkpipe_free(p);
-        return layer_error(LAYER_ENOMEM, "chunk pipe: cannot allocate %d chunk buffers or start %d threads",
-                           2 * threads + 2, threads);
+        return layer_error(LAYER_ENOMEM, "chunk pipe: cannot allocate chunk buffers or start %d threads", threads);
     }
     *out = p;
     return LAYER_OK;
@@ -150,18 +163,28 @@ int io_chunkpipe_open(io_chunkpipe_t **out, hid_t ds, size_t chunk_rows, size_t 
 
 static int failure(io_chunkpipe_t *p) { return layer_error(LAYER_EIO, "%s", p->err); }
 
-/* Queues the filled slot (mu held). */
-static void enqueue(io_chunkpipe_t *p)
+/* Queues chunk src (slot >= 0, or -1: the caller's memory) as the next chunk (mu held). */
+static int enqueue(io_chunkpipe_t *p, const float *src, int slot)
 {
-    slot_t *s = &p->slot[p->fill];
-    s->state = SLOT_QUEUED;
-    s->index = p->next_index++;
-    p->queue[(p->q_head + p->q_len) % p->n_slot] = p->fill;
-    p->q_len++;
+    job_t *j = malloc(sizeof *j);
+    if (!j) return -1;
+    *j = (job_t){.src = src, .index = p->next_index++, .slot = slot};
+    if (p->tail) p->tail->next = j;
+    else p->head = j;
+    p->tail = j;
     p->busy++;
+    if (slot >= 0) p->slot[slot].state = SLOT_QUEUED;
+    else p->borrowed++;
+    pthread_cond_signal(&p->cv_work);
+    return 0;
+}
+
+static int enqueue_fill(io_chunkpipe_t *p)
+{
+    int rc = enqueue(p, p->slot[p->fill].raw, p->fill);
     p->fill = -1;
     p->fill_rows = 0;
-    pthread_cond_signal(&p->cv_work);
+    return rc;
 }
 
 /* A free slot to fill (mu held); waits while all are busy. */
@@ -180,18 +203,36 @@ static void take_slot(io_chunkpipe_t *p)
     }
 }
 
-int io_chunkpipe_push(io_chunkpipe_t *p, const float *rows, size_t n)
+int io_chunkpipe_push(io_chunkpipe_t *p, const float *rows, size_t n, int borrow)
 {
     pthread_mutex_lock(&p->mu);
-    while (n > 0 && !p->failed) {
+    int oom = 0;
+    while (n > 0 && !p->failed && !oom) {
+        if (borrow && p->fill < 0 && n >= p->rows) { /* a whole chunk read in place */
+            oom = enqueue(p, rows, -1);
+            rows += p->rows * p->cols, n -= p->rows;
+            continue;
+        }
         if (p->fill < 0) take_slot(p);
         size_t k = p->rows - p->fill_rows < n ? p->rows - p->fill_rows : n;
         pthread_mutex_unlock(&p->mu); /* copy without the lock: the slot is ours */
         memcpy(p->slot[p->fill].raw + p->fill_rows * p->cols, rows, k * p->cols * 4);
         pthread_mutex_lock(&p->mu);
         p->fill_rows += k, rows += k * p->cols, n -= k;
-        if (p->fill_rows == p->rows) enqueue(p);
+        if (p->fill_rows == p->rows) oom = enqueue_fill(p);
     }
+    int bad = p->failed;
+    pthread_mutex_unlock(&p->mu);
+    if (oom) return layer_error(LAYER_ENOMEM, "chunk pipe: out of memory");
+    return bad ? failure(p) : LAYER_OK;
+}
+
+int io_chunkpipe_wait_borrowed(io_chunkpipe_t *p)
+{
+    pthread_mutex_lock(&p->mu);
+    double t0 = now_s();
+    while (p->borrowed > 0) pthread_cond_wait(&p->cv_free, &p->mu);
+    p->st.wait_s += now_s() - t0;
     int bad = p->failed;
     pthread_mutex_unlock(&p->mu);
     return bad ? failure(p) : LAYER_OK;
@@ -201,9 +242,8 @@ int io_chunkpipe_finish(io_chunkpipe_t *p)
 {
     pthread_mutex_lock(&p->mu);
     if (p->fill >= 0 && p->fill_rows > 0) {
-        slot_t *s = &p->slot[p->fill];
-        memset(s->raw + p->fill_rows * p->cols, 0, (p->rows - p->fill_rows) * p->cols * 4);
-        enqueue(p);
+        memset(p->slot[p->fill].raw + p->fill_rows * p->cols, 0, (p->rows - p->fill_rows) * p->cols * 4);
+        if (enqueue_fill(p)) p->failed = 1, snprintf(p->err, sizeof p->err, "out of memory");
     }
     double t0 = now_s();
     while (p->busy > 0) pthread_cond_wait(&p->cv_free, &p->mu);
@@ -219,19 +259,20 @@ void io_chunkpipe_free(io_chunkpipe_t *p)
 {
     if (!p) return;
     pthread_mutex_lock(&p->mu);
-    p->q_len = 0; /* drop queued work */
+    while (p->head) { /* drop queued work */
+        job_t *j = p->head;
+        p->head = j->next;
+        free(j);
+    }
+    p->tail = NULL;
     p->stop = 1;
     pthread_cond_broadcast(&p->cv_work);
     pthread_mutex_unlock(&p->mu);
-    for (int i = 0; i < p->n_thread; i++) pthread_join(p->th[i], NULL);
-    for (int i = 0; p->slot && i < p->n_slot; i++) {
-        free(p->slot[i].raw);
-        free(p->slot[i].tmp);
-        free(p->slot[i].out);
-    }
+    for (int i = 0; i < p->n_thread; i++) pthread_join(p->w[i].th, NULL);
+    for (int i = 0; p->slot && i < p->n_slot; i++) free(p->slot[i].raw);
+    for (int i = 0; p->w && i < p->n_thread; i++) free(p->w[i].tmp), free(p->w[i].out);
     free(p->slot);
-    free(p->queue);
-    free(p->th);
+    free(p->w);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv_work);
     pthread_cond_destroy(&p->cv_free);

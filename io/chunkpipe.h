@@ -14,9 +14,12 @@
  * Contract: the dataset must exist with exactly this chunk shape (and, for deflate > 0, the
  * shuffle + deflate filters) and be extended by the caller to cover the rows before they are
  * pushed. The library is not thread safe, so every HDF5 call on the file, the caller's
- * included, must hold *h5lock while a pipe is open. At most 2 x threads + 2 chunks are in
- * flight: push blocks when all are busy (bounded memory). Errors of the workers are kept and
- * returned by the next push or by finish. Library code: no printing, no exit.
+ * included, must hold *h5lock while a pipe is open. Rows are copied into 2 x threads + 2 chunk
+ * buffers (push blocks while all are busy: bounded memory), or, with borrow, whole chunks are
+ * read in place from the caller's rows, which must then stay unchanged until
+ * io_chunkpipe_wait_borrowed returns: push returns at once and the caller generates its next
+ * batch into another buffer meanwhile. Errors of the workers are kept and returned by the next
+ * push, wait or finish. Library code: no printing, no exit.
  */
 #ifndef IO_CHUNKPIPE_H
 #define IO_CHUNKPIPE_H
@@ -37,8 +40,10 @@ typedef struct {
 /* Starts `threads` >= 1 workers for dataset ds (chunk_rows x cols float32 chunks). */
 int io_chunkpipe_open(io_chunkpipe_t **p, hid_t ds, size_t chunk_rows, size_t cols, int deflate, int threads,
                       pthread_mutex_t *h5lock);
-/* rows: (n, cols), the next n rows of the dataset. */
-int io_chunkpipe_push(io_chunkpipe_t *p, const float *rows, size_t n);
+/* rows: (n, cols), the next n rows of the dataset; borrow: read whole chunks in place. */
+int io_chunkpipe_push(io_chunkpipe_t *p, const float *rows, size_t n, int borrow);
+/* Waits until no queued chunk reads the caller's memory. */
+int io_chunkpipe_wait_borrowed(io_chunkpipe_t *p);
 /* Queues the partial last chunk, waits for every chunk to be stored; first error, if any. */
 int io_chunkpipe_finish(io_chunkpipe_t *p);
 void io_chunkpipe_stats(const io_chunkpipe_t *p, io_chunkpipe_stats_t *s);

@@ -154,10 +154,10 @@ int io_writer_append(io_writer_t *w, const float *E_mev, const float *showers, s
     return io_writer_append_ex(w, E_mev, showers, NULL, n);
 }
 
-int io_writer_append_ex(io_writer_t *w, const float *E_mev, const float *showers, const float *const *extra,
-                        size_t n)
+/* Validates n rows (positive finite energies, finite non-negative voxels, finite extras). */
+static int check_rows(const io_writer_t *w, const float *E_mev, const float *showers, const float *const *extra,
+                      size_t n)
 {
-    if (w->file < 0) return layer_error(LAYER_EINVAL, "writer is not open");
     for (size_t i = 0; i < n; i++) {
         if (!(E_mev[i] > 0) || !isfinite(E_mev[i]))
             return layer_error(LAYER_EINVAL, "%s: incident energy %g of row %zu", w->path, E_mev[i], w->n + i);
@@ -171,6 +171,16 @@ int io_writer_append_ex(io_writer_t *w, const float *E_mev, const float *showers
                 if (!isfinite(extra[k][i * w->extra_cols[k] + j]))
                     return layer_error(LAYER_EINVAL, "%s: row %zu holds NaN/Inf", w->path, w->n + i);
     }
+    return LAYER_OK;
+}
+
+/* Appends; borrow: the pipe reads the showers in place (see io_writer_append_async). */
+static int append_rows(io_writer_t *w, const float *E_mev, const float *showers, const float *const *extra,
+                       size_t n, int borrow)
+{
+    if (w->file < 0) return layer_error(LAYER_EINVAL, "writer is not open");
+    LAYER_TRY(check_rows(w, E_mev, showers, extra, n));
+    if (w->pipe) LAYER_TRY(io_chunkpipe_wait_borrowed(w->pipe)); /* the previous async batch is stored */
     if (n == 0) return LAYER_OK;
     h5_lock(w);
     int rc = append(w, w->d_e, E_mev, n, 1);
@@ -182,9 +192,20 @@ int io_writer_append_ex(io_writer_t *w, const float *E_mev, const float *showers
     for (int k = 0; k < w->n_extra && rc == LAYER_OK; k++)
         rc = append(w, w->d_extra[k], extra[k], n, (hsize_t)w->extra_cols[k]);
     h5_unlock(w);
-    if (rc == LAYER_OK && w->pipe) rc = io_chunkpipe_push(w->pipe, showers, n);
+    if (rc == LAYER_OK && w->pipe) rc = io_chunkpipe_push(w->pipe, showers, n, borrow);
     if (rc == LAYER_OK) w->n += n;
     return rc;
+}
+
+int io_writer_append_ex(io_writer_t *w, const float *E_mev, const float *showers, const float *const *extra,
+                        size_t n)
+{
+    return append_rows(w, E_mev, showers, extra, n, 0);
+}
+
+int io_writer_append_async(io_writer_t *w, const float *E_mev, const float *showers, size_t n)
+{
+    return append_rows(w, E_mev, showers, NULL, n, 1);
 }
 
 void io_writer_stats(const io_writer_t *w, io_chunkpipe_stats_t *s)

@@ -61,6 +61,10 @@ int io_writer_append(io_writer_t *w, const float *E_mev, const float *showers, s
  * when the file has none. Extra values must be finite (they may be negative). */
 int io_writer_append_ex(io_writer_t *w, const float *E_mev, const float *showers, const float *const *extra,
                         size_t n);
+/* The same as io_writer_append, but with threads > 0 the showers are read in place by the
+ * compression threads after it returns: they must stay unchanged until the next append or
+ * close on w (which wait for them). Generate the next batch into a second buffer meanwhile. */
+int io_writer_append_async(io_writer_t *w, const float *E_mev, const float *showers, size_t n);
 /* Root attributes (before close). */
 int io_writer_attr_str(io_writer_t *w, const char *name, const char *value);
 int io_writer_attr_int(io_writer_t *w, const char *name, int64_t value);
