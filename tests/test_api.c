@@ -1,5 +1,6 @@
 /* tests/test_api.c: the public interface (showervae.h): round trip, errors, hits (energy
  * conservation, the position convention, rotations), concurrent generators. */
+#include "layers/dense.h"
 #include "layers/status.h"
 #include "physics/hits.h"
 #include "tests/testutil.h"
@@ -161,4 +162,32 @@ Test(api, two_threads_generate_the_same_showers_as_sequential_calls)
         cr_expect(memcmp(seq[k].out, par[k].out, 20 * 6480 * 4) == 0, "thread %d differs from sequential", k);
         free(seq[k].out), free(par[k].out);
     }
+}
+
+Test(api, bf16_precision_falls_back_or_stays_close_to_f32)
+{
+    vae_generator_t *g;
+    cr_assert_eq(vae_generator_open(&g, MODEL), VAE_OK, "%s", vae_last_error());
+    enum { N = 64, V = 6480 };
+    float E[N], *a = malloc((size_t)N * V * 4), *b = malloc((size_t)N * V * 4);
+    for (int i = 0; i < N; i++) E[i] = 2000.f * (i + 1);
+    cr_assert_eq(vae_generate(g, N, E, 9, 0, a), VAE_OK);
+    int p = vae_generator_set_precision(g, VAE_PRECISION_BF16);
+    cr_expect_eq(p, layer_bf16_native() ? VAE_PRECISION_BF16 : VAE_PRECISION_F32);
+    p = vae_generator_set_precision(g, VAE_PRECISION_BF16_EMULATED);
+    cr_expect_eq(p, layer_bf16_available() ? VAE_PRECISION_BF16 : VAE_PRECISION_F32);
+    cr_assert_eq(vae_generate(g, N, E, 9, 0, b), VAE_OK, "%s", vae_last_error());
+    /* the same latent draws and sampling streams: most voxels agree on hit / no hit, and the
+     * summed energy is close */
+    double sa = 0, sb = 0;
+    int flips = 0;
+    for (int k = 0; k < N * V; k++) sa += a[k], sb += b[k], flips += (a[k] > 0) != (b[k] > 0);
+    cr_expect(flips < N * V / 50, "%d of %d voxels changed hit status in bf16", flips, N * V);
+    cr_expect(fabs(sb / sa - 1) < 0.05, "energy sum %g (bf16) vs %g (f32)", sb, sa);
+    cr_expect_eq(vae_generator_set_precision(g, 7), VAE_EINVAL);
+    cr_expect_eq(vae_generator_set_precision(g, VAE_PRECISION_F32), VAE_PRECISION_F32);
+    cr_assert_eq(vae_generate(g, N, E, 9, 0, b), VAE_OK);
+    cr_expect(memcmp(a, b, (size_t)N * V * 4) == 0, "back in f32, other showers");
+    vae_generator_close(g);
+    free(a), free(b);
 }

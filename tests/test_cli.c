@@ -1,4 +1,5 @@
 /* tests/test_cli.c: the showervae program end to end: simulate, inspect, errors and exit codes. */
+#include "layers/dense.h"
 #include "tests/testutil.h"
 
 #include <criterion/criterion.h>
@@ -111,6 +112,21 @@ Test(cli, train_generate_encode_round_trip)
     cr_assert_eq(run(out, sizeof out, "generate -m %s/m.h5 -n 90 -e 2:10 -s 4 -b 64 -q -o %s/g2.h5", D, D), 0, "%s", out);
     snprintf(c, sizeof c, "h5diff %s/g1.h5 %s/g2.h5 /showers && h5diff %s/g1.h5 %s/g2.h5 /incident_energies", D, D, D, D);
     cr_expect_eq(system(c), 0, "same seed, other batch size, other showers");
+    /* HDF5's own filter on the generating thread writes the same showers as the worker threads */
+    cr_assert_eq(run(out, sizeof out, "generate -m %s/m.h5 -n 90 -e 2:10 -s 4 -b 7 --write-threads 0 -q -o %s/g4.h5",
+                     D, D), 0, "%s", out);
+    snprintf(c, sizeof c, "h5diff %s/g1.h5 %s/g4.h5 /showers", D, D);
+    cr_expect_eq(system(c), 0, "--write-threads 0 wrote other showers");
+    /* bf16: where the CPU lacks it, a clear fall-back to f32 (the same showers) */
+    cr_assert_eq(run(out, sizeof out, "generate -m %s/m.h5 -n 90 -e 2:10 -s 4 --precision bf16 -o %s/g5.h5", D, D), 0,
+                 "%s", out);
+    if (!layer_bf16_native()) {
+        cr_expect(strstr(out, "falling back to f32") != NULL, "%s", out);
+        snprintf(c, sizeof c, "h5diff %s/g1.h5 %s/g5.h5 /showers", D, D);
+        cr_expect_eq(system(c), 0, "the f32 fall-back wrote other showers");
+    }
+    cr_expect_eq(run(out, sizeof out, "generate -m %s/m.h5 -n 9 --precision f16 -q -o %s/g6.h5", D, D), 2, "%s", out);
+    cr_expect(strstr(out, "f16") != NULL, "%s", out);
     cr_assert_eq(run(out, sizeof out, "inspect -q %s/g1.h5", D), 0, "%s", out);
     cr_expect(strstr(out, "showers    90") != NULL, "%s", out);
     double lo = 0, hi = 0;

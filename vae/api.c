@@ -7,6 +7,7 @@
 #include "vae/generate.h"
 #include "vae/modelio.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,6 +52,25 @@ void vae_generator_close(vae_generator_t *g)
     vae_model_free(&g->model);
     layer_ctx_free(&g->ctx);
     free(g);
+}
+
+int vae_generator_set_precision(vae_generator_t *g, int precision)
+{
+    if (precision < VAE_PRECISION_F32 || precision > VAE_PRECISION_BF16_EMULATED)
+        return layer_error(LAYER_EINVAL, "vae_generator_set_precision: unknown precision %d", precision);
+    layer_prec_t p = vae_infer_resolve_precision((vae_prec_request_t)precision, NULL);
+    if (p != g->q.prec) {
+        layer_prec_t old = g->q.prec;
+        vae_infer_free(&g->q);
+        int rc = vae_infer_init(&g->q, &g->model, &g->ctx, 0, p);
+        if (rc != LAYER_OK) { /* keep a working generator at the old precision */
+            char msg[256];
+            snprintf(msg, sizeof msg, "%s", layer_last_error());
+            if (vae_infer_init(&g->q, &g->model, &g->ctx, 0, old) != LAYER_OK) memset(&g->q, 0, sizeof g->q);
+            return layer_error(rc, "vae_generator_set_precision: %s", msg);
+        }
+    }
+    return p == LAYER_BF16 ? VAE_PRECISION_BF16 : VAE_PRECISION_F32;
 }
 
 int vae_generator_voxels(const vae_generator_t *g) { return g->geo.n_voxels; }

@@ -33,6 +33,11 @@ static void usage(FILE *f)
             "      --mc-dropout K       K dropout passes per shower: writes showers = per-voxel mean and\n"
             "                           showers_std (models trained with --dropout) [0: off]\n"
             "      --deflate L          zlib level 0-9 [4]\n"
+            "      --write-threads T    threads compressing and writing while generation goes on\n"
+            "                           [one per CPU; 0: HDF5's own filter, on the generating thread]\n"
+            "      --precision P        decoder arithmetic: f32, bf16 (CPUs with AVX512-BF16; falls back\n"
+            "                           to f32 elsewhere, saying so) or bf16-emulated (oneDNN's bf16\n"
+            "                           emulation on other AVX-512 CPUs) [f32]\n"
             "  -f, --force              replace OUT.h5\n"
             "  -q, --quiet              no progress line\n"
             "  -h, --help               this text\n");
@@ -43,7 +48,8 @@ typedef struct {
     uint64_t n, seed;
     cli_energy_t en;
     int force, quiet;
-    long batch, mc, deflate;
+    long batch, mc, deflate, threads;
+    vae_prec_request_t prec;
 } opts_t;
 
 static int parse(int argc, char **argv, opts_t *o)
@@ -52,8 +58,8 @@ static int parse(int argc, char **argv, opts_t *o)
         {"model", 1, 0, 'm'}, {"output", 1, 0, 'o'}, {"n", 1, 0, 'n'}, {"energy", 1, 0, 'e'},
         {"energy-list", 1, 0, 'l'}, {"energies-from", 1, 0, 'F'}, {"seed", 1, 0, 's'}, {"batch", 1, 0, 'b'},
         {"mc-dropout", 1, 0, 'K'}, {"deflate", 1, 0, 'D'}, {"force", 0, 0, 'f'}, {"quiet", 0, 0, 'q'},
-        {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
-    *o = (opts_t){.n = 0, .seed = 1, .batch = 10000, .deflate = 4};
+        {"write-threads", 1, 0, 'T'}, {"precision", 1, 0, 'P'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    *o = (opts_t){.n = 0, .seed = 1, .batch = 10000, .deflate = 4, .threads = io_writer_defaults().threads};
     const char *C = "generate";
     int c, rc = 0;
     optind = 1;
@@ -69,6 +75,13 @@ static int parse(int argc, char **argv, opts_t *o)
         case 'b': rc = cli_parse_int(C, "--batch", optarg, 1, 10000000, &o->batch); break;
         case 'K': rc = cli_parse_int(C, "--mc-dropout", optarg, 0, 10000, &o->mc); break;
         case 'D': rc = cli_parse_int(C, "--deflate", optarg, 0, 9, &o->deflate); break;
+        case 'T': rc = cli_parse_int(C, "--write-threads", optarg, 0, 256, &o->threads); break;
+        case 'P':
+            if (!strcmp(optarg, "f32")) o->prec = VAE_PREC_F32;
+            else if (!strcmp(optarg, "bf16")) o->prec = VAE_PREC_BF16;
+            else if (!strcmp(optarg, "bf16-emulated")) o->prec = VAE_PREC_BF16_EMULATED;
+            else rc = cli_err(C, 2, "--precision '%s': use f32, bf16 or bf16-emulated", optarg);
+            break;
         case 'f': o->force = 1; break;
         case 'q': o->quiet = 1; break;
         case 'h': usage(stdout); return -1;
@@ -80,6 +93,7 @@ static int parse(int argc, char **argv, opts_t *o)
     if (!o->model || !o->out) return cli_err(C, 2, "need -m MODEL and -o OUT (see --help)");
     if ((o->en.have_range != 0) + (o->en.n_list != 0) + (o->from != NULL) > 1)
         return cli_err(C, 2, "give one of --energy, --energy-list, --energies-from");
+    if (o->mc && o->prec != VAE_PREC_F32) return cli_err(C, 2, "--mc-dropout runs in f32 only");
     return 0;
 }
 
@@ -108,12 +122,38 @@ static int energies(const opts_t *o, const vae_config_t *c, float **E, uint64_t 
     return LAYER_OK;
 }
 
+/* Showers into w in batches: batch k is compressed and written (io_writer_append_async) while
+ * batch k + 1 is generated into the other buffer; MC dropout writes synchronously. */
+static int generate_into(const opts_t *o, vae_infer_t *q, io_writer_t *w, const float *E, uint64_t n,
+                         float *const X[2], float *S)
+{
+    const size_t B = (size_t)o->batch;
+    vae_progress_t p;
+    vae_progress_start(&p, "generate", "showers", n, o->quiet);
+    int rc = LAYER_OK, b = 0;
+    for (uint64_t f = 0; f < n && rc == LAYER_OK; f += B, b ^= 1) {
+        size_t k = n - f < B ? (size_t)(n - f) : B;
+        if (o->mc) {
+            const float *extra[1] = {S};
+            rc = vae_generate_mc(q, (int)k, E + f, o->seed, f, (int)o->mc, X[0], S);
+            if (rc == LAYER_OK) rc = io_writer_append_ex(w, E + f, X[0], extra, k);
+        } else {
+            rc = vae_generate_showers(q, (int)k, E + f, o->seed, f, X[b]);
+            if (rc == LAYER_OK) rc = io_writer_append_async(w, E + f, X[b], k);
+        }
+        vae_progress_update(&p, f + k, NULL);
+    }
+    if (rc == LAYER_OK) vae_progress_end(&p, n);
+    return rc;
+}
+
 static int run(const opts_t *o, vae_infer_t *q, const phys_geometry_t *g, const float *E, uint64_t n)
 {
     const size_t V = (size_t)q->cfg.V, B = (size_t)o->batch;
     io_writer_opts_t wo = io_writer_defaults();
     wo.deflate = (int)o->deflate;
     wo.force = o->force;
+    wo.threads = (int)o->threads;
     if (o->mc) {
         wo.n_extra = 1;
         wo.extra_name[0] = "showers_std";
@@ -121,29 +161,21 @@ static int run(const opts_t *o, vae_infer_t *q, const phys_geometry_t *g, const 
     }
     io_writer_t w;
     LAYER_TRY(io_writer_open(&w, o->out, g, &wo));
-    float *X = malloc(B * V * sizeof *X), *S = o->mc ? malloc(B * V * sizeof *S) : NULL;
-    int rc = X && (!o->mc || S) ? LAYER_OK : layer_error(LAYER_ENOMEM, "out of memory for a batch of %zu", B);
-    vae_progress_t p;
-    vae_progress_start(&p, "generate", "showers", n, o->quiet);
-    for (uint64_t f = 0; f < n && rc == LAYER_OK; f += B) {
-        size_t k = n - f < B ? (size_t)(n - f) : B;
-        rc = o->mc ? vae_generate_mc(q, (int)k, E + f, o->seed, f, (int)o->mc, X, S)
-                   : vae_generate_showers(q, (int)k, E + f, o->seed, f, X);
-        const float *extra[1] = {S};
-        if (rc == LAYER_OK) rc = io_writer_append_ex(&w, E + f, X, extra, k);
-        vae_progress_update(&p, f + k, NULL);
-    }
+    float *X[2] = {malloc(B * V * sizeof(float)), o->mc ? NULL : malloc(B * V * sizeof(float))};
+    float *S = o->mc ? malloc(B * V * sizeof *S) : NULL;
+    int rc = X[0] && (X[1] || o->mc) && (S || !o->mc) ? LAYER_OK
+                                                       : layer_error(LAYER_ENOMEM, "out of memory for a batch of %zu", B);
+    if (rc == LAYER_OK) rc = generate_into(o, q, &w, E, n, X, S);
     if (rc == LAYER_OK) rc = io_writer_attr_int(&w, "seed", (int64_t)o->seed);
     if (rc == LAYER_OK) rc = io_writer_attr_str(&w, "source", o->model);
+    if (rc == LAYER_OK) rc = io_writer_attr_str(&w, "precision", q->prec == LAYER_BF16 ? "bf16" : "f32");
     if (rc == LAYER_OK && o->mc) rc = io_writer_attr_int(&w, "mc_dropout_passes", o->mc);
-    free(X);
+    if (rc == LAYER_OK) rc = io_writer_close(&w); /* waits for the threads reading X */
+    else io_writer_abort(&w);
+    free(X[0]);
+    free(X[1]);
     free(S);
-    if (rc < 0) {
-        io_writer_abort(&w);
-        return rc;
-    }
-    vae_progress_end(&p, n);
-    return io_writer_close(&w);
+    return rc;
 }
 
 int cmd_generate(int argc, char **argv)
@@ -160,7 +192,10 @@ int cmd_generate(int argc, char **argv)
     if (layer_ctx_init(&ctx) < 0) return cli_fail("generate");
     rc = vae_model_load(&m, &g, o.model, &ctx, 0, NULL);
     if (rc == LAYER_OK) {
-        rc = vae_infer_init(&q, &m, &ctx, 0, LAYER_F32);
+        const char *note;
+        layer_prec_t prec = vae_infer_resolve_precision(o.prec, &note);
+        if (note) fprintf(stderr, "generate: --precision: %s\n", note);
+        rc = vae_infer_init(&q, &m, &ctx, 0, prec);
         if (rc == LAYER_OK) {
             rc = energies(&o, &m.cfg, &E, &n);
             if (rc == LAYER_OK) rc = run(&o, &q, &g, E, n);

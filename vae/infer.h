@@ -41,6 +41,14 @@ typedef struct {
     float *out;           /* (max_n, O) decoder outputs */
 } vae_infer_t;
 
+/* Requested decoder precision -> what runs on this CPU. VAE_PREC_BF16: bf16 where the CPU has
+ * it natively (AVX512-BF16 / AMX), else f32; VAE_PREC_BF16_EMULATED: also oneDNN's emulation
+ * on AVX-512 CPUs without it (slower at large batches, faster at batch 1, where the weight
+ * bytes decide). *note (if not NULL) receives a one-line explanation when the result differs
+ * from the plain request, else NULL. */
+typedef enum { VAE_PREC_F32 = 0, VAE_PREC_BF16 = 1, VAE_PREC_BF16_EMULATED = 2 } vae_prec_request_t;
+layer_prec_t vae_infer_resolve_precision(vae_prec_request_t req, const char **note);
+
 int vae_infer_init(vae_infer_t *q, const vae_model_t *m, const layer_ctx_t *ctx, int max_n, layer_prec_t prec);
 void vae_infer_free(vae_infer_t *q);
 /* in: (n, V + E) encoder input -> mu, lv: (n, Z) (lv clamped as in training). */

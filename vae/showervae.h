@@ -22,7 +22,11 @@
  *     vae_generator_close(g);
  *
  * Determinism: shower k of a call with seed s and first index f is the shower of global index
- * f + k under seed s: the same whatever the batch size it is generated in or the thread.
+ * f + k under seed s: the same whatever the batch size it is generated in or the thread
+ * (in f32, the default; in bf16 the same for the same batch sizes, and equal to bf16 rounding
+ * across batch sizes).
+ * Speed: a single particle runs prebuilt 1-row primitives with no allocation per call; bf16
+ * (vae_generator_set_precision) halves the weight bytes, which decide batch-1 latency.
  * Threads: a generator is used by one thread at a time; open one generator per thread to
  * generate concurrently (each owns its oneDNN engine, stream, primitives and scratchpads).
  */
@@ -75,6 +79,16 @@ int vae_generator_layer(const vae_generator_t *g, int layer, int *n_r, int *n_al
 double vae_generator_layer_depth(const vae_generator_t *g);
 /* The incident-energy range the model was trained on (MeV); other energies extrapolate. */
 void vae_generator_energy_range(const vae_generator_t *g, double *min_mev, double *max_mev);
+
+/* Decoder arithmetic (vae_generator_set_precision). */
+#define VAE_PRECISION_F32 0           /* the default */
+#define VAE_PRECISION_BF16 1          /* bf16 on CPUs with AVX512-BF16 / AMX; f32 elsewhere */
+#define VAE_PRECISION_BF16_EMULATED 2 /* also oneDNN's bf16 emulation on other AVX-512 CPUs */
+
+/* Sets the precision; returns the one that now runs (VAE_PRECISION_F32 or _BF16: a bf16
+ * request falls back to f32 where the CPU cannot run it) or a negative status. Rebuilds the
+ * decoder's primitives: call it once after open, not per particle. */
+int vae_generator_set_precision(vae_generator_t *g, int precision);
 
 /* n showers for incident energies energy_mev (n, MeV) into out (n x voxels, MeV, in the
  * CaloChallenge order layer, angle, radius fastest), with seed and global index of the first. */
