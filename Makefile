@@ -2,7 +2,7 @@
 #   make            build the library (static + shared) and the showervae program
 #   make test       build and run the Criterion test suite
 #   make demo       build and run the demonstration (see README.md)
-#   make bench      build and run the benchmark programs in bench/
+#   make bench      build and run the benchmark programs in bench/ (make bench-deps: the PyTorch peer)
 #   make check-asan the test suite built with AddressSanitizer + UBSan + leak detection
 #   make install    PREFIX=/usr/local DESTDIR= : library, header, pkg-config file, program
 #   make clean
@@ -17,7 +17,7 @@ BUILD     ?= build
 
 CC      = gcc
 CXX     = g++
-CFLAGS  ?= -std=c11 -O2 -fvect-cost-model=dynamic -g -Wall -Wextra -fno-math-errno
+CFLAGS  ?= -std=c11 -O2 -fvect-cost-model=dynamic -fno-trapping-math -g -Wall -Wextra -fno-math-errno
 ifeq ($(NATIVE),1)
 CFLAGS  += -march=native
 endif
@@ -54,7 +54,7 @@ PROG   := $(BUILD)/showervae
 TESTS  := $(BUILD)/test_showervae
 DEPS_OK := $(BUILD)/.deps-ok
 
-.PHONY: all test demo bench check-asan install uninstall clean deps examples-check
+.PHONY: all test demo bench bench-deps check-asan install uninstall clean deps examples-check
 all: $(STATIC) $(SHARED) $(PROG)
 
 # Debian packages the build needs; installed by tools/deps.sh only when missing.
@@ -122,8 +122,20 @@ check-asan:
 	  echo "check-asan: sanitizer reports above (build-asan/test.log)"; exit 1; fi; \
 	exit $$st
 
+# The performance table first (bench_vae: generation at batch 1/100/10000 and training at
+# batch 1024 for bench-ds2 and par04, against the PyTorch peer when `make bench-deps` has
+# installed it), then end-to-end generation of 100k showers into HDF5 (bench_e2e), and the
+# layer, simulator and I/O benchmarks. About 15 minutes on 2 cores.
 bench: $(BENCH_BIN)
-	@for b in $(BENCH_BIN); do echo "== $$b"; OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} ./$$b || exit 1; done
+	@export OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2}; set -e; \
+	for b in bench_vae "bench_e2e --dir $(BUILD)/bench-out" bench_dense bench_simulate \
+	         "bench_io --dir $(BUILD)/bench-out"; do \
+	  echo "== $$b"; ./$(BUILD)/bench/$$b; done
+
+# The PyTorch peer of bench_vae: Debian's python3-torch, and OpenBLAS so that its eager
+# linear layers do not run on the reference BLAS.
+bench-deps:
+	SHOWERVAE_PKGS="python3-torch libopenblas0-pthread" ./tools/deps.sh
 
 # The demonstration: simulate a small ds2 dataset with the built-in simulator, train the
 # default model on it for a few epochs, generate as many showers, inspect the files and
