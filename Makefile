@@ -108,6 +108,7 @@ examples-check: all
 	./$(PROG) simulate -n 300 -e 1:100 -s 3 -q -o $(EX)/data.h5
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} ./$(PROG) train -d $(EX)/data.h5 -p tiny -e 1 -q -o $(EX)/model.h5
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} ./$(EX)/hook_c $(EX)/model.h5 100 16
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} ./$(EX)/hook_c $(EX)/model.h5 50 16 bf16
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} ./$(EX)/hook_cpp $(EX)/model.h5 100 16
 
 # Criterion records a test as passed before LeakSanitizer reports at the worker's exit, so

@@ -7,6 +7,7 @@
 #include "vae/showervae.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -101,6 +102,7 @@ int io_writer_open(io_writer_t *w, const char *path, const phys_geometry_t *g, c
     w->force = o->force;
     if (o->threads < 0 || o->threads > 1024) return layer_error(LAYER_EINVAL, "compression threads %d", o->threads);
     pthread_mutex_init(&w->h5, NULL);
+    w->h5_ready = 1;
     LAYER_TRY(io_atomic_begin(path, o->force, w->tmp, sizeof w->tmp));
     if (o->deflate < 0 || o->deflate > 9) return layer_error(LAYER_EINVAL, "deflate level %d not in 0-9", o->deflate);
     w->file = H5Fcreate(w->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
@@ -154,24 +156,41 @@ int io_writer_append(io_writer_t *w, const float *E_mev, const float *showers, s
     return io_writer_append_ex(w, E_mev, showers, NULL, n);
 }
 
-/* Validates n rows (positive finite energies, finite non-negative voxels, finite extras). */
+/* Validates row i; returns LAYER_OK or the error naming the row and the value. */
+static int check_row(const io_writer_t *w, const float *E_mev, const float *showers, const float *const *extra,
+                     size_t i)
+{
+    if (!(E_mev[i] > 0) || !isfinite(E_mev[i]))
+        return layer_error(LAYER_EINVAL, "%s: incident energy %g of row %zu", w->path, E_mev[i], w->n + i);
+    for (size_t v = 0; v < (size_t)w->V; v++) {
+        float e = showers[i * w->V + v];
+        if (!(e >= 0) || !isfinite(e))
+            return layer_error(LAYER_EINVAL, "%s: row %zu voxel %zu has energy %g", w->path, w->n + i, v, e);
+    }
+    for (int k = 0; k < w->n_extra; k++)
+        for (int j = 0; j < w->extra_cols[k]; j++)
+            if (!isfinite(extra[k][i * w->extra_cols[k] + j]))
+                return layer_error(LAYER_EINVAL, "%s: row %zu holds NaN/Inf", w->path, w->n + i);
+    return LAYER_OK;
+}
+
+/* Validates n rows (positive finite energies, finite non-negative voxels, finite extras) on
+ * all threads: a batch of 10000 ds2 showers is 259 MB to scan. The error names the first bad
+ * row. */
 static int check_rows(const io_writer_t *w, const float *E_mev, const float *showers, const float *const *extra,
                       size_t n)
 {
+    size_t first_bad = n;
+#pragma omp parallel for schedule(static) reduction(min : first_bad)
     for (size_t i = 0; i < n; i++) {
-        if (!(E_mev[i] > 0) || !isfinite(E_mev[i]))
-            return layer_error(LAYER_EINVAL, "%s: incident energy %g of row %zu", w->path, E_mev[i], w->n + i);
-        for (size_t v = 0; v < (size_t)w->V; v++) {
-            float e = showers[i * w->V + v];
-            if (!(e >= 0) || !isfinite(e))
-                return layer_error(LAYER_EINVAL, "%s: row %zu voxel %zu has energy %g", w->path, w->n + i, v, e);
-        }
+        int ok = E_mev[i] > 0 && isfinite(E_mev[i]);
+        const float *x = showers + i * (size_t)w->V;
+        for (size_t v = 0; v < (size_t)w->V; v++) ok &= x[v] >= 0 && x[v] <= FLT_MAX; /* NaN and Inf fail */
         for (int k = 0; k < w->n_extra; k++)
-            for (int j = 0; j < w->extra_cols[k]; j++)
-                if (!isfinite(extra[k][i * w->extra_cols[k] + j]))
-                    return layer_error(LAYER_EINVAL, "%s: row %zu holds NaN/Inf", w->path, w->n + i);
+            for (int j = 0; j < w->extra_cols[k]; j++) ok &= isfinite(extra[k][i * w->extra_cols[k] + j]);
+        if (!ok && i < first_bad) first_bad = i;
     }
-    return LAYER_OK;
+    return first_bad < n ? check_row(w, E_mev, showers, extra, first_bad) : LAYER_OK;
 }
 
 /* Appends; borrow: the pipe reads the showers in place (see io_writer_append_async). */
@@ -225,6 +244,8 @@ static void close_handles(io_writer_t *w, int *ok)
     if (w->file >= 0 && H5Fclose(w->file) < 0) *ok = 0;
     w->d_e = w->d_x = w->file = H5I_INVALID_HID;
     w->n_extra = 0;
+    if (w->h5_ready) pthread_mutex_destroy(&w->h5);
+    w->h5_ready = 0;
 }
 
 int io_writer_close(io_writer_t *w)

@@ -37,6 +37,7 @@ typedef struct {
     int force;
     struct io_chunkpipe *pipe; /* showers through worker threads (NULL: HDF5's filter) */
     pthread_mutex_t h5;        /* serialises HDF5 calls while the pipe runs */
+    int h5_ready;              /* h5 initialised */
 } io_writer_t;
 
 typedef struct {

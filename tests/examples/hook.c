@@ -3,12 +3,13 @@
  * For particles with random entry point, direction and energy it generates the shower one
  * particle at a time (as a Geant4 fast-simulation model's DoIt) and then in batches, turns each
  * shower into hits and prints the latency per particle.
- * Usage: hook MODEL.h5 [particles (200)] [batch (16)] */
+ * Usage: hook MODEL.h5 [particles (200)] [batch (16)] [f32|bf16|bf16-emulated (f32)] */
 #include <showervae.h>
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 static double now_s(void)
@@ -23,7 +24,7 @@ static double uniform(void) { return (rand() + 0.5) / ((double)RAND_MAX + 1); }
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: hook MODEL.h5 [particles] [batch]\n");
+        fprintf(stderr, "usage: hook MODEL.h5 [particles] [batch] [f32|bf16|bf16-emulated]\n");
         return 2;
     }
     int n = argc > 2 ? atoi(argv[2]) : 200, B = argc > 3 ? atoi(argv[3]) : 16;
@@ -32,6 +33,16 @@ int main(int argc, char **argv)
     if (vae_generator_open(&g, argv[1]) != VAE_OK) {
         fprintf(stderr, "hook: %s\n", vae_last_error());
         return 1;
+    }
+    if (argc > 4) { /* the decoder's arithmetic: bf16 halves the weight bytes batch 1 reads */
+        int want = !strcmp(argv[4], "bf16") ? VAE_PRECISION_BF16
+                 : !strcmp(argv[4], "bf16-emulated") ? VAE_PRECISION_BF16_EMULATED : VAE_PRECISION_F32;
+        int got = vae_generator_set_precision(g, want);
+        if (got < 0) {
+            fprintf(stderr, "hook: %s\n", vae_last_error());
+            return 1;
+        }
+        printf("hook: decoder in %s\n", got == VAE_PRECISION_BF16 ? "bf16" : "f32");
     }
     const int V = vae_generator_voxels(g);
     double lo, hi;
