@@ -14,7 +14,8 @@
  * batch k + 1 is generated.
  * and prints a markdown table: seconds, showers/s, MB/s of raw shower bytes, and the split
  * into compute (inside vae_generate_showers), compression and writing (threaded: summed over
- * the worker threads), waiting, fsync. The model has random weights with the output biases set
+ * the worker threads), waiting, fsync, and the cores kept busy (process CPU seconds / wall
+ * seconds). The model has random weights with the output biases set
  * from 300 simulated showers (vae_lik_init_bias), so the output has the sparsity and scale of
  * showers; or pass --model to use a trained one.
  * Usage: bench_e2e [--n N (100000)] [--batch B (10000)] [--dir DIR (build/bench-out)]
@@ -33,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -42,8 +44,16 @@
 typedef struct {
     const char *name;
     double total, compute, compress, write, wait, sync;
+    double cpu; /* user + system CPU seconds of the process (all threads) */
     size_t stored;
 } run_t;
+
+static double cpu_s(void)
+{
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return u.ru_utime.tv_sec + 1e-6 * u.ru_utime.tv_usec + u.ru_stime.tv_sec + 1e-6 * u.ru_stime.tv_usec;
+}
 
 static int fsync_path(const char *p)
 {
@@ -61,7 +71,7 @@ static void raw_write(const char *path, size_t bytes, run_t *r)
     char *buf = malloc(BLK);
     if (!buf) bench_check(-1, PROG, "out of memory");
     for (size_t i = 0; i < BLK; i++) buf[i] = (char)(i * 131);
-    double t0 = bench_now();
+    double t0 = bench_now(), c0 = cpu_s();
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) bench_check(-1, PROG, "cannot create the raw file");
     for (size_t done = 0; done < bytes;) {
@@ -76,6 +86,7 @@ static void raw_write(const char *path, size_t bytes, run_t *r)
     r->sync = bench_now() - t1;
     r->write = t1 - t0;
     r->total = bench_now() - t0;
+    r->cpu = cpu_s() - c0;
     r->stored = bytes;
     unlink(path);
     free(buf);
@@ -90,7 +101,7 @@ static void generate(vae_infer_t *q, const phys_geometry_t *g, size_t n, size_t 
     double *Ed = malloc(B * sizeof *Ed);
     if (!E || !X[0] || !X[1] || !Ed) bench_check(-1, PROG, "out of memory");
     io_writer_t w;
-    double t0 = bench_now(), in_append = 0;
+    double t0 = bench_now(), in_append = 0, c0 = cpu_s();
     if (path) CHECK(io_writer_open(&w, path, g, o));
     for (size_t f = 0, b = 0; f < n; f += B, b ^= 1) { /* X[b] is written while X[b ^ 1] is generated */
         size_t k = n - f < B ? n - f : B;
@@ -122,14 +133,15 @@ static void generate(vae_infer_t *q, const phys_geometry_t *g, size_t n, size_t 
         unlink(path);
     }
     r->total = bench_now() - t0;
+    r->cpu = cpu_s() - c0;
     free(E), free(X[0]), free(X[1]), free(Ed);
 }
 
 static void row(const run_t *r, size_t n, size_t raw_bytes)
 {
-    printf("| %-34s | %7.2f | %8.0f | %7.0f | %8.1f | %7.2f | %7.2f | %7.2f | %6.2f | %6.2f |\n", r->name, r->total,
-           n / r->total, raw_bytes / r->total * 1e-6, r->stored * 1e-6, r->compute, r->compress, r->write, r->wait,
-           r->sync);
+    printf("| %-34s | %7.2f | %8.0f | %7.0f | %8.1f | %7.2f | %7.2f | %7.2f | %6.2f | %6.2f | %5.2f |\n", r->name,
+           r->total, n / r->total, raw_bytes / r->total * 1e-6, r->stored * 1e-6, r->compute, r->compress, r->write,
+           r->wait, r->sync, r->cpu / r->total);
 }
 
 /* a bench-ds2 model: random weights, output biases at 300 simulated showers' marginals */
@@ -202,7 +214,7 @@ int main(int argc, char **argv)
            "output in %s\n\n", PROG, n, model ? model : "random weights", B, layer_isa_name(), layer_threads(),
            thr.threads, dir);
     printf("| run | seconds | showers/s | MB/s (raw) | file MB | compute s | compress s | write s | wait s | fsync s "
-           "|\n|---|---|---|---|---|---|---|---|---|---|\n");
+           "| cores busy |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (int i = 0; i < 5; i++) row(&r[i], n, raw_bytes);
     printf("\nuncompressed / raw file-system rate: %.0f%%; threaded deflate / HDF5 filter: %.2fx; compression "
            "ratio %.1f\n", 100 * r[0].total / r[2].total, r[3].total / r[4].total,

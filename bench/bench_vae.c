@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define PROG "bench_vae"
 #define CHECK(x) bench_check((x), PROG, #x)
@@ -133,6 +134,11 @@ static void measure(const layer_ctx_t *ctx, const char *preset, double window, o
 /* Runs the peer; returns its parsed JSON or NULL (a message says why). */
 static cJSON *run_peer(const char *python, const char *script, int threads, double window)
 {
+    if (access(python, X_OK) != 0) {
+        fprintf(stderr, "%s: PyTorch peer skipped (no Python at %s); `make bench-deps` installs python3-torch\n",
+                PROG, python);
+        return NULL;
+    }
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=%d '%s' '%s' --threads %d --window %g", threads, python, script,
              threads, window);
