@@ -106,7 +106,8 @@ int main(int argc, char **argv)
     printf("bench_io: %s grid, %zu showers, %.2f GB of float32 payload, file %.2f GB (shuffle+deflate 1)\n",
            g.name, N, gb, file_gb);
     printf("| step | showers/s | payload GB/s | peak RSS (MB) |\n|---|---|---|---|\n");
-    printf("| write (1 thread, HDF5 deflate) | %.0f | %.3f | %.0f |\n", N / tw, gb / tw, rss_write);
+    printf("| write (deflate on %d threads, direct chunk writes) | %.0f | %.3f | %.0f |\n", o.threads, N / tw, gb / tw,
+           rss_write);
     printf("| read all, shuffled loader (batch 1024, 256 MiB buffer) | %.0f | %.3f | %.0f |\n",
            seen / tr, (double)seen * V * 4 / 1e9 / tr, rss_mb());
     printf("read %zu training showers of %zu (validation fraction 0.1); checksum %g\n", seen, N, sum);

@@ -5,7 +5,7 @@
  * neighbour only ever adds time), with the median in *median if not NULL.
  * bench_matmul_peak: the best rate of a plain oneDNN f32 matmul over 2048^3 and
  * 1024 x 1024 x 6480, weights in 'ab' and in the layout oneDNN prefers: the reference every
- * GFLOP/s figure is compared with. Errors print a message and exit (benchmarks only).
+ * GFLOP/s figure is compared with (each shape timed for at least 2 s). Errors print a message and exit (benchmarks only).
  */
 #ifndef BENCH_TIMING_H
 #define BENCH_TIMING_H
