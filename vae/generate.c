@@ -43,8 +43,12 @@ int vae_generate_showers(vae_infer_t *q, int n, const float *E_inc, uint64_t see
     for (int k = 0, m, j; k < n; k += m) {
         m = next_chunk(q, n - k, &j);
         fill_inputs(q, m, q->rows[j], E_inc + k, seed, first + (uint64_t)k);
-        LAYER_TRY(vae_infer_decode_fixed(q, j, 0, NULL));
-        vae_lik_generate(&q->cfg, m, q->out, E_inc + k, seed, first + (uint64_t)k, x + (size_t)k * V);
+        /* Bernoulli, full chunk: the head writes straight into the showers, which are then
+         * transformed in place (26 MB less memory traffic per 512 rows; the weights stay in
+         * cache) */
+        float *dst = x + (size_t)k * V, *o = q->cfg.lik == VAE_LIK_BERNOULLI && m == q->rows[j] ? dst : q->out;
+        LAYER_TRY(vae_infer_decode_fixed(q, j, 0, NULL, o));
+        vae_lik_generate(&q->cfg, m, o, E_inc + k, seed, first + (uint64_t)k, dst);
     }
     return LAYER_OK;
 }
@@ -67,7 +71,7 @@ int vae_generate_mc(vae_infer_t *q, int n, const float *E_inc, uint64_t seed, ui
             layer_rng_t r;
             layer_rng_init(&r, seed, VAE_STREAM_DROPOUT | (first + (uint64_t)k));
             r.offset = (uint64_t)p << 32; /* pass p: its own masks */
-            rc = vae_infer_decode_fixed(q, j, 1, &r);
+            rc = vae_infer_decode_fixed(q, j, 1, &r, NULL);
             vae_lik_generate(&q->cfg, m, q->out, E_inc + k, seed, first + (uint64_t)k, x);
             for (size_t j = 0; j < (size_t)m * V; j++) {
                 s1[j] += x[j];

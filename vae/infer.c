@@ -162,7 +162,7 @@ static void to_bf16(const float *x, uint16_t *y, size_t n)
     }
 }
 
-int vae_infer_decode_fixed(vae_infer_t *q, int k, int mc, layer_rng_t *r)
+int vae_infer_decode_fixed(vae_infer_t *q, int k, int mc, layer_rng_t *r, float *out)
 {
     vae_chain_t *c = &q->dec;
     const int M = q->rows[k];
@@ -179,5 +179,5 @@ int vae_infer_decode_fixed(vae_infer_t *q, int k, int mc, layer_rng_t *r)
             LAYER_TRY(layer_dropout_forward(&q->drop, LAYER_DROPOUT_MC, r, bufs[i % 2], bufs[i % 2], (size_t)M * c->out[i]));
         in = bufs[i % 2];
     }
-    return layer_dense_infer_fixed(&c->d[c->n], k, in, q->out);
+    return layer_dense_infer_fixed(&c->d[c->n], k, in, out ? out : q->out);
 }

@@ -55,8 +55,8 @@ void vae_infer_free(vae_infer_t *q);
 int vae_infer_encode(vae_infer_t *q, int n, const float *in, float *mu, float *lv);
 /* q->dec_in (n, Z + E) -> q->out (n, O) on the run-time-batch path (f32). */
 int vae_infer_decode(vae_infer_t *q, int n);
-/* q->dec_in (rows[k], Z + E) -> q->out (rows[k], O) on fixed-row primitive k.
- * mc: dropout on, masks from r (f32 only). */
-int vae_infer_decode_fixed(vae_infer_t *q, int k, int mc, layer_rng_t *r);
+/* q->dec_in (rows[k], Z + E) -> out (rows[k], O) on fixed-row primitive k; out = NULL means
+ * q->out. mc: dropout on, masks from r (f32 only). */
+int vae_infer_decode_fixed(vae_infer_t *q, int k, int mc, layer_rng_t *r, float *out);
 
 #endif

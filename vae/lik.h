@@ -37,7 +37,8 @@ double vae_lik_loss(const vae_config_t *c, int n, const float *out, const float 
 void vae_lik_init_bias(const vae_config_t *c, int n, const float *x, const float *E_inc, float *bias);
 
 /* x: (n, V) showers (MeV) from decoder outputs out: (n, O), thresholded; shower k uses the
- * stream of index first + k. Bernoulli outputs the mean (Par04); the others sample. */
+ * stream of index first + k. Bernoulli outputs the mean (Par04); the others sample. For
+ * Bernoulli (O = V) out may be x itself: the transform is elementwise, in place. */
 void vae_lik_generate(const vae_config_t *c, int n, const float *out, const float *E_inc, uint64_t seed,
                       uint64_t first, float *x);
 
