@@ -35,18 +35,22 @@ void layer_adam_step(layer_adam_t *opt, layer_arena_t *A, float lr)
 
 double layer_grad_norm(const layer_arena_t *A)
 {
+    enum { PARTS = 1024 };
     const size_t nb = (A->n + NORM_BLOCK - 1) / NORM_BLOCK;
     double total = 0.0;
-    /* Each block's partial sum is computed by one thread; the partials are added in block
-     * order through an ordered reduction over a small fixed stack of 64 partials. */
-    for (size_t b0 = 0; b0 < nb; b0 += 64) {
-        double part[64] = {0};
-        size_t nb1 = nb - b0 < 64 ? nb - b0 : 64;
+    /* Each block's partial sum (vectorised, in a fixed order within the block) is computed by
+     * one thread; the partials are added in block order, PARTS blocks per parallel region: the
+     * same bits for any thread count. */
+    for (size_t b0 = 0; b0 < nb; b0 += PARTS) {
+        double part[PARTS];
+        size_t nb1 = nb - b0 < PARTS ? nb - b0 : PARTS;
 #pragma omp parallel for schedule(static)
         for (size_t j = 0; j < nb1; j++) {
             size_t lo = (b0 + j) * NORM_BLOCK, hi = lo + NORM_BLOCK < A->n ? lo + NORM_BLOCK : A->n;
+            const float *g = A->grad;
             double s = 0.0;
-            for (size_t i = lo; i < hi; i++) s += (double)A->grad[i] * A->grad[i];
+#pragma omp simd reduction(+ : s)
+            for (size_t i = lo; i < hi; i++) s += (double)g[i] * g[i];
             part[j] = s;
         }
         for (size_t j = 0; j < nb1; j++) total += part[j];
