@@ -126,7 +126,7 @@ check-asan:
 # The performance table first (bench_vae: generation at batch 1/100/10000 and training at
 # batch 1024 for bench-ds2 and par04, against the PyTorch peer when `make bench-deps` has
 # installed it), then end-to-end generation of 100k showers into HDF5 (bench_e2e), and the
-# layer, simulator and I/O benchmarks. About 15 minutes on 2 cores.
+# layer, simulator and I/O benchmarks. About 6 minutes on 2 cores.
 bench: $(BENCH_BIN)
 	@export OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2}; set -e; \
 	for b in bench_vae "bench_e2e --dir $(BUILD)/bench-out" bench_dense bench_simulate \
