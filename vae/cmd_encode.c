@@ -38,6 +38,7 @@ static int run(vae_infer_t *q, io_dataset_t *d, const phys_geometry_t *g, const 
     io_writer_opts_t wo = io_writer_defaults();
     wo.force = force;
     wo.no_showers = !recon;
+    wo.threads = 0; /* the input file is read while this one is written: HDF5 on one thread */
     wo.n_extra = 2;
     wo.extra_name[0] = "mu", wo.extra_name[1] = "sigma";
     wo.extra_cols[0] = wo.extra_cols[1] = Z;
