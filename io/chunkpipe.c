@@ -1,6 +1,7 @@
 /* io/chunkpipe.c: parallel shuffle + deflate and direct chunk writes (see chunkpipe.h). */
 #include "io/chunkpipe.h"
 
+#include "io/dataset.h"
 #include "layers/status.h"
 
 #include <stdio.h>
@@ -86,6 +87,7 @@ static int store(io_chunkpipe_t *p, worker_t *w, const job_t *j, double *t_comp,
     hsize_t off[2] = {(hsize_t)(j->index * p->rows), 0};
     pthread_mutex_lock(p->h5);
     herr_t e = H5Dwrite_chunk(p->ds, H5P_DEFAULT, 0, off, size, buf);
+    if (e < 0) H5Eclear2(H5E_DEFAULT);
     pthread_mutex_unlock(p->h5);
     *t_comp = t1 - t0;
     *t_write = now_s() - t1;
@@ -98,6 +100,7 @@ static void *worker(void *arg)
 {
     worker_t *w = arg;
     io_chunkpipe_t *p = w->p;
+    io_h5_quiet(); /* thread-safe HDF5 keeps an error stack per thread: errors come back as codes */
     pthread_mutex_lock(&p->mu);
     for (;;) {
         while (!p->stop && !p->head) pthread_cond_wait(&p->cv_work, &p->mu);

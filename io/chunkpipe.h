@@ -13,8 +13,8 @@
  *
  * Contract: the dataset must exist with exactly this chunk shape (and, for deflate > 0, the
  * shuffle + deflate filters) and be extended by the caller to cover the rows before they are
- * pushed. The library is not thread safe, so every HDF5 call on the file, the caller's
- * included, must hold *h5lock while a pipe is open. Rows are copied into 2 x threads + 2 chunk
+ * pushed. Every HDF5 call on the file, the caller's included, must hold *h5lock while a pipe
+ * is open (needed where HDF5 is built without thread safety, harmless where it is). Rows are copied into 2 x threads + 2 chunk
  * buffers (push blocks while all are busy: bounded memory), or, with borrow, whole chunks are
  * read in place from the caller's rows, which must then stay unchanged until
  * io_chunkpipe_wait_borrowed returns: push returns at once and the caller generates its next

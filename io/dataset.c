@@ -14,6 +14,12 @@
 
 void io_h5_quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
 
+int io_h5_threadsafe(void)
+{
+    hbool_t t = 0;
+    return H5is_library_threadsafe(&t) >= 0 && t;
+}
+
 const char *io_layout_name(io_layout_t l)
 {
     return l == IO_LAYOUT_CALOCHALLENGE ? "CaloChallenge" : l == IO_LAYOUT_PAR04 ? "Par04" : "Par04 per-energy";

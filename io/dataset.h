@@ -64,5 +64,7 @@ const char *io_layout_name(io_layout_t l);
 
 /* Switches off HDF5's own error printing (library code must not print); idempotent. */
 void io_h5_quiet(void);
+/* Whether the HDF5 library serialises concurrent calls itself (Debian's build does). */
+int io_h5_threadsafe(void);
 
 #endif

@@ -7,9 +7,10 @@
  * With opts.threads > 0 the showers are compressed on that many worker threads and stored by
  * direct chunk writes while the caller goes on (io/chunkpipe.h): the same bytes on disk as
  * HDF5's own filters would write, several times faster; threads = 0 uses HDF5's filter on the
- * calling thread. HDF5 is built without thread safety: while a threaded writer is open, the
- * process must make no other HDF5 call outside it (e.g. reading another file between
- * appends); use threads = 0 there.
+ * calling thread. The writer serialises its own HDF5 calls; with an HDF5 built without thread
+ * safety (io_h5_threadsafe() false; Debian's is thread safe) the process must make no other
+ * HDF5 call while a threaded writer is open (e.g. reading another file between appends): use
+ * threads = 0 there.
  *
  * Atomicity: rows go to a temporary file in the same directory (".NAME.tmp.PID"); close
  * renames it to the final name only when everything was written. An existing file is never

@@ -2,6 +2,7 @@
  * every validation error on a crafted bad file, the Par04 layouts, and the streamed loader. */
 #include "io/dataset.h"
 #include "io/loader.h"
+#include "io/chunkpipe.h"
 #include "io/writer.h"
 #include "layers/status.h"
 #include "tests/testutil.h"
@@ -481,4 +482,32 @@ Test(io, loader_splits_deterministically_and_shuffles_every_row_once)
     io_loader_free(&tr2);
     io_loader_free(&va);
     io_dataset_close(&d);
+}
+
+Test(io, chunk_pipe_reports_a_failed_chunk_write_and_stops_cleanly)
+{
+    /* a dataset of 2 chunks (80 rows) that is never extended further: rows 80.. cannot be
+     * stored, and the error comes back from finish, once, naming the chunk */
+    const char *p = path("pipe_err.h5");
+    hid_t f = H5Fcreate(p, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hsize_t dims[2] = {80, 6480}, maxd[2] = {H5S_UNLIMITED, 6480}, chunk[2] = {40, 6480};
+    hid_t sp = H5Screate_simple(2, dims, maxd), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(dcpl, 2, chunk);
+    H5Pset_shuffle(dcpl);
+    H5Pset_deflate(dcpl, 4);
+    hid_t ds = H5Dcreate2(f, "showers", H5T_IEEE_F32LE, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    cr_assert(ds >= 0);
+    pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    io_chunkpipe_t *pipe;
+    cr_assert_eq(io_chunkpipe_open(&pipe, ds, 40, 6480, 4, 2, &lock), LAYER_OK, "%s", layer_last_error());
+    float *X = calloc((size_t)200 * 6480, 4), E[200];
+    sample(E, X, 0, 200, 6480);
+    int rc = io_chunkpipe_push(pipe, X, 200, 1);
+    if (rc == LAYER_OK) rc = io_chunkpipe_finish(pipe);
+    cr_expect_eq(rc, LAYER_EIO, "a write beyond the extent was not reported");
+    cr_expect(strstr(layer_last_error(), "chunk") != NULL, "%s", layer_last_error());
+    io_chunkpipe_free(pipe);
+    cr_expect_eq(io_chunkpipe_open(&pipe, ds, 40, 6480, 4, 0, &lock), LAYER_EINVAL);
+    H5Dclose(ds), H5Pclose(dcpl), H5Sclose(sp), H5Fclose(f);
+    free(X);
 }

@@ -38,7 +38,7 @@ static int run(vae_infer_t *q, io_dataset_t *d, const phys_geometry_t *g, const 
     io_writer_opts_t wo = io_writer_defaults();
     wo.force = force;
     wo.no_showers = !recon;
-    wo.threads = 0; /* the input file is read while this one is written: HDF5 on one thread */
+    if (!io_h5_threadsafe()) wo.threads = 0; /* the input is read while this file is written */
     wo.n_extra = 2;
     wo.extra_name[0] = "mu", wo.extra_name[1] = "sigma";
     wo.extra_cols[0] = wo.extra_cols[1] = Z;
