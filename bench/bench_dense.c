@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static double min_window = 0.5; /* seconds of timed calls per configuration */
 

@@ -20,11 +20,11 @@
 #include "layers/optim.h"
 #include "layers/rng.h"
 #include "layers/status.h"
+#include "physics/simulate.h"
 #include "vae/generate.h"
 #include "vae/model.h"
 
 #include <cJSON.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,15 +73,15 @@ static int run_train(void *p)
     return 0;
 }
 
-/* E: (n) log-uniform over 1 GeV .. 1 TeV (MeV) */
+/* E: (n) log-uniform over 1 GeV .. 1 TeV (MeV), the simulator's energy stream */
 static float *energies(int n, uint64_t seed)
 {
     float *E = malloc((size_t)n * sizeof *E);
-    if (!E) bench_check(-1, PROG, "out of memory");
-    layer_rng_t r;
-    layer_rng_init(&r, seed, 0);
-    layer_rng_uniform(&r, E, (size_t)n);
-    for (int i = 0; i < n; i++) E[i] = 1e3f * powf(1e3f, E[i]);
+    double *Ed = malloc((size_t)n * sizeof *Ed);
+    if (!E || !Ed) bench_check(-1, PROG, "out of memory");
+    phys_sim_energies_loguniform(Ed, (size_t)n, 1e3, 1e6, seed, 0);
+    for (int i = 0; i < n; i++) E[i] = (float)Ed[i];
+    free(Ed);
     return E;
 }
 

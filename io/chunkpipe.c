@@ -10,11 +10,9 @@
 #include <time.h>
 #include <zlib.h>
 
-enum { SLOT_FREE, SLOT_FILLING, SLOT_QUEUED };
-
 typedef struct {
     float *raw; /* (rows, cols): rows assembled by copying */
-    int state;
+    int in_use; /* being filled, queued or stored */
 } slot_t;
 
 /* one chunk to store: from a slot, or read in place from the caller's rows (borrowed) */
@@ -68,7 +66,7 @@ static void shuffle4(const unsigned char *in, unsigned char *out, size_t n)
 }
 
 /* Compresses (or not) and stores job j with worker w's buffers; returns 0 or fills p->err. */
-static int store(io_chunkpipe_t *p, worker_t *w, const job_t *j, double *t_comp, double *t_write, size_t *stored)
+static int store(io_chunkpipe_t *p, worker_t *w, const job_t *j, double *t_comp, double *t_write)
 {
     double t0 = now_s();
     const void *buf = j->src;
@@ -91,7 +89,6 @@ static int store(io_chunkpipe_t *p, worker_t *w, const job_t *j, double *t_comp,
     pthread_mutex_unlock(p->h5);
     *t_comp = t1 - t0;
     *t_write = now_s() - t1;
-    *stored = size;
     if (e < 0) snprintf(p->err, sizeof p->err, "direct chunk write of chunk %zu failed (disk full?)", j->index);
     return e < 0 ? -1 : 0;
 }
@@ -111,15 +108,12 @@ static void *worker(void *arg)
         int skip = p->failed; /* after a failure, chunks are only released */
         pthread_mutex_unlock(&p->mu);
         double tc = 0, tw = 0;
-        size_t stored = 0;
-        int bad = skip ? 0 : store(p, w, j, &tc, &tw, &stored);
+        int bad = skip ? 0 : store(p, w, j, &tc, &tw);
         pthread_mutex_lock(&p->mu);
         if (bad) p->failed = 1;
         p->st.compress_s += tc;
         p->st.write_s += tw;
-        p->st.raw_bytes += p->raw_bytes;
-        p->st.stored_bytes += stored;
-        if (j->slot >= 0) p->slot[j->slot].state = SLOT_FREE;
+        if (j->slot >= 0) p->slot[j->slot].in_use = 0;
         else p->borrowed--;
         p->busy--;
         free(j);
@@ -176,8 +170,7 @@ static int enqueue(io_chunkpipe_t *p, const float *src, int slot)
     else p->head = j;
     p->tail = j;
     p->busy++;
-    if (slot >= 0) p->slot[slot].state = SLOT_QUEUED;
-    else p->borrowed++;
+    if (slot < 0) p->borrowed++;
     pthread_cond_signal(&p->cv_work);
     return 0;
 }
@@ -185,6 +178,7 @@ static int enqueue(io_chunkpipe_t *p, const float *src, int slot)
 static int enqueue_fill(io_chunkpipe_t *p)
 {
     int rc = enqueue(p, p->slot[p->fill].raw, p->fill);
+    if (rc) p->slot[p->fill].in_use = 0; /* not queued: the slot is free again */
     p->fill = -1;
     p->fill_rows = 0;
     return rc;
@@ -196,8 +190,8 @@ static void take_slot(io_chunkpipe_t *p)
     double t0 = now_s();
     for (;;) {
         for (int i = 0; i < p->n_slot; i++)
-            if (p->slot[i].state == SLOT_FREE) {
-                p->slot[i].state = SLOT_FILLING;
+            if (!p->slot[i].in_use) {
+                p->slot[i].in_use = 1;
                 p->fill = i;
                 p->st.wait_s += now_s() - t0;
                 return;

@@ -34,7 +34,6 @@ typedef struct {
     double compress_s; /* worker seconds shuffling and deflating (summed over workers) */
     double write_s;    /* seconds inside H5Dwrite_chunk */
     double wait_s;     /* seconds the caller waited for a free chunk slot or at finish */
-    size_t raw_bytes, stored_bytes;
 } io_chunkpipe_stats_t;
 
 /* Starts `threads` >= 1 workers for dataset ds (chunk_rows x cols float32 chunks). */

@@ -152,13 +152,15 @@ int vae_infer_decode(vae_infer_t *q, int n)
     return chain_run(q, &q->dec, n, q->dec_in, q->out);
 }
 
-/* f32 -> bf16, round to nearest even (the top 16 bits of the rounded f32; NaN kept quiet). */
+/* f32 -> bf16, round to nearest even (the top 16 bits of the rounded f32; NaN kept quiet): the
+ * decoder's input, Z + E values per row, too few for a oneDNN reorder per fixed size to pay. */
 static void to_bf16(const float *x, uint16_t *y, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         uint32_t u;
         memcpy(&u, &x[i], 4);
-        y[i] = (u & 0x7fffffffu) > 0x7f800000u ? (uint16_t)((u >> 16) | 0x40) : (uint16_t)((u + 0x7fffu + ((u >> 16) & 1)) >> 16);
+        int nan = (u & 0x7fffffffu) > 0x7f800000u;
+        y[i] = nan ? (uint16_t)((u >> 16) | 0x40) : (uint16_t)((u + 0x7fffu + ((u >> 16) & 1)) >> 16);
     }
 }
 

@@ -24,8 +24,8 @@ typedef struct {
 } vae_chain_t;
 
 /* fixed decoder row counts, ascending (generation pads a batch's tail up to one of them) */
-#define VAE_INFER_ROWS {1, 8, 64, 512}
 #define VAE_INFER_MAX_ROWS 512
+#define VAE_INFER_ROWS {1, 8, 64, VAE_INFER_MAX_ROWS}
 
 typedef struct {
     vae_config_t cfg;

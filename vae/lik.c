@@ -49,35 +49,28 @@ void vae_prep_encoder_input(const vae_config_t *c, int n, const float *E_inc, co
 /* Bernoulli on u = x / E_inc: BCE on logits, l = max(z,0) - z u + ln(1 + e^-|z|), dl/dz = sigma(z) - u,
  * sigma(z) = 1 / (1 + e^-|z|) for z >= 0, e^-|z| / (1 + e^-|z|) below. Blocks of BCE_BLOCK
  * voxels in float with the vectorised exp and log of layers/fastmath.h (per-voxel losses into
- * l, gradients into d if not NULL); the row sum in double. Ternaries, not fminf/fmaxf: those
- * are libm calls that block vectorisation. */
+ * l, gradients into d); the row sum in double. Ternaries, not fminf/fmaxf: those are libm calls
+ * that block vectorisation. */
 #define BCE_BLOCK 256
 LAYER_VECTOR_CLONES
 static void bce_block(int n, const float *o, const float *x, float inv, float *d, float g, float *l)
 {
-    if (d) {
-        for (int v = 0; v < n; v++) {
-            float z = o[v], u = x[v] * inv, e = layer_expf(-fabsf(z)), q = 1.f / (1.f + e);
-            u = u < 1.f ? u : 1.f;
-            l[v] = (z > 0.f ? z : 0.f) - z * u + layer_logf(1.f + e);
-            d[v] = g * ((z >= 0 ? q : e * q) - u);
-        }
-    } else {
-        for (int v = 0; v < n; v++) {
-            float z = o[v], u = x[v] * inv, e = layer_expf(-fabsf(z));
-            u = u < 1.f ? u : 1.f;
-            l[v] = (z > 0.f ? z : 0.f) - z * u + layer_logf(1.f + e);
-        }
+    for (int v = 0; v < n; v++) {
+        float z = o[v], u = x[v] * inv, e = layer_expf(-fabsf(z)), q = 1.f / (1.f + e);
+        u = u < 1.f ? u : 1.f;
+        l[v] = (z > 0.f ? z : 0.f) - z * u + layer_logf(1.f + e);
+        d[v] = g * ((z >= 0 ? q : e * q) - u);
     }
 }
 
+/* Without d (evaluation) the gradients go to a scratch block and are dropped. */
 static double row_bernoulli(const vae_config_t *c, const float *o, const float *x, float Ei, float *d, float g)
 {
-    float l[BCE_BLOCK];
+    float l[BCE_BLOCK], scratch[BCE_BLOCK];
     double s = 0;
     for (int v0 = 0; v0 < c->V; v0 += BCE_BLOCK) {
         int n = c->V - v0 < BCE_BLOCK ? c->V - v0 : BCE_BLOCK;
-        bce_block(n, o + v0, x + v0, 1.f / Ei, d ? d + v0 : NULL, g, l);
+        bce_block(n, o + v0, x + v0, 1.f / Ei, d ? d + v0 : scratch, g, l);
         for (int v = 0; v < n; v++) s += l[v];
     }
     return s;
