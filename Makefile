@@ -9,17 +9,22 @@
 # Options: NATIVE=1 adds -march=native (off by default: CI and users' machines differ).
 #          BUILD=dir puts objects elsewhere (check-asan uses build-asan).
 
-VERSION   := 0.2.0
-SOVERSION := 0
+# The version is written once, in the public header.
+VERSION   := $(shell sed -n 's/^\#define SHOWERVAE_VERSION_STRING "\(.*\)"/\1/p' vae/showervae.h)
+SOVERSION := $(shell sed -n 's/^\#define SHOWERVAE_VERSION_MAJOR \([0-9]*\)/\1/p' vae/showervae.h)
 PREFIX    ?= /usr/local
 DESTDIR   ?=
 BUILD     ?= build
 
 CC      = gcc
 CXX     = g++
-CFLAGS  ?= -std=c11 -O2 -fvect-cost-model=dynamic -fno-trapping-math -g -Wall -Wextra -fno-math-errno
+# CFLAGS is the user's (optimisation, debug info); the flags the code needs are always added:
+# C11, warnings, and the float options the likelihood loops need to vectorise (GCC will not
+# if-convert float selects without -fno-trapping-math; -fno-math-errno keeps sqrt inline).
+CFLAGS  ?= -O2 -g
+REQ_CFLAGS = -std=c11 -Wall -Wextra -fvect-cost-model=dynamic -fno-trapping-math -fno-math-errno
 ifeq ($(NATIVE),1)
-CFLAGS  += -march=native
+REQ_CFLAGS += -march=native
 endif
 SAN     ?=
 # Libraries found through pkg-config (evaluated late: after tools/deps.sh has run).
@@ -30,16 +35,19 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) $(APP_PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
 APP_LIBS   = $(shell pkg-config --libs $(APP_PKGS))
 CPPFLAGS = -I. -D_POSIX_C_SOURCE=200809L -MMD -MP $(PKG_CFLAGS)
-ALLCFLAGS = $(CFLAGS) $(SAN) -fPIC -fopenmp
+ALLCFLAGS = $(REQ_CFLAGS) $(CFLAGS) $(SAN) -fPIC -fopenmp
 LDLIBS  = $(PKG_LIBS) -ldnnl -lm -lpthread
 LDFLAGS ?=
 
-# The library: everything but the program's own parts (which print and parse options).
-APP_SRC   := vae/cli.c vae/progress.c vae/train.c vae/evaluate.c io/report.c $(wildcard vae/cmd_*.c)
-APP_OBJ   := $(APP_SRC:%.c=$(BUILD)/%.o)
-LIB_SRC   := $(filter-out vae/main.c $(APP_SRC),$(wildcard layers/*.c physics/*.c io/*.c vae/*.c))
+# The library is every .c in base/ layers/ physics/ io/ and vae/ itself; the program is
+# vae/eval/ (evaluation, plots) and vae/cli/ (commands). A new file joins the side of its
+# folder; `make check-arrows` keeps the include arrows pointing down (tools/check-arrows.sh).
+LIB_DIRS  := base layers physics io vae
+LIB_SRC   := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
-CLI_SRC   := vae/main.c
+APP_SRC   := $(filter-out vae/cli/main.c,$(wildcard vae/eval/*.c vae/cli/*.c))
+APP_OBJ   := $(APP_SRC:%.c=$(BUILD)/%.o)
+CLI_SRC   := vae/cli/main.c
 CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC  := $(wildcard tests/*.c)
 TEST_OBJ  := $(TEST_SRC:%.c=$(BUILD)/%.o)
@@ -54,7 +62,7 @@ PROG   := $(BUILD)/showervae
 TESTS  := $(BUILD)/test_showervae
 DEPS_OK := $(BUILD)/.deps-ok
 
-.PHONY: all test demo bench bench-deps check-asan install uninstall clean deps examples-check
+.PHONY: all test demo bench bench-build bench-deps check-asan check-arrows install uninstall clean deps examples-check
 all: $(STATIC) $(SHARED) $(PROG)
 
 # Debian packages the build needs; installed by tools/deps.sh only when missing.
@@ -64,9 +72,16 @@ $(DEPS_OK): tools/deps.sh
 	./tools/deps.sh
 	@touch $@
 
-$(BUILD)/%.o: %.c | $(DEPS_OK)
+# Objects are rebuilt when the compiler flags change (the stamp holds the last set).
+FLAGS_STAMP := $(BUILD)/.flags
+$(FLAGS_STAMP): FORCE
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -c $< -o $@
+	@echo '$(CC) $(CPPFLAGS) $(ALLCFLAGS)' | cmp -s - $@ || echo '$(CC) $(CPPFLAGS) $(ALLCFLAGS)' > $@
+FORCE:
+
+$(BUILD)/%.o: %.c $(FLAGS_STAMP) | $(DEPS_OK)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(EXTRA_DEFS) $(ALLCFLAGS) -c $< -o $@
 
 $(STATIC): $(LIB_OBJ)
 	rm -f $@
@@ -83,7 +98,7 @@ $(PROG): $(CLI_OBJ) $(APPLIB) $(STATIC)
 	$(CC) $(SAN) -fopenmp $(LDFLAGS) -o $@ $^ $(APP_LIBS) $(LDLIBS)
 
 # The CLI tests run the program built beside them.
-$(TEST_OBJ): CPPFLAGS += -DSV_PROG='"$(PROG)"'
+$(TEST_OBJ): EXTRA_DEFS = -DSV_PROG='"$(PROG)"'
 $(TESTS): $(TEST_OBJ) $(APPLIB) $(STATIC) | $(PROG)
 	$(CC) $(SAN) -fopenmp $(LDFLAGS) -o $@ $(TEST_OBJ) $(APPLIB) $(STATIC) -lcriterion $(APP_LIBS) $(LDLIBS)
 
@@ -93,9 +108,13 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/bench/timing.o $(STATIC)
 # The suite runs with 2 OpenMP threads unless OMP_NUM_THREADS says otherwise; then the two
 # example hooks are built against an installation in a temporary prefix through pkg-config
 # and run on a small model.
-test: $(TESTS)
+test: $(TESTS) check-arrows
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} ./$(TESTS) --jobs 2
 	$(MAKE) --no-print-directory examples-check
+
+# The include arrows point down only: base <- layers, physics <- io <- vae <- vae/eval <- vae/cli.
+check-arrows:
+	@./tools/check-arrows.sh
 
 EX = $(BUILD)/examples
 examples-check: all
@@ -127,6 +146,8 @@ check-asan:
 # batch 1024 for bench-ds2 and par04, against the PyTorch peer when `make bench-deps` has
 # installed it), then end-to-end generation of 100k showers into HDF5 (bench_e2e), and the
 # layer, simulator and I/O benchmarks. About 6 minutes on 2 cores.
+bench-build: $(BENCH_BIN)
+
 bench: $(BENCH_BIN)
 	@export OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2}; set -e; \
 	for b in bench_vae "bench_e2e --dir $(BUILD)/bench-out" bench_dense bench_simulate \
@@ -180,6 +201,6 @@ uninstall:
 	      $(DESTDIR)$(PREFIX)/bin/showervae $(DESTDIR)$(PREFIX)/lib/pkgconfig/showervae.pc
 
 clean:
-	rm -rf build build-asan $(DEMO_OUT)
+	rm -rf $(BUILD) build-asan $(DEMO_OUT)
 
--include $(wildcard $(BUILD)/*/*.d)
+-include $(wildcard $(BUILD)/*/*.d $(BUILD)/*/*/*.d)

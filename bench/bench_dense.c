@@ -13,7 +13,7 @@
 #include "layers/arena.h"
 #include "layers/ctx.h"
 #include "layers/dense.h"
-#include "layers/status.h"
+#include "base/status.h"
 
 #include <stdio.h>
 #include <stdlib.h>

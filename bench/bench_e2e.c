@@ -23,7 +23,7 @@
  */
 #include "bench/timing.h"
 #include "io/writer.h"
-#include "layers/status.h"
+#include "base/status.h"
 #include "physics/simulate.h"
 #include "vae/generate.h"
 #include "vae/lik.h"
@@ -71,7 +71,7 @@ static void raw_write(const char *path, size_t bytes, run_t *r)
     char *buf = malloc(BLK);
     if (!buf) bench_check(-1, PROG, "out of memory");
     for (size_t i = 0; i < BLK; i++) buf[i] = (char)(i * 131);
-    double t0 = bench_now(), c0 = cpu_s();
+    double t0 = base_now(), c0 = cpu_s();
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) bench_check(-1, PROG, "cannot create the raw file");
     for (size_t done = 0; done < bytes;) {
@@ -80,12 +80,12 @@ static void raw_write(const char *path, size_t bytes, run_t *r)
         if (w <= 0) bench_check(-1, PROG, "raw write failed");
         done += (size_t)w;
     }
-    double t1 = bench_now();
+    double t1 = base_now();
     fsync(fd);
     close(fd);
-    r->sync = bench_now() - t1;
+    r->sync = base_now() - t1;
     r->write = t1 - t0;
-    r->total = bench_now() - t0;
+    r->total = base_now() - t0;
     r->cpu = cpu_s() - c0;
     r->stored = bytes;
     unlink(path);
@@ -101,27 +101,27 @@ static void generate(vae_infer_t *q, const phys_geometry_t *g, size_t n, size_t 
     double *Ed = malloc(B * sizeof *Ed);
     if (!E || !X[0] || !X[1] || !Ed) bench_check(-1, PROG, "out of memory");
     io_writer_t w;
-    double t0 = bench_now(), in_append = 0, c0 = cpu_s();
+    double t0 = base_now(), in_append = 0, c0 = cpu_s();
     if (path) CHECK(io_writer_open(&w, path, g, o));
     for (size_t f = 0, b = 0; f < n; f += B, b ^= 1) { /* X[b] is written while X[b ^ 1] is generated */
         size_t k = n - f < B ? n - f : B;
         phys_sim_energies_loguniform(Ed, k, 1e3, 1e6, 7, f);
         for (size_t i = 0; i < k; i++) E[i] = (float)Ed[i];
-        double t = bench_now();
+        double t = base_now();
         CHECK(vae_generate_showers(q, (int)k, E, 7, f, X[b]));
-        double t2 = bench_now();
+        double t2 = base_now();
         r->compute += t2 - t;
         if (path) CHECK(io_writer_append_async(&w, E, X[b], k));
-        in_append += bench_now() - t2;
+        in_append += base_now() - t2;
     }
     if (path) {
         io_chunkpipe_stats_t st;
         io_writer_stats(&w, &st);
-        double t = bench_now();
+        double t = base_now();
         CHECK(io_writer_close(&w));
-        double t2 = bench_now();
+        double t2 = base_now();
         if (fsync_path(path) != 0) bench_check(-1, PROG, "fsync failed");
-        r->sync = bench_now() - t2;
+        r->sync = base_now() - t2;
         if (o->threads > 0) { /* the pipe's split; the caller's waits include the final drain */
             r->compress = st.compress_s, r->write = st.write_s;
             r->wait = st.wait_s + (t2 - t);
@@ -132,7 +132,7 @@ static void generate(vae_infer_t *q, const phys_geometry_t *g, size_t n, size_t 
         r->stored = stat(path, &sb) == 0 ? (size_t)sb.st_size : 0;
         unlink(path);
     }
-    r->total = bench_now() - t0;
+    r->total = base_now() - t0;
     r->cpu = cpu_s() - c0;
     free(E), free(X[0]), free(X[1]), free(Ed);
 }

@@ -9,23 +9,16 @@
  * Usage: bench_io [--n N] [--geometry G] [--dir DIR] [--keep]
  */
 #include "io/loader.h"
+#include "base/clock.h"
 #include "io/writer.h"
-#include "layers/status.h"
+#include "base/status.h"
 #include "physics/simulate.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
 
 static double rss_mb(void)
 {
@@ -37,7 +30,7 @@ static double rss_mb(void)
 #define CHECK(x)                                                                  \
     do {                                                                          \
         if ((x) < 0) {                                                            \
-            fprintf(stderr, "bench_io: %s\n", layer_last_error());                \
+            fprintf(stderr, "bench_io: %s\n", base_last_error());                \
             exit(1);                                                              \
         }                                                                         \
     } while (0)
@@ -74,14 +67,14 @@ int main(int argc, char **argv)
     o.deflate = 1;
     io_writer_t w;
     CHECK(io_writer_open(&w, path, &g, &o));
-    double t0 = now_s();
+    double t0 = base_now();
     for (size_t f = 0; f < N; f += B) {
         size_t k = N - f < B ? N - f : B, at = f % POOL;
         if (at + k > POOL) at = 0;
         CHECK(io_writer_append(&w, Ef + at, pool + at * V, k));
     }
     CHECK(io_writer_close(&w));
-    double tw = now_s() - t0, gb = (double)N * V * 4 / 1e9;
+    double tw = base_now() - t0, gb = (double)N * V * 4 / 1e9;
     double rss_write = rss_mb();
 
     io_dataset_t d;
@@ -92,13 +85,13 @@ int main(int argc, char **argv)
     size_t seen = 0;
     int got;
     double sum = 0;
-    t0 = now_s();
+    t0 = base_now();
     do {
         CHECK(io_loader_next(&L, 1024, bE, bX, &got));
         seen += (size_t)got;
         for (int i = 0; i < got; i++) sum += bX[(size_t)i * V + V / 2];
     } while (got > 0);
-    double tr = now_s() - t0;
+    double tr = base_now() - t0;
     FILE *f = fopen(path, "rb");
     fseek(f, 0, SEEK_END);
     double file_gb = ftell(f) / 1e9;

@@ -6,7 +6,8 @@
  * Usage: bench_simulate [--quick]
  */
 #include "layers/ctx.h"
-#include "layers/status.h"
+#include "base/clock.h"
+#include "base/status.h"
 #include "physics/simulate.h"
 
 #include <math.h>
@@ -14,14 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
 
 int main(int argc, char **argv)
 {
@@ -29,7 +22,7 @@ int main(int argc, char **argv)
     phys_geometry_t g;
     phys_sim_t s;
     if (phys_geometry_preset(&g, "ds2") < 0 || phys_sim_init(&s, &g) < 0) {
-        fprintf(stderr, "bench_simulate: %s\n", layer_last_error());
+        fprintf(stderr, "bench_simulate: %s\n", base_last_error());
         return 1;
     }
     const int threads = omp_get_max_threads();
@@ -44,9 +37,9 @@ int main(int argc, char **argv)
         double E = energies[e] * 1e3;
         /* one thread: showers until the window is used */
         phys_sim_stats_t st;
-        double t0 = now_s(), spots = 0, s1 = 0, s2 = 0, occ = 0;
+        double t0 = base_now(), spots = 0, s1 = 0, s2 = 0, occ = 0;
         long n = 0;
-        while (now_s() - t0 < window || n < 5) {
+        while (base_now() - t0 < window || n < 5) {
             phys_sim_shower(&s, E, 1, (uint64_t)n, out, &st);
             spots += st.spots;
             double et = 0;
@@ -60,30 +53,30 @@ int main(int argc, char **argv)
             occ += (double)hit / g.n_voxels;
             n++;
         }
-        double t1 = now_s() - t0, mean = s1 / n, sd = sqrt(fmax(s2 / n - mean * mean, 0));
+        double t1 = base_now() - t0, mean = s1 / n, sd = sqrt(fmax(s2 / n - mean * mean, 0));
         /* all threads: a batch sized to the single-thread rate */
         size_t nb = (size_t)fmin(4096, fmax(threads * 4, n * threads));
         double *Es = malloc(nb * sizeof *Es);
         for (size_t k = 0; k < nb; k++) Es[k] = E;
-        double t2 = now_s();
+        double t2 = base_now();
         phys_sim_batch(&s, Es, nb, 2, 0, out);
-        double t3 = now_s() - t2;
+        double t3 = base_now() - t2;
         printf("| %g | %.0f | %.1f | %.3g | %.1f | %.4f | %.4f | %.3f |\n", energies[e], spots / n,
                n / t1, spots / t1, nb / t3, mean, sd / mean, occ / n);
         free(Es);
     }
     /* the CaloChallenge spectrum: log-uniform 1 GeV - 1 TeV, one thread */
-    double t0 = now_s(), spots = 0;
+    double t0 = base_now(), spots = 0;
     long n = 0;
     phys_sim_stats_t st;
-    while (now_s() - t0 < 2 * window || n < 20) {
+    while (base_now() - t0 < 2 * window || n < 20) {
         double E;
         phys_sim_energies_loguniform(&E, 1, 1e3, 1e6, 3, (uint64_t)n);
         phys_sim_shower(&s, E, 3, (uint64_t)n, out, &st);
         spots += st.spots;
         n++;
     }
-    double t = now_s() - t0;
+    double t = base_now() - t0;
     printf("| 1-1000 log-uniform | %.0f | %.1f | %.3g | | | | |\n", spots / n, n / t, spots / t);
     free(out);
     return 0;

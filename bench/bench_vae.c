@@ -18,8 +18,8 @@
  */
 #include "bench/timing.h"
 #include "layers/optim.h"
-#include "layers/rng.h"
-#include "layers/status.h"
+#include "base/rng.h"
+#include "base/status.h"
 #include "physics/simulate.h"
 #include "vae/generate.h"
 #include "vae/model.h"
@@ -67,7 +67,7 @@ static int run_train(void *p)
 {
     train_t *t = p;
     vae_terms_t terms;
-    LAYER_TRY(vae_model_train_step(t->m, t->E, t->x, 1, t->step++, t->m->cfg.beta, 0.f, &terms));
+    BASE_TRY(vae_model_train_step(t->m, t->E, t->x, 1, t->step++, t->m->cfg.beta, 0.f, &terms));
     layer_grad_clip(&t->m->A, t->m->cfg.clip);
     layer_adam_step(&t->adam, &t->m->A, t->m->cfg.lr);
     return 0;
@@ -120,9 +120,9 @@ static void measure(const layer_ctx_t *ctx, const char *preset, double window, o
     }
     /* training on fractions like the peer's: 30% of voxels hit, E_cell / E_inc < 1 / V */
     train_t t = {.m = &m, .E = Eg, .x = x};
-    layer_rng_t r;
-    layer_rng_init(&r, 3, 0);
-    layer_rng_uniform(&r, x, (size_t)TRAIN_B * V);
+    base_rng_t r;
+    base_rng_init(&r, 3, 0);
+    base_rng_uniform(&r, x, (size_t)TRAIN_B * V);
     for (size_t i = 0; i < (size_t)TRAIN_B * V; i++) x[i] = x[i] < 0.3f ? Eg[i / V] * x[i] / (0.3f * V) : 0.f;
     layer_adam_init(&t.adam, 0.f);
     o->train_per_s = TRAIN_B / bench_time(run_train, &t, 3 * window, NULL);

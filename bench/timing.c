@@ -1,23 +1,16 @@
 /* bench/timing.c: see timing.h. */
 #include "bench/timing.h"
+#include "base/clock.h"
 
-#include "layers/status.h"
+#include "base/status.h"
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
-
-double bench_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
 
 void bench_check(int rc, const char *prog, const char *what)
 {
     if (rc >= 0) return;
-    fprintf(stderr, "%s: %s: %s\n", prog, what, layer_last_error());
+    fprintf(stderr, "%s: %s: %s\n", prog, what, base_last_error());
     exit(1);
 }
 
@@ -33,10 +26,10 @@ double bench_time(bench_fn f, void *arg, double window, double *median)
     static double t[MAXN];
     bench_check(f(arg), "bench", "warm-up call");
     int n = 0;
-    double t0 = bench_now(), prev = t0;
+    double t0 = base_now(), prev = t0;
     while (n < MAXN && (prev - t0 < window || n < 3)) {
         bench_check(f(arg), "bench", "timed call");
-        double now = bench_now();
+        double now = base_now();
         t[n++] = now - prev;
         prev = now;
     }

@@ -10,11 +10,11 @@
 #ifndef BENCH_TIMING_H
 #define BENCH_TIMING_H
 
+#include "base/clock.h"
 #include "layers/ctx.h"
 
 typedef int (*bench_fn)(void *arg);
 
-double bench_now(void);
 double bench_time(bench_fn f, void *arg, double window, double *median);
 /* GFLOP/s; detail (if not NULL, >= 160 bytes) receives the four measured rates */
 double bench_matmul_peak(const layer_ctx_t *c, double window, char *detail);

@@ -3,7 +3,11 @@
  * io_atomic_begin checks that path does not exist (unless force) and gives the temporary name
  * dir/.base.tmp.PID beside it; the caller writes the temporary file; io_atomic_commit moves it
  * into place: with force by rename(2), otherwise by link(2) + unlink, which fails if the name
- * appeared meanwhile (then the temporary file is removed and LAYER_EEXIST returned).
+ * appeared meanwhile (then the temporary file is removed and BASE_EEXIST returned).
+ * Directories (a report) work the same way: io_atomic_dir_begin creates the temporary directory
+ * PATH.tmp.PID; io_atomic_dir_commit moves it into place (an existing directory, allowed only
+ * with force, is renamed aside first and removed only once the new one is in place);
+ * io_atomic_dir_abort removes the temporary directory with everything in it.
  */
 #ifndef IO_ATOMIC_H
 #define IO_ATOMIC_H
@@ -12,5 +16,9 @@
 
 int io_atomic_begin(const char *path, int force, char *tmp, size_t n);
 int io_atomic_commit(const char *tmp, const char *path, int force);
+
+int io_atomic_dir_begin(const char *path, int force, char *tmp, size_t n);
+int io_atomic_dir_commit(const char *tmp, const char *path);
+void io_atomic_dir_abort(const char *tmp);
 
 #endif

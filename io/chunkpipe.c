@@ -1,13 +1,14 @@
 /* io/chunkpipe.c: parallel shuffle + deflate and direct chunk writes (see chunkpipe.h). */
 #include "io/chunkpipe.h"
+#include "io/h5.h"
+#include "base/clock.h"
 
 #include "io/dataset.h"
-#include "layers/status.h"
+#include "base/status.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <zlib.h>
 
 typedef struct {
@@ -47,13 +48,6 @@ struct io_chunkpipe {
     io_chunkpipe_stats_t st;
 };
 
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
-
 /* HDF5's shuffle filter for 4-byte elements: plane j holds byte j of every element. */
 static void shuffle4(const unsigned char *in, unsigned char *out, size_t n)
 {
@@ -68,7 +62,7 @@ static void shuffle4(const unsigned char *in, unsigned char *out, size_t n)
 /* Compresses (or not) and stores job j with worker w's buffers; returns 0 or fills p->err. */
 static int store(io_chunkpipe_t *p, worker_t *w, const job_t *j, double *t_comp, double *t_write)
 {
-    double t0 = now_s();
+    double t0 = base_now();
     const void *buf = j->src;
     size_t size = p->raw_bytes;
     if (p->level > 0) {
@@ -81,14 +75,14 @@ static int store(io_chunkpipe_t *p, worker_t *w, const job_t *j, double *t_comp,
         }
         buf = w->out, size = len;
     }
-    double t1 = now_s();
+    double t1 = base_now();
     hsize_t off[2] = {(hsize_t)(j->index * p->rows), 0};
     pthread_mutex_lock(p->h5);
     herr_t e = H5Dwrite_chunk(p->ds, H5P_DEFAULT, 0, off, size, buf);
     if (e < 0) H5Eclear2(H5E_DEFAULT);
     pthread_mutex_unlock(p->h5);
     *t_comp = t1 - t0;
-    *t_write = now_s() - t1;
+    *t_write = base_now() - t1;
     if (e < 0) snprintf(p->err, sizeof p->err, "direct chunk write of chunk %zu failed (disk full?)", j->index);
     return e < 0 ? -1 : 0;
 }
@@ -128,9 +122,9 @@ int io_chunkpipe_open(io_chunkpipe_t **out, hid_t ds, size_t chunk_rows, size_t 
 {
     *out = NULL;
     if (threads < 1 || chunk_rows < 1 || cols < 1 || deflate < 0 || deflate > 9)
-        return layer_error(LAYER_EINVAL, "chunk pipe: bad arguments (threads %d, deflate %d)", threads, deflate);
+        return base_error(BASE_EINVAL, "chunk pipe: bad arguments (threads %d, deflate %d)", threads, deflate);
     io_chunkpipe_t *p = calloc(1, sizeof *p);
-    if (!p) return layer_error(LAYER_ENOMEM, "chunk pipe: out of memory");
+    if (!p) return base_error(BASE_ENOMEM, "chunk pipe: out of memory");
     p->ds = ds, p->rows = chunk_rows, p->cols = cols, p->raw_bytes = chunk_rows * cols * 4;
     p->level = deflate, p->h5 = h5lock, p->fill = -1;
     p->n_slot = 2 * threads + 2;
@@ -152,13 +146,13 @@ int io_chunkpipe_open(io_chunkpipe_t **out, hid_t ds, size_t chunk_rows, size_t 
     }
     if (!ok) {
         io_chunkpipe_free(p);
-        return layer_error(LAYER_ENOMEM, "chunk pipe: cannot allocate chunk buffers or start %d threads", threads);
+        return base_error(BASE_ENOMEM, "chunk pipe: cannot allocate chunk buffers or start %d threads", threads);
     }
     *out = p;
-    return LAYER_OK;
+    return BASE_OK;
 }
 
-static int failure(io_chunkpipe_t *p) { return layer_error(LAYER_EIO, "%s", p->err); }
+static int failure(io_chunkpipe_t *p) { return base_error(BASE_EIO, "%s", p->err); }
 
 /* Queues chunk src (slot >= 0, or -1: the caller's memory) as the next chunk (mu held). */
 static int enqueue(io_chunkpipe_t *p, const float *src, int slot)
@@ -187,13 +181,13 @@ static int enqueue_fill(io_chunkpipe_t *p)
 /* A free slot to fill (mu held); waits while all are busy. */
 static void take_slot(io_chunkpipe_t *p)
 {
-    double t0 = now_s();
+    double t0 = base_now();
     for (;;) {
         for (int i = 0; i < p->n_slot; i++)
             if (!p->slot[i].in_use) {
                 p->slot[i].in_use = 1;
                 p->fill = i;
-                p->st.wait_s += now_s() - t0;
+                p->st.wait_s += base_now() - t0;
                 return;
             }
         pthread_cond_wait(&p->cv_free, &p->mu);
@@ -220,19 +214,19 @@ int io_chunkpipe_push(io_chunkpipe_t *p, const float *rows, size_t n, int borrow
     }
     int bad = p->failed;
     pthread_mutex_unlock(&p->mu);
-    if (oom) return layer_error(LAYER_ENOMEM, "chunk pipe: out of memory");
-    return bad ? failure(p) : LAYER_OK;
+    if (oom) return base_error(BASE_ENOMEM, "chunk pipe: out of memory");
+    return bad ? failure(p) : BASE_OK;
 }
 
 int io_chunkpipe_wait_borrowed(io_chunkpipe_t *p)
 {
     pthread_mutex_lock(&p->mu);
-    double t0 = now_s();
+    double t0 = base_now();
     while (p->borrowed > 0) pthread_cond_wait(&p->cv_free, &p->mu);
-    p->st.wait_s += now_s() - t0;
+    p->st.wait_s += base_now() - t0;
     int bad = p->failed;
     pthread_mutex_unlock(&p->mu);
-    return bad ? failure(p) : LAYER_OK;
+    return bad ? failure(p) : BASE_OK;
 }
 
 int io_chunkpipe_finish(io_chunkpipe_t *p)
@@ -242,12 +236,12 @@ int io_chunkpipe_finish(io_chunkpipe_t *p)
         memset(p->slot[p->fill].raw + p->fill_rows * p->cols, 0, (p->rows - p->fill_rows) * p->cols * 4);
         if (enqueue_fill(p)) p->failed = 1, snprintf(p->err, sizeof p->err, "out of memory");
     }
-    double t0 = now_s();
+    double t0 = base_now();
     while (p->busy > 0) pthread_cond_wait(&p->cv_free, &p->mu);
-    p->st.wait_s += now_s() - t0;
+    p->st.wait_s += base_now() - t0;
     int bad = p->failed;
     pthread_mutex_unlock(&p->mu);
-    return bad ? failure(p) : LAYER_OK;
+    return bad ? failure(p) : BASE_OK;
 }
 
 void io_chunkpipe_stats(const io_chunkpipe_t *p, io_chunkpipe_stats_t *s) { *s = p->st; }

@@ -1,7 +1,8 @@
 /* io/dataset.c: CaloChallenge and Par04 shower files (see dataset.h). */
 #include "io/dataset.h"
+#include "io/h5.h"
 
-#include "layers/status.h"
+#include "base/status.h"
 
 #include <errno.h>
 #include <math.h>
@@ -11,14 +12,6 @@
 #include <unistd.h>
 
 #define MAX_BLOCK_BYTES (64u << 20) /* one read block at most */
-
-void io_h5_quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
-
-int io_h5_threadsafe(void)
-{
-    hbool_t t = 0;
-    return H5is_library_threadsafe(&t) >= 0 && t;
-}
 
 const char *io_layout_name(io_layout_t l)
 {
@@ -31,18 +24,18 @@ static int exists(hid_t f, const char *name) { return H5Lexists(f, name, H5P_DEF
 static int open_dset(io_dataset_t *d, const char *name, hid_t *ds, int *rank, hsize_t dims[4])
 {
     *ds = H5Dopen2(d->file, name, H5P_DEFAULT);
-    if (*ds < 0) return layer_error(LAYER_EIO, "%s: cannot open dataset '%s'", d->path, name);
+    if (*ds < 0) return base_error(BASE_EIO, "%s: cannot open dataset '%s'", d->path, name);
     hid_t sp = H5Dget_space(*ds), ty = H5Dget_type(*ds);
     *rank = H5Sget_simple_extent_ndims(sp);
     int ok = *rank >= 1 && *rank <= 4 && H5Sget_simple_extent_dims(sp, dims, NULL) >= 0;
     H5T_class_t cls = H5Tget_class(ty);
     H5Sclose(sp);
     H5Tclose(ty);
-    if (!ok) return layer_error(LAYER_EIO, "%s: dataset '%s' has rank %d (expected 1 to 4)", d->path, name, *rank);
+    if (!ok) return base_error(BASE_EIO, "%s: dataset '%s' has rank %d (expected 1 to 4)", d->path, name, *rank);
     if (cls != H5T_FLOAT)
-        return layer_error(LAYER_EIO, "%s: dataset '%s' is not floating point (float32 or float64 expected)",
+        return base_error(BASE_EIO, "%s: dataset '%s' is not floating point (float32 or float64 expected)",
                            d->path, name);
-    return LAYER_OK;
+    return BASE_OK;
 }
 
 /* Reads rows [first, first + count) of a rank-r dataset (row length len) as float. */
@@ -61,9 +54,9 @@ static int read_rows(io_dataset_t *d, hid_t ds, int rank, size_t first, size_t c
     H5Sclose(ms);
     H5Sclose(sp);
     if (e < 0)
-        return layer_error(LAYER_EIO, "%s: read of rows %zu..%zu failed (file truncated or damaged?)",
+        return base_error(BASE_EIO, "%s: read of rows %zu..%zu failed (file truncated or damaged?)",
                            d->path, first, first + count - 1);
-    return LAYER_OK;
+    return BASE_OK;
 }
 
 /* Checks energies (n) finite and > 0. */
@@ -71,9 +64,9 @@ static int check_energies(const io_dataset_t *d, const float *e, size_t n, size_
 {
     for (size_t i = 0; i < n; i++)
         if (!(e[i] > 0) || !isfinite(e[i]))
-            return layer_error(LAYER_EIO, "%s: incident energy of shower %zu is %g (must be finite and > 0)",
+            return base_error(BASE_EIO, "%s: incident energy of shower %zu is %g (must be finite and > 0)",
                                d->path, first + i, e[i]);
-    return LAYER_OK;
+    return BASE_OK;
 }
 
 /* Picks the grid for a file of V voxels or Par04 dims when none is given. */
@@ -82,30 +75,20 @@ static int infer_geometry(io_dataset_t *d, const phys_geometry_t *geo)
     if (geo) {
         d->geo = *geo;
     } else {
-        char name[64] = "";
-        if (H5Aexists(d->file, "geometry") > 0) {
-            hid_t a = H5Aopen(d->file, "geometry", H5P_DEFAULT), t = H5Aget_type(a);
-            if (H5Tget_class(t) == H5T_STRING && !H5Tis_variable_str(t) && H5Tget_size(t) < sizeof name) {
-                hid_t mt = H5Tcopy(t);
-                H5Tset_size(mt, sizeof name);
-                H5Tset_strpad(mt, H5T_STR_NULLTERM);
-                if (H5Aread(a, mt, name) < 0) name[0] = 0;
-                H5Tclose(mt);
-            }
-            H5Tclose(t);
-            H5Aclose(a);
-        }
+        char name[64] = "", *attr = io_h5_get_str(d->file, "geometry");
+        if (attr && strlen(attr) < sizeof name) strcpy(name, attr);
+        free(attr);
         int V = d->V;
-        const char *pick = phys_geometry_preset(&d->geo, name) == LAYER_OK ? name
+        const char *pick = phys_geometry_preset(&d->geo, name) == BASE_OK ? name
                            : V == 368 ? "ds1-photons" : V == 533 ? "ds1-pions"
                            : V == 6480 ? "ds2" : V == 40500 ? "ds3" : NULL;
         if (!pick)
-            return layer_error(LAYER_EIO, "%s: cannot tell the geometry of %d voxels per shower (give one, "
+            return base_error(BASE_EIO, "%s: cannot tell the geometry of %d voxels per shower (give one, "
                                "e.g. --geometry binning.xml)", d->path, V);
         phys_geometry_preset(&d->geo, pick);
     }
     if (d->geo.n_voxels != d->V)
-        return layer_error(LAYER_EIO, "%s: showers have %d voxels, geometry %s has %d", d->path, d->V,
+        return base_error(BASE_EIO, "%s: showers have %d voxels, geometry %s has %d", d->path, d->V,
                            d->geo.name, d->geo.n_voxels);
     if (d->layout != IO_LAYOUT_CALOCHALLENGE) { /* Par04 arrays must map onto the grid */
         const phys_geometry_t *g = &d->geo;
@@ -113,10 +96,10 @@ static int infer_geometry(io_dataset_t *d, const phys_geometry_t *geo)
         for (int l = 0; ok && l < g->n_layers; l++)
             ok = g->n_r[l] == d->par04_dims[0] && g->n_alpha[l] == d->par04_dims[1];
         if (!ok)
-            return layer_error(LAYER_EIO, "%s: Par04 showers (R %d, PHI %d, Z %d) do not match geometry %s",
+            return base_error(BASE_EIO, "%s: Par04 showers (R %d, PHI %d, Z %d) do not match geometry %s",
                                d->path, d->par04_dims[0], d->par04_dims[1], d->par04_dims[2], g->name);
     }
-    return LAYER_OK;
+    return BASE_OK;
 }
 
 /* Block size and chunk cache for the showers dataset (reopened with a sized cache). */
@@ -131,7 +114,7 @@ static int plan_blocks(io_dataset_t *d, const char *name)
     d->block_rows = chunked ? chunk[0] : 256;
     if (d->block_rows > max_rows) d->block_rows = max_rows ? max_rows : 1;
     if (d->block_rows < 1) d->block_rows = 1;
-    if (!chunked) return LAYER_OK;
+    if (!chunked) return BASE_OK;
     /* cache: all chunks across one block of rows, so each chunk is decompressed once */
     size_t chunk_elems = 1, across = 1;
     for (int i = 0; i < rank; i++) chunk_elems *= chunk[i];
@@ -142,7 +125,7 @@ static int plan_blocks(io_dataset_t *d, const char *name)
     H5Dclose(d->showers);
     d->showers = H5Dopen2(d->file, name, dapl);
     H5Pclose(dapl);
-    return d->showers < 0 ? layer_error(LAYER_EIO, "%s: cannot reopen '%s'", d->path, name) : LAYER_OK;
+    return d->showers < 0 ? base_error(BASE_EIO, "%s: cannot reopen '%s'", d->path, name) : BASE_OK;
 }
 
 /* The two-dataset layouts: energies e_name (N) or (N, 1), showers (N, V) for CaloChallenge or
@@ -152,18 +135,18 @@ static int open_pair(io_dataset_t *d, const char *e_name, int want_rank)
     hid_t de;
     int re, rs;
     hsize_t ed[4], sd[4];
-    LAYER_TRY(open_dset(d, e_name, &de, &re, ed));
-    int rc = LAYER_OK;
+    BASE_TRY(open_dset(d, e_name, &de, &re, ed));
+    int rc = BASE_OK;
     if (re > 2 || (re == 2 && ed[1] != 1))
-        rc = layer_error(LAYER_EIO, "%s: %s must be (N, 1) or (N); it is rank %d", d->path, e_name, re);
-    if (rc == LAYER_OK) rc = open_dset(d, "showers", &d->showers, &rs, sd);
-    if (rc == LAYER_OK && rs != want_rank)
-        rc = layer_error(LAYER_EIO, "%s: showers must be %s; it has rank %d", d->path,
+        rc = base_error(BASE_EIO, "%s: %s must be (N, 1) or (N); it is rank %d", d->path, e_name, re);
+    if (rc == BASE_OK) rc = open_dset(d, "showers", &d->showers, &rs, sd);
+    if (rc == BASE_OK && rs != want_rank)
+        rc = base_error(BASE_EIO, "%s: showers must be %s; it has rank %d", d->path,
                          want_rank == 2 ? "(N, voxels)" : "(N, R, PHI, Z) in the Par04 layout", rs);
-    if (rc == LAYER_OK && sd[0] != ed[0])
-        rc = layer_error(LAYER_EIO, "%s: %llu incident energies but %llu showers", d->path,
+    if (rc == BASE_OK && sd[0] != ed[0])
+        rc = base_error(BASE_EIO, "%s: %llu incident energies but %llu showers", d->path,
                          (unsigned long long)ed[0], (unsigned long long)sd[0]);
-    if (rc == LAYER_OK) {
+    if (rc == BASE_OK) {
         d->n = sd[0];
         d->V = 1;
         for (int i = 1; i < rs; i++) d->V *= (int)sd[i];
@@ -171,10 +154,10 @@ static int open_pair(io_dataset_t *d, const char *e_name, int want_rank)
             for (int i = 0; i < 3; i++) d->par04_dims[i] = (int)sd[i + 1];
         d->energies = malloc((d->n ? d->n : 1) * sizeof(float));
         rc = d->energies ? read_rows(d, de, re, 0, d->n, 1, d->energies)
-                         : layer_error(LAYER_ENOMEM, "%s: out of memory", d->path);
+                         : base_error(BASE_ENOMEM, "%s: out of memory", d->path);
     }
     H5Dclose(de);
-    if (rc == LAYER_OK) rc = check_energies(d, d->energies, d->n, 0);
+    if (rc == BASE_OK) rc = check_energies(d, d->energies, d->n, 0);
     return rc;
 }
 
@@ -208,9 +191,9 @@ static int cmp_group(const void *a, const void *b)
 static int open_par04_per_energy(io_dataset_t *d)
 {
     if (H5Literate(d->file, H5_INDEX_NAME, H5_ITER_NATIVE, NULL, collect_group, d) < 0)
-        return layer_error(LAYER_ENOMEM, "%s: out of memory", d->path);
+        return base_error(BASE_ENOMEM, "%s: out of memory", d->path);
     if (d->n_groups == 0)
-        return layer_error(LAYER_EIO, "%s: no 'showers' dataset: not a CaloChallenge file (incident_energies, "
+        return base_error(BASE_EIO, "%s: no 'showers' dataset: not a CaloChallenge file (incident_energies, "
                            "showers) nor a Par04 file (incident_energy + showers, or one dataset per energy)",
                            d->path);
     qsort(d->groups, (size_t)d->n_groups, sizeof *d->groups, cmp_group);
@@ -218,14 +201,14 @@ static int open_par04_per_energy(io_dataset_t *d)
         hid_t ds;
         int r;
         hsize_t dims[4];
-        LAYER_TRY(open_dset(d, d->groups[k].name, &ds, &r, dims));
+        BASE_TRY(open_dset(d, d->groups[k].name, &ds, &r, dims));
         H5Dclose(ds);
         if (r != 4)
-            return layer_error(LAYER_EIO, "%s: Par04 dataset '%s' must be (N, R, PHI, Z); rank is %d", d->path,
+            return base_error(BASE_EIO, "%s: Par04 dataset '%s' must be (N, R, PHI, Z); rank is %d", d->path,
                                d->groups[k].name, r);
         if (k > 0 && (dims[1] != (hsize_t)d->par04_dims[0] || dims[2] != (hsize_t)d->par04_dims[1] ||
                       dims[3] != (hsize_t)d->par04_dims[2]))
-            return layer_error(LAYER_EIO, "%s: Par04 datasets have different shapes ('%s')", d->path,
+            return base_error(BASE_EIO, "%s: Par04 datasets have different shapes ('%s')", d->path,
                                d->groups[k].name);
         for (int i = 0; i < 3; i++) d->par04_dims[i] = (int)dims[i + 1];
         d->groups[k].first = d->n;
@@ -234,10 +217,10 @@ static int open_par04_per_energy(io_dataset_t *d)
     }
     d->V = d->par04_dims[0] * d->par04_dims[1] * d->par04_dims[2];
     d->energies = malloc((d->n ? d->n : 1) * sizeof(float));
-    if (!d->energies) return layer_error(LAYER_ENOMEM, "%s: out of memory", d->path);
+    if (!d->energies) return base_error(BASE_ENOMEM, "%s: out of memory", d->path);
     for (int k = 0; k < d->n_groups; k++)
         for (size_t i = 0; i < d->groups[k].n; i++) d->energies[d->groups[k].first + i] = (float)d->groups[k].e_mev;
-    return LAYER_OK;
+    return BASE_OK;
 }
 
 static int open_layout(io_dataset_t *d)
@@ -245,18 +228,18 @@ static int open_layout(io_dataset_t *d)
     if (exists(d->file, "showers")) {
         if (exists(d->file, "incident_energies")) {
             d->layout = IO_LAYOUT_CALOCHALLENGE;
-            LAYER_TRY(open_pair(d, "incident_energies", 2));
+            BASE_TRY(open_pair(d, "incident_energies", 2));
         } else if (exists(d->file, "incident_energy")) {
             d->layout = IO_LAYOUT_PAR04;
-            LAYER_TRY(open_pair(d, "incident_energy", 4));
+            BASE_TRY(open_pair(d, "incident_energy", 4));
         } else {
-            return layer_error(LAYER_EIO, "%s: has 'showers' but no 'incident_energies' dataset", d->path);
+            return base_error(BASE_EIO, "%s: has 'showers' but no 'incident_energies' dataset", d->path);
         }
     } else {
         d->layout = IO_LAYOUT_PAR04_PER_ENERGY;
-        LAYER_TRY(open_par04_per_energy(d));
+        BASE_TRY(open_par04_per_energy(d));
     }
-    return LAYER_OK;
+    return BASE_OK;
 }
 
 int io_dataset_open(io_dataset_t *d, const char *path, const phys_geometry_t *geo)
@@ -266,21 +249,21 @@ int io_dataset_open(io_dataset_t *d, const char *path, const phys_geometry_t *ge
     d->showers = H5I_INVALID_HID;
     io_h5_quiet();
     snprintf(d->path, sizeof d->path, "%s", path);
-    if (access(path, R_OK) != 0) return layer_error(LAYER_EIO, "%s: %s", path, strerror(errno));
-    if (H5Fis_hdf5(path) <= 0) return layer_error(LAYER_EIO, "%s: not an HDF5 file", path);
+    if (access(path, R_OK) != 0) return base_error(BASE_EIO, "%s: %s", path, strerror(errno));
+    if (H5Fis_hdf5(path) <= 0) return base_error(BASE_EIO, "%s: not an HDF5 file", path);
     d->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (d->file < 0) return layer_error(LAYER_EIO, "%s: cannot open as HDF5 (truncated or damaged file?)", path);
+    if (d->file < 0) return base_error(BASE_EIO, "%s: cannot open as HDF5 (truncated or damaged file?)", path);
     int rc = open_layout(d);
-    if (rc == LAYER_OK && d->n == 0) rc = layer_error(LAYER_EIO, "%s: holds no showers", path);
-    if (rc == LAYER_OK) rc = infer_geometry(d, geo);
-    if (rc == LAYER_OK && d->layout != IO_LAYOUT_PAR04_PER_ENERGY)
+    if (rc == BASE_OK && d->n == 0) rc = base_error(BASE_EIO, "%s: holds no showers", path);
+    if (rc == BASE_OK) rc = infer_geometry(d, geo);
+    if (rc == BASE_OK && d->layout != IO_LAYOUT_PAR04_PER_ENERGY)
         rc = plan_blocks(d, "showers");
-    if (rc == LAYER_OK && d->layout == IO_LAYOUT_PAR04_PER_ENERGY) d->block_rows = 256;
-    if (rc == LAYER_OK && d->layout != IO_LAYOUT_CALOCHALLENGE) {
+    if (rc == BASE_OK && d->layout == IO_LAYOUT_PAR04_PER_ENERGY) d->block_rows = 256;
+    if (rc == BASE_OK && d->layout != IO_LAYOUT_CALOCHALLENGE) {
         d->scratch = malloc(d->block_rows * (size_t)d->V * sizeof(float));
-        if (!d->scratch) rc = layer_error(LAYER_ENOMEM, "%s: out of memory", path);
+        if (!d->scratch) rc = base_error(BASE_ENOMEM, "%s: out of memory", path);
     }
-    if (rc != LAYER_OK) io_dataset_close(d);
+    if (rc != BASE_OK) io_dataset_close(d);
     return rc;
 }
 
@@ -304,12 +287,16 @@ static int read_par04(io_dataset_t *d, hid_t ds, size_t first, size_t count, siz
     for (size_t done = 0; done < count;) {
         size_t k = count - done < d->block_rows ? count - done : d->block_rows;
         int rc = read_rows(d, ds, 4, first + done, k, (size_t)d->V, d->scratch);
-        if (rc < 0) return layer_error(rc, "%s (rows from %zu)", layer_last_error(), file_row + done);
+        if (rc < 0) {
+            char why[400]; /* base_last_error() is the buffer base_error writes */
+            snprintf(why, sizeof why, "%s", base_last_error());
+            return base_error(rc, "%s (rows from %zu)", why, file_row + done);
+        }
         for (size_t i = 0; i < k; i++)
             phys_par04_to_cc(out + (done + i) * d->V, d->scratch + i * d->V, R, P, Z);
         done += k;
     }
-    return LAYER_OK;
+    return BASE_OK;
 }
 
 static int check_showers(const io_dataset_t *d, const float *x, size_t count, size_t first)
@@ -319,24 +306,24 @@ static int check_showers(const io_dataset_t *d, const float *x, size_t count, si
         for (size_t v = 0; v < V; v++) {
             float e = x[i * V + v];
             if (!isfinite(e))
-                return layer_error(LAYER_EIO, "%s: shower %zu, voxel %zu is %g (NaN/Inf)", d->path, first + i, v, e);
+                return base_error(BASE_EIO, "%s: shower %zu, voxel %zu is %g (NaN/Inf)", d->path, first + i, v, e);
             if (e < 0)
-                return layer_error(LAYER_EIO, "%s: shower %zu, voxel %zu has negative energy %g MeV", d->path,
+                return base_error(BASE_EIO, "%s: shower %zu, voxel %zu has negative energy %g MeV", d->path,
                                    first + i, v, e);
         }
-    return LAYER_OK;
+    return BASE_OK;
 }
 
 int io_dataset_read(io_dataset_t *d, size_t first, size_t count, float *E_mev, float *showers)
 {
     if (first + count > d->n || count == 0)
-        return layer_error(LAYER_EINVAL, "%s: rows %zu..%zu requested of %zu", d->path, first,
+        return base_error(BASE_EINVAL, "%s: rows %zu..%zu requested of %zu", d->path, first,
                            first + count - 1, d->n);
     if (E_mev) memcpy(E_mev, d->energies + first, count * sizeof *E_mev);
     if (d->layout == IO_LAYOUT_CALOCHALLENGE) {
-        LAYER_TRY(read_rows(d, d->showers, 2, first, count, (size_t)d->V, showers));
+        BASE_TRY(read_rows(d, d->showers, 2, first, count, (size_t)d->V, showers));
     } else if (d->layout == IO_LAYOUT_PAR04) {
-        LAYER_TRY(read_par04(d, d->showers, first, count, first, showers));
+        BASE_TRY(read_par04(d, d->showers, first, count, first, showers));
     } else {
         for (int k = 0; k < d->n_groups; k++) {
             const io_group_t *g = &d->groups[k];
@@ -344,7 +331,7 @@ int io_dataset_read(io_dataset_t *d, size_t first, size_t count, float *E_mev, f
             size_t hi = first + count < g->first + g->n ? first + count : g->first + g->n;
             if (lo >= hi) continue;
             hid_t ds = H5Dopen2(d->file, g->name, H5P_DEFAULT);
-            if (ds < 0) return layer_error(LAYER_EIO, "%s: cannot open dataset '%s'", d->path, g->name);
+            if (ds < 0) return base_error(BASE_EIO, "%s: cannot open dataset '%s'", d->path, g->name);
             int rc = read_par04(d, ds, lo - g->first, hi - lo, lo, showers + (lo - first) * d->V);
             H5Dclose(ds);
             if (rc < 0) return rc;

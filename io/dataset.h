@@ -62,9 +62,5 @@ int io_dataset_read(io_dataset_t *d, size_t first, size_t count, float *E_mev, f
 /* The name of a layout ("CaloChallenge", "Par04", "Par04 per-energy"). */
 const char *io_layout_name(io_layout_t l);
 
-/* Switches off HDF5's own error printing (library code must not print); idempotent. */
-void io_h5_quiet(void);
-/* Whether the HDF5 library serialises concurrent calls itself (Debian's build does). */
-int io_h5_threadsafe(void);
 
 #endif

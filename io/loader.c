@@ -1,7 +1,8 @@
 /* io/loader.c: streamed, shuffled mini-batches (see loader.h). */
 #include "io/loader.h"
+#include "base/streams.h"
 
-#include "layers/status.h"
+#include "base/status.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -9,12 +10,12 @@
 int io_split_is_val(uint64_t seed, size_t i, double val_fraction)
 {
     if (val_fraction <= 0) return 0;
-    layer_rng_t r;
-    layer_rng_init(&r, seed, IO_STREAM_SPLIT);
+    base_rng_t r;
+    base_rng_init(&r, seed, BASE_STREAM_IO_SPLIT);
     r.offset = i;
     uint32_t w[4];
-    layer_rng_next_block(&r, w);
-    return layer_rng_to_unit(w[0]) < val_fraction;
+    base_rng_next_block(&r, w);
+    return base_rng_to_unit(w[0]) < val_fraction;
 }
 
 static int in_part(const io_loader_t *L, size_t i)
@@ -28,7 +29,7 @@ int io_loader_init(io_loader_t *L, io_dataset_t *d, io_part_t part, double val_f
 {
     memset(L, 0, sizeof *L);
     if (!(val_fraction >= 0 && val_fraction < 1))
-        return layer_error(LAYER_EINVAL, "validation fraction %g not in [0, 1)", val_fraction);
+        return base_error(BASE_EINVAL, "validation fraction %g not in [0, 1)", val_fraction);
     L->d = d;
     L->part = part;
     L->val_fraction = val_fraction;
@@ -48,7 +49,7 @@ int io_loader_init(io_loader_t *L, io_dataset_t *d, io_part_t part, double val_f
     }
     if (!L->order || !L->blk_e || !L->blk_x || (shuffle && (!L->buf_e || !L->buf_x))) {
         io_loader_free(L);
-        return layer_error(LAYER_ENOMEM, "%s: loader out of memory", d->path);
+        return base_error(BASE_ENOMEM, "%s: loader out of memory", d->path);
     }
     return io_loader_epoch(L, 0);
 }
@@ -66,16 +67,16 @@ void io_loader_free(io_loader_t *L)
 
 int io_loader_epoch(io_loader_t *L, uint64_t epoch)
 {
-    layer_rng_init(&L->rng, L->seed, IO_STREAM_SHUFFLE + epoch);
+    base_rng_init(&L->rng, L->seed, BASE_STREAM_IO_SHUFFLE + epoch);
     if (L->shuffle) {
-        layer_rng_permutation(&L->rng, L->order, L->n_blocks);
+        base_rng_permutation(&L->rng, L->order, L->n_blocks);
     } else {
         for (size_t b = 0; b < L->n_blocks; b++) L->order[b] = (uint32_t)b;
     }
     L->next_block = 0;
     L->blk_n = L->blk_pos = 0;
     L->buf_n = 0;
-    return LAYER_OK;
+    return BASE_OK;
 }
 
 /* Makes the next row of the current block that belongs to the part available; reads blocks as
@@ -97,7 +98,7 @@ static int next_row(io_loader_t *L, const float **e, const float **x)
         L->blk_first = b * d->block_rows;
         L->blk_n = d->n - L->blk_first < d->block_rows ? d->n - L->blk_first : d->block_rows;
         L->blk_pos = 0;
-        LAYER_TRY(io_dataset_read(L->d, L->blk_first, L->blk_n, L->blk_e, L->blk_x));
+        BASE_TRY(io_dataset_read(L->d, L->blk_first, L->blk_n, L->blk_e, L->blk_x));
     }
 }
 
@@ -121,7 +122,7 @@ int io_loader_next(io_loader_t *L, int B, float *E, float *X, int *got)
             }
             if (r < 0) return r;
             if (L->buf_n == 0) break;
-            size_t j = layer_rng_below(&L->rng, (uint32_t)L->buf_n);
+            size_t j = base_rng_below(&L->rng, (uint32_t)L->buf_n);
             E[*got] = L->buf_e[j];
             memcpy(X + (size_t)*got * V, L->buf_x + j * V, V * sizeof(float));
             L->buf_n--;
@@ -134,5 +135,5 @@ int io_loader_next(io_loader_t *L, int B, float *E, float *X, int *got)
         memcpy(X + (size_t)*got * V, x, V * sizeof(float));
         (*got)++;
     }
-    return LAYER_OK;
+    return BASE_OK;
 }

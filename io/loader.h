@@ -2,27 +2,26 @@
  * deterministic train/validation split.
  *
  * Split: shower i belongs to the validation part when u_i < val_fraction, with u_i the
- * Philox uniform of (seed, IO_STREAM_SPLIT) at offset i: a pure function of (seed, i), so the
+ * Philox uniform of (seed, BASE_STREAM_IO_SPLIT) at offset i: a pure function of (seed, i), so the
  * split does not depend on the reading order, the batch size or the thread count, and
  * validation showers are spread over the whole file (Par04 files are sorted by energy).
  *
  * Order: with shuffling, the file's row blocks (its chunks) are visited in a random order per
  * epoch and rows pass through an in-memory shuffle buffer (random pick with swap-remove), so
  * memory stays bounded by one block plus the buffer; without shuffling, file order.
- * The epoch's randomness is the stream (seed, IO_STREAM_SHUFFLE + epoch): the same seed and
+ * The epoch's randomness is the stream (seed, BASE_STREAM_IO_SHUFFLE + epoch): the same seed and
  * epoch give the same batches.
  */
 #ifndef IO_LOADER_H
 #define IO_LOADER_H
 
 #include "io/dataset.h"
-#include "layers/rng.h"
+#include "base/streams.h"
+#include "base/rng.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
-#define IO_STREAM_SPLIT 0x5B117000ull
-#define IO_STREAM_SHUFFLE 0x5FF1E000ull
 
 typedef enum { IO_PART_ALL = 0, IO_PART_TRAIN, IO_PART_VAL } io_part_t;
 
@@ -39,7 +38,7 @@ typedef struct {
     size_t blk_n, blk_pos, blk_first;
     float *buf_e, *buf_x;     /* owned: shuffle buffer (cap rows) */
     size_t cap, buf_n;
-    layer_rng_t rng;
+    base_rng_t rng;
 } io_loader_t;
 
 /* 1 when shower i is in the validation part. */

@@ -3,8 +3,8 @@
 
 #include "io/atomic.h"
 #include "io/dataset.h"
-#include "layers/status.h"
-#include "vae/showervae.h"
+#include "io/h5.h"
+#include "base/status.h"
 
 #include <errno.h>
 #include <math.h>
@@ -12,67 +12,29 @@
 #include <string.h>
 #include <unistd.h>
 
-static int put_str_attr(hid_t f, const char *name, const char *value)
-{
-    hid_t t = H5Tcopy(H5T_C_S1), sp = H5Screate(H5S_SCALAR);
-    H5Tset_size(t, strlen(value) + 1);
-    H5Tset_strpad(t, H5T_STR_NULLTERM);
-    hid_t a = H5Acreate2(f, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t e = a < 0 ? -1 : H5Awrite(a, t, value);
-    if (a >= 0) H5Aclose(a);
-    H5Sclose(sp);
-    H5Tclose(t);
-    return e < 0 ? -1 : 0;
-}
-
-/* A string attribute into a new buffer (caller frees), or NULL. */
-static char *get_str_attr(hid_t f, const char *name)
-{
-    if (H5Aexists(f, name) <= 0) return NULL;
-    hid_t a = H5Aopen(f, name, H5P_DEFAULT), t = H5Aget_type(a);
-    char *s = NULL;
-    if (H5Tget_class(t) == H5T_STRING && !H5Tis_variable_str(t)) {
-        size_t n = H5Tget_size(t);
-        s = calloc(n + 1, 1);
-        hid_t mt = H5Tcopy(t);
-        H5Tset_strpad(mt, H5T_STR_NULLTERM);
-        H5Tset_size(mt, n + 1);
-        if (s && H5Aread(a, mt, s) < 0) {
-            free(s);
-            s = NULL;
-        }
-        H5Tclose(mt);
-    }
-    H5Tclose(t);
-    H5Aclose(a);
-    return s;
-}
-
-int io_model_create(io_model_t *f, const char *path, int force, const char *config_json)
+int io_model_create(io_model_t *f, const char *path, int force, const char *config_json, const char *producer)
 {
     memset(f, 0, sizeof *f);
     f->file = H5I_INVALID_HID;
     io_h5_quiet();
     snprintf(f->path, sizeof f->path, "%s", path);
     f->force = force;
-    LAYER_TRY(io_atomic_begin(path, force, f->tmp, sizeof f->tmp));
+    BASE_TRY(io_atomic_begin(path, force, f->tmp, sizeof f->tmp));
     /* intermediate groups are created as needed by the link creation property */
     f->file = H5Fcreate(f->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (f->file < 0) return layer_error(LAYER_EIO, "%s: cannot create (%s)", f->tmp, strerror(errno));
+    if (f->file < 0) return base_error(BASE_EIO, "%s: cannot create (%s)", f->tmp, strerror(errno));
     f->writing = 1;
-    char prod[64];
-    snprintf(prod, sizeof prod, "showervae %s", vae_version());
     hid_t sp = H5Screate(H5S_SCALAR);
     hid_t a = H5Acreate2(f->file, "format_version", H5T_STD_I32LE, sp, H5P_DEFAULT, H5P_DEFAULT);
     int v = IO_MODEL_VERSION, e = a < 0 ? -1 : H5Awrite(a, H5T_NATIVE_INT, &v);
     if (a >= 0) H5Aclose(a);
     H5Sclose(sp);
-    if (e < 0 || put_str_attr(f->file, "format", IO_MODEL_FORMAT) < 0 || put_str_attr(f->file, "producer", prod) < 0 ||
-        put_str_attr(f->file, "config", config_json) < 0) {
+    if (e < 0 || io_h5_put_str(f->file, "format", IO_MODEL_FORMAT) < 0 || io_h5_put_str(f->file, "producer", producer) < 0 ||
+        io_h5_put_str(f->file, "config", config_json) < 0) {
         io_model_abort(f);
-        return layer_error(LAYER_EIO, "%s: cannot write the header", path);
+        return base_error(BASE_EIO, "%s: cannot write the header", path);
     }
-    return LAYER_OK;
+    return BASE_OK;
 }
 
 /* A float32 dataset of rank 1 or 2, chunked with fletcher32. */
@@ -95,7 +57,7 @@ static int put_floats(io_model_t *f, const char *name, const float *data, size_t
     H5Pclose(lcpl);
     H5Pclose(dcpl);
     H5Sclose(sp);
-    return e < 0 ? layer_error(LAYER_EIO, "%s: cannot write %s", f->path, name) : LAYER_OK;
+    return e < 0 ? base_error(BASE_EIO, "%s: cannot write %s", f->path, name) : BASE_OK;
 }
 
 int io_model_put(io_model_t *f, const io_tensor_t *t) { return put_floats(f, t->name, t->data, t->rows, t->cols); }
@@ -118,7 +80,7 @@ static int put_scalar(io_model_t *f, const char *name, hid_t ftype, hid_t mtype,
     if (ds >= 0) H5Dclose(ds);
     H5Pclose(lcpl);
     H5Sclose(sp);
-    return e < 0 ? layer_error(LAYER_EIO, "%s: cannot write %s", f->path, full) : LAYER_OK;
+    return e < 0 ? base_error(BASE_EIO, "%s: cannot write %s", f->path, full) : BASE_OK;
 }
 
 int io_model_put_i64(io_model_t *f, const char *name, int64_t v)
@@ -137,7 +99,7 @@ int io_model_is_model(const char *path)
     if (access(path, R_OK) != 0 || H5Fis_hdf5(path) <= 0) return 0;
     hid_t h = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (h < 0) return 0;
-    char *s = get_str_attr(h, "format");
+    char *s = io_h5_get_str(h, "format");
     int yes = s && strcmp(s, IO_MODEL_FORMAT) == 0;
     free(s);
     H5Fclose(h);
@@ -149,16 +111,16 @@ int io_model_open(io_model_t *f, const char *path)
     memset(f, 0, sizeof *f);
     io_h5_quiet();
     snprintf(f->path, sizeof f->path, "%s", path);
-    if (access(path, R_OK) != 0) return layer_error(LAYER_EIO, "%s: %s", path, strerror(errno));
-    if (H5Fis_hdf5(path) <= 0) return layer_error(LAYER_EIO, "%s: not an HDF5 file", path);
+    if (access(path, R_OK) != 0) return base_error(BASE_EIO, "%s: %s", path, strerror(errno));
+    if (H5Fis_hdf5(path) <= 0) return base_error(BASE_EIO, "%s: not an HDF5 file", path);
     f->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f->file < 0) return layer_error(LAYER_EIO, "%s: cannot open as HDF5 (truncated or damaged file?)", path);
-    char *fmt = get_str_attr(f->file, "format");
+    if (f->file < 0) return base_error(BASE_EIO, "%s: cannot open as HDF5 (truncated or damaged file?)", path);
+    char *fmt = io_h5_get_str(f->file, "format");
     int ok = fmt && strcmp(fmt, IO_MODEL_FORMAT) == 0;
     free(fmt);
     if (!ok) {
         io_model_close(f);
-        return layer_error(LAYER_EIO, "%s: not a showervae model (no format=\"%s\" attribute)", path, IO_MODEL_FORMAT);
+        return base_error(BASE_EIO, "%s: not a showervae model (no format=\"%s\" attribute)", path, IO_MODEL_FORMAT);
     }
     int v = -1;
     if (H5Aexists(f->file, "format_version") > 0) {
@@ -168,15 +130,15 @@ int io_model_open(io_model_t *f, const char *path)
     }
     if (v != IO_MODEL_VERSION) {
         io_model_close(f);
-        return layer_error(LAYER_EIO, "%s: model format version %d, this showervae reads version %d", path, v,
+        return base_error(BASE_EIO, "%s: model format version %d, this showervae reads version %d", path, v,
                            IO_MODEL_VERSION);
     }
-    f->config = get_str_attr(f->file, "config");
+    f->config = io_h5_get_str(f->file, "config");
     if (!f->config) {
         io_model_close(f);
-        return layer_error(LAYER_EIO, "%s: model has no config attribute", path);
+        return base_error(BASE_EIO, "%s: model has no config attribute", path);
     }
-    return LAYER_OK;
+    return BASE_OK;
 }
 
 int io_model_has(io_model_t *f, const char *name)
@@ -193,22 +155,22 @@ int io_model_has(io_model_t *f, const char *name)
 
 static int get_floats(io_model_t *f, const char *name, float *data, size_t rows, size_t cols)
 {
-    if (!io_model_has(f, name)) return layer_error(LAYER_EIO, "%s: missing %s", f->path, name);
+    if (!io_model_has(f, name)) return base_error(BASE_EIO, "%s: missing %s", f->path, name);
     hid_t ds = H5Dopen2(f->file, name, H5P_DEFAULT), sp = H5Dget_space(ds);
     hsize_t dims[2] = {0, 0};
     int rank = H5Sget_simple_extent_dims(sp, dims, NULL);
     H5Sclose(sp);
     if (rank != (cols ? 2 : 1) || dims[0] != rows || (cols && dims[1] != cols)) {
         H5Dclose(ds);
-        return layer_error(LAYER_EIO, "%s: %s has shape (%llu, %llu), the config needs (%zu, %zu)", f->path, name,
+        return base_error(BASE_EIO, "%s: %s has shape (%llu, %llu), the config needs (%zu, %zu)", f->path, name,
                            (unsigned long long)dims[0], (unsigned long long)(rank == 2 ? dims[1] : 0), rows, cols);
     }
     herr_t e = H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
     H5Dclose(ds);
-    if (e < 0) return layer_error(LAYER_EIO, "%s: %s cannot be read (checksum mismatch: corrupted file?)", f->path, name);
+    if (e < 0) return base_error(BASE_EIO, "%s: %s cannot be read (checksum mismatch: corrupted file?)", f->path, name);
     for (size_t i = 0; i < rows * (cols ? cols : 1); i++)
-        if (!isfinite(data[i])) return layer_error(LAYER_EIO, "%s: %s holds NaN/Inf", f->path, name);
-    return LAYER_OK;
+        if (!isfinite(data[i])) return base_error(BASE_EIO, "%s: %s holds NaN/Inf", f->path, name);
+    return BASE_OK;
 }
 
 int io_model_get(io_model_t *f, const io_tensor_t *t) { return get_floats(f, t->name, t->data, t->rows, t->cols); }
@@ -224,11 +186,11 @@ static int get_scalar(io_model_t *f, const char *name, hid_t mtype, void *v)
 {
     char full[128];
     snprintf(full, sizeof full, "/state/%s", name);
-    if (!io_model_has(f, full)) return layer_error(LAYER_EIO, "%s: missing %s", f->path, full);
+    if (!io_model_has(f, full)) return base_error(BASE_EIO, "%s: missing %s", f->path, full);
     hid_t ds = H5Dopen2(f->file, full, H5P_DEFAULT);
     herr_t e = H5Dread(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, v);
     H5Dclose(ds);
-    return e < 0 ? layer_error(LAYER_EIO, "%s: cannot read %s", f->path, full) : LAYER_OK;
+    return e < 0 ? base_error(BASE_EIO, "%s: cannot read %s", f->path, full) : BASE_OK;
 }
 
 int io_model_get_i64(io_model_t *f, const char *name, int64_t *v) { return get_scalar(f, name, H5T_NATIVE_INT64, v); }
@@ -236,11 +198,11 @@ int io_model_get_f64(io_model_t *f, const char *name, double *v) { return get_sc
 
 int io_model_close(io_model_t *f)
 {
-    int rc = LAYER_OK;
-    if (f->file > 0 && H5Fclose(f->file) < 0) rc = layer_error(LAYER_EIO, "%s: close failed (disk full?)", f->path);
+    int rc = BASE_OK;
+    if (f->file > 0 && H5Fclose(f->file) < 0) rc = base_error(BASE_EIO, "%s: close failed (disk full?)", f->path);
     f->file = H5I_INVALID_HID;
     if (f->writing) {
-        if (rc == LAYER_OK) rc = io_atomic_commit(f->tmp, f->path, f->force);
+        if (rc == BASE_OK) rc = io_atomic_commit(f->tmp, f->path, f->force);
         else unlink(f->tmp);
     }
     free(f->config);

@@ -33,7 +33,8 @@ typedef struct {
 } io_model_t;
 
 /* Writing: create (atomic), add tensors, state entries, then commit with io_model_close. */
-int io_model_create(io_model_t *f, const char *path, int force, const char *config_json);
+/* producer: the "producer" attribute (e.g. "showervae 0.2.0"). */
+int io_model_create(io_model_t *f, const char *path, int force, const char *config_json, const char *producer);
 int io_model_put(io_model_t *f, const io_tensor_t *t);
 int io_model_put_i64(io_model_t *f, const char *name, int64_t v);
 int io_model_put_f64(io_model_t *f, const char *name, double v);

@@ -3,8 +3,8 @@
 
 #include "io/atomic.h"
 #include "io/dataset.h"
-#include "layers/status.h"
-#include "vae/showervae.h"
+#include "io/h5.h"
+#include "base/status.h"
 
 #include <errno.h>
 #include <float.h>
@@ -48,16 +48,8 @@ static hid_t make_dset(hid_t f, const char *name, hsize_t cols, hsize_t rows, in
 
 static int attr_str(io_writer_t *w, const char *name, const char *value)
 {
-    hid_t t = H5Tcopy(H5T_C_S1), sp = H5Screate(H5S_SCALAR);
-    H5Tset_size(t, strlen(value) + 1);
-    H5Tset_strpad(t, H5T_STR_NULLTERM);
-    if (H5Aexists(w->file, name) > 0) H5Adelete(w->file, name);
-    hid_t a = H5Acreate2(w->file, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t e = a < 0 ? -1 : H5Awrite(a, t, value);
-    if (a >= 0) H5Aclose(a);
-    H5Sclose(sp);
-    H5Tclose(t);
-    return e < 0 ? layer_error(LAYER_EIO, "%s: cannot write attribute %s", w->tmp, name) : LAYER_OK;
+    return io_h5_put_str(w->file, name, value) < 0 ? base_error(BASE_EIO, "%s: cannot write attribute %s", w->tmp, name)
+                                                    : BASE_OK;
 }
 
 static int attr_int(io_writer_t *w, const char *name, int64_t value)
@@ -68,7 +60,7 @@ static int attr_int(io_writer_t *w, const char *name, int64_t value)
     herr_t e = a < 0 ? -1 : H5Awrite(a, H5T_NATIVE_INT64, &value);
     if (a >= 0) H5Aclose(a);
     H5Sclose(sp);
-    return e < 0 ? layer_error(LAYER_EIO, "%s: cannot write attribute %s", w->tmp, name) : LAYER_OK;
+    return e < 0 ? base_error(BASE_EIO, "%s: cannot write attribute %s", w->tmp, name) : BASE_OK;
 }
 
 int io_writer_attr_str(io_writer_t *w, const char *name, const char *value)
@@ -94,19 +86,19 @@ int io_writer_open(io_writer_t *w, const char *path, const phys_geometry_t *g, c
     memset(w, 0, sizeof *w);
     w->file = w->d_e = w->d_x = H5I_INVALID_HID;
     for (int k = 0; k < IO_WRITER_MAX_EXTRA; k++) w->d_extra[k] = H5I_INVALID_HID;
-    if (o->n_extra < 0 || o->n_extra > IO_WRITER_MAX_EXTRA) return layer_error(LAYER_EINVAL, "too many extra datasets");
+    if (o->n_extra < 0 || o->n_extra > IO_WRITER_MAX_EXTRA) return base_error(BASE_EINVAL, "too many extra datasets");
     io_h5_quiet();
-    if (strlen(path) >= sizeof w->path) return layer_error(LAYER_EINVAL, "output path too long");
+    if (strlen(path) >= sizeof w->path) return base_error(BASE_EINVAL, "output path too long");
     snprintf(w->path, sizeof w->path, "%s", path);
     w->V = o->no_showers ? 0 : g->n_voxels;
     w->force = o->force;
-    if (o->threads < 0 || o->threads > 1024) return layer_error(LAYER_EINVAL, "compression threads %d", o->threads);
+    if (o->threads < 0 || o->threads > 1024) return base_error(BASE_EINVAL, "compression threads %d", o->threads);
     pthread_mutex_init(&w->h5, NULL);
     w->h5_ready = 1;
-    LAYER_TRY(io_atomic_begin(path, o->force, w->tmp, sizeof w->tmp));
-    if (o->deflate < 0 || o->deflate > 9) return layer_error(LAYER_EINVAL, "deflate level %d not in 0-9", o->deflate);
+    BASE_TRY(io_atomic_begin(path, o->force, w->tmp, sizeof w->tmp));
+    if (o->deflate < 0 || o->deflate > 9) return base_error(BASE_EINVAL, "deflate level %d not in 0-9", o->deflate);
     w->file = H5Fcreate(w->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (w->file < 0) return layer_error(LAYER_EIO, "%s: cannot create (%s)", w->tmp, strerror(errno));
+    if (w->file < 0) return base_error(BASE_EIO, "%s: cannot create (%s)", w->tmp, strerror(errno));
     size_t rows = o->chunk_rows ? o->chunk_rows : (size_t)((1u << 20) / ((size_t)g->n_voxels * 4));
     if (rows < 1) rows = 1;
     w->d_e = make_dset(w->file, "incident_energies", 1, rows * 64, o->deflate);
@@ -122,19 +114,15 @@ int io_writer_open(io_writer_t *w, const char *path, const phys_geometry_t *g, c
         w->d_extra[k] = make_dset(w->file, o->extra_name[k], (hsize_t)o->extra_cols[k], er ? er : 1, o->deflate);
         bad |= w->d_extra[k] < 0;
     }
-    int rc = bad ? layer_error(LAYER_EIO, "%s: cannot create datasets", w->tmp) : LAYER_OK;
-    if (rc == LAYER_OK) rc = io_writer_attr_str(w, "geometry", g->name);
-    if (rc == LAYER_OK) rc = io_writer_attr_int(w, "n_voxels", g->n_voxels);
-    if (rc == LAYER_OK) rc = io_writer_attr_str(w, "units", "MeV");
-    if (rc == LAYER_OK) rc = io_writer_attr_str(w, "format", "CaloChallenge 2022");
-    if (rc == LAYER_OK) {
-        char prod[64];
-        snprintf(prod, sizeof prod, "showervae %s", vae_version());
-        rc = io_writer_attr_str(w, "producer", prod);
-    }
-    if (rc == LAYER_OK && w->V && o->threads > 0)
+    int rc = bad ? base_error(BASE_EIO, "%s: cannot create datasets", w->tmp) : BASE_OK;
+    if (rc == BASE_OK) rc = io_writer_attr_str(w, "geometry", g->name);
+    if (rc == BASE_OK) rc = io_writer_attr_int(w, "n_voxels", g->n_voxels);
+    if (rc == BASE_OK) rc = io_writer_attr_str(w, "units", "MeV");
+    if (rc == BASE_OK) rc = io_writer_attr_str(w, "format", "CaloChallenge 2022");
+    if (rc == BASE_OK && o->producer) rc = io_writer_attr_str(w, "producer", o->producer);
+    if (rc == BASE_OK && w->V && o->threads > 0)
         rc = io_chunkpipe_open(&w->pipe, w->d_x, rows, (size_t)w->V, o->deflate, o->threads, &w->h5);
-    if (rc != LAYER_OK) io_writer_abort(w);
+    if (rc != BASE_OK) io_writer_abort(w);
     return rc;
 }
 
@@ -142,13 +130,13 @@ int io_writer_open(io_writer_t *w, const char *path, const phys_geometry_t *g, c
 static int append(io_writer_t *w, hid_t ds, const float *x, size_t n, hsize_t cols)
 {
     hsize_t dims[2] = {w->n + n, cols}, start[2] = {w->n, 0}, cnt[2] = {n, cols};
-    if (H5Dset_extent(ds, dims) < 0) return layer_error(LAYER_EIO, "%s: cannot extend dataset", w->tmp);
+    if (H5Dset_extent(ds, dims) < 0) return base_error(BASE_EIO, "%s: cannot extend dataset", w->tmp);
     hid_t fs = H5Dget_space(ds), ms = H5Screate_simple(2, cnt, NULL);
     herr_t e = H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, cnt, NULL);
     if (e >= 0) e = H5Dwrite(ds, H5T_NATIVE_FLOAT, ms, fs, H5P_DEFAULT, x);
     H5Sclose(ms);
     H5Sclose(fs);
-    return e < 0 ? layer_error(LAYER_EIO, "%s: write failed (disk full?)", w->tmp) : LAYER_OK;
+    return e < 0 ? base_error(BASE_EIO, "%s: write failed (disk full?)", w->tmp) : BASE_OK;
 }
 
 int io_writer_append(io_writer_t *w, const float *E_mev, const float *showers, size_t n)
@@ -156,22 +144,22 @@ int io_writer_append(io_writer_t *w, const float *E_mev, const float *showers, s
     return io_writer_append_ex(w, E_mev, showers, NULL, n);
 }
 
-/* Validates row i; returns LAYER_OK or the error naming the row and the value. */
+/* Validates row i; returns BASE_OK or the error naming the row and the value. */
 static int check_row(const io_writer_t *w, const float *E_mev, const float *showers, const float *const *extra,
                      size_t i)
 {
     if (!(E_mev[i] > 0) || !isfinite(E_mev[i]))
-        return layer_error(LAYER_EINVAL, "%s: incident energy %g of row %zu", w->path, E_mev[i], w->n + i);
+        return base_error(BASE_EINVAL, "%s: incident energy %g of row %zu", w->path, E_mev[i], w->n + i);
     for (size_t v = 0; v < (size_t)w->V; v++) {
         float e = showers[i * w->V + v];
         if (!(e >= 0) || !isfinite(e))
-            return layer_error(LAYER_EINVAL, "%s: row %zu voxel %zu has energy %g", w->path, w->n + i, v, e);
+            return base_error(BASE_EINVAL, "%s: row %zu voxel %zu has energy %g", w->path, w->n + i, v, e);
     }
     for (int k = 0; k < w->n_extra; k++)
         for (int j = 0; j < w->extra_cols[k]; j++)
             if (!isfinite(extra[k][i * w->extra_cols[k] + j]))
-                return layer_error(LAYER_EINVAL, "%s: row %zu holds NaN/Inf", w->path, w->n + i);
-    return LAYER_OK;
+                return base_error(BASE_EINVAL, "%s: row %zu holds NaN/Inf", w->path, w->n + i);
+    return BASE_OK;
 }
 
 /* Validates n rows (positive finite energies, finite non-negative voxels, finite extras) on
@@ -190,29 +178,29 @@ static int check_rows(const io_writer_t *w, const float *E_mev, const float *sho
             for (int j = 0; j < w->extra_cols[k]; j++) ok &= isfinite(extra[k][i * w->extra_cols[k] + j]);
         if (!ok && i < first_bad) first_bad = i;
     }
-    return first_bad < n ? check_row(w, E_mev, showers, extra, first_bad) : LAYER_OK;
+    return first_bad < n ? check_row(w, E_mev, showers, extra, first_bad) : BASE_OK;
 }
 
 /* Appends; borrow: the pipe reads the showers in place (see io_writer_append_async). */
 static int append_rows(io_writer_t *w, const float *E_mev, const float *showers, const float *const *extra,
                        size_t n, int borrow)
 {
-    if (w->file < 0) return layer_error(LAYER_EINVAL, "writer is not open");
-    LAYER_TRY(check_rows(w, E_mev, showers, extra, n));
-    if (w->pipe) LAYER_TRY(io_chunkpipe_wait_borrowed(w->pipe)); /* the previous async batch is stored */
-    if (n == 0) return LAYER_OK;
+    if (w->file < 0) return base_error(BASE_EINVAL, "writer is not open");
+    BASE_TRY(check_rows(w, E_mev, showers, extra, n));
+    if (w->pipe) BASE_TRY(io_chunkpipe_wait_borrowed(w->pipe)); /* the previous async batch is stored */
+    if (n == 0) return BASE_OK;
     h5_lock(w);
     int rc = append(w, w->d_e, E_mev, n, 1);
-    if (rc == LAYER_OK && w->V && !w->pipe) rc = append(w, w->d_x, showers, n, (hsize_t)w->V);
-    if (rc == LAYER_OK && w->pipe) { /* extend; the pipe stores the rows */
+    if (rc == BASE_OK && w->V && !w->pipe) rc = append(w, w->d_x, showers, n, (hsize_t)w->V);
+    if (rc == BASE_OK && w->pipe) { /* extend; the pipe stores the rows */
         hsize_t dims[2] = {w->n + n, (hsize_t)w->V};
-        if (H5Dset_extent(w->d_x, dims) < 0) rc = layer_error(LAYER_EIO, "%s: cannot extend dataset", w->tmp);
+        if (H5Dset_extent(w->d_x, dims) < 0) rc = base_error(BASE_EIO, "%s: cannot extend dataset", w->tmp);
     }
-    for (int k = 0; k < w->n_extra && rc == LAYER_OK; k++)
+    for (int k = 0; k < w->n_extra && rc == BASE_OK; k++)
         rc = append(w, w->d_extra[k], extra[k], n, (hsize_t)w->extra_cols[k]);
     h5_unlock(w);
-    if (rc == LAYER_OK && w->pipe) rc = io_chunkpipe_push(w->pipe, showers, n, borrow);
-    if (rc == LAYER_OK) w->n += n;
+    if (rc == BASE_OK && w->pipe) rc = io_chunkpipe_push(w->pipe, showers, n, borrow);
+    if (rc == BASE_OK) w->n += n;
     return rc;
 }
 
@@ -250,18 +238,18 @@ static void close_handles(io_writer_t *w, int *ok)
 
 int io_writer_close(io_writer_t *w)
 {
-    if (w->file < 0) return layer_error(LAYER_EINVAL, "writer is not open");
+    if (w->file < 0) return base_error(BASE_EINVAL, "writer is not open");
     int ok = 1;
-    if (w->pipe && io_chunkpipe_finish(w->pipe) != LAYER_OK) {
+    if (w->pipe && io_chunkpipe_finish(w->pipe) != BASE_OK) {
         char msg[300];
-        snprintf(msg, sizeof msg, "%s", layer_last_error());
+        snprintf(msg, sizeof msg, "%s", base_last_error());
         io_writer_abort(w);
-        return layer_error(LAYER_EIO, "%s: %s; nothing written", w->path, msg);
+        return base_error(BASE_EIO, "%s: %s; nothing written", w->path, msg);
     }
     close_handles(w, &ok);
     if (!ok) {
         unlink(w->tmp);
-        return layer_error(LAYER_EIO, "%s: closing the file failed (disk full?); nothing written", w->path);
+        return base_error(BASE_EIO, "%s: closing the file failed (disk full?); nothing written", w->path);
     }
     return io_atomic_commit(w->tmp, w->path, w->force);
 }

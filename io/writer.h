@@ -49,6 +49,7 @@ typedef struct {
     int force;          /* replace an existing file */
     int threads;        /* compression threads for the showers (0: HDF5's filter, in the caller) */
     int no_showers;     /* omit the showers dataset (e.g. a file of latents) */
+    const char *producer; /* the "producer" attribute, e.g. "showervae 0.2.0" (NULL: none) */
     int n_extra;        /* further (N, cols) float32 datasets written row by row */
     const char *extra_name[IO_WRITER_MAX_EXTRA];
     int extra_cols[IO_WRITER_MAX_EXTRA];

@@ -1,7 +1,7 @@
 /* layers/act.c: activations (see act.h). */
 #include "layers/act.h"
 
-#include "layers/status.h"
+#include "base/status.h"
 
 #include <math.h>
 #include <string.h>
@@ -19,9 +19,9 @@ int layer_act_parse(const char *name, layer_act_kind_t *kind)
     for (unsigned i = 0; i < sizeof act_names / sizeof *act_names; i++)
         if (strcmp(name, act_names[i]) == 0) {
             *kind = (layer_act_kind_t)i;
-            return LAYER_OK;
+            return BASE_OK;
         }
-    return layer_error(LAYER_EINVAL, "unknown activation '%s' (identity, relu, leaky_relu, "
+    return base_error(BASE_EINVAL, "unknown activation '%s' (identity, relu, leaky_relu, "
                                      "sigmoid, tanh, softplus)", name);
 }
 
@@ -72,25 +72,28 @@ void layer_act_backward_c(layer_act_spec_t spec, float *dy, const float *y, size
     }
 }
 
-int layer_act_init(layer_act_t *L, const layer_ctx_t *ctx, layer_act_spec_t spec, int B, int C)
+int layer_act_init(layer_act_t *L, const layer_ctx_t *ctx, layer_arena_t *A, const layer_act_cfg_t *cfg)
 {
+    (void)A;
+    const layer_act_spec_t spec = cfg->spec;
+    const int B = cfg->B, C = cfg->C;
     memset(L, 0, sizeof *L);
     L->ctx = ctx;
     L->spec = spec;
     L->B = B;
     L->C = C;
-    if (B <= 0 || C <= 0) return layer_error(LAYER_EINVAL, "act: bad shape (%d, %d)", B, C);
+    if (B <= 0 || C <= 0) return base_error(BASE_EINVAL, "act: bad shape (%d, %d)", B, C);
     dnnl_memory_desc_t md;
-    LAYER_TRY(layer_md_2d(&md, B, C));
+    BASE_TRY(layer_md_2d(&md, B, C));
     dnnl_alg_kind_t alg;
     float alpha;
-    int rc = LAYER_OK;
+    int rc = BASE_OK;
     if (layer_act_dnnl_fwd(spec, &alg, &alpha)) {
         dnnl_eltwise_desc_t fd;
         dnnl_primitive_desc_t fpd = NULL;
         LAYER_DNNL_TRY(dnnl_eltwise_forward_desc_init(&fd, dnnl_forward_training, alg, &md, alpha, 0.f));
         rc = layer_prim_create(ctx, &fd, NULL, NULL, &L->fwd, &fpd);
-        if (rc == LAYER_OK && layer_act_dnnl_bwd(spec, &alg)) {
+        if (rc == BASE_OK && layer_act_dnnl_bwd(spec, &alg)) {
             dnnl_eltwise_desc_t bd;
             dnnl_status_t s = dnnl_eltwise_backward_desc_init(&bd, alg, &md, &md, alpha, 0.f);
             rc = s == dnnl_success ? layer_prim_create(ctx, &bd, NULL, fpd, &L->bwd, NULL)
@@ -99,8 +102,8 @@ int layer_act_init(layer_act_t *L, const layer_ctx_t *ctx, layer_act_spec_t spec
         if (fpd) dnnl_primitive_desc_destroy(fpd);
     }
     dnnl_memory_t *mems[] = {&L->m_x, &L->m_y, &L->m_dy, &L->m_dx};
-    for (int i = 0; i < 4 && rc == LAYER_OK; i++) rc = layer_mem_wrap(ctx, &md, NULL, mems[i]);
-    if (rc != LAYER_OK) layer_act_free(L);
+    for (int i = 0; i < 4 && rc == BASE_OK; i++) rc = layer_mem_wrap(ctx, &md, NULL, mems[i]);
+    if (rc != BASE_OK) layer_act_free(L);
     return rc;
 }
 
@@ -119,7 +122,7 @@ int layer_act_forward(layer_act_t *L, const float *x, float *y)
     size_t n = (size_t)L->B * L->C;
     if (!L->fwd) {
         if (x != y) memcpy(y, x, n * sizeof *y);
-        return LAYER_OK;
+        return BASE_OK;
     }
     LAYER_DNNL_TRY(dnnl_memory_set_data_handle(L->m_x, (void *)x));
     LAYER_DNNL_TRY(dnnl_memory_set_data_handle(L->m_y, y));
@@ -127,7 +130,7 @@ int layer_act_forward(layer_act_t *L, const float *x, float *y)
                                           (dnnl_exec_arg_t[]){{DNNL_ARG_SRC, L->m_x},
                                                               {DNNL_ARG_DST, L->m_y}}));
     LAYER_DNNL_TRY(dnnl_stream_wait(L->ctx->st));
-    return LAYER_OK;
+    return BASE_OK;
 }
 
 int layer_act_backward(layer_act_t *L, const float *y, float *dy, float *dx)
@@ -136,7 +139,7 @@ int layer_act_backward(layer_act_t *L, const float *y, float *dy, float *dx)
     if (!L->bwd) {
         if (dx != dy) memcpy(dx, dy, n * sizeof *dx);
         layer_act_backward_c(L->spec, dx, y, n);
-        return LAYER_OK;
+        return BASE_OK;
     }
     LAYER_DNNL_TRY(dnnl_memory_set_data_handle(L->m_y, (void *)y));
     LAYER_DNNL_TRY(dnnl_memory_set_data_handle(L->m_dy, dy));
@@ -146,5 +149,5 @@ int layer_act_backward(layer_act_t *L, const float *y, float *dy, float *dx)
                                                               {DNNL_ARG_DIFF_DST, L->m_dy},
                                                               {DNNL_ARG_DIFF_SRC, L->m_dx}}));
     LAYER_DNNL_TRY(dnnl_stream_wait(L->ctx->st));
-    return LAYER_OK;
+    return BASE_OK;
 }

@@ -20,6 +20,7 @@
 #ifndef LAYERS_ACT_H
 #define LAYERS_ACT_H
 
+#include "layers/arena.h"
 #include "layers/ctx.h"
 
 #include <stddef.h>
@@ -40,7 +41,7 @@ typedef struct {
 
 /* "identity", "relu", "leaky_relu", "sigmoid", "tanh", "softplus". */
 const char *layer_act_name(layer_act_kind_t kind);
-/* Parses a name as above; LAYER_EINVAL for an unknown name. */
+/* Parses a name as above; BASE_EINVAL for an unknown name. */
 int layer_act_parse(const char *name, layer_act_kind_t *kind);
 
 /* oneDNN forward algorithm and alpha for spec; returns 0 for identity (no op), 1 otherwise. */
@@ -60,7 +61,13 @@ typedef struct {
     dnnl_memory_t m_x, m_y, m_dy, m_dx; /* owned wrappers, data set per call */
 } layer_act_t;
 
-int layer_act_init(layer_act_t *L, const layer_ctx_t *ctx, layer_act_spec_t spec, int B, int C);
+typedef struct {
+    layer_act_spec_t spec;
+    int B, C; /* batch and features: x, y (B, C) */
+} layer_act_cfg_t;
+
+/* A has no use here (no parameters) and may be NULL. */
+int layer_act_init(layer_act_t *L, const layer_ctx_t *ctx, layer_arena_t *A, const layer_act_cfg_t *cfg);
 void layer_act_free(layer_act_t *L);
 /* x, y: (B, C); y = f(x). In place allowed. */
 int layer_act_forward(layer_act_t *L, const float *x, float *y);

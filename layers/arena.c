@@ -1,7 +1,7 @@
 /* layers/arena.c: flat parameter/gradient/moment arena (see arena.h). */
 #include "layers/arena.h"
 
-#include "layers/status.h"
+#include "base/status.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -29,9 +29,9 @@ int layer_arena_init(layer_arena_t *A, size_t cap)
     A->v = alloc_zeroed(A->cap);
     if (!A->param || !A->grad || !A->m || !A->v) {
         layer_arena_free(A);
-        return layer_error(LAYER_ENOMEM, "arena: cannot allocate 4 x %zu floats", cap);
+        return base_error(BASE_ENOMEM, "arena: cannot allocate 4 x %zu floats", cap);
     }
-    return LAYER_OK;
+    return BASE_OK;
 }
 
 void layer_arena_free(layer_arena_t *A)
@@ -48,11 +48,11 @@ int layer_arena_take(layer_arena_t *A, size_t count, size_t *off)
 {
     size_t need = layer_arena_size(count);
     if (A->n + need > A->cap)
-        return layer_error(LAYER_ENOMEM, "arena: %zu floats requested, %zu of %zu free", need,
+        return base_error(BASE_ENOMEM, "arena: %zu floats requested, %zu of %zu free", need,
                            A->cap - A->n, A->cap);
     *off = A->n;
     A->n += need;
-    return LAYER_OK;
+    return BASE_OK;
 }
 
 void layer_arena_zero_grad(layer_arena_t *A) { memset(A->grad, 0, A->n * sizeof(float)); }

@@ -30,7 +30,7 @@ size_t layer_arena_size(size_t count);
 int layer_arena_init(layer_arena_t *A, size_t cap);
 void layer_arena_free(layer_arena_t *A);
 
-/* Reserves count floats; *off receives their offset. LAYER_ENOMEM if cap is exceeded. */
+/* Reserves count floats; *off receives their offset. BASE_ENOMEM if cap is exceeded. */
 int layer_arena_take(layer_arena_t *A, size_t count, size_t *off);
 
 /* Sets grad to zero over the used part. */

@@ -36,8 +36,13 @@ size_t layer_bnorm_arena_size(int C);
 /* eps: e.g. 1e-5; momentum: weight of the new batch in the running statistics (0.1).
  * B = 0 builds the parameters and running statistics only (no primitives): for a model loaded
  * for inference, where batch norm is folded into the preceding dense layer. */
-int layer_bnorm_init(layer_bnorm_t *L, const layer_ctx_t *ctx, layer_arena_t *A, int B, int C,
-                     float eps, float momentum);
+typedef struct {
+    int B, C;       /* batch (0: parameters only) and features */
+    float eps;      /* added to the variance, e.g. 1e-5 */
+    float momentum; /* weight of the new batch in the running statistics, e.g. 0.1 */
+} layer_bnorm_cfg_t;
+
+int layer_bnorm_init(layer_bnorm_t *L, const layer_ctx_t *ctx, layer_arena_t *A, const layer_bnorm_cfg_t *cfg);
 void layer_bnorm_free(layer_bnorm_t *L);
 /* gamma = 1, beta = 0, run_mean = 0, run_var = 1. */
 void layer_bnorm_init_params(layer_bnorm_t *L);

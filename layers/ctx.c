@@ -1,8 +1,9 @@
 /* layers/ctx.c: engine/stream context and primitive helpers (see ctx.h). */
 #include "layers/ctx.h"
 
-#include "layers/status.h"
+#include "base/status.h"
 
+#include <oneapi/dnnl/dnnl_debug.h>
 #include <omp.h>
 #include <string.h>
 
@@ -16,7 +17,7 @@ int layer_ctx_init(layer_ctx_t *ctx)
         ctx->eng = NULL;
         return layer_dnnl_error(s, "dnnl_stream_create", __FILE__, __LINE__);
     }
-    return LAYER_OK;
+    return BASE_OK;
 }
 
 void layer_ctx_free(layer_ctx_t *ctx)
@@ -42,7 +43,7 @@ int layer_prim_create(const layer_ctx_t *ctx, const void *op_desc, const_dnnl_pr
         return layer_dnnl_error(s, "dnnl_primitive_create", __FILE__, __LINE__);
     }
     if (pd_out) *pd_out = pd;
-    return LAYER_OK;
+    return BASE_OK;
 }
 
 int layer_md_2d(dnnl_memory_desc_t *md, dnnl_dim_t B, dnnl_dim_t C)
@@ -52,14 +53,14 @@ int layer_md_2d(dnnl_memory_desc_t *md, dnnl_dim_t B, dnnl_dim_t C)
     } else {
         LAYER_DNNL_TRY(dnnl_memory_desc_init_by_tag(md, 2, (dnnl_dims_t){B, C}, dnnl_f32, dnnl_ab));
     }
-    return LAYER_OK;
+    return BASE_OK;
 }
 
 int layer_mem_wrap(const layer_ctx_t *ctx, const dnnl_memory_desc_t *md, void *buf,
                    dnnl_memory_t *mem)
 {
     LAYER_DNNL_TRY(dnnl_memory_create(mem, md, ctx->eng, buf ? buf : DNNL_MEMORY_NONE));
-    return LAYER_OK;
+    return BASE_OK;
 }
 
 void layer_prims_free(dnnl_primitive_t *p, int n)
@@ -96,3 +97,8 @@ const char *layer_isa_name(void)
 }
 
 int layer_threads(void) { return omp_get_max_threads(); }
+
+int layer_dnnl_error(dnnl_status_t s, const char *call, const char *file, int line)
+{
+    return base_error(BASE_EDNNL, "%s:%d: %s -> %s", file, line, call, dnnl_status2str(s));
+}

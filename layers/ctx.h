@@ -13,7 +13,21 @@
 #ifndef LAYERS_CTX_H
 #define LAYERS_CTX_H
 
+#include "base/status.h"
+
 #include <oneapi/dnnl/dnnl.h>
+
+/* Records a oneDNN failure as BASE_EDNNL ("file:line: call -> dnnl status"). */
+int layer_dnnl_error(dnnl_status_t s, const char *call, const char *file, int line);
+
+/* Wraps a oneDNN call: on failure records the message and returns BASE_EDNNL from the
+ * enclosing function. */
+#define LAYER_DNNL_TRY(call)                                                  \
+    do {                                                                      \
+        dnnl_status_t s_ = (call);                                            \
+        if (s_ != dnnl_success)                                               \
+            return layer_dnnl_error(s_, #call, __FILE__, __LINE__);           \
+    } while (0)
 
 typedef struct {
     dnnl_engine_t eng;  /* owned */

@@ -1,7 +1,7 @@
 /* layers/dense.c: fully connected layer on oneDNN inner product / matmul (see dense.h). */
 #include "layers/dense.h"
 
-#include "layers/status.h"
+#include "base/status.h"
 
 #include <math.h>
 #include <string.h>
@@ -20,7 +20,7 @@ static int act_attr(layer_act_spec_t act, dnnl_primitive_attr_t *attr)
     dnnl_alg_kind_t alg;
     float alpha;
     *attr = NULL;
-    if (!layer_act_dnnl_fwd(act, &alg, &alpha)) return LAYER_OK;
+    if (!layer_act_dnnl_fwd(act, &alg, &alpha)) return BASE_OK;
     dnnl_post_ops_t po;
     LAYER_DNNL_TRY(dnnl_post_ops_create(&po));
     dnnl_status_t s = dnnl_post_ops_append_eltwise(po, 1.f, alg, alpha, 0.f);
@@ -32,7 +32,7 @@ static int act_attr(layer_act_spec_t act, dnnl_primitive_attr_t *attr)
         *attr = NULL;
         return layer_dnnl_error(s, "post-op attribute", __FILE__, __LINE__);
     }
-    return LAYER_OK;
+    return BASE_OK;
 }
 
 /* Training primitives: inner product fwd (+post-op), eltwise bwd, bwd data, bwd weights. */
@@ -40,44 +40,44 @@ static int build_train(layer_dense_t *L)
 {
     const layer_dense_cfg_t *c = &L->cfg;
     dnnl_memory_desc_t x_md, w_md, b_md, y_md;
-    LAYER_TRY(layer_md_2d(&x_md, c->batch, c->in));
-    LAYER_TRY(layer_md_2d(&w_md, c->out, c->in));
-    LAYER_TRY(layer_md_2d(&b_md, c->out, 0));
-    LAYER_TRY(layer_md_2d(&y_md, c->batch, c->out));
+    BASE_TRY(layer_md_2d(&x_md, c->batch, c->in));
+    BASE_TRY(layer_md_2d(&w_md, c->out, c->in));
+    BASE_TRY(layer_md_2d(&b_md, c->out, 0));
+    BASE_TRY(layer_md_2d(&y_md, c->batch, c->out));
 
     dnnl_inner_product_desc_t fd, bdd, bwd;
     LAYER_DNNL_TRY(dnnl_inner_product_forward_desc_init(&fd, dnnl_forward_training, &x_md, &w_md,
                                                         &b_md, &y_md));
     dnnl_primitive_attr_t attr;
-    LAYER_TRY(act_attr(c->act, &attr));
+    BASE_TRY(act_attr(c->act, &attr));
     dnnl_primitive_desc_t fpd = NULL;
     int rc = layer_prim_create(L->ctx, &fd, attr, NULL, &L->fwd, &fpd);
     if (attr) dnnl_primitive_attr_destroy(attr);
-    if (rc != LAYER_OK) return rc;
+    if (rc != BASE_OK) return rc;
 
     dnnl_alg_kind_t alg;
     if (layer_act_dnnl_bwd(c->act, &alg)) {
         dnnl_eltwise_desc_t ed;
         float alpha = c->act.kind == LAYER_ACT_LEAKY_RELU ? c->act.alpha : 0.f;
         if (dnnl_eltwise_backward_desc_init(&ed, alg, &y_md, &y_md, alpha, 0.f) != dnnl_success)
-            rc = layer_error(LAYER_EDNNL, "dense: eltwise backward desc for %s",
+            rc = base_error(BASE_EDNNL, "dense: eltwise backward desc for %s",
                              layer_act_name(c->act.kind));
-        if (rc == LAYER_OK) rc = layer_prim_create(L->ctx, &ed, NULL, NULL, &L->bwd_act, NULL);
+        if (rc == BASE_OK) rc = layer_prim_create(L->ctx, &ed, NULL, NULL, &L->bwd_act, NULL);
     }
-    if (rc == LAYER_OK &&
+    if (rc == BASE_OK &&
         dnnl_inner_product_backward_data_desc_init(&bdd, &x_md, &w_md, &y_md) != dnnl_success)
-        rc = layer_error(LAYER_EDNNL, "dense: backward data desc");
-    if (rc == LAYER_OK) rc = layer_prim_create(L->ctx, &bdd, NULL, fpd, &L->bwd_data, NULL);
-    if (rc == LAYER_OK && dnnl_inner_product_backward_weights_desc_init(
+        rc = base_error(BASE_EDNNL, "dense: backward data desc");
+    if (rc == BASE_OK) rc = layer_prim_create(L->ctx, &bdd, NULL, fpd, &L->bwd_data, NULL);
+    if (rc == BASE_OK && dnnl_inner_product_backward_weights_desc_init(
                               &bwd, &x_md, &w_md, &b_md, &y_md) != dnnl_success)
-        rc = layer_error(LAYER_EDNNL, "dense: backward weights desc");
-    if (rc == LAYER_OK) rc = layer_prim_create(L->ctx, &bwd, NULL, fpd, &L->bwd_w, NULL);
+        rc = base_error(BASE_EDNNL, "dense: backward weights desc");
+    if (rc == BASE_OK) rc = layer_prim_create(L->ctx, &bwd, NULL, fpd, &L->bwd_w, NULL);
     dnnl_primitive_desc_destroy(fpd);
 
     struct { dnnl_memory_t *m; const dnnl_memory_desc_t *md; } w[] = {
         {&L->m_x, &x_md}, {&L->m_w, &w_md}, {&L->m_b, &b_md}, {&L->m_y, &y_md},
         {&L->m_dy, &y_md}, {&L->m_dx, &x_md}, {&L->m_dw, &w_md}, {&L->m_db, &b_md}};
-    for (unsigned i = 0; i < sizeof w / sizeof *w && rc == LAYER_OK; i++)
+    for (unsigned i = 0; i < sizeof w / sizeof *w && rc == BASE_OK; i++)
         rc = layer_mem_wrap(L->ctx, w[i].md, NULL, w[i].m);
     return rc;
 }
@@ -99,21 +99,21 @@ static int build_infer(layer_dense_t *L)
     dnnl_matmul_desc_t md;
     LAYER_DNNL_TRY(dnnl_matmul_desc_init(&md, &x_md, &wt_md, &b_md, &y_md));
     dnnl_primitive_attr_t attr;
-    LAYER_TRY(act_attr(c->act, &attr));
+    BASE_TRY(act_attr(c->act, &attr));
     if (!attr) LAYER_DNNL_TRY(dnnl_primitive_attr_create(&attr));
     dnnl_status_t s = dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
     dnnl_primitive_desc_t pd = NULL;
     int rc = s == dnnl_success ? layer_prim_create(L->ctx, &md, attr, NULL, &L->inf, &pd)
                                : layer_dnnl_error(s, "scratchpad mode", __FILE__, __LINE__);
     dnnl_primitive_attr_destroy(attr);
-    if (rc == LAYER_OK) { /* the scratchpad this layer owns */
+    if (rc == BASE_OK) { /* the scratchpad this layer owns */
         dnnl_memory_desc_t sp = *dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
         s = dnnl_memory_create(&L->i_sp, &sp, L->ctx->eng, DNNL_MEMORY_ALLOCATE);
         if (s != dnnl_success) rc = layer_dnnl_error(s, "scratchpad memory", __FILE__, __LINE__);
     }
     if (pd) dnnl_primitive_desc_destroy(pd);
-    if (rc == LAYER_OK) rc = layer_mem_wrap(L->ctx, &wt_md, NULL, &L->i_wt);
-    if (rc == LAYER_OK) rc = layer_mem_wrap(L->ctx, &b_md, NULL, &L->i_b);
+    if (rc == BASE_OK) rc = layer_mem_wrap(L->ctx, &wt_md, NULL, &L->i_wt);
+    if (rc == BASE_OK) rc = layer_mem_wrap(L->ctx, &b_md, NULL, &L->i_b);
     return rc;
 }
 
@@ -135,19 +135,19 @@ static int build_fixed(layer_dense_t *L, int k, dnnl_memory_desc_t *w_md)
     dnnl_matmul_desc_t md;
     LAYER_DNNL_TRY(dnnl_matmul_desc_init(&md, &x_md, w_md, &b_md, &y_md));
     dnnl_primitive_attr_t attr;
-    LAYER_TRY(act_attr(c->act, &attr));
+    BASE_TRY(act_attr(c->act, &attr));
     if (!attr) LAYER_DNNL_TRY(dnnl_primitive_attr_create(&attr));
     dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
     dnnl_primitive_desc_t pd = NULL;
     int rc = layer_prim_create(L->ctx, &md, attr, NULL, &L->fx[k], &pd);
     dnnl_primitive_attr_destroy(attr);
-    if (rc != LAYER_OK) return rc;
+    if (rc != BASE_OK) return rc;
     if (k == 0) *w_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
     dnnl_memory_desc_t sp = *dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
     dnnl_primitive_desc_destroy(pd);
     dnnl_status_t s = dnnl_memory_create(&L->fx_sp[k], &sp, L->ctx->eng, DNNL_MEMORY_ALLOCATE);
     if (s != dnnl_success) return layer_dnnl_error(s, "fixed-row scratchpad", __FILE__, __LINE__);
-    LAYER_TRY(layer_mem_wrap(L->ctx, &x_md, NULL, &L->fx_x[k]));
+    BASE_TRY(layer_mem_wrap(L->ctx, &x_md, NULL, &L->fx_x[k]));
     return layer_mem_wrap(L->ctx, &y_md, NULL, &L->fx_y[k]);
 }
 
@@ -172,13 +172,13 @@ static int build_fixed_all(layer_dense_t *L)
 {
     dnnl_memory_desc_t w_md;
     int k = 0;
-    for (; k < LAYER_DENSE_FIXED && L->cfg.infer_rows[k] > 0; k++) LAYER_TRY(build_fixed(L, k, &w_md));
-    return k ? build_fixed_weights(L, &w_md) : LAYER_OK;
+    for (; k < LAYER_DENSE_FIXED && L->cfg.infer_rows[k] > 0; k++) BASE_TRY(build_fixed(L, k, &w_md));
+    return k ? build_fixed_weights(L, &w_md) : BASE_OK;
 }
 
 int layer_dense_pack(layer_dense_t *L)
 {
-    if (!L->fx_w) return LAYER_OK;
+    if (!L->fx_w) return BASE_OK;
     if (!L->fx_pack) { /* f32: in place */
         LAYER_DNNL_TRY(dnnl_memory_set_data_handle(L->fx_w, layer_dense_w(L)));
     } else {
@@ -188,7 +188,7 @@ int layer_dense_pack(layer_dense_t *L)
         LAYER_DNNL_TRY(dnnl_stream_wait(L->ctx->st));
     }
     L->packed = 1;
-    return LAYER_OK;
+    return BASE_OK;
 }
 
 int layer_bf16_native(void) { return dnnl_get_effective_cpu_isa() >= dnnl_cpu_isa_avx512_core_bf16; }
@@ -203,14 +203,14 @@ int layer_dense_init(layer_dense_t *L, const layer_ctx_t *ctx, layer_arena_t *A,
     L->ctx = ctx;
     L->A = A;
     if (cfg->in <= 0 || cfg->out <= 0 || cfg->batch < 0)
-        return layer_error(LAYER_EINVAL, "dense: bad shape in=%d out=%d batch=%d", cfg->in,
+        return base_error(BASE_EINVAL, "dense: bad shape in=%d out=%d batch=%d", cfg->in,
                            cfg->out, cfg->batch);
-    LAYER_TRY(layer_arena_take(A, (size_t)cfg->in * cfg->out, &L->w_off));
-    LAYER_TRY(layer_arena_take(A, (size_t)cfg->out, &L->b_off));
-    int rc = cfg->batch > 0 ? build_train(L) : LAYER_OK;
-    if (rc == LAYER_OK) rc = build_infer(L);
-    if (rc == LAYER_OK) rc = build_fixed_all(L);
-    if (rc != LAYER_OK) layer_dense_free(L);
+    BASE_TRY(layer_arena_take(A, (size_t)cfg->in * cfg->out, &L->w_off));
+    BASE_TRY(layer_arena_take(A, (size_t)cfg->out, &L->b_off));
+    int rc = cfg->batch > 0 ? build_train(L) : BASE_OK;
+    if (rc == BASE_OK) rc = build_infer(L);
+    if (rc == BASE_OK) rc = build_fixed_all(L);
+    if (rc != BASE_OK) layer_dense_free(L);
     return rc;
 }
 
@@ -233,7 +233,7 @@ void layer_dense_free(layer_dense_t *L)
     memset(L, 0, sizeof *L);
 }
 
-void layer_dense_init_params(layer_dense_t *L, layer_rng_t *r)
+void layer_dense_init_params(layer_dense_t *L, base_rng_t *r)
 {
     const layer_dense_cfg_t *c = &L->cfg;
     double var;
@@ -245,7 +245,7 @@ void layer_dense_init_params(layer_dense_t *L, layer_rng_t *r)
     }
     float *w = layer_dense_w(L);
     size_t n = (size_t)c->in * c->out;
-    layer_rng_normal(r, w, n);
+    base_rng_normal(r, w, n);
     float sd = (float)sqrt(var);
     for (size_t i = 0; i < n; i++) w[i] *= sd;
     memset(layer_dense_b(L), 0, (size_t)c->out * sizeof(float));
@@ -254,106 +254,106 @@ void layer_dense_init_params(layer_dense_t *L, layer_rng_t *r)
 static int exec(const layer_ctx_t *ctx, dnnl_primitive_t p, int nargs, const dnnl_exec_arg_t *args)
 {
     LAYER_DNNL_TRY(dnnl_primitive_execute(p, ctx->st, nargs, args));
-    return LAYER_OK;
+    return BASE_OK;
 }
 
 static int set(dnnl_memory_t m, const void *p)
 {
     LAYER_DNNL_TRY(dnnl_memory_set_data_handle(m, (void *)p));
-    return LAYER_OK;
+    return BASE_OK;
 }
 
 int layer_dense_forward(layer_dense_t *L, const float *x, float *y)
 {
-    if (!L->fwd) return layer_error(LAYER_EINVAL, "dense: forward needs a training layer (batch > 0)");
-    LAYER_TRY(set(L->m_x, x));
-    LAYER_TRY(set(L->m_w, layer_dense_w(L)));
-    LAYER_TRY(set(L->m_b, layer_dense_b(L)));
-    LAYER_TRY(set(L->m_y, y));
-    LAYER_TRY(exec(L->ctx, L->fwd, 4,
+    if (!L->fwd) return base_error(BASE_EINVAL, "dense: forward needs a training layer (batch > 0)");
+    BASE_TRY(set(L->m_x, x));
+    BASE_TRY(set(L->m_w, layer_dense_w(L)));
+    BASE_TRY(set(L->m_b, layer_dense_b(L)));
+    BASE_TRY(set(L->m_y, y));
+    BASE_TRY(exec(L->ctx, L->fwd, 4,
                    (dnnl_exec_arg_t[]){{DNNL_ARG_SRC, L->m_x}, {DNNL_ARG_WEIGHTS, L->m_w},
                                        {DNNL_ARG_BIAS, L->m_b}, {DNNL_ARG_DST, L->m_y}}));
     LAYER_DNNL_TRY(dnnl_stream_wait(L->ctx->st));
-    return LAYER_OK;
+    return BASE_OK;
 }
 
 int layer_dense_backward(layer_dense_t *L, const float *x, const float *y, float *dy, float *dx)
 {
-    if (!L->fwd) return layer_error(LAYER_EINVAL, "dense: backward needs a training layer (batch > 0)");
+    if (!L->fwd) return base_error(BASE_EINVAL, "dense: backward needs a training layer (batch > 0)");
     const layer_dense_cfg_t *c = &L->cfg;
-    LAYER_TRY(set(L->m_x, x));
-    LAYER_TRY(set(L->m_y, y));
-    LAYER_TRY(set(L->m_dy, dy));
-    LAYER_TRY(set(L->m_w, layer_dense_w(L)));
-    LAYER_TRY(set(L->m_dw, L->A->grad + L->w_off));
-    LAYER_TRY(set(L->m_db, L->A->grad + L->b_off));
+    BASE_TRY(set(L->m_x, x));
+    BASE_TRY(set(L->m_y, y));
+    BASE_TRY(set(L->m_dy, dy));
+    BASE_TRY(set(L->m_w, layer_dense_w(L)));
+    BASE_TRY(set(L->m_dw, L->A->grad + L->w_off));
+    BASE_TRY(set(L->m_db, L->A->grad + L->b_off));
     /* dy <- dy * f'(pre) computed from y (in place) */
     if (L->bwd_act)
-        LAYER_TRY(exec(L->ctx, L->bwd_act, 3,
+        BASE_TRY(exec(L->ctx, L->bwd_act, 3,
                        (dnnl_exec_arg_t[]){{DNNL_ARG_DST, L->m_y}, {DNNL_ARG_DIFF_DST, L->m_dy},
                                            {DNNL_ARG_DIFF_SRC, L->m_dy}}));
     else
         layer_act_backward_c(c->act, dy, y, (size_t)c->batch * c->out);
     /* dW = dy^T x, db = sum_b dy */
-    LAYER_TRY(exec(L->ctx, L->bwd_w, 4,
+    BASE_TRY(exec(L->ctx, L->bwd_w, 4,
                    (dnnl_exec_arg_t[]){{DNNL_ARG_SRC, L->m_x}, {DNNL_ARG_DIFF_DST, L->m_dy},
                                        {DNNL_ARG_DIFF_WEIGHTS, L->m_dw},
                                        {DNNL_ARG_DIFF_BIAS, L->m_db}}));
     /* dx = dy W */
     if (dx) {
-        LAYER_TRY(set(L->m_dx, dx));
-        LAYER_TRY(exec(L->ctx, L->bwd_data, 3,
+        BASE_TRY(set(L->m_dx, dx));
+        BASE_TRY(exec(L->ctx, L->bwd_data, 3,
                        (dnnl_exec_arg_t[]){{DNNL_ARG_DIFF_DST, L->m_dy},
                                            {DNNL_ARG_WEIGHTS, L->m_w},
                                            {DNNL_ARG_DIFF_SRC, L->m_dx}}));
     }
     LAYER_DNNL_TRY(dnnl_stream_wait(L->ctx->st));
-    return LAYER_OK;
+    return BASE_OK;
 }
 
 /* (Re)creates the (n, in) and (n, out) memory objects of the inference matmul. */
 static int infer_mems(layer_dense_t *L, int n)
 {
-    if (L->i_n == n) return LAYER_OK;
+    if (L->i_n == n) return BASE_OK;
     layer_mems_free(&L->i_x, 1);
     layer_mems_free(&L->i_y, 1);
     L->i_n = 0;
     dnnl_memory_desc_t x_md, y_md;
-    LAYER_TRY(layer_md_2d(&x_md, n, L->cfg.in));
-    LAYER_TRY(layer_md_2d(&y_md, n, L->cfg.out));
-    LAYER_TRY(layer_mem_wrap(L->ctx, &x_md, NULL, &L->i_x));
-    LAYER_TRY(layer_mem_wrap(L->ctx, &y_md, NULL, &L->i_y));
+    BASE_TRY(layer_md_2d(&x_md, n, L->cfg.in));
+    BASE_TRY(layer_md_2d(&y_md, n, L->cfg.out));
+    BASE_TRY(layer_mem_wrap(L->ctx, &x_md, NULL, &L->i_x));
+    BASE_TRY(layer_mem_wrap(L->ctx, &y_md, NULL, &L->i_y));
     L->i_n = n;
-    return LAYER_OK;
+    return BASE_OK;
 }
 
 int layer_dense_infer(layer_dense_t *L, int n, const float *x, float *y)
 {
-    if (n <= 0) return layer_error(LAYER_EINVAL, "dense: infer with n = %d", n);
-    LAYER_TRY(infer_mems(L, n));
-    LAYER_TRY(set(L->i_wt, layer_dense_w(L)));
-    LAYER_TRY(set(L->i_x, x));
-    LAYER_TRY(set(L->i_y, y));
-    LAYER_TRY(set(L->i_b, layer_dense_b(L)));
-    LAYER_TRY(exec(L->ctx, L->inf, 5,
+    if (n <= 0) return base_error(BASE_EINVAL, "dense: infer with n = %d", n);
+    BASE_TRY(infer_mems(L, n));
+    BASE_TRY(set(L->i_wt, layer_dense_w(L)));
+    BASE_TRY(set(L->i_x, x));
+    BASE_TRY(set(L->i_y, y));
+    BASE_TRY(set(L->i_b, layer_dense_b(L)));
+    BASE_TRY(exec(L->ctx, L->inf, 5,
                    (dnnl_exec_arg_t[]){{DNNL_ARG_SRC, L->i_x}, {DNNL_ARG_WEIGHTS, L->i_wt},
                                        {DNNL_ARG_BIAS, L->i_b}, {DNNL_ARG_DST, L->i_y},
                                        {DNNL_ARG_SCRATCHPAD, L->i_sp}}));
     LAYER_DNNL_TRY(dnnl_stream_wait(L->ctx->st));
-    return LAYER_OK;
+    return BASE_OK;
 }
 
 int layer_dense_infer_fixed(layer_dense_t *L, int k, const void *x, void *y)
 {
     if (k < 0 || k >= LAYER_DENSE_FIXED || !L->fx[k] || !L->packed)
-        return layer_error(LAYER_EINVAL, "dense: no packed fixed-row primitive %d", k);
-    LAYER_TRY(set(L->fx_x[k], x));
-    LAYER_TRY(set(L->fx_y[k], y));
-    LAYER_TRY(set(L->i_b, layer_dense_b(L)));
-    LAYER_TRY(exec(L->ctx, L->fx[k], 5,
+        return base_error(BASE_EINVAL, "dense: no packed fixed-row primitive %d", k);
+    BASE_TRY(set(L->fx_x[k], x));
+    BASE_TRY(set(L->fx_y[k], y));
+    BASE_TRY(set(L->i_b, layer_dense_b(L)));
+    BASE_TRY(exec(L->ctx, L->fx[k], 5,
                    (dnnl_exec_arg_t[]){{DNNL_ARG_SRC, L->fx_x[k]}, {DNNL_ARG_WEIGHTS, L->fx_w},
                                        {DNNL_ARG_BIAS, L->i_b}, {DNNL_ARG_DST, L->fx_y[k]},
                                        {DNNL_ARG_SCRATCHPAD, L->fx_sp[k]}}));
     LAYER_DNNL_TRY(dnnl_stream_wait(L->ctx->st));
-    return LAYER_OK;
+    return BASE_OK;
 }

@@ -30,7 +30,7 @@
 #include "layers/act.h"
 #include "layers/arena.h"
 #include "layers/ctx.h"
-#include "layers/rng.h"
+#include "base/rng.h"
 
 #define LAYER_DENSE_FIXED 4
 
@@ -78,7 +78,7 @@ void layer_dense_free(layer_dense_t *L);
 
 /* W ~ N(0, g^2 / in) with g^2 = 2 / (1 + alpha^2) for (leaky) ReLU (He et al. 2015),
  * else Glorot: W ~ N(0, 2 / (in + out)); b = 0. Draws from r. */
-void layer_dense_init_params(layer_dense_t *L, layer_rng_t *r);
+void layer_dense_init_params(layer_dense_t *L, base_rng_t *r);
 
 /* Pointers into the arena. */
 float *layer_dense_w(const layer_dense_t *L);

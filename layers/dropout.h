@@ -5,13 +5,15 @@
  * Modes: LAYER_DROPOUT_TRAIN and LAYER_DROPOUT_MC draw a fresh mask on every forward
  * (MC = "always on" at inference, Gal and Ghahramani 2016: K stochastic passes estimate the
  * predictive mean and variance); LAYER_DROPOUT_OFF is the identity.
- * The mask comes from a layer_rng_t (uniform u_i, keep when u_i >= p), so it is the same for
+ * The mask comes from a base_rng_t (uniform u_i, keep when u_i >= p), so it is the same for
  * any thread count. The layer owns a mask buffer of max_n floats.
  */
 #ifndef LAYERS_DROPOUT_H
 #define LAYERS_DROPOUT_H
 
-#include "layers/rng.h"
+#include "base/rng.h"
+#include "layers/arena.h"
+#include "layers/ctx.h"
 
 #include <stddef.h>
 
@@ -23,10 +25,16 @@ typedef struct {
     float *mask;   /* owned: keep_i / (1 - p) of the last forward */
 } layer_dropout_t;
 
-int layer_dropout_init(layer_dropout_t *L, float p, size_t max_n);
+typedef struct {
+    float p;      /* drop probability in [0, 1) */
+    size_t max_n; /* elements per call at most */
+} layer_dropout_cfg_t;
+
+/* Runs in C (no oneDNN primitive, no parameters): ctx and A may be NULL. */
+int layer_dropout_init(layer_dropout_t *L, const layer_ctx_t *ctx, layer_arena_t *A, const layer_dropout_cfg_t *cfg);
 void layer_dropout_free(layer_dropout_t *L);
 /* x, y: (n) with n <= max_n; in place allowed. Draws n uniforms from r unless mode is OFF. */
-int layer_dropout_forward(layer_dropout_t *L, layer_dropout_mode_t mode, layer_rng_t *r,
+int layer_dropout_forward(layer_dropout_t *L, layer_dropout_mode_t mode, base_rng_t *r,
                           const float *x, float *y, size_t n);
 /* dy, dx: (n): dx = dy * mask of the last forward (which must have had mode != OFF). */
 void layer_dropout_backward(const layer_dropout_t *L, const float *dy, float *dx, size_t n);

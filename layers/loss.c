@@ -5,10 +5,10 @@
  * sums in row order, so the result does not depend on the thread count. */
 #include "layers/loss.h"
 
+#include "base/fastmath.h"
+
 #include <math.h>
 #include <stdlib.h>
-
-#define LOG_2PI 1.8378770664093453
 
 /* Arguments shared by the row functions: inputs a, b, c; gradients ga, gb; weight g = w / B. */
 typedef struct {
@@ -36,52 +36,14 @@ static double batch_loss(row_fn rowf, const loss_args_t *x, float *row_out, int 
     return s / B;
 }
 
-/* a = p, b = t */
-static double bce_prob_row(const loss_args_t *x, size_t lo, size_t hi)
-{
-    const float eps_lo = 1e-7f, eps_hi = 1.f - 1e-7f;
-    double s = 0.0;
-    for (size_t i = lo; i < hi; i++) {
-        float q = fminf(fmaxf(x->a[i], eps_lo), eps_hi), t = x->b[i];
-        s -= t * log(q) + (1.0 - t) * log1p(-q);
-        if (x->ga) x->ga[i] = x->g * (q - t) / (q * (1.f - q));
-    }
-    return s;
-}
-
 /* a = z, b = t */
 static double bce_logits_row(const loss_args_t *x, size_t lo, size_t hi)
 {
     double s = 0.0;
     for (size_t i = lo; i < hi; i++) {
-        double z = x->a[i], t = x->b[i], e = exp(-fabs(z)); /* e <= 1: no overflow */
-        s += fmax(z, 0.0) - z * t + log1p(e);
-        if (x->ga) x->ga[i] = x->g * (float)((z >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e)) - t);
-    }
-    return s;
-}
-
-/* a = x, b = t */
-static double mse_row(const loss_args_t *x, size_t lo, size_t hi)
-{
-    double s = 0.0;
-    for (size_t i = lo; i < hi; i++) {
-        double d = (double)x->a[i] - x->b[i];
-        s += d * d;
-        if (x->ga) x->ga[i] = x->g * (float)(2.0 * d);
-    }
-    return s;
-}
-
-/* a = mu, b = lv, c = t */
-static double gauss_row(const loss_args_t *x, size_t lo, size_t hi)
-{
-    double s = 0.0;
-    for (size_t i = lo; i < hi; i++) {
-        double d = (double)x->c[i] - x->a[i], iv = exp(-(double)x->b[i]);
-        s += 0.5 * (LOG_2PI + x->b[i] + d * d * iv);
-        if (x->ga) x->ga[i] = x->g * (float)(-d * iv);
-        if (x->gb) x->gb[i] = x->g * (float)(0.5 * (1.0 - d * d * iv));
+        double dz;
+        s += layer_bce_logit(x->a[i], x->b[i], x->ga ? &dz : NULL);
+        if (x->ga) x->ga[i] = x->g * (float)dz;
     }
     return s;
 }
@@ -100,35 +62,14 @@ static double kl_row(const loss_args_t *x, size_t lo, size_t hi)
     return s;
 }
 
-double layer_loss_bce_prob(float *dp, float *row, const float *p, const float *t, int B, int D,
-                           float w)
-{
-    loss_args_t x = {.a = p, .b = t, .ga = dp, .D = D, .g = w / B};
-    return batch_loss(bce_prob_row, &x, row, B);
-}
-
-double layer_loss_bce_logits(float *dz, float *row, const float *z, const float *t, int B, int D,
-                             float w)
+double layer_loss_bce_logits(const float *z, const float *t, int B, int D, float w, float *dz, float *row)
 {
     loss_args_t x = {.a = z, .b = t, .ga = dz, .D = D, .g = w / B};
     return batch_loss(bce_logits_row, &x, row, B);
 }
 
-double layer_loss_mse(float *dx, float *row, const float *xx, const float *t, int B, int D, float w)
-{
-    loss_args_t x = {.a = xx, .b = t, .ga = dx, .D = D, .g = w / B};
-    return batch_loss(mse_row, &x, row, B);
-}
-
-double layer_loss_gauss_nll(float *dmu, float *dlv, float *row, const float *mu, const float *lv,
-                            const float *t, int B, int D, float w)
-{
-    loss_args_t x = {.a = mu, .b = lv, .c = t, .ga = dmu, .gb = dlv, .D = D, .g = w / B};
-    return batch_loss(gauss_row, &x, row, B);
-}
-
-double layer_loss_kl_normal(float *dmu, float *dlv, float *row, float *kl_dim, const float *mu,
-                            const float *lv, int B, int Z, float w)
+double layer_loss_kl_normal(const float *mu, const float *lv, int B, int Z, float w, float *dmu, float *dlv,
+                            float *row, float *kl_dim)
 {
     loss_args_t x = {.a = mu, .b = lv, .ga = dmu, .gb = dlv, .D = Z, .g = w / B};
     if (kl_dim) /* per-dimension batch mean, summed over b in order (deterministic) */
@@ -138,4 +79,15 @@ double layer_loss_kl_normal(float *dmu, float *dlv, float *row, float *kl_dim, c
             kl_dim[j] = (float)(s / B);
         }
     return batch_loss(kl_row, &x, row, B);
+}
+
+BASE_VECTOR_CLONES
+void layer_bce_logits_f32(const float *z, const float *x, int n, float inv, float g, float *l, float *d)
+{
+    for (int v = 0; v < n; v++) {
+        float zv = z[v], u = x[v] * inv, e = base_expf(-fabsf(zv)), q = 1.f / (1.f + e);
+        u = u < 1.f ? u : 1.f;
+        l[v] = (zv > 0.f ? zv : 0.f) - zv * u + base_logf(1.f + e);
+        d[v] = g * ((zv >= 0 ? q : e * q) - u);
+    }
 }

@@ -1,7 +1,7 @@
 /* layers/schedule.c: learning-rate schedules (see schedule.h). */
 #include "layers/schedule.h"
 
-#include "layers/status.h"
+#include "base/status.h"
 
 #include <math.h>
 #include <string.h>
@@ -28,8 +28,8 @@ int layer_lr_parse(const char *name, layer_lr_kind_t *kind)
     for (int i = 0; i < 3; i++)
         if (strcmp(name, names[i]) == 0) {
             *kind = (layer_lr_kind_t)i;
-            return LAYER_OK;
+            return BASE_OK;
         }
-    return layer_error(LAYER_EINVAL, "unknown learning-rate schedule '%s' (constant, step, cosine)",
+    return base_error(BASE_EINVAL, "unknown learning-rate schedule '%s' (constant, step, cosine)",
                        name);
 }

@@ -27,7 +27,7 @@ typedef struct {
 } layer_lr_schedule_t;
 
 float layer_lr_at(const layer_lr_schedule_t *s, int64_t t);
-/* "constant", "step", "cosine"; LAYER_EINVAL for another name. */
+/* "constant", "step", "cosine"; BASE_EINVAL for another name. */
 int layer_lr_parse(const char *name, layer_lr_kind_t *kind);
 
 #endif

@@ -1,7 +1,7 @@
 /* physics/geometry.c: voxel grids, presets and the binning XML reader (see geometry.h). */
 #include "physics/geometry.h"
 
-#include "layers/status.h"
+#include "base/status.h"
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -24,25 +24,39 @@ static int parse_edges(phys_geometry_t *g, int l, const char *s, int n_alpha, co
         double v = strtod(p, &end);
         if (end == p || n >= PHYS_MAX_REDGES || !isfinite(v) || v < 0 ||
             (n > 0 && v <= g->r_edges[l][n - 1]))
-            return layer_error(LAYER_EIO, "%s: layer %d: bad r_edges \"%s\" (need increasing "
+            return base_error(BASE_EIO, "%s: layer %d: bad r_edges \"%s\" (need increasing "
                                "numbers >= 0, at most %d)", where, l, s, PHYS_MAX_REDGES);
         g->r_edges[l][n++] = v;
         p = end;
         while (*p == ',' || *p == ' ') p++;
     }
     if (n < 1 || n_alpha < 1)
-        return layer_error(LAYER_EIO, "%s: layer %d: empty r_edges or n_bin_alpha < 1", where, l);
+        return base_error(BASE_EIO, "%s: layer %d: empty r_edges or n_bin_alpha < 1", where, l);
     g->n_r[l] = n - 1;
     g->n_alpha[l] = n_alpha;
-    return LAYER_OK;
+    return BASE_OK;
 }
 
-static void finish(phys_geometry_t *g)
+int phys_geometry_set_offsets(phys_geometry_t *g)
 {
+    long long off = 0;
     g->offset[0] = 0;
-    for (int l = 0; l < g->n_layers; l++) g->offset[l + 1] = g->offset[l] + g->n_r[l] * g->n_alpha[l];
+    for (int l = 0; l < g->n_layers; l++) {
+        off += (long long)g->n_r[l] * g->n_alpha[l];
+        if (g->n_r[l] < 0 || g->n_alpha[l] < 0 || off > PHYS_MAX_VOXELS)
+            return base_error(BASE_EINVAL, "geometry: layer %d: %d x %d bins (more than %d voxels in all)", l,
+                              g->n_r[l], g->n_alpha[l], PHYS_MAX_VOXELS);
+        g->offset[l + 1] = (int)off;
+    }
     g->n_voxels = g->offset[g->n_layers];
+    return BASE_OK;
+}
+
+static int finish(phys_geometry_t *g)
+{
+    BASE_TRY(phys_geometry_set_offsets(g));
     g->threshold_mev = g->pid == 11 ? 0.5e-3 / 0.033 : 1.0; /* CaloChallenge evaluate.py */
+    return BASE_OK;
 }
 
 /* ds2 and ds3: 45 identical layers of n_r bins of width dr and n_alpha angular bins;
@@ -60,7 +74,7 @@ static void uniform_preset(phys_geometry_t *g, const char *name, int n_r, double
         g->n_alpha[l] = n_alpha;
         for (int i = 0; i <= n_r; i++) g->r_edges[l][i] = i * dr;
     }
-    finish(g);
+    finish(g); /* presets are small: cannot fail */
 }
 
 /* Dataset 1 (ATLAS layers 0-23), from binning_dataset_1_{photons,pions}.xml. */
@@ -94,9 +108,8 @@ static int ds1_preset(phys_geometry_t *g, const char *name, const char *particle
         g->n_alpha[l] = 1;
         g->r_edges[l][0] = 0;
     }
-    for (; t->edges; t++) LAYER_TRY(parse_edges(g, t->layer, t->edges, t->n_alpha, name));
-    finish(g);
-    return LAYER_OK;
+    for (; t->edges; t++) BASE_TRY(parse_edges(g, t->layer, t->edges, t->n_alpha, name));
+    return finish(g);
 }
 
 int phys_geometry_preset(phys_geometry_t *g, const char *name)
@@ -106,9 +119,9 @@ int phys_geometry_preset(phys_geometry_t *g, const char *name)
     else if (strcmp(name, "ds1-photons") == 0) return ds1_preset(g, name, "photon", 22, ds1_photons);
     else if (strcmp(name, "ds1-pions") == 0) return ds1_preset(g, name, "pion", 211, ds1_pions);
     else
-        return layer_error(LAYER_EINVAL, "unknown geometry '%s' (ds1-photons, ds1-pions, ds2, ds3, "
+        return base_error(BASE_EINVAL, "unknown geometry '%s' (ds1-photons, ds1-pions, ds2, ds3, "
                                          "or a binning .xml file)", name);
-    return LAYER_OK;
+    return BASE_OK;
 }
 
 /* Integer attribute, or def when absent; -1 on a malformed value. */
@@ -130,24 +143,24 @@ static int read_bin(phys_geometry_t *g, xmlNode *bin, const char *path)
         if (n->type != XML_ELEMENT_NODE || xmlStrcmp(n->name, (const xmlChar *)"Layer")) continue;
         long id = int_attr(n, "id", g->n_layers), na = int_attr(n, "n_bin_alpha", 1);
         if (id != g->n_layers || id >= PHYS_MAX_LAYERS || na < 1)
-            return layer_error(LAYER_EIO, "%s: layer %ld: ids must count up from 0 (at most %d) "
+            return base_error(BASE_EIO, "%s: layer %ld: ids must count up from 0 (at most %d) "
                                "and n_bin_alpha must be >= 1", path, id, PHYS_MAX_LAYERS);
         xmlChar *e = xmlGetProp(n, (const xmlChar *)"r_edges");
-        if (!e) return layer_error(LAYER_EIO, "%s: layer %ld has no r_edges", path, id);
+        if (!e) return base_error(BASE_EIO, "%s: layer %ld has no r_edges", path, id);
         int rc = parse_edges(g, (int)id, (const char *)e, (int)na, path);
         xmlFree(e);
         if (rc < 0) return rc;
         g->n_layers++;
     }
-    if (g->n_layers == 0) return layer_error(LAYER_EIO, "%s: the Bin has no Layer", path);
-    return LAYER_OK;
+    if (g->n_layers == 0) return base_error(BASE_EIO, "%s: the Bin has no Layer", path);
+    return BASE_OK;
 }
 
 int phys_geometry_load_xml(phys_geometry_t *g, const char *path, const char *particle)
 {
     memset(g, 0, sizeof *g);
     xmlDoc *doc = xmlReadFile(path, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-    if (!doc) return layer_error(LAYER_EIO, "%s: not a readable XML file", path);
+    if (!doc) return base_error(BASE_EIO, "%s: not a readable XML file", path);
     xmlNode *root = xmlDocGetRootElement(doc);
     int rc = 1; /* 1: no matching Bin yet */
     if (root && xmlStrcmp(root->name, (const xmlChar *)"Bins") == 0) {
@@ -168,14 +181,14 @@ int phys_geometry_load_xml(phys_geometry_t *g, const char *path, const char *par
     }
     xmlFreeDoc(doc);
     if (rc == 1)
-        return layer_error(LAYER_EIO, "%s: no <Bin%s%s%s> in <Bins>", path, particle ? " name=\"" : "",
+        return base_error(BASE_EIO, "%s: no <Bin%s%s%s> in <Bins>", path, particle ? " name=\"" : "",
                            particle ? particle : "", particle ? "\"" : "");
     if (rc < 0) return rc;
-    finish(g);
+    BASE_TRY(finish(g));
     /* ds2/ds3-like grids (45 layers, electrons) get the W/Si readout-layer thickness */
     const char *m = phys_geometry_match(g);
     if (strcmp(m, "ds2") == 0 || strcmp(m, "ds3") == 0) g->layer_depth_mm = 3.4;
-    return LAYER_OK;
+    return BASE_OK;
 }
 
 int phys_geometry_from_arg(phys_geometry_t *g, const char *arg)
@@ -200,7 +213,7 @@ const char *phys_geometry_match(const phys_geometry_t *g)
 {
     for (int i = 0; phys_geometry_presets[i]; i++) {
         phys_geometry_t p;
-        if (phys_geometry_preset(&p, phys_geometry_presets[i]) == LAYER_OK &&
+        if (phys_geometry_preset(&p, phys_geometry_presets[i]) == BASE_OK &&
             phys_geometry_same_binning(&p, g))
             return phys_geometry_presets[i];
     }

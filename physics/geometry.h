@@ -22,6 +22,7 @@
 
 #define PHYS_MAX_LAYERS 128
 #define PHYS_MAX_REDGES 64
+#define PHYS_MAX_VOXELS (1 << 24) /* ds3 has 40500 */
 
 typedef struct {
     char name[64];     /* preset name or XML file name */
@@ -37,7 +38,11 @@ typedef struct {
     double threshold_mev;  /* readout threshold per voxel: 15.15 keV (ds2/3), 1 MeV (ds1) */
 } phys_geometry_t;
 
-/* Fills g with a built-in preset; LAYER_EINVAL (with a message) for an unknown name. */
+/* Sets offset[] and n_voxels from n_layers, n_r and n_alpha (index = offset[l] + a n_r[l] + r);
+ * BASE_EINVAL if a count is negative or the total exceeds PHYS_MAX_VOXELS. */
+int phys_geometry_set_offsets(phys_geometry_t *g);
+
+/* Fills g with a built-in preset; BASE_EINVAL (with a message) for an unknown name. */
 int phys_geometry_preset(phys_geometry_t *g, const char *name);
 /* The names of the presets, NULL-terminated. */
 extern const char *const phys_geometry_presets[];

@@ -1,7 +1,7 @@
 /* physics/hits.c: voxels to global hits (see hits.h). */
 #include "physics/hits.h"
 
-#include "layers/status.h"
+#include "base/status.h"
 
 #include <math.h>
 
@@ -26,7 +26,7 @@ int phys_voxels_to_hits(const phys_geometry_t *g, double depth_mm, const float *
                         const double dir[3], phys_hit_t *hits, int max, int *n)
 {
     double norm = sqrt(dir[0] * dir[0] + dir[1] * dir[1] + dir[2] * dir[2]);
-    if (!(norm > 0) || !isfinite(norm)) return layer_error(LAYER_EINVAL, "hits: direction has zero length");
+    if (!(norm > 0) || !isfinite(norm)) return base_error(BASE_EINVAL, "hits: direction has zero length");
     const double d[3] = {dir[0] / norm, dir[1] / norm, dir[2] / norm};
     double R[9];
     phys_rotation_to(d, R);
@@ -51,5 +51,5 @@ int phys_voxels_to_hits(const phys_geometry_t *g, double depth_mm, const float *
         }
     }
     *n = k;
-    return k <= max ? LAYER_OK : layer_error(LAYER_EINVAL, "hits: %d non-empty voxels, room for %d", k, max);
+    return k <= max ? BASE_OK : base_error(BASE_EINVAL, "hits: %d non-empty voxels, room for %d", k, max);
 }

@@ -25,7 +25,7 @@ typedef struct {
 void phys_rotation_to(const double d[3], double R[9]);
 
 /* hits: up to max entries from voxels x: (V); *n receives the number of non-empty voxels
- * (if it exceeds max, only max are written and LAYER_EINVAL is returned). dir need not be
+ * (if it exceeds max, only max are written and BASE_EINVAL is returned). dir need not be
  * normalised (it must not be zero); depth_mm is the readout-layer thickness. */
 int phys_voxels_to_hits(const phys_geometry_t *g, double depth_mm, const float *x, const double pos[3],
                         const double dir[3], phys_hit_t *hits, int max, int *n);

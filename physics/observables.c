@@ -1,7 +1,7 @@
 /* physics/observables.c: CaloChallenge high-level features and accumulators (see observables.h). */
 #include "physics/observables.h"
 
-#include "layers/status.h"
+#include "base/status.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -99,9 +99,9 @@ int phys_obs_init(phys_obs_t *o, const phys_geometry_t *g)
     if (o->n_rad) o->rad_prof = calloc((size_t)o->n_rad, sizeof(double));
     if (!o->mean || !o->m2 || !o->feat || !o->long_prof || (o->n_rad && !o->rad_prof)) {
         phys_obs_free(o);
-        return layer_error(LAYER_ENOMEM, "observables: out of memory");
+        return base_error(BASE_ENOMEM, "observables: out of memory");
     }
-    return LAYER_OK;
+    return BASE_OK;
 }
 
 void phys_obs_free(phys_obs_t *o)

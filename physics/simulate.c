@@ -1,8 +1,9 @@
 /* physics/simulate.c: GFLASH spot simulator binned into voxels (see simulate.h). */
 #include "physics/simulate.h"
+#include "base/streams.h"
 
-#include "layers/rng.h"
-#include "layers/status.h"
+#include "base/rng.h"
+#include "base/status.h"
 
 #include <math.h>
 #include <string.h>
@@ -13,30 +14,30 @@ int phys_sim_init(phys_sim_t *s, const phys_geometry_t *geo)
 {
     memset(s, 0, sizeof *s);
     if (geo->layer_depth_mm <= 0)
-        return layer_error(LAYER_EINVAL, "simulator: geometry '%s' has no layer depth; the built-in "
+        return base_error(BASE_EINVAL, "simulator: geometry '%s' has no layer depth; the built-in "
                            "W/Si simulator needs a ds2/ds3-like grid", geo->name);
     phys_detector_wsi(&s->det);
     s->geo = *geo;
     s->step_x0 = 0.2;
     s->sampling_term = 0.11;
     s->threshold = 1;
-    return LAYER_OK;
+    return BASE_OK;
 }
 
 /* Gamma(k, 1) variate (Marsaglia and Tsang 2000; for k < 1: G(k) = G(k + 1) U^(1/k)). */
-static double gamma_variate(layer_rng_seq_t *u, double k)
+static double gamma_variate(base_rng_seq_t *u, double k)
 {
     double boost = 1.0;
     if (k < 1.0) {
-        boost = pow(layer_rng_seq_u01(u), 1.0 / k);
+        boost = pow(base_rng_seq_u01(u), 1.0 / k);
         k += 1.0;
     }
     double d = k - 1.0 / 3.0, c = 1.0 / sqrt(9.0 * d);
     for (;;) {
-        double x = layer_rng_seq_normal(u), v = 1.0 + c * x;
+        double x = base_rng_seq_normal(u), v = 1.0 + c * x;
         if (v <= 0) continue;
         v = v * v * v;
-        double w = layer_rng_seq_u01(u);
+        double w = base_rng_seq_u01(u);
         if (w < 1.0 - 0.0331 * x * x * x * x || log(w) < 0.5 * x * x + d * (1.0 - v + log(v)))
             return boost * d * v;
     }
@@ -44,7 +45,7 @@ static double gamma_variate(layer_rng_seq_t *u, double k)
 
 /* Deposits n equal spots of energy e over depth [z0, z1) mm at profile depth tau. */
 static void deposit_spots(const phys_sim_t *s, double E_mev, double tau, double n, double e,
-                          double z0, double z1, layer_rng_seq_t *u, float *out, double *leak)
+                          double z0, double z1, base_rng_seq_t *u, float *out, double *leak)
 {
     double Rc, Rt, p;
     phys_gflash_radial(&s->det, E_mev, tau, &Rc, &Rt, &p);
@@ -52,11 +53,11 @@ static void deposit_spots(const phys_sim_t *s, double E_mev, double tau, double 
     const double RM = s->det.RM_mm, dz = (z1 - z0) / n, inv_depth = 1.0 / g->layer_depth_mm;
     for (long k = 0; k < (long)n; k++) {
         uint32_t w[4];
-        layer_rng_next_block(&u->r, w);
-        double R = layer_rng_to_unit(w[0]) < p ? Rc : Rt;
-        double q = layer_rng_to_unit(w[1]);
+        base_rng_next_block(&u->r, w);
+        double R = base_rng_to_unit(w[0]) < p ? Rc : Rt;
+        double q = base_rng_to_unit(w[1]);
         double r = RM * R * sqrt(q / (1.0 - q));
-        double alpha = -PI + 2 * PI * layer_rng_to_unit(w[2]);
+        double alpha = -PI + 2 * PI * base_rng_to_unit(w[2]);
         int layer = (int)((z0 + (k + 0.5) * dz) * inv_depth);
         int v = layer < g->n_layers ? phys_geometry_locate_polar(g, layer, r, alpha) : -1;
         if (v >= 0) out[v] += (float)e;
@@ -68,13 +69,13 @@ int phys_sim_shower(const phys_sim_t *s, double E_mev, uint64_t seed, uint64_t i
                     phys_sim_stats_t *st)
 {
     if (!(E_mev > 0) || !isfinite(E_mev))
-        return layer_error(LAYER_EINVAL, "simulator: incident energy %g MeV", E_mev);
+        return base_error(BASE_EINVAL, "simulator: incident energy %g MeV", E_mev);
     const phys_geometry_t *g = &s->geo;
     memset(out, 0, (size_t)g->n_voxels * sizeof *out);
-    layer_rng_seq_t u;
-    layer_rng_seq_init(&u, seed, i);
+    base_rng_seq_t u;
+    base_rng_seq_init(&u, seed, BASE_STREAM_SIM_SHOWER | i);
     phys_gflash_shower_t sh;
-    double z1n = layer_rng_seq_normal(&u), z2n = layer_rng_seq_normal(&u);
+    double z1n = base_rng_seq_normal(&u), z2n = base_rng_seq_normal(&u);
     phys_gflash_draw(&s->det, E_mev, z1n, z2n, &sh);
 
     const double X0 = s->det.X0_mm, depth = fmin(s->det.depth_mm, g->n_layers * g->layer_depth_mm);
@@ -117,13 +118,13 @@ int phys_sim_shower(const phys_sim_t *s, double E_mev, uint64_t seed, uint64_t i
             }
     if (st) /* back leakage: beyond the calorimeter, or below the walk's stop */
         *st = (phys_sim_stats_t){sh.T, sh.alpha, spots, deposited, leak, E_mev * (1 - P0), below};
-    return LAYER_OK;
+    return BASE_OK;
 }
 
 int phys_sim_batch(const phys_sim_t *s, const double *E_mev, size_t n, uint64_t seed,
                    uint64_t first_index, float *out)
 {
-    int rc = LAYER_OK;
+    int rc = BASE_OK;
     const size_t V = (size_t)s->geo.n_voxels;
 #pragma omp parallel for schedule(dynamic, 1)
     for (size_t k = 0; k < n; k++) {
@@ -139,13 +140,13 @@ int phys_sim_batch(const phys_sim_t *s, const double *E_mev, size_t n, uint64_t 
 void phys_sim_energies_loguniform(double *E_mev, size_t n, double lo, double hi, uint64_t seed,
                                   uint64_t first_index)
 {
-    layer_rng_t r;
-    layer_rng_init(&r, seed, PHYS_STREAM_ENERGY);
+    base_rng_t r;
+    base_rng_init(&r, seed, BASE_STREAM_SIM_ENERGY);
     const double a = log(lo), b = log(hi);
     for (size_t k = 0; k < n; k++) {
         uint32_t w[4];
         r.offset = first_index + k;
-        layer_rng_next_block(&r, w);
+        base_rng_next_block(&r, w);
         /* 48 random bits for a smooth spectrum */
         double u = ((double)(w[0] >> 8) * 0x1p24 + (w[1] >> 8) + 0.5) * 0x1p-48;
         E_mev[k] = exp(a + (b - a) * u);
@@ -155,12 +156,12 @@ void phys_sim_energies_loguniform(double *E_mev, size_t n, double lo, double hi,
 void phys_sim_energies_list(double *E_mev, size_t n, const double *list, int k, uint64_t seed,
                             uint64_t first_index)
 {
-    layer_rng_t r;
-    layer_rng_init(&r, seed, PHYS_STREAM_ENERGY);
+    base_rng_t r;
+    base_rng_init(&r, seed, BASE_STREAM_SIM_ENERGY);
     for (size_t j = 0; j < n; j++) {
         uint32_t w[4];
         r.offset = first_index + j;
-        layer_rng_next_block(&r, w);
+        base_rng_next_block(&r, w);
         E_mev[j] = list[(uint64_t)w[0] * (uint64_t)k >> 32];
     }
 }

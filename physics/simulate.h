@@ -19,19 +19,19 @@
  *
  * Randomness: shower i of seed s uses the Philox stream (s, i), so a shower is the same
  * whichever thread makes it and whichever batch it is in. Incident energies come from their
- * own stream (s, PHYS_STREAM_ENERGY), entry i at offset i.
+ * own stream (s, BASE_STREAM_SIM_ENERGY), entry i at offset i.
  * Requires a geometry with a layer depth (ds2, ds3, or an XML of the same grid).
  */
 #ifndef PHYSICS_SIMULATE_H
 #define PHYSICS_SIMULATE_H
 
 #include "physics/geometry.h"
+#include "base/streams.h"
 #include "physics/gflash.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
-#define PHYS_STREAM_ENERGY 0xE4E4E4E400000000ull
 
 typedef struct {
     phys_detector_t det;

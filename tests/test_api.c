@@ -1,7 +1,7 @@
 /* tests/test_api.c: the public interface (showervae.h): round trip, errors, hits (energy
  * conservation, the position convention, rotations), concurrent generators. */
 #include "layers/dense.h"
-#include "layers/status.h"
+#include "base/status.h"
 #include "physics/hits.h"
 #include "tests/testutil.h"
 #include "vae/modelio.h"
@@ -24,11 +24,11 @@ static void setup(void)
     vae_config_t c;
     vae_config_preset(&c, "tiny", "ds2", 6480, 0.01515);
     vae_model_t m;
-    cr_assert_eq(vae_model_init(&m, &c, &tu_ctx, 0), LAYER_OK, "%s", layer_last_error());
+    cr_assert_eq(vae_model_init(&m, &c, &tu_ctx, 0), BASE_OK, "%s", base_last_error());
     vae_model_init_params(&m, 3);
     phys_geometry_t g;
     phys_geometry_preset(&g, "ds2");
-    cr_assert_eq(vae_model_save(&m, &g, MODEL, 1, NULL), LAYER_OK, "%s", layer_last_error());
+    cr_assert_eq(vae_model_save(&m, &g, MODEL, 1, NULL), BASE_OK, "%s", base_last_error());
     vae_model_free(&m);
 }
 

@@ -1,10 +1,10 @@
-/* tests/test_dense.c: dense layer and activations against the double reference loops and
+/* tests/test_dense.c: the dense layer against the double reference loops and
  * central finite differences. */
 #include "layers/act.h"
 #include "layers/arena.h"
 #include "layers/dense.h"
 #include "layers/ref.h"
-#include "layers/status.h"
+#include "base/status.h"
 #include "tests/testutil.h"
 
 #include <criterion/criterion.h>
@@ -13,7 +13,6 @@
 #include <stdlib.h>
 
 TestSuite(dense, .init = tu_ctx_setup, .fini = tu_ctx_teardown);
-TestSuite(act, .init = tu_ctx_setup, .fini = tu_ctx_teardown);
 
 static const layer_act_spec_t ACTS[] = {
     {LAYER_ACT_IDENTITY, 0}, {LAYER_ACT_RELU, 0},    {LAYER_ACT_LEAKY_RELU, 0.2f},
@@ -32,10 +31,10 @@ static void fixture_init(fixture_t *f, int B, int in, int out, layer_act_spec_t 
     f->B = B;
     f->in = in;
     f->out = out;
-    cr_assert_eq(layer_arena_init(&f->A, layer_dense_arena_size(in, out)), LAYER_OK);
+    cr_assert_eq(layer_arena_init(&f->A, layer_dense_arena_size(in, out)), BASE_OK);
     layer_dense_cfg_t cfg = {.in = in, .out = out, .batch = B, .act = act};
     int rc = layer_dense_init(&f->L, &tu_ctx, &f->A, &cfg);
-    cr_assert_eq(rc, LAYER_OK, "%s", layer_last_error());
+    cr_assert_eq(rc, BASE_OK, "%s", base_last_error());
     tu_fill(layer_dense_w(&f->L), (size_t)in * out, -0.5f, 0.5f, seed);
     tu_fill(layer_dense_b(&f->L), (size_t)out, -0.5f, 0.5f, seed + 1);
 }
@@ -69,7 +68,7 @@ Test(dense, forward_matches_reference_for_every_activation)
         fixture_init(&f, B, in, out, ACTS[a], 10 + a);
         float *x = malloc((size_t)B * in * 4), *y = malloc((size_t)B * out * 4);
         tu_fill(x, (size_t)B * in, -1, 1, 3);
-        cr_assert_eq(layer_dense_forward(&f.L, x, y), LAYER_OK, "%s", layer_last_error());
+        cr_assert_eq(layer_dense_forward(&f.L, x, y), BASE_OK, "%s", base_last_error());
         double *yr = ref_forward(&f, x);
         double e = tu_max_rel_err(y, yr, (size_t)B * out, 0.1); /* abs 1e-5 near 0 */
         cr_expect(e < 1e-4, "%s: relative error %g", layer_act_name(ACTS[a].kind), e);
@@ -90,7 +89,7 @@ Test(dense, inference_matmul_matches_reference_for_any_batch)
         int n = ns[k];
         float *x = malloc((size_t)n * in * 4), *y = malloc((size_t)n * out * 4);
         tu_fill(x, (size_t)n * in, -1, 1, 100 + k);
-        cr_assert_eq(layer_dense_infer(&f.L, n, x, y), LAYER_OK, "%s", layer_last_error());
+        cr_assert_eq(layer_dense_infer(&f.L, n, x, y), BASE_OK, "%s", base_last_error());
         fixture_t g = f;
         g.B = n;
         double *yr = ref_forward(&g, x);
@@ -100,7 +99,7 @@ Test(dense, inference_matmul_matches_reference_for_any_batch)
         free(y);
         free(yr);
     }
-    cr_assert_eq(layer_dense_infer(&f.L, 0, NULL, NULL), LAYER_EINVAL);
+    cr_assert_eq(layer_dense_infer(&f.L, 0, NULL, NULL), BASE_EINVAL);
     fixture_free(&f);
 }
 
@@ -109,13 +108,13 @@ static void fixed_init(fixture_t *f, int in, int out, layer_prec_t prec, int dst
 {
     f->in = in;
     f->out = out;
-    cr_assert_eq(layer_arena_init(&f->A, layer_dense_arena_size(in, out)), LAYER_OK);
+    cr_assert_eq(layer_arena_init(&f->A, layer_dense_arena_size(in, out)), BASE_OK);
     layer_dense_cfg_t cfg = {.in = in, .out = out, .act = ACTS[2], .infer_rows = {1, 8, 64, 512},
                              .infer_prec = prec, .infer_dst_f32 = dst_f32};
-    cr_assert_eq(layer_dense_init(&f->L, &tu_ctx, &f->A, &cfg), LAYER_OK, "%s", layer_last_error());
+    cr_assert_eq(layer_dense_init(&f->L, &tu_ctx, &f->A, &cfg), BASE_OK, "%s", base_last_error());
     tu_fill(layer_dense_w(&f->L), (size_t)in * out, -0.5f, 0.5f, in);
     tu_fill(layer_dense_b(&f->L), (size_t)out, -0.5f, 0.5f, out);
-    cr_assert_eq(layer_dense_pack(&f->L), LAYER_OK, "%s", layer_last_error());
+    cr_assert_eq(layer_dense_pack(&f->L), BASE_OK, "%s", base_last_error());
 }
 
 Test(dense, fixed_row_sizes_give_the_same_rows_bit_for_bit_at_any_thread_count)
@@ -129,7 +128,7 @@ Test(dense, fixed_row_sizes_give_the_same_rows_bit_for_bit_at_any_thread_count)
         float *x = malloc((size_t)512 * in * 4), *y = malloc((size_t)512 * out * 4), *y1 = malloc((size_t)512 * out * 4);
         tu_fill(x, (size_t)512 * in, -1, 1, 7);
         omp_set_num_threads(2);
-        cr_assert_eq(layer_dense_infer_fixed(&f.L, 3, x, y), LAYER_OK, "%s", layer_last_error());
+        cr_assert_eq(layer_dense_infer_fixed(&f.L, 3, x, y), BASE_OK, "%s", base_last_error());
         f.B = 512;
         double *yr = ref_forward(&f, x);
         double e = tu_max_rel_err(y, yr, (size_t)512 * out, 1.0); /* f32 sums of up to 1024 terms */
@@ -137,7 +136,7 @@ Test(dense, fixed_row_sizes_give_the_same_rows_bit_for_bit_at_any_thread_count)
         for (int k = 0; k < 3; k++) /* the first rows of each smaller size, 1 and 2 threads */
             for (int t = 1; t <= 2; t++) {
                 omp_set_num_threads(t);
-                cr_assert_eq(layer_dense_infer_fixed(&f.L, k, x, y1), LAYER_OK);
+                cr_assert_eq(layer_dense_infer_fixed(&f.L, k, x, y1), BASE_OK);
                 cr_expect(memcmp(y, y1, (size_t)rows[k] * out * 4) == 0, "%dx%d: %d rows on %d threads differ",
                           in, out, rows[k], t);
             }
@@ -175,7 +174,7 @@ Test(dense, bf16_fixed_rows_match_the_reference_to_bf16_rounding)
             xh[i] = (uint16_t)(u >> 16);
             x[i] = bf16_to_f32(xh[i]);
         }
-        cr_assert_eq(layer_dense_infer_fixed(&f.L, 1, xh, y), LAYER_OK, "%s", layer_last_error());
+        cr_assert_eq(layer_dense_infer_fixed(&f.L, 1, xh, y), BASE_OK, "%s", base_last_error());
         if (!dst_f32) /* y holds M * out bf16 values: widen in place from the back */
             for (int i = M * out - 1; i >= 0; i--) y[i] = bf16_to_f32(((uint16_t *)y)[i]);
         f.B = M;
@@ -247,8 +246,8 @@ Test(dense, backward_matches_finite_differences_for_every_activation)
         jctx_t c = {xd, wd, bd, rd, B, in, out, ACTS[a]};
         cr_assert(min_abs_pre(&c) > 100 * h * 10, "inputs too close to a kink");
 
-        cr_assert_eq(layer_dense_forward(&f.L, x, y), LAYER_OK);
-        cr_assert_eq(layer_dense_backward(&f.L, x, y, dy, dx), LAYER_OK, "%s", layer_last_error());
+        cr_assert_eq(layer_dense_forward(&f.L, x, y), BASE_OK);
+        cr_assert_eq(layer_dense_backward(&f.L, x, y, dy, dx), BASE_OK, "%s", base_last_error());
         const char *name = layer_act_name(ACTS[a].kind);
         double ew = tu_fd_check(J, &c, wd, in * out, f.A.grad + f.L.w_off, h, 1e-2);
         double eb = tu_fd_check(J, &c, bd, out, f.A.grad + f.L.b_off, h, 1e-2);
@@ -266,10 +265,10 @@ Test(dense, bad_configuration_gives_a_clear_error)
     layer_arena_init(&A, 64);
     layer_dense_t L;
     layer_dense_cfg_t cfg = {.in = 0, .out = 4, .batch = 2};
-    cr_assert_eq(layer_dense_init(&L, &tu_ctx, &A, &cfg), LAYER_EINVAL);
-    cr_assert(strstr(layer_last_error(), "in=0") != NULL, "message: %s", layer_last_error());
+    cr_assert_eq(layer_dense_init(&L, &tu_ctx, &A, &cfg), BASE_EINVAL);
+    cr_assert(strstr(base_last_error(), "in=0") != NULL, "message: %s", base_last_error());
     cfg.in = 100; /* does not fit in 64 floats */
-    cr_assert_eq(layer_dense_init(&L, &tu_ctx, &A, &cfg), LAYER_ENOMEM);
+    cr_assert_eq(layer_dense_init(&L, &tu_ctx, &A, &cfg), BASE_ENOMEM);
     layer_dense_free(&L);
     layer_arena_free(&A);
 }
@@ -281,9 +280,9 @@ Test(dense, initialisation_has_the_he_variance)
     layer_arena_init(&A, layer_dense_arena_size(in, out));
     layer_dense_t L;
     layer_dense_cfg_t cfg = {.in = in, .out = out, .batch = 0, .act = {LAYER_ACT_RELU, 0}};
-    cr_assert_eq(layer_dense_init(&L, &tu_ctx, &A, &cfg), LAYER_OK);
-    layer_rng_t r;
-    layer_rng_init(&r, 1, 0);
+    cr_assert_eq(layer_dense_init(&L, &tu_ctx, &A, &cfg), BASE_OK);
+    base_rng_t r;
+    base_rng_init(&r, 1, 0);
     layer_dense_init_params(&L, &r);
     double s = 0, q = 0;
     const float *w = layer_dense_w(&L);
@@ -296,47 +295,4 @@ Test(dense, initialisation_has_the_he_variance)
     cr_expect(fabs(s / (in * out)) < 5 * sqrt(want / (in * out)));
     layer_dense_free(&L);
     layer_arena_free(&A);
-}
-
-/* Stand-alone activation layer: forward vs reference, backward vs finite differences. */
-Test(act, forward_and_backward_match_reference_and_finite_differences)
-{
-    enum { B = 8, C = 13 };
-    for (int a = 0; a < NACT; a++) {
-        layer_act_t L;
-        cr_assert_eq(layer_act_init(&L, &tu_ctx, ACTS[a], B, C), LAYER_OK, "%s", layer_last_error());
-        float x[B * C], y[B * C], dy[B * C], dx[B * C];
-        tu_fill(x, B * C, -3, 3, 200 + a);
-        for (int i = 0; i < B * C; i++)
-            if (fabsf(x[i]) < 0.05f) x[i] = 0.05f; /* away from the kink at 0 */
-        tu_fill(dy, B * C, -1, 1, 300 + a);
-        cr_assert_eq(layer_act_forward(&L, x, y), LAYER_OK);
-        double yr[B * C];
-        for (int i = 0; i < B * C; i++) yr[i] = layer_ref_act(ACTS[a], x[i]);
-        const char *name = layer_act_name(ACTS[a].kind);
-        cr_expect(tu_max_rel_err(y, yr, B * C, 1e-3) < 1e-5, "%s forward", name);
-        cr_assert_eq(layer_act_backward(&L, y, dy, dx), LAYER_OK);
-        for (int i = 0; i < B * C; i++) {
-            double h = 1e-6;
-            double g = dy[i] * (layer_ref_act(ACTS[a], x[i] + h) - layer_ref_act(ACTS[a], x[i] - h)) / (2 * h);
-            cr_expect(fabs(dx[i] - g) <= 1e-4 * fmax(fabs(g), 1e-2), "%s backward i=%d: %g vs %g",
-                      name, i, dx[i], g);
-        }
-        /* in place: y = f(y), dy = dy * f' */
-        cr_assert_eq(layer_act_forward(&L, x, x), LAYER_OK);
-        cr_expect(tu_max_rel_err(x, yr, B * C, 1e-3) < 1e-5, "%s in place", name);
-        layer_act_free(&L);
-    }
-}
-
-Test(act, names_round_trip_and_unknown_is_rejected)
-{
-    for (int a = 0; a < NACT; a++) {
-        layer_act_kind_t k;
-        cr_assert_eq(layer_act_parse(layer_act_name(ACTS[a].kind), &k), LAYER_OK);
-        cr_assert_eq(k, ACTS[a].kind);
-    }
-    layer_act_kind_t k;
-    cr_assert_eq(layer_act_parse("gelu", &k), LAYER_EINVAL);
-    cr_assert(strstr(layer_last_error(), "gelu") != NULL);
 }

@@ -1,10 +1,10 @@
 /* tests/test_evaluate.c: the evaluation end to end on simulated samples: identical samples,
  * two independent samples of one distribution, and a distorted sample. */
 #include "io/writer.h"
-#include "layers/status.h"
+#include "base/status.h"
 #include "physics/simulate.h"
 #include "tests/testutil.h"
-#include "vae/evaluate.h"
+#include "vae/eval/evaluate.h"
 
 #include <cJSON.h>
 #include <criterion/criterion.h>
@@ -42,22 +42,22 @@ static const char *sample(const char *name, int n, uint64_t seed, float scale)
     double *E = malloc((size_t)n * sizeof *E);
     float *Ef = malloc((size_t)n * sizeof *Ef), *X = malloc((size_t)n * 6480 * 4);
     phys_sim_energies_loguniform(E, (size_t)n, 1e3, 1e5, seed, 0);
-    cr_assert_eq(phys_sim_batch(&s, E, (size_t)n, seed, 0, X), LAYER_OK);
+    cr_assert_eq(phys_sim_batch(&s, E, (size_t)n, seed, 0, X), BASE_OK);
     for (int i = 0; i < n; i++) Ef[i] = (float)E[i];
     for (size_t v = 0; v < (size_t)n * 6480; v++) X[v] *= scale;
     io_writer_t w;
-    cr_assert_eq(io_writer_open(&w, p[k], &g, NULL), LAYER_OK);
-    cr_assert_eq(io_writer_append(&w, Ef, X, (size_t)n), LAYER_OK);
-    cr_assert_eq(io_writer_close(&w), LAYER_OK);
+    cr_assert_eq(io_writer_open(&w, p[k], &g, NULL), BASE_OK);
+    cr_assert_eq(io_writer_append(&w, Ef, X, (size_t)n), BASE_OK);
+    cr_assert_eq(io_writer_close(&w), BASE_OK);
     free(E), free(Ef), free(X);
     return p[k];
 }
 
-static vae_eval_result_t evaluate(const char *gen, const char *ref, const char *out)
+static eval_result_t evaluate(const char *gen, const char *ref, const char *out)
 {
-    vae_eval_opts_t o = {.gen = gen, .ref = ref, .out = out, .seed = 3, .cls_epochs = 8, .quiet = 1};
-    vae_eval_result_t r;
-    cr_assert_eq(vae_evaluate(&o, &r), LAYER_OK, "%s", layer_last_error());
+    eval_opts_t o = {.gen = gen, .ref = ref, .out = out, .seed = 3, .cls_epochs = 8};
+    eval_result_t r;
+    cr_assert_eq(eval_run(&o, &r), BASE_OK, "%s", base_last_error());
     cr_log_info("%s vs %s: sep E_tot/E_inc %.4f, mean sep %.4f, AUC low %.3f high %.3f (JSD %.3f %.3f)", gen, ref,
                 r.sep_etot, r.sep_mean, r.auc_low, r.auc_high, r.jsd_low, r.jsd_high);
     return r;
@@ -68,7 +68,7 @@ Test(evaluate, identical_samples_give_zero_separation_and_chance_auc)
     const char *a = sample("a.h5", 2500, 1, 1.f);
     char out[160];
     snprintf(out, sizeof out, "%s/rep_same", D);
-    vae_eval_result_t r = evaluate(a, a, out);
+    eval_result_t r = evaluate(a, a, out);
     cr_expect(r.sep_max == 0, "separation %g for identical samples", r.sep_max);
     cr_expect(fabs(r.auc_low - 0.5) < 0.03 && fabs(r.auc_high - 0.5) < 0.03, "AUC %g %g", r.auc_low, r.auc_high);
     /* the report's files */
@@ -95,8 +95,8 @@ Test(evaluate, identical_samples_give_zero_separation_and_chance_auc)
     cJSON_Delete(j);
     free(txt);
     /* an existing report is not replaced without force */
-    vae_eval_opts_t o = {.gen = a, .ref = a, .out = out, .no_cls = 1, .quiet = 1};
-    cr_expect_eq(vae_evaluate(&o, NULL), LAYER_EEXIST);
+    eval_opts_t o = {.gen = a, .ref = a, .out = out, .no_cls = 1};
+    cr_expect_eq(eval_run(&o, NULL), BASE_EEXIST);
 }
 
 Test(evaluate, independent_samples_of_one_distribution_are_indistinguishable)
@@ -104,7 +104,7 @@ Test(evaluate, independent_samples_of_one_distribution_are_indistinguishable)
     const char *a = sample("a.h5", 2500, 1, 1.f), *b = sample("b.h5", 2500, 2, 1.f);
     char out[160];
     snprintf(out, sizeof out, "%s/rep_indep", D);
-    vae_eval_result_t r = evaluate(a, b, out);
+    eval_result_t r = evaluate(a, b, out);
     cr_expect(fabs(r.auc_low - 0.5) < 0.05 && fabs(r.auc_high - 0.5) < 0.05, "AUC %g %g", r.auc_low, r.auc_high);
     cr_expect(r.sep_etot < 0.05, "E_tot/E_inc separation %g", r.sep_etot);
 }
@@ -114,7 +114,7 @@ Test(evaluate, a_distorted_sample_is_caught)
     const char *a = sample("a.h5", 2500, 1, 1.f), *b = sample("b.h5", 2500, 2, 1.1f);
     char out[160];
     snprintf(out, sizeof out, "%s/rep_dist", D);
-    vae_eval_result_t r = evaluate(b, a, out);
+    eval_result_t r = evaluate(b, a, out);
     cr_expect(r.sep_etot > 0.5, "E_tot/E_inc separation %g", r.sep_etot);
     cr_expect(r.auc_high > 0.9, "high-level AUC %g", r.auc_high);
     /* the low-level network must find a 10% scale in 6481 raw inputs from 3000 training

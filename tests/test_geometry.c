@@ -1,6 +1,6 @@
 /* tests/test_geometry.c: presets against the official CaloChallenge binning files, the XML
  * reader on crafted files, voxel location and the Par04 order conversion. */
-#include "layers/status.h"
+#include "base/status.h"
 #include "physics/geometry.h"
 
 #include <criterion/criterion.h>
@@ -26,7 +26,7 @@ Test(geometry, presets_have_the_official_voxel_counts)
     const int voxels[] = {368, 533, 6480, 40500};
     for (int i = 0; i < 4; i++) {
         phys_geometry_t g;
-        cr_assert_eq(phys_geometry_preset(&g, names[i]), LAYER_OK);
+        cr_assert_eq(phys_geometry_preset(&g, names[i]), BASE_OK);
         cr_expect_eq(g.n_voxels, voxels[i], "%s: %d voxels", names[i], g.n_voxels);
         cr_expect_str_eq(phys_geometry_match(&g), names[i]);
     }
@@ -34,8 +34,8 @@ Test(geometry, presets_have_the_official_voxel_counts)
     phys_geometry_preset(&g, "ds2");
     cr_expect(fabs(g.r_edges[0][1] - 4.65) < 1e-12 && fabs(g.r_edges[44][9] - 41.85) < 1e-9);
     cr_expect(fabs(g.threshold_mev - 0.01515) < 1e-5);
-    cr_assert_eq(phys_geometry_preset(&g, "ds4"), LAYER_EINVAL);
-    cr_assert(strstr(layer_last_error(), "ds4") != NULL);
+    cr_assert_eq(phys_geometry_preset(&g, "ds4"), BASE_EINVAL);
+    cr_assert(strstr(base_last_error(), "ds4") != NULL);
 }
 
 Test(geometry, presets_equal_the_four_official_binning_files)
@@ -48,8 +48,8 @@ Test(geometry, presets_equal_the_four_official_binning_files)
     for (int i = 0; i < 4; i++) {
         phys_geometry_t x, p;
         cr_assert_not_null(official(files[i], buf, sizeof buf));
-        cr_assert_eq(phys_geometry_load_xml(&x, buf, NULL), LAYER_OK, "%s", layer_last_error());
-        cr_assert_eq(phys_geometry_preset(&p, names[i]), LAYER_OK);
+        cr_assert_eq(phys_geometry_load_xml(&x, buf, NULL), BASE_OK, "%s", base_last_error());
+        cr_assert_eq(phys_geometry_preset(&p, names[i]), BASE_OK);
         cr_expect(phys_geometry_same_binning(&x, &p), "%s differs from preset %s", files[i], names[i]);
         cr_expect_eq(x.pid, p.pid);
         cr_expect_str_eq(x.particle, p.particle);
@@ -74,16 +74,16 @@ Test(geometry, xml_reader_handles_particles_empty_layers_and_bad_files)
         "<Layer id=\"1\" r_edges=\"0\" n_bin_alpha=\"1\"/><Layer id=\"2\" r_edges=\"0,2\" n_bin_alpha=\"1\"/>"
         "</Bin><Bin pid=\"211\" name=\"pion\"><Layer id=\"0\" r_edges=\"0,5\" n_bin_alpha=\"2\"/></Bin></Bins>");
     phys_geometry_t g;
-    cr_assert_eq(phys_geometry_load_xml(&g, p, NULL), LAYER_OK, "%s", layer_last_error());
+    cr_assert_eq(phys_geometry_load_xml(&g, p, NULL), BASE_OK, "%s", base_last_error());
     cr_expect_eq(g.n_layers, 3);
     cr_expect_eq(g.n_voxels, 2 * 4 + 0 + 1);
     cr_expect_eq(g.offset[2], 8);
     cr_expect_str_eq(g.particle, "photon");
-    cr_assert_eq(phys_geometry_load_xml(&g, p, "pion"), LAYER_OK);
+    cr_assert_eq(phys_geometry_load_xml(&g, p, "pion"), BASE_OK);
     cr_expect_eq(g.n_voxels, 2);
     cr_expect_eq(g.pid, 211);
-    cr_assert_eq(phys_geometry_load_xml(&g, p, "kaon"), LAYER_EIO);
-    cr_expect(strstr(layer_last_error(), "kaon") != NULL, "%s", layer_last_error());
+    cr_assert_eq(phys_geometry_load_xml(&g, p, "kaon"), BASE_EIO);
+    cr_expect(strstr(base_last_error(), "kaon") != NULL, "%s", base_last_error());
 
     const char *bad[] = {
         "this is not xml",
@@ -95,12 +95,12 @@ Test(geometry, xml_reader_handles_particles_empty_layers_and_bad_files)
         "<Other/>"};
     for (unsigned i = 0; i < sizeof bad / sizeof *bad; i++) {
         p = write_tmp(bad[i]);
-        cr_expect_eq(phys_geometry_load_xml(&g, p, NULL), LAYER_EIO, "bad file %u accepted", i);
-        cr_expect(strstr(layer_last_error(), p) != NULL, "message names the file: %s",
-                  layer_last_error());
+        cr_expect_eq(phys_geometry_load_xml(&g, p, NULL), BASE_EIO, "bad file %u accepted", i);
+        cr_expect(strstr(base_last_error(), p) != NULL, "message names the file: %s",
+                  base_last_error());
     }
     unlink(p);
-    cr_expect_eq(phys_geometry_load_xml(&g, "/nonexistent/x.xml", NULL), LAYER_EIO);
+    cr_expect_eq(phys_geometry_load_xml(&g, "/nonexistent/x.xml", NULL), BASE_EIO);
 }
 
 Test(geometry, locate_follows_the_calochallenge_voxel_order)
@@ -137,4 +137,17 @@ Test(geometry, par04_order_is_transposed_to_calochallenge_order)
         for (int p = 0; p < P; p++)
             for (int r = 0; r < R; r++)
                 cr_assert_eq(dst[(z * P + p) * R + r], 100.f * r + 10.f * p + z);
+}
+
+/* Offsets are computed once (phys_geometry_set_offsets) and refuse a grid too large to index. */
+Test(geometry, offsets_follow_the_bins_and_refuse_overflow)
+{
+    phys_geometry_t g;
+    cr_assert_eq(phys_geometry_preset(&g, "ds2"), BASE_OK);
+    int keep = g.n_voxels;
+    cr_assert_eq(phys_geometry_set_offsets(&g), BASE_OK);
+    cr_assert(g.n_voxels == keep && g.offset[1] == 16 * 9 && g.offset[45] == 6480);
+    g.n_alpha[3] = 1 << 20, g.n_r[3] = 1 << 12; /* 2^32 voxels in one layer: would wrap an int */
+    cr_assert_eq(phys_geometry_set_offsets(&g), BASE_EINVAL);
+    cr_assert(strstr(base_last_error(), "layer 3") != NULL, "%s", base_last_error());
 }

@@ -1,10 +1,11 @@
 /* tests/test_io.c: HDF5 shower files: round trip, the on-disk layout (h5dump), atomic writes,
  * every validation error on a crafted bad file, the Par04 layouts, and the streamed loader. */
+#include "io/h5.h"
 #include "io/dataset.h"
 #include "io/loader.h"
 #include "io/chunkpipe.h"
 #include "io/writer.h"
-#include "layers/status.h"
+#include "base/status.h"
 #include "tests/testutil.h"
 
 #include <criterion/criterion.h>
@@ -51,15 +52,15 @@ static void write_ds2_with(const char *p, size_t n, size_t batch, const io_write
     phys_geometry_t g;
     phys_geometry_preset(&g, "ds2");
     io_writer_t w;
-    cr_assert_eq(io_writer_open(&w, p, &g, o), LAYER_OK, "%s", layer_last_error());
+    cr_assert_eq(io_writer_open(&w, p, &g, o), BASE_OK, "%s", base_last_error());
     float *E = malloc(batch * 4), *X = malloc(batch * 6480 * 4);
     for (size_t f = 0; f < n; f += batch) {
         size_t k = n - f < batch ? n - f : batch;
         sample(E, X, f, k, 6480);
-        cr_assert_eq(io_writer_append(&w, E, X, k), LAYER_OK, "%s", layer_last_error());
+        cr_assert_eq(io_writer_append(&w, E, X, k), BASE_OK, "%s", base_last_error());
     }
-    cr_assert_eq(io_writer_attr_int(&w, "seed", 42), LAYER_OK);
-    cr_assert_eq(io_writer_close(&w), LAYER_OK, "%s", layer_last_error());
+    cr_assert_eq(io_writer_attr_int(&w, "seed", 42), BASE_OK);
+    cr_assert_eq(io_writer_close(&w), BASE_OK, "%s", base_last_error());
     free(E);
     free(X);
 }
@@ -70,11 +71,11 @@ static void write_ds2(const char *p, size_t n, size_t batch) { write_ds2_with(p,
 static void expect_sample(const char *p, size_t n)
 {
     io_dataset_t d;
-    cr_assert_eq(io_dataset_open(&d, p, NULL), LAYER_OK, "%s", layer_last_error());
+    cr_assert_eq(io_dataset_open(&d, p, NULL), BASE_OK, "%s", base_last_error());
     cr_assert_eq(d.n, n);
     float *E = malloc(n * 4), *X = malloc(n * 6480 * 4), *Er = malloc(n * 4), *Xr = malloc(n * 6480 * 4);
     sample(Er, Xr, 0, n, 6480);
-    cr_assert_eq(io_dataset_read(&d, 0, n, E, X), LAYER_OK, "%s", layer_last_error());
+    cr_assert_eq(io_dataset_read(&d, 0, n, E, X), BASE_OK, "%s", base_last_error());
     cr_expect(memcmp(E, Er, n * 4) == 0 && memcmp(X, Xr, n * 6480 * 4) == 0, "%s: values differ", p);
     io_dataset_close(&d);
     free(E), free(X), free(Er), free(Xr);
@@ -124,17 +125,17 @@ Test(io, round_trip_in_batches_keeps_every_value)
     const char *p = path("rt.h5");
     write_ds2(p, 25, 10); /* 10 + 10 + 5 rows */
     io_dataset_t d;
-    cr_assert_eq(io_dataset_open(&d, p, NULL), LAYER_OK, "%s", layer_last_error());
+    cr_assert_eq(io_dataset_open(&d, p, NULL), BASE_OK, "%s", base_last_error());
     cr_expect_eq(d.n, 25);
     cr_expect_eq(d.V, 6480);
     cr_expect_str_eq(d.geo.name, "ds2");
     cr_expect_eq(d.layout, IO_LAYOUT_CALOCHALLENGE);
     float E[25], *X = malloc(25 * 6480 * 4), Er[25], *Xr = malloc(25 * 6480 * 4);
     sample(Er, Xr, 0, 25, 6480);
-    cr_assert_eq(io_dataset_read(&d, 0, 25, E, X), LAYER_OK, "%s", layer_last_error());
+    cr_assert_eq(io_dataset_read(&d, 0, 25, E, X), BASE_OK, "%s", base_last_error());
     cr_assert(memcmp(E, Er, sizeof E) == 0);
     cr_assert(memcmp(X, Xr, 25 * 6480 * 4) == 0);
-    cr_assert_eq(io_dataset_read(&d, 20, 6, E, X), LAYER_EINVAL, "reading past the end");
+    cr_assert_eq(io_dataset_read(&d, 20, 6, E, X), BASE_EINVAL, "reading past the end");
     io_dataset_close(&d);
     free(X);
     free(Xr);
@@ -165,36 +166,36 @@ Test(io, existing_files_are_never_replaced_silently)
     phys_geometry_t g;
     phys_geometry_preset(&g, "ds2");
     io_writer_t w;
-    cr_assert_eq(io_writer_open(&w, p, &g, NULL), LAYER_EEXIST);
-    cr_expect(strstr(layer_last_error(), "--force") != NULL);
+    cr_assert_eq(io_writer_open(&w, p, &g, NULL), BASE_EEXIST);
+    cr_expect(strstr(base_last_error(), "--force") != NULL);
     /* force replaces; an aborted writer leaves neither the target nor a temporary file */
     io_writer_opts_t o = io_writer_defaults();
     o.force = 1;
-    cr_assert_eq(io_writer_open(&w, p, &g, &o), LAYER_OK);
+    cr_assert_eq(io_writer_open(&w, p, &g, &o), BASE_OK);
     float E[2], X[2 * 6480];
     sample(E, X, 100, 2, 6480);
-    cr_assert_eq(io_writer_append(&w, E, X, 2), LAYER_OK);
-    cr_assert_eq(io_writer_close(&w), LAYER_OK);
+    cr_assert_eq(io_writer_append(&w, E, X, 2), BASE_OK);
+    cr_assert_eq(io_writer_close(&w), BASE_OK);
     io_dataset_t d;
-    cr_assert_eq(io_dataset_open(&d, p, NULL), LAYER_OK);
+    cr_assert_eq(io_dataset_open(&d, p, NULL), BASE_OK);
     cr_expect_eq(d.n, 2);
     io_dataset_close(&d);
     const char *q = path("aborted.h5");
-    cr_assert_eq(io_writer_open(&w, q, &g, NULL), LAYER_OK);
-    cr_assert_eq(io_writer_append(&w, E, X, 2), LAYER_OK);
+    cr_assert_eq(io_writer_open(&w, q, &g, NULL), BASE_OK);
+    cr_assert_eq(io_writer_append(&w, E, X, 2), BASE_OK);
     X[5] = NAN;
-    cr_assert_eq(io_writer_append(&w, E, X, 2), LAYER_EINVAL, "NaN must be refused");
+    cr_assert_eq(io_writer_append(&w, E, X, 2), BASE_EINVAL, "NaN must be refused");
     io_writer_abort(&w);
     cr_expect(access(q, F_OK) != 0, "aborted output exists");
     char cmd[160];
     snprintf(cmd, sizeof cmd, "ls -a %s | grep -q tmp", DIR_);
     cr_expect(system(cmd) != 0, "a temporary file was left behind");
     /* a file that appears while writing is not replaced */
-    cr_assert_eq(io_writer_open(&w, q, &g, NULL), LAYER_OK);
+    cr_assert_eq(io_writer_open(&w, q, &g, NULL), BASE_OK);
     FILE *f = fopen(q, "w");
     fputs("someone else's", f);
     fclose(f);
-    cr_assert_eq(io_writer_close(&w), LAYER_EEXIST);
+    cr_assert_eq(io_writer_close(&w), BASE_EEXIST);
     f = fopen(q, "r");
     char buf[32] = "";
     cr_assert(fgets(buf, sizeof buf, f) != NULL);
@@ -241,22 +242,22 @@ static void expect_open_error(const char *p, const phys_geometry_t *g, const cha
 {
     io_dataset_t d;
     int rc = io_dataset_open(&d, p, g);
-    cr_expect_eq(rc, LAYER_EIO, "%s: opened (rc %d)", p, rc);
-    cr_expect(strstr(layer_last_error(), p) != NULL, "message does not name the file: %s",
-              layer_last_error());
-    cr_expect(strstr(layer_last_error(), needle) != NULL, "message '%s' lacks '%s'",
-              layer_last_error(), needle);
-    if (rc == LAYER_OK) io_dataset_close(&d);
+    cr_expect_eq(rc, BASE_EIO, "%s: opened (rc %d)", p, rc);
+    cr_expect(strstr(base_last_error(), p) != NULL, "message does not name the file: %s",
+              base_last_error());
+    cr_expect(strstr(base_last_error(), needle) != NULL, "message '%s' lacks '%s'",
+              base_last_error(), needle);
+    if (rc == BASE_OK) io_dataset_close(&d);
 }
 
 static void expect_read_error(const char *p, const char *needle)
 {
     io_dataset_t d;
-    cr_assert_eq(io_dataset_open(&d, p, NULL), LAYER_OK, "%s", layer_last_error());
+    cr_assert_eq(io_dataset_open(&d, p, NULL), BASE_OK, "%s", base_last_error());
     float E[4], *X = malloc(4 * (size_t)d.V * 4);
-    cr_expect_eq(io_dataset_read(&d, 0, d.n, E, X), LAYER_EIO);
-    cr_expect(strstr(layer_last_error(), needle) != NULL, "'%s' lacks '%s'", layer_last_error(), needle);
-    cr_expect(strstr(layer_last_error(), "shower 1") != NULL, "row not named: %s", layer_last_error());
+    cr_expect_eq(io_dataset_read(&d, 0, d.n, E, X), BASE_EIO);
+    cr_expect(strstr(base_last_error(), needle) != NULL, "'%s' lacks '%s'", base_last_error(), needle);
+    cr_expect(strstr(base_last_error(), "shower 1") != NULL, "row not named: %s", base_last_error());
     free(X);
     io_dataset_close(&d);
 }
@@ -280,14 +281,14 @@ Test(io, every_validation_error_is_one_clear_message)
     cr_assert_eq(system(cmd), 0);
     io_dataset_t d;
     int rc = io_dataset_open(&d, trunc, NULL);
-    if (rc == LAYER_OK) { /* the superblock survived: the damage must show on reading */
+    if (rc == BASE_OK) { /* the superblock survived: the damage must show on reading */
         float *X = malloc(60 * 6480 * 4);
         rc = io_dataset_read(&d, 0, 60, NULL, X);
         free(X);
         io_dataset_close(&d);
     }
-    cr_expect_eq(rc, LAYER_EIO, "truncated file accepted");
-    cr_expect(strstr(layer_last_error(), trunc) != NULL, "%s", layer_last_error());
+    cr_expect_eq(rc, BASE_EIO, "truncated file accepted");
+    cr_expect(strstr(base_last_error(), trunc) != NULL, "%s", base_last_error());
 
     /* missing datasets */
     p = path("only_showers.h5");
@@ -342,10 +343,10 @@ Test(io, float64_files_and_1d_energies_are_read_as_float32)
     mk(h, "showers", H5T_IEEE_F64LE, 2, (hsize_t[]){2, 368}, x);
     H5Fclose(h);
     io_dataset_t d;
-    cr_assert_eq(io_dataset_open(&d, p, NULL), LAYER_OK, "%s", layer_last_error());
+    cr_assert_eq(io_dataset_open(&d, p, NULL), BASE_OK, "%s", base_last_error());
     cr_expect_str_eq(d.geo.name, "ds1-photons");
     float E[2], X[2 * 368];
-    cr_assert_eq(io_dataset_read(&d, 0, 2, E, X), LAYER_OK);
+    cr_assert_eq(io_dataset_read(&d, 0, 2, E, X), BASE_OK);
     cr_expect(E[0] == 1500.f && E[1] == 2500.f && X[367] == 0.125f && X[368] == 3.5f);
     io_dataset_close(&d);
     free(x);
@@ -382,12 +383,12 @@ Test(io, par04_layouts_are_read_and_transposed)
     mk(h, "1", H5T_IEEE_F32LE, 4, (hsize_t[]){2, 9, 16, 45}, a);
     H5Fclose(h);
     io_dataset_t d;
-    cr_assert_eq(io_dataset_open(&d, p, NULL), LAYER_OK, "%s", layer_last_error());
+    cr_assert_eq(io_dataset_open(&d, p, NULL), BASE_OK, "%s", base_last_error());
     cr_expect_eq(d.layout, IO_LAYOUT_PAR04_PER_ENERGY);
     cr_expect_eq(d.n, 3);
     cr_expect_str_eq(d.geo.name, "ds2");
     float E[3], *X = malloc(3 * 6480 * 4);
-    cr_assert_eq(io_dataset_read(&d, 0, 3, E, X), LAYER_OK, "%s", layer_last_error());
+    cr_assert_eq(io_dataset_read(&d, 0, 3, E, X), BASE_OK, "%s", base_last_error());
     cr_expect(E[0] == 1000.f && E[1] == 1000.f && E[2] == 1024000.f, "energies %g %g %g", E[0], E[1], E[2]);
     expect_cc_order(X, 0, 0);
     expect_cc_order(X, 1, 1);
@@ -401,9 +402,9 @@ Test(io, par04_layouts_are_read_and_transposed)
     mk(h, "incident_energy", H5T_IEEE_F32LE, 1, (hsize_t[]){3}, (float[]){2000, 3000, 4000});
     mk(h, "showers", H5T_IEEE_F32LE, 4, (hsize_t[]){3, 9, 16, 45}, a);
     H5Fclose(h);
-    cr_assert_eq(io_dataset_open(&d, p, NULL), LAYER_OK, "%s", layer_last_error());
+    cr_assert_eq(io_dataset_open(&d, p, NULL), BASE_OK, "%s", base_last_error());
     cr_expect_eq(d.layout, IO_LAYOUT_PAR04);
-    cr_assert_eq(io_dataset_read(&d, 1, 2, E, X), LAYER_OK, "%s", layer_last_error());
+    cr_assert_eq(io_dataset_read(&d, 1, 2, E, X), BASE_OK, "%s", base_last_error());
     cr_expect(E[0] == 3000.f && E[1] == 4000.f);
     expect_cc_order(X, 0, 11);
     expect_cc_order(X, 1, 12);
@@ -424,7 +425,7 @@ static void collect(io_loader_t *L, int B, float *seen, size_t *n)
     int got;
     *n = 0;
     do {
-        cr_assert_eq(io_loader_next(L, B, E, X, &got), LAYER_OK, "%s", layer_last_error());
+        cr_assert_eq(io_loader_next(L, B, E, X, &got), BASE_OK, "%s", base_last_error());
         for (int i = 0; i < got; i++) {
             /* the voxels travel with their energy */
             size_t row = (size_t)(E[i] / 1000.f) - 1;
@@ -446,11 +447,11 @@ Test(io, loader_splits_deterministically_and_shuffles_every_row_once)
     const char *p = path("loader.h5");
     write_ds2(p, 300, 300); /* chunks of 40 rows: 8 blocks */
     io_dataset_t d;
-    cr_assert_eq(io_dataset_open(&d, p, NULL), LAYER_OK);
+    cr_assert_eq(io_dataset_open(&d, p, NULL), BASE_OK);
     cr_expect_eq(d.block_rows, 40);
     io_loader_t tr, va, tr2;
-    cr_assert_eq(io_loader_init(&tr, &d, IO_PART_TRAIN, 0.2, 5, 1, 7 * 6480 * 4), LAYER_OK);
-    cr_assert_eq(io_loader_init(&va, &d, IO_PART_VAL, 0.2, 5, 0, 0), LAYER_OK);
+    cr_assert_eq(io_loader_init(&tr, &d, IO_PART_TRAIN, 0.2, 5, 1, 7 * 6480 * 4), BASE_OK);
+    cr_assert_eq(io_loader_init(&va, &d, IO_PART_VAL, 0.2, 5, 0, 0), BASE_OK);
     cr_expect_eq(tr.n_part + va.n_part, 300);
     cr_expect(va.n_part > 40 && va.n_part < 80, "validation part %zu of 300", va.n_part);
     float a[300], b[300], v[300];
@@ -470,7 +471,7 @@ Test(io, loader_splits_deterministically_and_shuffles_every_row_once)
     int sorted = 1;
     for (size_t i = 1; i < na; i++) sorted &= a[i] > a[i - 1];
     cr_expect(!sorted, "training order not shuffled");
-    cr_assert_eq(io_loader_init(&tr2, &d, IO_PART_TRAIN, 0.2, 5, 1, 7 * 6480 * 4), LAYER_OK);
+    cr_assert_eq(io_loader_init(&tr2, &d, IO_PART_TRAIN, 0.2, 5, 1, 7 * 6480 * 4), BASE_OK);
     collect(&tr2, 5, b, &nb); /* another batch size */
     cr_assert(nb == na && memcmp(a, b, na * 4) == 0, "same seed and epoch, other order");
     io_loader_epoch(&tr2, 1);
@@ -499,15 +500,45 @@ Test(io, chunk_pipe_reports_a_failed_chunk_write_and_stops_cleanly)
     cr_assert(ds >= 0);
     pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
     io_chunkpipe_t *pipe;
-    cr_assert_eq(io_chunkpipe_open(&pipe, ds, 40, 6480, 4, 2, &lock), LAYER_OK, "%s", layer_last_error());
+    cr_assert_eq(io_chunkpipe_open(&pipe, ds, 40, 6480, 4, 2, &lock), BASE_OK, "%s", base_last_error());
     float *X = calloc((size_t)200 * 6480, 4), E[200];
     sample(E, X, 0, 200, 6480);
     int rc = io_chunkpipe_push(pipe, X, 200, 1);
-    if (rc == LAYER_OK) rc = io_chunkpipe_finish(pipe);
-    cr_expect_eq(rc, LAYER_EIO, "a write beyond the extent was not reported");
-    cr_expect(strstr(layer_last_error(), "chunk") != NULL, "%s", layer_last_error());
+    if (rc == BASE_OK) rc = io_chunkpipe_finish(pipe);
+    cr_expect_eq(rc, BASE_EIO, "a write beyond the extent was not reported");
+    cr_expect(strstr(base_last_error(), "chunk") != NULL, "%s", base_last_error());
     io_chunkpipe_free(pipe);
-    cr_expect_eq(io_chunkpipe_open(&pipe, ds, 40, 6480, 4, 0, &lock), LAYER_EINVAL);
+    cr_expect_eq(io_chunkpipe_open(&pipe, ds, 40, 6480, 4, 0, &lock), BASE_EINVAL);
     H5Dclose(ds), H5Pclose(dcpl), H5Sclose(sp), H5Fclose(f);
     free(X);
+}
+
+/* io/h5.h: a string attribute is read back; an array of strings, a number or an absent name
+ * gives NULL instead of overflowing a buffer. */
+Test(io, string_attributes_are_read_only_when_they_are_single_strings)
+{
+    const char *p = path("attrs.h5");
+    hid_t f = H5Fcreate(p, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    cr_assert(f >= 0);
+    cr_assert_eq(io_h5_put_str(f, "geometry", "ds2"), 0);
+    cr_assert_eq(io_h5_put_str(f, "geometry", "ds3"), 0, "replacing an attribute");
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, 8);
+    hsize_t n = 3;
+    hid_t sp = H5Screate_simple(1, &n, NULL), a = H5Acreate2(f, "format", t, sp, H5P_DEFAULT, H5P_DEFAULT);
+    char three[3][8] = {"a", "bb", "ccc"};
+    cr_assert(a >= 0 && H5Awrite(a, t, three) >= 0);
+    H5Aclose(a), H5Sclose(sp), H5Tclose(t);
+    sp = H5Screate(H5S_SCALAR);
+    a = H5Acreate2(f, "seed", H5T_STD_I64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
+    long long v = 7;
+    cr_assert(a >= 0 && H5Awrite(a, H5T_NATIVE_LLONG, &v) >= 0);
+    H5Aclose(a), H5Sclose(sp);
+    char *s = io_h5_get_str(f, "geometry");
+    cr_assert(s && strcmp(s, "ds3") == 0, "got '%s'", s ? s : "(null)");
+    free(s);
+    cr_expect_null(io_h5_get_str(f, "format"), "an array of strings is not one string");
+    cr_expect_null(io_h5_get_str(f, "seed"), "a number is not a string");
+    cr_expect_null(io_h5_get_str(f, "nothing"));
+    H5Fclose(f);
 }

@@ -1,5 +1,5 @@
 /* tests/test_loss.c: losses and KL against closed forms and finite differences. */
-#include "layers/fastmath.h"
+#include "base/fastmath.h"
 #include "layers/loss.h"
 #include "tests/testutil.h"
 
@@ -11,102 +11,102 @@ enum { B = 3, D = 5 };
 Test(loss, bce_on_logits_matches_closed_form_and_is_stable)
 {
     float z[2] = {0.f, 0.f}, t[2] = {1.f, 0.f}, dz[2];
-    double L = layer_loss_bce_logits(dz, NULL, z, t, 1, 2, 1.f);
+    double L = layer_loss_bce_logits(z, t, 1, 2, 1.f, dz, NULL);
     cr_assert(fabs(L - 2 * log(2.0)) < 1e-12, "L = %.15g", L);
     cr_assert(fabsf(dz[0] + 0.5f) < 1e-7f && fabsf(dz[1] - 0.5f) < 1e-7f);
     /* extreme logits: finite loss equal to |z| for the wrong label, gradient +-1 */
     float zb[2] = {-200.f, 200.f}, tb[2] = {1.f, 1.f}, db[2];
-    L = layer_loss_bce_logits(db, NULL, zb, tb, 1, 2, 1.f);
+    L = layer_loss_bce_logits(zb, tb, 1, 2, 1.f, db, NULL);
     cr_assert(isfinite(L) && fabs(L - 200.0) < 1e-9, "L = %g", L);
     cr_assert(fabsf(db[0] + 1.f) < 1e-6f && fabsf(db[1]) < 1e-6f);
 }
 
 Test(loss, bce_on_probabilities_matches_logits_version)
 {
-    float z[B * D], p[B * D], t[B * D], dz[B * D], dp[B * D];
-    tu_fill(z, B * D, -4, 4, 1);
-    tu_fill(t, B * D, 0, 1, 2);
-    for (int i = 0; i < B * D; i++) p[i] = 1.f / (1.f + expf(-z[i]));
-    double Lz = layer_loss_bce_logits(dz, NULL, z, t, B, D, 1.f);
-    double Lp = layer_loss_bce_prob(dp, NULL, p, t, B, D, 1.f);
-    cr_assert(fabs(Lz - Lp) < 1e-5 * fabs(Lz), "%g vs %g", Lz, Lp);
-    /* chain rule: dL/dz = dL/dp * p (1 - p) */
-    for (int i = 0; i < B * D; i++)
-        cr_assert(fabsf(dp[i] * p[i] * (1 - p[i]) - dz[i]) < 1e-5f, "i=%d", i);
+    for (int i = 0; i < 40; i++) {
+        double z = -8 + 0.4 * i, t = (i % 7) / 6.0, p = 1 / (1 + exp(-z)), dz, dp;
+        double lz = layer_bce_logit(z, t, &dz), lp = layer_bce_prob(p, t, &dp);
+        cr_assert(fabs(lz - lp) < 1e-9 * fmax(1, fabs(lz)), "z=%g: %g vs %g", z, lz, lp);
+        cr_assert(fabs(dp * p * (1 - p) - dz) < 1e-9, "chain rule dL/dz = dL/dp p (1 - p) at z=%g", z);
+    }
     /* clamping keeps p = 0 and p = 1 finite */
-    float pe[2] = {0.f, 1.f}, te[2] = {1.f, 0.f}, de[2];
-    double Le = layer_loss_bce_prob(de, NULL, pe, te, 1, 2, 1.f);
-    cr_assert(isfinite(Le) && isfinite(de[0]) && isfinite(de[1]));
+    double d0, d1;
+    cr_assert(isfinite(layer_bce_prob(0, 1, &d0)) && isfinite(layer_bce_prob(1, 0, &d1)) && isfinite(d0) &&
+              isfinite(d1));
 }
 
-/* Finite differences through the float API, with the exact step (x+h) - (x-h) as stored. */
-typedef double (*loss2_fn)(float *, float *, const float *, const float *, int, int, float);
-static double fd_loss_err(loss2_fn f, float *x, const float *t)
+/* Central differences of a scalar kernel f(x) with its analytic derivative g(x). */
+typedef double (*scalar_fn)(double x, double *dx);
+static double bce_z(double z, double *d) { return layer_bce_logit(z, 0.3, d); }
+static double bce_p(double p, double *d) { return layer_bce_prob(p, 0.3, d); }
+static double fd_err(scalar_fn f, double x)
 {
-    float g[B * D], row[B];
-    double L = f(g, row, x, t, B, D, 0.7f);
-    double s = 0;
-    for (int b = 0; b < B; b++) s += row[b];
-    cr_assert(fabs(s / B - L) < 1e-5 * fabs(L) + 1e-9, "rows do not sum to the loss");
-    double worst = 0;
-    for (int i = 0; i < B * D; i++) {
-        float keep = x[i], xp = keep + 1e-3f, xm = keep - 1e-3f;
-        x[i] = xp;
-        double fp = f(NULL, NULL, x, t, B, D, 1.f);
-        x[i] = xm;
-        double fm = f(NULL, NULL, x, t, B, D, 1.f);
-        x[i] = keep;
-        double fd = 0.7 * (fp - fm) / ((double)xp - xm);
-        worst = fmax(worst, fabs(fd - g[i]) / fmax(fabs(fd), 1e-3));
-    }
-    return worst;
+    double g, h = 1e-5, fd = (f(x + h, NULL) - f(x - h, NULL)) / (2 * h);
+    f(x, &g);
+    return fabs(fd - g) / fmax(fabs(fd), 1e-3);
 }
 
 Test(loss, gradients_match_finite_differences)
 {
-    float x[B * D], t[B * D], p[B * D];
+    float x[B * D], t[B * D], g[B * D], row[B];
     tu_fill(x, B * D, -2, 2, 3);
     tu_fill(t, B * D, 0, 1, 4);
-    tu_fill(p, B * D, 0.1f, 0.9f, 5);
-    cr_expect(fd_loss_err(layer_loss_bce_logits, x, t) < 1e-3);
-    cr_expect(fd_loss_err(layer_loss_mse, x, t) < 1e-3);
-    cr_expect(fd_loss_err(layer_loss_bce_prob, p, t) < 1e-3);
+    double L = layer_loss_bce_logits(x, t, B, D, 0.7f, g, row), s = 0;
+    for (int b = 0; b < B; b++) s += row[b];
+    cr_assert(fabs(s / B - L) < 1e-5 * fabs(L) + 1e-9, "rows do not sum to the loss");
+    for (int i = 0; i < B * D; i++) { /* the batch loss: w dL/dz with L the batch mean */
+        float keep = x[i], xp = keep + 1e-3f, xm = keep - 1e-3f;
+        x[i] = xp;
+        double fp = layer_loss_bce_logits(x, t, B, D, 1.f, NULL, NULL);
+        x[i] = xm;
+        double fm = layer_loss_bce_logits(x, t, B, D, 1.f, NULL, NULL);
+        x[i] = keep;
+        double fd = 0.7 * (fp - fm) / ((double)xp - xm);
+        cr_expect(fabs(fd - g[i]) / fmax(fabs(fd), 1e-3) < 1e-3, "i=%d", i);
+    }
+    for (double v = -3; v <= 3; v += 0.5) cr_expect(fd_err(bce_z, v) < 1e-6, "bce_logit at %g", v);
+    for (double p = 0.05; p < 1; p += 0.1) cr_expect(fd_err(bce_p, p) < 1e-6, "bce_prob at %g", p);
 }
 
-Test(loss, mse_matches_closed_form)
+Test(loss, f32_bce_block_matches_the_double_kernel)
 {
-    float x[4] = {1, 2, 3, 4}, t[4] = {0, 2, 5, 4}, g[4];
-    double L = layer_loss_mse(g, NULL, x, t, 2, 2, 1.f); /* ((1 + 0) + (4 + 0)) / 2 */
-    cr_assert(fabs(L - 2.5) < 1e-12);
-    cr_assert(g[0] == 1.f && g[1] == 0.f && g[2] == -2.f && g[3] == 0.f);
+    enum { N = 300 };
+    float z[N], x[N], l[N], d[N];
+    tu_fill(z, N, -30, 30, 9);
+    tu_fill(x, N, 0, 2, 10); /* targets x / 1.5, clamped at 1 */
+    layer_bce_logits_f32(z, x, N, 1 / 1.5f, 0.5f, l, d);
+    for (int i = 0; i < N; i++) {
+        double u = fmin(x[i] / 1.5f, 1.0), dz, ref = layer_bce_logit(z[i], u, &dz);
+        cr_assert(fabs(l[i] - ref) < 2e-6 * fmax(1, fabs(ref)), "i=%d: %g vs %g", i, l[i], ref);
+        cr_assert(fabs(d[i] - 0.5 * dz) < 2e-6, "i=%d: gradient %g vs %g", i, d[i], 0.5 * dz);
+    }
+}
+
+Test(loss, clamp_limits_and_passes_inner_values)
+{
+    cr_assert(layer_clampf(9.f, 8.f) == 8.f && layer_clampf(-9.f, 8.f) == -8.f && layer_clampf(0.25f, 8.f) == 0.25f);
+    cr_assert(layer_clamp(-1e300, 8) == -8 && layer_clamp(3, 8) == 3);
+    cr_assert(layer_clampf(NAN, 8.f) == 8.f, "NaN maps to the upper limit (fminf/fmaxf semantics)");
 }
 
 Test(loss, gaussian_nll_matches_closed_form_and_finite_differences)
 {
-    /* one value: t = 1, mu = 0.5, lv = log 4: 0.5 (log 2pi + log 4 + 0.25 / 4) */
-    float mu = 0.5f, lv = logf(4.f), t = 1.f, dmu, dlv;
-    double L = layer_loss_gauss_nll(&dmu, &dlv, NULL, &mu, &lv, &t, 1, 1, 1.f);
+    /* one value: y = 1, m = 0.5, lv = log 4: 0.5 (log 2pi + log 4 + 0.25 / 4) */
+    double dm, dlv, L = layer_gauss_nll(1, 0.5, log(4.0), INFINITY, &dm, &dlv);
     double want = 0.5 * (log(2 * 3.14159265358979323846) + log(4.0) + 0.0625);
-    cr_assert(fabs(L - want) < 1e-6, "%g vs %g", L, want);
-    cr_assert(fabsf(dmu - (-0.125f)) < 1e-6f && fabsf(dlv - 0.5f * (1 - 0.0625f)) < 1e-6f);
-    float m[B * D], v[B * D], tt[B * D], gm[B * D], gv[B * D];
-    tu_fill(m, B * D, -1, 1, 6);
-    tu_fill(v, B * D, -1, 1, 7);
-    tu_fill(tt, B * D, -1, 1, 8);
-    layer_loss_gauss_nll(gm, gv, NULL, m, v, tt, B, D, 1.f);
-    for (int i = 0; i < B * D; i++) {
-        float *which[2] = {m, v}, *grad[2] = {gm, gv};
-        for (int k = 0; k < 2; k++) {
-            float keep = which[k][i], xp = keep + 1e-2f, xm = keep - 1e-2f;
-            which[k][i] = xp;
-            double fp = layer_loss_gauss_nll(NULL, NULL, NULL, m, v, tt, B, D, 1.f);
-            which[k][i] = xm;
-            double fm = layer_loss_gauss_nll(NULL, NULL, NULL, m, v, tt, B, D, 1.f);
-            which[k][i] = keep;
-            double fd = (fp - fm) / ((double)xp - xm);
-            cr_expect(fabs(fd - grad[k][i]) < 1e-3 * fmax(fabs(fd), 1e-2), "i=%d k=%d", i, k);
+    cr_assert(fabs(L - want) < 1e-12, "%g vs %g", L, want);
+    cr_assert(fabs(dm - (-0.125)) < 1e-12 && fabs(dlv - 0.5 * (1 - 0.0625)) < 1e-12);
+    for (double m = -1; m <= 1; m += 0.5)
+        for (double v = -1; v <= 1; v += 0.5) {
+            double gm, gv, h = 1e-6, y = 0.3;
+            layer_gauss_nll(y, m, v, 8, &gm, &gv);
+            double fm = (layer_gauss_nll(y, m + h, v, 8, NULL, NULL) - layer_gauss_nll(y, m - h, v, 8, NULL, NULL)) / (2 * h);
+            double fv = (layer_gauss_nll(y, m, v + h, 8, NULL, NULL) - layer_gauss_nll(y, m, v - h, 8, NULL, NULL)) / (2 * h);
+            cr_expect(fabs(fm - gm) < 1e-6 * fmax(1, fabs(fm)) && fabs(fv - gv) < 1e-6 * fmax(1, fabs(fv)), "m=%g v=%g", m, v);
         }
-    }
+    /* beyond the clamp: the value uses the limit and lv gets no gradient */
+    double a = layer_gauss_nll(0.3, 0, 12, 8, &dm, &dlv), b = layer_gauss_nll(0.3, 0, 8, 8, NULL, NULL);
+    cr_assert(a == b && dlv == 0.0);
 }
 
 Test(loss, kl_matches_closed_form_gradients_and_per_dimension_hand_values)
@@ -114,7 +114,7 @@ Test(loss, kl_matches_closed_form_gradients_and_per_dimension_hand_values)
     /* KL(N(mu, s^2) || N(0,1)) = 0.5 (s^2 + mu^2 - 1 - log s^2) */
     float mu[4] = {0.f, 1.f, -2.f, 0.5f}, lv[4] = {0.f, 0.f, logf(0.25f), logf(2.f)};
     float dmu[4], dlv[4], row[2], kd[2];
-    double L = layer_loss_kl_normal(dmu, dlv, row, kd, mu, lv, 2, 2, 1.f);
+    double L = layer_loss_kl_normal(mu, lv, 2, 2, 1.f, dmu, dlv, row, kd);
     double k[4];
     for (int i = 0; i < 4; i++) {
         double s2 = exp(lv[i]);
@@ -136,18 +136,18 @@ Test(loss, fast_exp_and_log_match_libm)
 {
     double me = 0, ml = 0;
     for (float x = -87.f; x < 88.f; x += 0.00173f) {
-        double r = exp((double)x), e = fabs(layer_expf(x) - r) / r;
+        double r = exp((double)x), e = fabs(base_expf(x) - r) / r;
         me = e > me ? e : me;
     }
     for (double x = 1e-30; x < 1e30; x *= 1.0007) {
         float xf = (float)x;
-        double r = log((double)xf), e = fabs(layer_logf(xf) - r) / fmax(1.0, fabs(r));
+        double r = log((double)xf), e = fabs(base_logf(xf) - r) / fmax(1.0, fabs(r));
         ml = e > ml ? e : ml;
     }
     cr_expect(me < 3e-7, "exp: relative error %g", me);
     cr_expect(ml < 3e-7, "log: error %g", ml);
     /* clamped ends stay finite and ordered */
-    cr_expect(layer_expf(-1000.f) > 0 && layer_expf(-1000.f) < 1e-37f);
-    cr_expect(isfinite(layer_expf(1000.f)) && layer_expf(1000.f) > 1e38f);
-    cr_expect(layer_logf(1.f) == 0.f);
+    cr_expect(base_expf(-1000.f) > 0 && base_expf(-1000.f) < 1e-37f);
+    cr_expect(isfinite(base_expf(1000.f)) && base_expf(1000.f) > 1e38f);
+    cr_expect(base_logf(1.f) == 0.f);
 }

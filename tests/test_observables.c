@@ -1,6 +1,6 @@
 /* tests/test_observables.c: high-level features against hand calculations, streaming
  * accumulators against a two-pass computation, merging. */
-#include "layers/rng.h"
+#include "base/rng.h"
 #include "physics/observables.h"
 
 #include <criterion/criterion.h>
@@ -68,10 +68,10 @@ Test(observables, streaming_moments_profiles_and_merge_agree_with_two_pass)
     enum { N = 50 };
     float x[N][16];
     double E[N];
-    layer_rng_t r;
-    layer_rng_init(&r, 1, 0);
+    base_rng_t r;
+    base_rng_init(&r, 1, 0);
     for (int i = 0; i < N; i++) {
-        layer_rng_uniform(&r, x[i], 16);
+        base_rng_uniform(&r, x[i], 16);
         for (int v = 0; v < 16; v++) x[i][v] = x[i][v] < 0.4f ? 0.f : 10 * x[i][v];
         E[i] = 100 + i;
     }

@@ -2,7 +2,7 @@
 #include "layers/arena.h"
 #include "layers/optim.h"
 #include "layers/schedule.h"
-#include "layers/status.h"
+#include "base/status.h"
 
 #include <criterion/criterion.h>
 #include <math.h>
@@ -10,9 +10,9 @@
 Test(optim, adam_two_steps_match_hand_computation)
 {
     layer_arena_t A;
-    cr_assert_eq(layer_arena_init(&A, 16), LAYER_OK);
+    cr_assert_eq(layer_arena_init(&A, 16), BASE_OK);
     size_t off;
-    cr_assert_eq(layer_arena_take(&A, 2, &off), LAYER_OK);
+    cr_assert_eq(layer_arena_take(&A, 2, &off), BASE_OK);
     A.param[0] = 1.0f;
     A.param[1] = -2.0f;
     layer_adam_t opt;
@@ -79,14 +79,14 @@ Test(optim, arena_aligns_slices_and_refuses_overflow)
 {
     layer_arena_t A;
     size_t a, b;
-    cr_assert_eq(layer_arena_init(&A, layer_arena_size(5) + layer_arena_size(17)), LAYER_OK);
-    cr_assert_eq(layer_arena_take(&A, 5, &a), LAYER_OK);
-    cr_assert_eq(layer_arena_take(&A, 17, &b), LAYER_OK);
+    cr_assert_eq(layer_arena_init(&A, layer_arena_size(5) + layer_arena_size(17)), BASE_OK);
+    cr_assert_eq(layer_arena_take(&A, 5, &a), BASE_OK);
+    cr_assert_eq(layer_arena_take(&A, 17, &b), BASE_OK);
     cr_assert_eq(a, 0);
     cr_assert_eq(b, 16);
     cr_assert_eq(((uintptr_t)(A.param + b)) % 64, 0);
-    cr_assert_eq(layer_arena_take(&A, 1, &a), LAYER_ENOMEM);
-    cr_assert(layer_last_error()[0] != 0);
+    cr_assert_eq(layer_arena_take(&A, 1, &a), BASE_ENOMEM);
+    cr_assert(base_last_error()[0] != 0);
     layer_arena_free(&A);
     layer_arena_free(&A); /* safe twice */
 }
@@ -109,7 +109,7 @@ Test(optim, schedules_give_documented_rates)
     cr_assert(fabsf(layer_lr_at(&k, 110)) < 1e-7f);        /* end */
     cr_assert(fabsf(layer_lr_at(&k, 500)) < 1e-7f);        /* stays at min */
     layer_lr_kind_t kind;
-    cr_assert_eq(layer_lr_parse("cosine", &kind), LAYER_OK);
+    cr_assert_eq(layer_lr_parse("cosine", &kind), BASE_OK);
     cr_assert_eq(kind, LAYER_LR_COSINE);
-    cr_assert_eq(layer_lr_parse("linear", &kind), LAYER_EINVAL);
+    cr_assert_eq(layer_lr_parse("linear", &kind), BASE_EINVAL);
 }

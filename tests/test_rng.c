@@ -1,5 +1,6 @@
 /* tests/test_rng.c: Philox4x32-10 known answers, thread-count independence, moments. */
-#include "layers/rng.h"
+#include "base/rng.h"
+#include "base/streams.h"
 
 #include <criterion/criterion.h>
 #include <math.h>
@@ -19,7 +20,7 @@ Test(rng, philox_matches_random123_known_answers)
     };
     for (int k = 0; k < 3; k++) {
         uint32_t out[4];
-        layer_philox4x32_10(kat[k].ctr, kat[k].key, out);
+        base_philox4x32_10(kat[k].ctr, kat[k].key, out);
         for (int i = 0; i < 4; i++)
             cr_expect_eq(out[i], kat[k].out[i], "vector %d word %d: %08x != %08x", k, i, out[i],
                          kat[k].out[i]);
@@ -29,10 +30,10 @@ Test(rng, philox_matches_random123_known_answers)
 static void draw(int threads, int normal, float *out, size_t n)
 {
     omp_set_num_threads(threads);
-    layer_rng_t r;
-    layer_rng_init(&r, 1234, 7);
-    if (normal) layer_rng_normal(&r, out, n);
-    else layer_rng_uniform(&r, out, n);
+    base_rng_t r;
+    base_rng_init(&r, 1234, 7);
+    if (normal) base_rng_normal(&r, out, n);
+    else base_rng_uniform(&r, out, n);
 }
 
 Test(rng, streams_are_bit_identical_for_1_2_and_3_threads)
@@ -54,17 +55,17 @@ Test(rng, streams_are_bit_identical_for_1_2_and_3_threads)
 Test(rng, split_draws_continue_the_same_stream)
 {
     float one[64], two[64];
-    layer_rng_t r;
-    layer_rng_init(&r, 99, 3);
-    layer_rng_normal(&r, one, 64);
-    layer_rng_init(&r, 99, 3);
-    layer_rng_normal(&r, two, 32);
+    base_rng_t r;
+    base_rng_init(&r, 99, 3);
+    base_rng_normal(&r, one, 64);
+    base_rng_init(&r, 99, 3);
+    base_rng_normal(&r, two, 32);
     cr_assert_eq(r.offset, 8);
-    layer_rng_normal(&r, two + 32, 32);
+    base_rng_normal(&r, two + 32, 32);
     cr_assert(memcmp(one, two, sizeof one) == 0);
     /* another stream id or seed gives other numbers */
-    layer_rng_init(&r, 99, 4);
-    layer_rng_normal(&r, two, 64);
+    base_rng_init(&r, 99, 4);
+    base_rng_normal(&r, two, 64);
     cr_assert(memcmp(one, two, sizeof one) != 0);
 }
 
@@ -72,9 +73,9 @@ Test(rng, normal_moments_within_statistical_bounds)
 {
     const size_t n = 1 << 20;
     float *z = malloc(n * sizeof *z);
-    layer_rng_t r;
-    layer_rng_init(&r, 2026, 0);
-    layer_rng_normal(&r, z, n);
+    base_rng_t r;
+    base_rng_init(&r, 2026, 0);
+    base_rng_normal(&r, z, n);
     double m1 = 0, m2 = 0, m3 = 0, m4 = 0;
     for (size_t i = 0; i < n; i++) m1 += z[i];
     m1 /= n;
@@ -105,9 +106,9 @@ Test(rng, uniform_is_in_open_unit_interval_with_flat_histogram)
 {
     const size_t n = 1 << 20;
     float *u = malloc(n * sizeof *u);
-    layer_rng_t r;
-    layer_rng_init(&r, 5, 0);
-    layer_rng_uniform(&r, u, n);
+    base_rng_t r;
+    base_rng_init(&r, 5, 0);
+    base_rng_uniform(&r, u, n);
     size_t hist[16] = {0};
     for (size_t i = 0; i < n; i++) {
         cr_assert(u[i] > 0.f && u[i] < 1.f, "u[%zu] = %g", i, u[i]);
@@ -124,15 +125,29 @@ Test(rng, permutation_is_a_permutation_and_seeded)
     enum { N = 1000 };
     uint32_t a[N], b[N];
     int seen[N] = {0};
-    layer_rng_t r;
-    layer_rng_init(&r, 11, 0);
-    layer_rng_permutation(&r, a, N);
+    base_rng_t r;
+    base_rng_init(&r, 11, 0);
+    base_rng_permutation(&r, a, N);
     for (int i = 0; i < N; i++) seen[a[i]]++;
     for (int i = 0; i < N; i++) cr_assert_eq(seen[i], 1);
-    layer_rng_init(&r, 11, 0);
-    layer_rng_permutation(&r, b, N);
+    base_rng_init(&r, 11, 0);
+    base_rng_permutation(&r, b, N);
     cr_assert(memcmp(a, b, sizeof a) == 0);
     int fixed = 0;
     for (int i = 0; i < N; i++) fixed += a[i] == (uint32_t)i;
     cr_expect(fixed < 10, "%d fixed points (expected about 1)", fixed);
+}
+
+/* base/streams.h: no two purposes can draw the same stream under one seed. */
+Test(rng, stream_id_ranges_are_disjoint)
+{
+    for (size_t i = 0; i < BASE_N_STREAMS; i++) {
+        const base_stream_range_t *a = &base_streams[i];
+        cr_assert(a->count > 0 && a->lo + a->count > a->lo, "%s: empty or wrapping range", a->name);
+        for (size_t j = i + 1; j < BASE_N_STREAMS; j++) {
+            const base_stream_range_t *b = &base_streams[j];
+            int overlap = a->lo < b->lo + b->count && b->lo < a->lo + a->count;
+            cr_assert(!overlap, "stream ranges '%s' and '%s' overlap", a->name, b->name);
+        }
+    }
 }

@@ -1,6 +1,6 @@
 /* tests/test_simulate.c: physics checks of the GFLASH simulator on the ds2 grid, energy
  * bookkeeping and determinism. Numbers are printed with --verbose. */
-#include "layers/status.h"
+#include "base/status.h"
 #include "physics/simulate.h"
 
 #include <criterion/criterion.h>
@@ -14,8 +14,8 @@ static phys_sim_t S;
 
 static void setup(void)
 {
-    cr_assert_eq(phys_geometry_preset(&G, "ds2"), LAYER_OK);
-    cr_assert_eq(phys_sim_init(&S, &G), LAYER_OK);
+    cr_assert_eq(phys_geometry_preset(&G, "ds2"), BASE_OK);
+    cr_assert_eq(phys_sim_init(&S, &G), BASE_OK);
 }
 TestSuite(simulate, .init = setup);
 
@@ -48,7 +48,7 @@ static summary_t run(double E_gev, int n)
     double s1 = 0, s2 = 0, t1 = 0, t2 = 0;
     for (int i = 0; i < n; i++) {
         phys_sim_stats_t st;
-        cr_assert_eq(phys_sim_shower(&S, E_gev * 1e3, 7, (uint64_t)i, v, &st), LAYER_OK);
+        cr_assert_eq(phys_sim_shower(&S, E_gev * 1e3, 7, (uint64_t)i, v, &st), BASE_OK);
         double et = 0;
         int hit = 0;
         for (int k = 0; k < G.n_voxels; k++) {
@@ -137,13 +137,13 @@ Test(simulate, showers_are_the_same_for_any_thread_count_and_batch_split)
     size_t V = (size_t)G.n_voxels;
     float *a = malloc(sizeof(float) * N * V), *b = malloc(sizeof(float) * N * V);
     omp_set_num_threads(1);
-    cr_assert_eq(phys_sim_batch(&S, E, N, 3, 0, a), LAYER_OK);
+    cr_assert_eq(phys_sim_batch(&S, E, N, 3, 0, a), BASE_OK);
     omp_set_num_threads(2);
-    cr_assert_eq(phys_sim_batch(&S, E, 5, 3, 0, b), LAYER_OK);
-    cr_assert_eq(phys_sim_batch(&S, E + 5, N - 5, 3, 5, b + 5 * V), LAYER_OK);
+    cr_assert_eq(phys_sim_batch(&S, E, 5, 3, 0, b), BASE_OK);
+    cr_assert_eq(phys_sim_batch(&S, E + 5, N - 5, 3, 5, b + 5 * V), BASE_OK);
     cr_assert(memcmp(a, b, sizeof(float) * N * V) == 0);
     /* another seed, other showers */
-    cr_assert_eq(phys_sim_batch(&S, E, 1, 4, 0, b), LAYER_OK);
+    cr_assert_eq(phys_sim_batch(&S, E, 1, 4, 0, b), BASE_OK);
     cr_assert(memcmp(a, b, sizeof(float) * V) != 0);
     free(a);
     free(b);
@@ -173,11 +173,11 @@ Test(simulate, energies_are_log_uniform_in_range_and_from_lists)
 Test(simulate, bad_inputs_are_rejected)
 {
     float v[1];
-    cr_assert_eq(phys_sim_shower(&S, -5, 1, 0, v, NULL), LAYER_EINVAL);
-    cr_assert_eq(phys_sim_shower(&S, NAN, 1, 0, v, NULL), LAYER_EINVAL);
+    cr_assert_eq(phys_sim_shower(&S, -5, 1, 0, v, NULL), BASE_EINVAL);
+    cr_assert_eq(phys_sim_shower(&S, NAN, 1, 0, v, NULL), BASE_EINVAL);
     phys_geometry_t g1;
     phys_sim_t s1;
     phys_geometry_preset(&g1, "ds1-photons");
-    cr_assert_eq(phys_sim_init(&s1, &g1), LAYER_EINVAL);
-    cr_assert(strstr(layer_last_error(), "ds1-photons") != NULL);
+    cr_assert_eq(phys_sim_init(&s1, &g1), BASE_EINVAL);
+    cr_assert(strstr(base_last_error(), "ds1-photons") != NULL);
 }

@@ -3,7 +3,7 @@
 #include "io/modelfile.h"
 #include "io/dataset.h"
 #include "io/writer.h"
-#include "layers/status.h"
+#include "base/status.h"
 #include "physics/simulate.h"
 #include "tests/testutil.h"
 #include "vae/generate.h"
@@ -36,12 +36,12 @@ static void setup(void)
     double E[N];
     float Ef[N], *X = malloc((size_t)N * 6480 * 4);
     phys_sim_energies_loguniform(E, N, 1e3, 1e5, 11, 0);
-    cr_assert_eq(phys_sim_batch(&s, E, N, 11, 0, X), LAYER_OK);
+    cr_assert_eq(phys_sim_batch(&s, E, N, 11, 0, X), BASE_OK);
     for (int i = 0; i < N; i++) Ef[i] = (float)E[i];
     io_writer_t w;
-    cr_assert_eq(io_writer_open(&w, DATA, &g, NULL), LAYER_OK);
-    cr_assert_eq(io_writer_append(&w, Ef, X, N), LAYER_OK);
-    cr_assert_eq(io_writer_close(&w), LAYER_OK);
+    cr_assert_eq(io_writer_open(&w, DATA, &g, NULL), BASE_OK);
+    cr_assert_eq(io_writer_append(&w, Ef, X, N), BASE_OK);
+    cr_assert_eq(io_writer_close(&w), BASE_OK);
     free(X);
 }
 
@@ -65,16 +65,48 @@ static const char *path(const char *name)
 static vae_train_opts_t tiny_opts(const char *out, int epochs)
 {
     return (vae_train_opts_t){.data = DATA, .out = out, .preset = "tiny", .epochs = epochs, .val_fraction = 0.2,
-                              .seed = 3, .dropout = -1, .quiet = 1, .force = 1};
+                              .seed = 3, .dropout = -1, .force = 1};
+}
+
+/* Counts what training reports through its monitor (it prints nothing itself). */
+typedef struct {
+    int begins, ends, messages, epoch_lines;
+    size_t updates, last_done, total;
+} mon_count_t;
+static void mc_begin(void *u, const char *label, const char *unit, size_t total)
+{
+    mon_count_t *c = u;
+    c->begins++, c->total = total;
+    cr_expect(strstr(label, "epoch") && strcmp(unit, "batches") == 0, "label '%s', unit '%s'", label, unit);
+}
+static void mc_update(void *u, size_t done, const char *extra)
+{
+    mon_count_t *c = u;
+    c->updates++, c->last_done = done;
+    cr_expect(extra && strstr(extra, "ELBO"), "progress text '%s'", extra ? extra : "(null)");
+}
+static void mc_end(void *u, size_t done) { ((mon_count_t *)u)->ends++, (void)done; }
+static void mc_message(void *u, base_msg_kind_t kind, const char *text)
+{
+    mon_count_t *c = u;
+    c->messages++;
+    if (kind == BASE_MSG_INFO && strncmp(text, "epoch ", 6) == 0) c->epoch_lines++;
 }
 
 Test(vae, training_lowers_the_validation_elbo_clearly)
 {
     vae_train_result_t r1, r8;
     vae_train_opts_t o = tiny_opts(path("m1.h5"), 1);
-    cr_assert_eq(vae_train(&o, &r1), LAYER_OK, "%s", layer_last_error());
+    mon_count_t mc = {0};
+    base_monitor_t mon = {mc_begin, mc_update, mc_end, mc_message, &mc};
+    o.monitor = &mon;
+    cr_assert_eq(vae_train(&o, &r1), BASE_OK, "%s", base_last_error());
+    cr_expect(mc.begins == 1 && mc.ends == 1 && mc.updates == mc.total && mc.last_done == mc.total,
+              "monitor: %d begins, %d ends, %zu updates of %zu", mc.begins, mc.ends, mc.updates, mc.total);
+    cr_expect(mc.epoch_lines == 1 && mc.messages >= 3, "monitor: %d epoch lines, %d messages", mc.epoch_lines,
+              mc.messages);
     o = tiny_opts(path("m8.h5"), 8);
-    cr_assert_eq(vae_train(&o, &r8), LAYER_OK, "%s", layer_last_error());
+    cr_assert_eq(vae_train(&o, &r8), BASE_OK, "%s", base_last_error());
     cr_log_info("validation ELBO after 1 epoch %.1f, after 8 epochs %.1f (recon %.1f, KL %.2f, active %d/%d)",
                 r1.val_elbo, r8.val_elbo, r8.val_recon, r8.val_kl, r8.active_units, r8.Z);
     cr_expect(isfinite(r8.val_elbo));
@@ -88,15 +120,15 @@ Test(vae, kl_per_dimension_matches_a_hand_computation)
     vae_config_t c;
     vae_config_preset(&c, "tiny", "ds2", 6480, 0.01515);
     vae_model_t m;
-    cr_assert_eq(vae_model_init(&m, &c, &tu_ctx, 32), LAYER_OK, "%s", layer_last_error());
+    cr_assert_eq(vae_model_init(&m, &c, &tu_ctx, 32), BASE_OK, "%s", base_last_error());
     vae_model_init_params(&m, 5);
     io_dataset_t d;
-    cr_assert_eq(io_dataset_open(&d, DATA, NULL), LAYER_OK);
+    cr_assert_eq(io_dataset_open(&d, DATA, NULL), BASE_OK);
     float E[32], *X = malloc(32 * 6480 * 4);
-    cr_assert_eq(io_dataset_read(&d, 0, 32, E, X), LAYER_OK);
+    cr_assert_eq(io_dataset_read(&d, 0, 32, E, X), BASE_OK);
     vae_terms_t t;
     double kd[4] = {0};
-    cr_assert_eq(vae_model_eval(&m, 20, E, X, 1, 0, &t, kd, NULL), LAYER_OK);
+    cr_assert_eq(vae_model_eval(&m, 20, E, X, 1, 0, &t, kd, NULL), BASE_OK);
     /* KL_j = mean_i 0.5 (mu_ij^2 + exp(lv_ij) - 1 - lv_ij) over the 20 rows */
     double total = 0;
     for (int j = 0; j < 4; j++) {
@@ -118,20 +150,20 @@ Test(vae, kl_per_dimension_matches_a_hand_computation)
 static void load_arena(const char *p, vae_model_t *m, vae_train_state_t *st)
 {
     phys_geometry_t g;
-    cr_assert_eq(vae_model_load(m, &g, p, &tu_ctx, 32, st), LAYER_OK, "%s", layer_last_error());
+    cr_assert_eq(vae_model_load(m, &g, p, &tu_ctx, 32, st), BASE_OK, "%s", base_last_error());
 }
 
 Test(vae, resume_continues_bit_identically)
 {
     /* uninterrupted: 3 epochs; interrupted mid-epoch 2 at step 17, then resumed */
     vae_train_opts_t a = tiny_opts(path("a.h5"), 3);
-    cr_assert_eq(vae_train(&a, NULL), LAYER_OK, "%s", layer_last_error());
+    cr_assert_eq(vae_train(&a, NULL), BASE_OK, "%s", base_last_error());
     vae_train_opts_t b = tiny_opts(path("b.h5"), 3);
     b.stop_at_step = 17;
-    cr_assert_eq(vae_train(&b, NULL), LAYER_OK, "%s", layer_last_error());
+    cr_assert_eq(vae_train(&b, NULL), BASE_OK, "%s", base_last_error());
     vae_train_opts_t b2 = tiny_opts(path("b.h5"), 3);
     b2.resume = path("b.h5.ckpt");
-    cr_assert_eq(vae_train(&b2, NULL), LAYER_OK, "%s", layer_last_error());
+    cr_assert_eq(vae_train(&b2, NULL), BASE_OK, "%s", base_last_error());
     vae_model_t ma, mb;
     vae_train_state_t sa, sb;
     load_arena(path("a.h5.ckpt"), &ma, &sa);
@@ -154,7 +186,7 @@ static void random_model(vae_model_t *m, int bn, vae_likelihood_t lik)
     vae_config_preset(&c, "tiny", "ds2", 6480, 0.01515);
     c.batch_norm = bn;
     c.lik = lik;
-    cr_assert_eq(vae_model_init(m, &c, &tu_ctx, 16), LAYER_OK, "%s", layer_last_error());
+    cr_assert_eq(vae_model_init(m, &c, &tu_ctx, 16), BASE_OK, "%s", base_last_error());
     vae_model_init_params(m, 9);
     for (int i = 0; i < m->dec.n; i++) /* non-trivial running statistics */
         if (m->dec.blk[i].bn) {
@@ -172,24 +204,24 @@ static void check_determinism(vae_likelihood_t lik)
     vae_model_t m;
     random_model(&m, 0, lik);
     vae_infer_t q;
-    cr_assert_eq(vae_infer_init(&q, &m, &tu_ctx, 0, LAYER_F32), LAYER_OK);
+    cr_assert_eq(vae_infer_init(&q, &m, &tu_ctx, 0, LAYER_F32), BASE_OK);
     enum { N = 150 };
     float E[N], *a = malloc((size_t)N * 6480 * 4), *b = malloc((size_t)N * 6480 * 4);
     for (int i = 0; i < N; i++) E[i] = 1000.f * (1 + i % 50);
     omp_set_num_threads(2);
-    cr_assert_eq(vae_generate_showers(&q, N, E, 7, 0, a), LAYER_OK);
+    cr_assert_eq(vae_generate_showers(&q, N, E, 7, 0, a), BASE_OK);
     omp_set_num_threads(1);
-    cr_assert_eq(vae_generate_showers(&q, 37, E, 7, 0, b), LAYER_OK);
-    cr_assert_eq(vae_generate_showers(&q, N - 37, E + 37, 7, 37, b + 37 * 6480), LAYER_OK);
+    cr_assert_eq(vae_generate_showers(&q, 37, E, 7, 0, b), BASE_OK);
+    cr_assert_eq(vae_generate_showers(&q, N - 37, E + 37, 7, 37, b + 37 * 6480), BASE_OK);
     cr_expect(memcmp(a, b, (size_t)N * 6480 * 4) == 0, "other batch split or thread count, other showers");
     /* every fixed decoder size: 1 (one particle), 8 (5 padded), 64 (37) and 512 (107) */
     omp_set_num_threads(2);
     memset(b, 0, (size_t)N * 6480 * 4);
     int cut[] = {0, 1, 2, 7, 44, N};
     for (int c = 0; c + 1 < 6; c++)
-        cr_assert_eq(vae_generate_showers(&q, cut[c + 1] - cut[c], E + cut[c], 7, cut[c], b + (size_t)cut[c] * 6480), LAYER_OK);
+        cr_assert_eq(vae_generate_showers(&q, cut[c + 1] - cut[c], E + cut[c], 7, cut[c], b + (size_t)cut[c] * 6480), BASE_OK);
     cr_expect(memcmp(a, b, (size_t)N * 6480 * 4) == 0, "batches of 1, 1, 5, 37 and 106 differ from one of 150");
-    cr_assert_eq(vae_generate_showers(&q, 1, E, 8, 0, b), LAYER_OK);
+    cr_assert_eq(vae_generate_showers(&q, 1, E, 8, 0, b), BASE_OK);
     cr_expect(memcmp(a, b, 6480 * 4) != 0, "another seed gave the same shower");
     /* units and range: MeV, no negatives, zero or above the threshold */
     for (size_t k = 0; k < (size_t)N * 6480; k++) cr_assert(a[k] == 0 || a[k] >= 0.01515f, "voxel %g", a[k]);
@@ -210,13 +242,13 @@ Test(vae, folded_batch_norm_inference_equals_the_training_graph)
     vae_model_t m;
     random_model(&m, 1, VAE_LIK_GAUSSIAN);
     vae_infer_t q;
-    cr_assert_eq(vae_infer_init(&q, &m, &tu_ctx, 16, LAYER_F32), LAYER_OK);
+    cr_assert_eq(vae_infer_init(&q, &m, &tu_ctx, 16, LAYER_F32), BASE_OK);
     /* same decoder input through both paths */
     const int W = m.cfg.Z + m.E;
     tu_fill(m.dec_in, (size_t)16 * W, -1, 1, 5);
     memcpy(q.dec_in, m.dec_in, (size_t)16 * W * 4);
-    cr_assert_eq(vae_mlp_forward(&m.dec, m.dec_in, 0, NULL), LAYER_OK);
-    cr_assert_eq(vae_infer_decode(&q, 16), LAYER_OK);
+    cr_assert_eq(layer_mlp_forward(&m.dec, m.dec_in, 0, NULL), BASE_OK);
+    cr_assert_eq(vae_infer_decode(&q, 16), BASE_OK);
     double *ref = malloc((size_t)16 * m.O * 8);
     tu_to_double(ref, m.dec.y, (size_t)16 * m.O);
     double e = tu_max_rel_err(q.out, ref, (size_t)16 * m.O, 0.1);
@@ -233,18 +265,18 @@ Test(vae, saved_models_round_trip_and_bad_files_are_rejected)
     phys_geometry_t g, lg;
     phys_geometry_preset(&g, "ds2");
     const char *p = path("model.h5");
-    cr_assert_eq(vae_model_save(&m, &g, p, 0, NULL), LAYER_OK, "%s", layer_last_error());
-    cr_assert_eq(vae_model_save(&m, &g, p, 0, NULL), LAYER_EEXIST);
-    cr_assert_eq(vae_model_load(&l, &lg, p, &tu_ctx, 0, NULL), LAYER_OK, "%s", layer_last_error());
+    cr_assert_eq(vae_model_save(&m, &g, p, 0, NULL), BASE_OK, "%s", base_last_error());
+    cr_assert_eq(vae_model_save(&m, &g, p, 0, NULL), BASE_EEXIST);
+    cr_assert_eq(vae_model_load(&l, &lg, p, &tu_ctx, 0, NULL), BASE_OK, "%s", base_last_error());
     cr_expect_eq(l.A.n, m.A.n);
     cr_expect(memcmp(l.A.param, m.A.param, m.A.n * 4) == 0, "parameters differ after a round trip");
     cr_expect(phys_geometry_same_binning(&g, &lg));
     vae_model_free(&l);
     vae_train_state_t st;
-    cr_expect_eq(vae_model_load(&l, &lg, p, &tu_ctx, 0, &st), LAYER_EIO, "a model is not a checkpoint");
+    cr_expect_eq(vae_model_load(&l, &lg, p, &tu_ctx, 0, &st), BASE_EIO, "a model is not a checkpoint");
     /* a shower file is not a model */
-    cr_expect_eq(vae_model_load(&l, &lg, DATA, &tu_ctx, 0, NULL), LAYER_EIO);
-    cr_expect(strstr(layer_last_error(), "not a showervae model") != NULL, "%s", layer_last_error());
+    cr_expect_eq(vae_model_load(&l, &lg, DATA, &tu_ctx, 0, NULL), BASE_EIO);
+    cr_expect(strstr(base_last_error(), "not a showervae model") != NULL, "%s", base_last_error());
     /* a flipped byte inside a weight tensor fails its fletcher32 checksum */
     hid_t f = H5Fopen(p, H5F_ACC_RDONLY, H5P_DEFAULT);
     hid_t ds = H5Dopen2(f, "/decoder/head/weight", H5P_DEFAULT);
@@ -260,15 +292,15 @@ Test(vae, saved_models_round_trip_and_bad_files_are_rejected)
     fseek(fp, (long)addr + 100, SEEK_SET);
     fputc(ch ^ 0x5A, fp);
     fclose(fp);
-    cr_expect_eq(vae_model_load(&l, &lg, p, &tu_ctx, 0, NULL), LAYER_EIO);
-    cr_expect(strstr(layer_last_error(), "checksum") != NULL, "%s", layer_last_error());
+    cr_expect_eq(vae_model_load(&l, &lg, p, &tu_ctx, 0, NULL), BASE_EIO);
+    cr_expect(strstr(base_last_error(), "checksum") != NULL, "%s", base_last_error());
     /* truncated */
     char c[300];
     const char *t = path("trunc.h5");
     snprintf(c, sizeof c, "head -c 3000 %s > %s", p, t);
     cr_assert_eq(system(c), 0);
-    cr_expect_eq(vae_model_load(&l, &lg, t, &tu_ctx, 0, NULL), LAYER_EIO);
-    cr_expect(strstr(layer_last_error(), t) != NULL, "%s", layer_last_error());
+    cr_expect_eq(vae_model_load(&l, &lg, t, &tu_ctx, 0, NULL), BASE_EIO);
+    cr_expect(strstr(base_last_error(), t) != NULL, "%s", base_last_error());
     vae_model_free(&m);
 }
 
@@ -279,12 +311,12 @@ Test(vae, mc_dropout_gives_a_spread_and_needs_dropout)
     c.dropout = 0.2f;
     c.lik = VAE_LIK_BERNOULLI;
     vae_model_t m;
-    cr_assert_eq(vae_model_init(&m, &c, &tu_ctx, 16), LAYER_OK);
+    cr_assert_eq(vae_model_init(&m, &c, &tu_ctx, 16), BASE_OK);
     vae_model_init_params(&m, 4);
     vae_infer_t q;
-    cr_assert_eq(vae_infer_init(&q, &m, &tu_ctx, 0, LAYER_F32), LAYER_OK);
+    cr_assert_eq(vae_infer_init(&q, &m, &tu_ctx, 0, LAYER_F32), BASE_OK);
     float E[3] = {1e4f, 5e4f, 1e5f}, *mean = malloc(3 * 6480 * 4), *sd = malloc(3 * 6480 * 4);
-    cr_assert_eq(vae_generate_mc(&q, 3, E, 1, 0, 8, mean, sd), LAYER_OK, "%s", layer_last_error());
+    cr_assert_eq(vae_generate_mc(&q, 3, E, 1, 0, 8, mean, sd), BASE_OK, "%s", base_last_error());
     double spread = 0;
     for (int k = 0; k < 3 * 6480; k++) {
         cr_assert(isfinite(mean[k]) && mean[k] >= 0 && sd[k] >= 0);
@@ -294,8 +326,8 @@ Test(vae, mc_dropout_gives_a_spread_and_needs_dropout)
     vae_infer_free(&q);
     vae_model_free(&m);
     random_model(&m, 0, VAE_LIK_BERNOULLI); /* no dropout */
-    cr_assert_eq(vae_infer_init(&q, &m, &tu_ctx, 0, LAYER_F32), LAYER_OK);
-    cr_expect_eq(vae_generate_mc(&q, 3, E, 1, 0, 8, mean, sd), LAYER_EINVAL);
+    cr_assert_eq(vae_infer_init(&q, &m, &tu_ctx, 0, LAYER_F32), BASE_OK);
+    cr_expect_eq(vae_generate_mc(&q, 3, E, 1, 0, 8, mean, sd), BASE_EINVAL);
     vae_infer_free(&q);
     vae_model_free(&m);
     free(mean);
@@ -305,7 +337,7 @@ Test(vae, mc_dropout_gives_a_spread_and_needs_dropout)
 Test(vae, a_diverging_run_stops_with_a_message_and_keeps_its_files)
 {
     vae_train_opts_t o = tiny_opts(path("div.h5"), 2);
-    cr_assert_eq(vae_train(&o, NULL), LAYER_OK, "%s", layer_last_error());
+    cr_assert_eq(vae_train(&o, NULL), BASE_OK, "%s", base_last_error());
     char c[300];
     snprintf(c, sizeof c, "cp %s %s", path("div.h5"), path("div_before.h5"));
     cr_assert_eq(system(c), 0);
@@ -314,9 +346,9 @@ Test(vae, a_diverging_run_stops_with_a_message_and_keeps_its_files)
     r.resume = path("div.h5.ckpt");
     r.lr = 1e9f;
     int rc = vae_train(&r, NULL);
-    cr_log_info("diverging run: %s", layer_last_error());
-    cr_expect_eq(rc, LAYER_ENUM, "rc %d: %s", rc, layer_last_error());
-    cr_expect(strstr(layer_last_error(), "diverged") != NULL);
+    cr_log_info("diverging run: %s", base_last_error());
+    cr_expect_eq(rc, BASE_ENUM, "rc %d: %s", rc, base_last_error());
+    cr_expect(strstr(base_last_error(), "diverged") != NULL);
     snprintf(c, sizeof c, "cmp -s %s %s", path("div.h5"), path("div_before.h5"));
     cr_expect_eq(system(c), 0, "the best model was overwritten by a diverging run");
 }

@@ -9,14 +9,14 @@
  * variances are smaller than the marginals S_ii when the posterior is correlated.
  *
  * The fit uses only library pieces: Philox normals for eps, w = mu + exp(lv/2) eps
- * (reparameterisation), layer_loss_gauss_nll for -log p(y | w) and its gradient with
- * respect to the predictions, layer_loss_kl_normal for the KL, and Adam with a cosine
+ * (reparameterisation), layer_gauss_nll for -log p(y | w) and its gradient with respect to
+ * the predictions, layer_loss_kl_normal for the KL, and Adam with a cosine
  * schedule on the arena.
  */
 #include "layers/arena.h"
 #include "layers/loss.h"
 #include "layers/optim.h"
-#include "layers/rng.h"
+#include "base/rng.h"
 #include "layers/schedule.h"
 #include "tests/testutil.h"
 
@@ -24,6 +24,19 @@
 #include <math.h>
 
 enum { N = 30, D = 3, K = 64 }; /* observations, parameters, samples per step */
+
+/* Mean over S samples of sum_n -log N(t | pred, e^lv) (the layers/loss.h kernel); dpred (S, N),
+ * if not NULL, receives its gradient with respect to pred, divided by S as the mean is. */
+static double gauss_nll(const float *pred, const float *lv, const float *t, int S, float *dpred)
+{
+    double L = 0;
+    for (int k = 0; k < S * N; k++) {
+        double dm, dv;
+        L += layer_gauss_nll(t[k], pred[k], lv[k], INFINITY, dpred ? &dm : NULL, &dv);
+        if (dpred) dpred[k] = (float)(dm / S);
+    }
+    return L / S;
+}
 static const double S2 = 0.25;  /* noise variance */
 static const double LOG_2PI = 1.8378770664093453;
 
@@ -59,10 +72,10 @@ static void make_problem(problem_t *P)
     float u[N * 3 + N];
     tu_fill(u, N * 4, -1, 1, 2024);
     const double wtrue[D] = {1.0, -0.5, 0.3};
-    layer_rng_t r;
-    layer_rng_init(&r, 77, 0);
+    base_rng_t r;
+    base_rng_init(&r, 77, 0);
     float noise[N];
-    layer_rng_normal(&r, noise, N);
+    base_rng_normal(&r, noise, N);
     for (int n = 0; n < N; n++) {
         P->X[n][0] = u[n];
         P->X[n][1] = u[n] + 0.3 * u[N + n]; /* strongly correlated with column 0 */
@@ -125,11 +138,11 @@ static void predict(const problem_t *P, const float *w, float *pred, int k)
 
 /* Monte-Carlo ELBO with M samples from q: mean of log p(y | w) minus the analytic KL.
  * Both terms come from the library (negated losses). */
-static double elbo_mc(const problem_t *P, const float *mu, const float *lv, layer_rng_t *r)
+static double elbo_mc(const problem_t *P, const float *mu, const float *lv, base_rng_t *r)
 {
     enum { M = 4096 };
     static float eps[M * D], w[M * D], pred[M * N], yt[M * N], lvn[M * N];
-    layer_rng_normal(r, eps, M * D);
+    base_rng_normal(r, eps, M * D);
     for (int s = 0; s < M; s++)
         for (int i = 0; i < D; i++) w[s * D + i] = mu[i] + expf(0.5f * lv[i]) * eps[s * D + i];
     predict(P, w, pred, M);
@@ -138,8 +151,8 @@ static double elbo_mc(const problem_t *P, const float *mu, const float *lv, laye
             yt[s * N + n] = (float)P->y[n];
             lvn[s * N + n] = (float)log(S2);
         }
-    double nll = layer_loss_gauss_nll(NULL, NULL, NULL, pred, lvn, yt, M, N, 1.f);
-    double kl = layer_loss_kl_normal(NULL, NULL, NULL, NULL, mu, lv, 1, D, 1.f);
+    double nll = gauss_nll(pred, lvn, yt, M, NULL);
+    double kl = layer_loss_kl_normal(mu, lv, 1, D, 1.f, NULL, NULL, NULL, NULL);
     return -nll - kl;
 }
 
@@ -161,9 +174,9 @@ Test(vi, mean_field_fit_of_bayesian_linear_regression_matches_the_exact_answer)
     const int steps = 4000;
     layer_lr_schedule_t sched = {.kind = LAYER_LR_COSINE, .base = 0.05f, .warmup = 50,
                                  .total = steps, .min_lr = 1e-4f};
-    layer_rng_t r, r_eval;
-    layer_rng_init(&r, 1, 0);
-    layer_rng_init(&r_eval, 1, 1);
+    base_rng_t r, r_eval;
+    base_rng_init(&r, 1, 0);
+    base_rng_init(&r_eval, 1, 1);
 
     float eps[K * D], w[K * D], pred[K * N], dpred[K * N], yt[K * N], lvn[K * N];
     for (int s = 0; s < K; s++)
@@ -175,14 +188,14 @@ Test(vi, mean_field_fit_of_bayesian_linear_regression_matches_the_exact_answer)
     int navg = 0, checks = 0;
     for (int t = 0; t < steps; t++) {
         /* w = mu + sigma eps (reparameterisation trick) */
-        layer_rng_normal(&r, eps, K * D);
+        base_rng_normal(&r, eps, K * D);
         for (int s = 0; s < K; s++)
             for (int i = 0; i < D; i++)
                 w[s * D + i] = mu[i] + expf(0.5f * lv[i]) * eps[s * D + i];
         predict(&P, w, pred, K);
         /* loss = -ELBO = E_eps[-log p(y | w)] + KL;  dpred = d(-log p)/dpred / K */
-        layer_loss_gauss_nll(dpred, NULL, NULL, pred, lvn, yt, K, N, 1.f);
-        layer_loss_kl_normal(A.grad + off_mu, A.grad + off_lv, NULL, NULL, mu, lv, 1, D, 1.f);
+        gauss_nll(pred, lvn, yt, K, dpred);
+        layer_loss_kl_normal(mu, lv, 1, D, 1.f, A.grad + off_mu, A.grad + off_lv, NULL, NULL);
         /* chain rule: dw = X^T dpred;  dmu += dw;  dlv += dw * eps * sigma / 2 */
         for (int s = 0; s < K; s++)
             for (int i = 0; i < D; i++) {

@@ -1,8 +1,8 @@
 /* tests/testutil.c: see testutil.h. */
 #include "tests/testutil.h"
 
-#include "layers/rng.h"
-#include "layers/status.h"
+#include "base/rng.h"
+#include "base/status.h"
 
 #include <criterion/criterion.h>
 #include <math.h>
@@ -15,16 +15,16 @@ layer_ctx_t tu_ctx;
 void tu_ctx_setup(void)
 {
     int rc = layer_ctx_init(&tu_ctx);
-    cr_assert_eq(rc, LAYER_OK, "layer_ctx_init: %s", layer_last_error());
+    cr_assert_eq(rc, BASE_OK, "layer_ctx_init: %s", base_last_error());
 }
 
 void tu_ctx_teardown(void) { layer_ctx_free(&tu_ctx); }
 
 void tu_fill(float *x, size_t n, float lo, float hi, uint64_t seed)
 {
-    layer_rng_t r;
-    layer_rng_init(&r, seed, 0);
-    layer_rng_uniform(&r, x, n);
+    base_rng_t r;
+    base_rng_init(&r, seed, 0);
+    base_rng_uniform(&r, x, n);
     for (size_t i = 0; i < n; i++) x[i] = lo + (hi - lo) * x[i];
 }
 

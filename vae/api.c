@@ -2,7 +2,7 @@
 #include "vae/showervae.h"
 
 #include "layers/ctx.h"
-#include "layers/status.h"
+#include "base/status.h"
 #include "physics/hits.h"
 #include "vae/generate.h"
 #include "vae/modelio.h"
@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The numeric codes are the library's (layers/status.h). */
-_Static_assert(VAE_EINVAL == LAYER_EINVAL && VAE_EIO == LAYER_EIO && VAE_ENOMEM == LAYER_ENOMEM,
-               "public status codes follow layers/status.h");
+/* The numeric codes are the library's (base/status.h). */
+_Static_assert(VAE_EINVAL == BASE_EINVAL && VAE_EIO == BASE_EIO && VAE_ENOMEM == BASE_ENOMEM,
+               "public status codes follow base/status.h");
 _Static_assert(sizeof(vae_hit_t) == sizeof(phys_hit_t), "vae_hit_t mirrors phys_hit_t");
 
 struct vae_generator {
@@ -25,19 +25,19 @@ struct vae_generator {
 
 const char *vae_version(void) { return SHOWERVAE_VERSION_STRING; }
 
-const char *vae_last_error(void) { return layer_last_error(); }
+const char *vae_last_error(void) { return base_last_error(); }
 
 int vae_generator_open(vae_generator_t **out, const char *path)
 {
     *out = NULL;
-    if (!path) return layer_error(LAYER_EINVAL, "vae_generator_open: no path");
+    if (!path) return base_error(BASE_EINVAL, "vae_generator_open: no path");
     vae_generator_t *g = calloc(1, sizeof *g);
-    if (!g) return layer_error(LAYER_ENOMEM, "vae_generator_open: out of memory");
+    if (!g) return base_error(BASE_ENOMEM, "vae_generator_open: out of memory");
     int rc = layer_ctx_init(&g->ctx);
-    if (rc == LAYER_OK) rc = vae_model_load(&g->model, &g->geo, path, &g->ctx, 0, NULL);
-    if (rc == LAYER_OK && g->geo.layer_depth_mm <= 0) g->geo.layer_depth_mm = 3.4; /* W/Si readout layer */
-    if (rc == LAYER_OK) rc = vae_infer_init(&g->q, &g->model, &g->ctx, 0, LAYER_F32);
-    if (rc != LAYER_OK) {
+    if (rc == BASE_OK) rc = vae_model_load(&g->model, &g->geo, path, &g->ctx, 0, NULL);
+    if (rc == BASE_OK && g->geo.layer_depth_mm <= 0) g->geo.layer_depth_mm = 3.4; /* W/Si readout layer */
+    if (rc == BASE_OK) rc = vae_infer_init(&g->q, &g->model, &g->ctx, 0, LAYER_F32);
+    if (rc != BASE_OK) {
         vae_generator_close(g);
         return rc;
     }
@@ -57,17 +57,17 @@ void vae_generator_close(vae_generator_t *g)
 int vae_generator_set_precision(vae_generator_t *g, int precision)
 {
     if (precision < VAE_PRECISION_F32 || precision > VAE_PRECISION_BF16_EMULATED)
-        return layer_error(LAYER_EINVAL, "vae_generator_set_precision: unknown precision %d", precision);
+        return base_error(BASE_EINVAL, "vae_generator_set_precision: unknown precision %d", precision);
     layer_prec_t p = vae_infer_resolve_precision((vae_prec_request_t)precision, NULL);
     if (p != g->q.prec) {
         layer_prec_t old = g->q.prec;
         vae_infer_free(&g->q);
         int rc = vae_infer_init(&g->q, &g->model, &g->ctx, 0, p);
-        if (rc != LAYER_OK) { /* keep a working generator at the old precision */
+        if (rc != BASE_OK) { /* keep a working generator at the old precision */
             char msg[256];
-            snprintf(msg, sizeof msg, "%s", layer_last_error());
-            if (vae_infer_init(&g->q, &g->model, &g->ctx, 0, old) != LAYER_OK) memset(&g->q, 0, sizeof g->q);
-            return layer_error(rc, "vae_generator_set_precision: %s", msg);
+            snprintf(msg, sizeof msg, "%s", base_last_error());
+            if (vae_infer_init(&g->q, &g->model, &g->ctx, 0, old) != BASE_OK) memset(&g->q, 0, sizeof g->q);
+            return base_error(rc, "vae_generator_set_precision: %s", msg);
         }
     }
     return p == LAYER_BF16 ? VAE_PRECISION_BF16 : VAE_PRECISION_F32;
@@ -80,7 +80,7 @@ double vae_generator_layer_depth(const vae_generator_t *g) { return g->geo.layer
 int vae_generator_layer(const vae_generator_t *g, int l, int *n_r, int *n_alpha, const double **r_edges)
 {
     if (l < 0 || l >= g->geo.n_layers)
-        return layer_error(LAYER_EINVAL, "layer %d outside 0..%d", l, g->geo.n_layers - 1);
+        return base_error(BASE_EINVAL, "layer %d outside 0..%d", l, g->geo.n_layers - 1);
     *n_r = g->geo.n_r[l];
     *n_alpha = g->geo.n_alpha[l];
     *r_edges = g->geo.r_edges[l];
@@ -95,9 +95,9 @@ void vae_generator_energy_range(const vae_generator_t *g, double *lo, double *hi
 
 int vae_generate(vae_generator_t *g, int n, const float *E, uint64_t seed, uint64_t first, float *out)
 {
-    if (n < 0 || (n > 0 && (!E || !out))) return layer_error(LAYER_EINVAL, "vae_generate: bad arguments");
+    if (n < 0 || (n > 0 && (!E || !out))) return base_error(BASE_EINVAL, "vae_generate: bad arguments");
     for (int i = 0; i < n; i++)
-        if (!(E[i] > 0) || E[i] > 1e12f) return layer_error(LAYER_EINVAL, "vae_generate: energy %g MeV", E[i]);
+        if (!(E[i] > 0) || E[i] > 1e12f) return base_error(BASE_EINVAL, "vae_generate: energy %g MeV", E[i]);
     return vae_generate_showers(&g->q, n, E, seed, first, out);
 }
 

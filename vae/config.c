@@ -1,7 +1,7 @@
 /* vae/config.c: model configuration, presets and JSON (cJSON) (see config.h). */
 #include "vae/config.h"
 
-#include "layers/status.h"
+#include "base/status.h"
 
 #include <cJSON.h>
 #include <math.h>
@@ -98,9 +98,9 @@ int vae_config_preset(vae_config_t *c, const char *name, const char *geo_name, i
         c->batch = 32;
         c->epochs = 2;
     } else {
-        return layer_error(LAYER_EINVAL, "unknown preset '%s' (par04, bench-ds2, default, tiny)", name);
+        return base_error(BASE_EINVAL, "unknown preset '%s' (par04, bench-ds2, default, tiny)", name);
     }
-    return LAYER_OK;
+    return BASE_OK;
 }
 
 static void add_ints(cJSON *o, const char *key, const int *v, int n)
@@ -149,19 +149,19 @@ static int get_num(const cJSON *o, const char *key, double lo, double hi, double
 {
     const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, key);
     if (!cJSON_IsNumber(x) || !(x->valuedouble >= lo && x->valuedouble <= hi))
-        return layer_error(LAYER_EIO, "%s: model config: '%s' missing or not a number in [%g, %g]", where,
+        return base_error(BASE_EIO, "%s: model config: '%s' missing or not a number in [%g, %g]", where,
                            key, lo, hi);
     *v = x->valuedouble;
-    return LAYER_OK;
+    return BASE_OK;
 }
 
 static int get_str(const cJSON *o, const char *key, char *buf, size_t n, const char *where)
 {
     const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, key);
     if (!cJSON_IsString(x) || strlen(x->valuestring) >= n)
-        return layer_error(LAYER_EIO, "%s: model config: '%s' missing or not a string", where, key);
+        return base_error(BASE_EIO, "%s: model config: '%s' missing or not a string", where, key);
     snprintf(buf, n, "%s", x->valuestring);
-    return LAYER_OK;
+    return BASE_OK;
 }
 
 static int get_widths(const cJSON *o, const char *key, int *n, int *w, const char *where)
@@ -169,84 +169,84 @@ static int get_widths(const cJSON *o, const char *key, int *n, int *w, const cha
     const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, key), *x;
     int k = 0;
     if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) > VAE_MAX_HIDDEN)
-        return layer_error(LAYER_EIO, "%s: model config: '%s' must be a list of at most %d widths", where,
+        return base_error(BASE_EIO, "%s: model config: '%s' must be a list of at most %d widths", where,
                            key, VAE_MAX_HIDDEN);
     cJSON_ArrayForEach(x, a)
     {
         if (!cJSON_IsNumber(x) || x->valueint < 1 || x->valueint > 1 << 20)
-            return layer_error(LAYER_EIO, "%s: model config: bad width in '%s'", where, key);
+            return base_error(BASE_EIO, "%s: model config: bad width in '%s'", where, key);
         w[k++] = x->valueint;
     }
     *n = k;
-    return LAYER_OK;
+    return BASE_OK;
 }
 
 static int parse_fields(vae_config_t *c, const cJSON *o, const char *where)
 {
     double v;
     char s[64];
-    LAYER_TRY(get_str(o, "name", c->name, sizeof c->name, where));
-    LAYER_TRY(get_str(o, "geometry", c->geometry, sizeof c->geometry, where));
-    LAYER_TRY(get_num(o, "voxels", 1, 1e7, &v, where));
+    BASE_TRY(get_str(o, "name", c->name, sizeof c->name, where));
+    BASE_TRY(get_str(o, "geometry", c->geometry, sizeof c->geometry, where));
+    BASE_TRY(get_num(o, "voxels", 1, 1e7, &v, where));
     c->V = (int)v;
     const cJSON *cond = cJSON_GetObjectItemCaseSensitive(o, "conditions"), *x;
-    if (!cJSON_IsArray(cond)) return layer_error(LAYER_EIO, "%s: model config: 'conditions' missing", where);
+    if (!cJSON_IsArray(cond)) return base_error(BASE_EIO, "%s: model config: 'conditions' missing", where);
     cJSON_ArrayForEach(x, cond)
     {
         int k = -1;
         for (int i = 0; i < 4; i++)
             if (cJSON_IsString(x) && strcmp(x->valuestring, cond_names[i]) == 0) k = i;
-        if (k < 0) return layer_error(LAYER_EIO, "%s: model config: unknown condition", where);
+        if (k < 0) return base_error(BASE_EIO, "%s: model config: unknown condition", where);
         c->conditions |= 1u << k;
     }
-    LAYER_TRY(get_widths(o, "encoder", &c->n_enc, c->enc, where));
-    LAYER_TRY(get_widths(o, "decoder", &c->n_dec, c->dec, where));
-    LAYER_TRY(get_num(o, "latent", 1, 4096, &v, where));
+    BASE_TRY(get_widths(o, "encoder", &c->n_enc, c->enc, where));
+    BASE_TRY(get_widths(o, "decoder", &c->n_dec, c->dec, where));
+    BASE_TRY(get_num(o, "latent", 1, 4096, &v, where));
     c->Z = (int)v;
-    LAYER_TRY(get_str(o, "activation", s, sizeof s, where));
+    BASE_TRY(get_str(o, "activation", s, sizeof s, where));
     if (layer_act_parse(s, &c->act.kind) < 0)
-        return layer_error(LAYER_EIO, "%s: model config: unknown activation '%s'", where, s);
-    LAYER_TRY(get_num(o, "activation_alpha", 0, 1, &v, where));
+        return base_error(BASE_EIO, "%s: model config: unknown activation '%s'", where, s);
+    BASE_TRY(get_num(o, "activation_alpha", 0, 1, &v, where));
     c->act.alpha = (float)v;
     c->batch_norm = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "batch_norm"));
-    LAYER_TRY(get_num(o, "dropout", 0, 0.95, &v, where));
+    BASE_TRY(get_num(o, "dropout", 0, 0.95, &v, where));
     c->dropout = (float)v;
-    LAYER_TRY(get_str(o, "likelihood", s, sizeof s, where));
+    BASE_TRY(get_str(o, "likelihood", s, sizeof s, where));
     c->lik = (vae_likelihood_t)-1;
     for (int i = 0; i < 3; i++)
         if (strcmp(s, lik_names[i]) == 0) c->lik = (vae_likelihood_t)i;
-    if ((int)c->lik < 0) return layer_error(LAYER_EIO, "%s: model config: unknown likelihood '%s'", where, s);
+    if ((int)c->lik < 0) return base_error(BASE_EIO, "%s: model config: unknown likelihood '%s'", where, s);
     const cJSON *p = cJSON_GetObjectItemCaseSensitive(o, "preprocessing");
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "training");
     if (!cJSON_IsObject(p) || !cJSON_IsObject(t))
-        return layer_error(LAYER_EIO, "%s: model config: 'preprocessing' or 'training' missing", where);
-    LAYER_TRY(get_num(p, "energy_min_mev", 1e-6, 1e12, &c->e_min_mev, where));
-    LAYER_TRY(get_num(p, "energy_max_mev", 1e-6, 1e12, &c->e_max_mev, where));
-    LAYER_TRY(get_num(p, "log_eps", 1e-30, 1, &c->log_eps, where));
-    LAYER_TRY(get_num(p, "threshold_mev", 0, 1e6, &c->threshold_mev, where));
+        return base_error(BASE_EIO, "%s: model config: 'preprocessing' or 'training' missing", where);
+    BASE_TRY(get_num(p, "energy_min_mev", 1e-6, 1e12, &c->e_min_mev, where));
+    BASE_TRY(get_num(p, "energy_max_mev", 1e-6, 1e12, &c->e_max_mev, where));
+    BASE_TRY(get_num(p, "log_eps", 1e-30, 1, &c->log_eps, where));
+    BASE_TRY(get_num(p, "threshold_mev", 0, 1e6, &c->threshold_mev, where));
     struct { const char *k; float *f; double lo, hi; } fl[] = {
         {"lr", &c->lr, 0, 10}, {"beta", &c->beta, 0, 1e6}, {"free_bits", &c->free_bits, 0, 100},
         {"clip", &c->clip, 0, 1e12}, {"logvar_clamp", &c->lv_clamp, 0.1, 100}};
     for (unsigned i = 0; i < sizeof fl / sizeof *fl; i++) {
-        LAYER_TRY(get_num(t, fl[i].k, fl[i].lo, fl[i].hi, &v, where));
+        BASE_TRY(get_num(t, fl[i].k, fl[i].lo, fl[i].hi, &v, where));
         *fl[i].f = (float)v;
     }
-    LAYER_TRY(get_num(t, "batch", 2, 1 << 20, &v, where));
+    BASE_TRY(get_num(t, "batch", 2, 1 << 20, &v, where));
     c->batch = (int)v;
-    LAYER_TRY(get_num(t, "epochs", 0, 1e9, &v, where));
+    BASE_TRY(get_num(t, "epochs", 0, 1e9, &v, where));
     c->epochs = (int)v;
-    LAYER_TRY(get_num(t, "kl_warmup_steps", 0, 1e12, &v, where));
+    BASE_TRY(get_num(t, "kl_warmup_steps", 0, 1e12, &v, where));
     c->kl_warmup_steps = (int)v;
     if (!(c->e_max_mev > c->e_min_mev))
-        return layer_error(LAYER_EIO, "%s: model config: energy range is empty", where);
-    return LAYER_OK;
+        return base_error(BASE_EIO, "%s: model config: energy range is empty", where);
+    return BASE_OK;
 }
 
 int vae_config_from_json(vae_config_t *c, const char *json, const char *where)
 {
     memset(c, 0, sizeof *c);
     cJSON *o = cJSON_Parse(json);
-    if (!o) return layer_error(LAYER_EIO, "%s: model config is not valid JSON", where);
+    if (!o) return base_error(BASE_EIO, "%s: model config is not valid JSON", where);
     int rc = parse_fields(c, o, where);
     cJSON_Delete(o);
     return rc;

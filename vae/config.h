@@ -23,9 +23,9 @@
 #ifndef VAE_CONFIG_H
 #define VAE_CONFIG_H
 
-#include "layers/act.h"
+#include "layers/mlp.h"
 
-#define VAE_MAX_HIDDEN 8
+#define VAE_MAX_HIDDEN LAYER_MLP_MAX
 
 typedef enum { VAE_LIK_BERNOULLI = 0, VAE_LIK_GAUSSIAN, VAE_LIK_HURDLE } vae_likelihood_t;
 

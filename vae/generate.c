@@ -1,8 +1,9 @@
 /* vae/generate.c: generation by chunks (see generate.h). */
 #include "vae/generate.h"
+#include "base/streams.h"
 
-#include "layers/rng.h"
-#include "layers/status.h"
+#include "base/rng.h"
+#include "base/status.h"
 #include "vae/lik.h"
 
 #include <math.h>
@@ -14,9 +15,9 @@ static void fill_inputs(vae_infer_t *q, int n, int M, const float *E_inc, uint64
 {
     const int Z = q->cfg.Z, E = q->E, W = Z + E;
     for (int i = 0; i < n; i++) {
-        layer_rng_t r;
-        layer_rng_init(&r, seed, VAE_STREAM_LATENT | (first + (uint64_t)i));
-        layer_rng_normal(&r, q->dec_in + (size_t)i * W, (size_t)Z);
+        base_rng_t r;
+        base_rng_init(&r, seed, BASE_STREAM_VAE_LATENT | (first + (uint64_t)i));
+        base_rng_normal(&r, q->dec_in + (size_t)i * W, (size_t)Z);
     }
     vae_prep_conditions(&q->cfg, n, E_inc, q->dec_in + Z, W);
     for (int i = n; i < M; i++) memcpy(q->dec_in + (size_t)i * W, q->dec_in, (size_t)W * sizeof(float));
@@ -47,29 +48,29 @@ int vae_generate_showers(vae_infer_t *q, int n, const float *E_inc, uint64_t see
          * transformed in place (26 MB less memory traffic per 512 rows; the weights stay in
          * cache) */
         float *dst = x + (size_t)k * V, *o = q->cfg.lik == VAE_LIK_BERNOULLI && m == q->rows[j] ? dst : q->out;
-        LAYER_TRY(vae_infer_decode_fixed(q, j, 0, NULL, o));
+        BASE_TRY(vae_infer_decode_fixed(q, j, 0, NULL, o));
         vae_lik_generate(&q->cfg, m, o, E_inc + k, seed, first + (uint64_t)k, dst);
     }
-    return LAYER_OK;
+    return BASE_OK;
 }
 
 int vae_generate_mc(vae_infer_t *q, int n, const float *E_inc, uint64_t seed, uint64_t first, int K, float *mean,
                     float *sd)
 {
-    if (q->cfg.dropout <= 0) return layer_error(LAYER_EINVAL, "--mc-dropout needs a model trained with dropout");
+    if (q->cfg.dropout <= 0) return base_error(BASE_EINVAL, "--mc-dropout needs a model trained with dropout");
     const size_t V = (size_t)q->cfg.V;
     const size_t C = VAE_INFER_MAX_ROWS;
     float *x = malloc(C * V * sizeof(float));
     double *s1 = malloc(C * V * sizeof(double)), *s2 = malloc(C * V * sizeof(double));
-    int rc = (x && s1 && s2) ? LAYER_OK : layer_error(LAYER_ENOMEM, "out of memory");
-    for (int k = 0, m = 0, j; k < n && rc == LAYER_OK; k += m) {
+    int rc = (x && s1 && s2) ? BASE_OK : base_error(BASE_ENOMEM, "out of memory");
+    for (int k = 0, m = 0, j; k < n && rc == BASE_OK; k += m) {
         m = next_chunk(q, n - k, &j);
         memset(s1, 0, C * V * sizeof(double));
         memset(s2, 0, C * V * sizeof(double));
-        for (int p = 0; p < K && rc == LAYER_OK; p++) {
+        for (int p = 0; p < K && rc == BASE_OK; p++) {
             fill_inputs(q, m, q->rows[j], E_inc + k, seed, first + (uint64_t)k);
-            layer_rng_t r;
-            layer_rng_init(&r, seed, VAE_STREAM_DROPOUT | (first + (uint64_t)k));
+            base_rng_t r;
+            base_rng_init(&r, seed, BASE_STREAM_VAE_DROPOUT | (first + (uint64_t)k));
             r.offset = (uint64_t)p << 32; /* pass p: its own masks */
             rc = vae_infer_decode_fixed(q, j, 1, &r, NULL);
             vae_lik_generate(&q->cfg, m, q->out, E_inc + k, seed, first + (uint64_t)k, x);

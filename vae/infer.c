@@ -1,14 +1,15 @@
 /* vae/infer.c: folded inference chains (see infer.h). */
 #include "vae/infer.h"
+#include "layers/loss.h"
 
-#include "layers/status.h"
+#include "base/status.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static size_t chain_size(const vae_mlp_t *p)
+static size_t chain_size(const layer_mlp_t *p)
 {
     size_t s = 0;
     for (int i = 0; i < p->n; i++) s += layer_dense_arena_size(p->blk[i].dense.cfg.in, p->blk[i].width);
@@ -32,7 +33,7 @@ static void fold(layer_dense_t *dst, const layer_dense_t *src, const layer_bnorm
 }
 
 /* rows: fixed-row sizes (NULL: none), prec: their precision */
-static int chain_init(vae_chain_t *c, const vae_mlp_t *p, const layer_ctx_t *ctx, layer_arena_t *A,
+static int chain_init(vae_chain_t *c, const layer_mlp_t *p, const layer_ctx_t *ctx, layer_arena_t *A,
                       layer_act_spec_t act, const int *rows, layer_prec_t prec)
 {
     c->n = p->n;
@@ -43,12 +44,12 @@ static int chain_init(vae_chain_t *c, const vae_mlp_t *p, const layer_ctx_t *ctx
                                 .infer_dst_f32 = i == p->n,
                                 .act = i < p->n ? act : (layer_act_spec_t){LAYER_ACT_IDENTITY, 0}};
         if (rows) memcpy(dc.infer_rows, rows, sizeof dc.infer_rows);
-        LAYER_TRY(layer_dense_init(&c->d[i], ctx, A, &dc));
+        BASE_TRY(layer_dense_init(&c->d[i], ctx, A, &dc));
         fold(&c->d[i], src, i < p->n && p->blk[i].bn ? &p->blk[i].bnorm : NULL);
-        LAYER_TRY(layer_dense_pack(&c->d[i]));
+        BASE_TRY(layer_dense_pack(&c->d[i]));
         c->out[i] = dc.out;
     }
-    return LAYER_OK;
+    return BASE_OK;
 }
 
 static void chain_free(vae_chain_t *c)
@@ -84,24 +85,24 @@ int vae_infer_init(vae_infer_t *q, const vae_model_t *m, const layer_ctx_t *ctx,
     memcpy(q->rows, (int[LAYER_DENSE_FIXED])VAE_INFER_ROWS, sizeof q->rows);
     q->max_n = max_n = max_n > VAE_INFER_MAX_ROWS ? max_n : VAE_INFER_MAX_ROWS;
     if (prec == LAYER_BF16 && !layer_bf16_available())
-        return layer_error(LAYER_EINVAL, "bf16: oneDNN has no bf16 on this CPU (%s)", layer_isa_name());
-    LAYER_TRY(layer_arena_init(&q->A, chain_size(&m->enc) + chain_size(&m->dec)));
+        return base_error(BASE_EINVAL, "bf16: oneDNN has no bf16 on this CPU (%s)", layer_isa_name());
+    BASE_TRY(layer_arena_init(&q->A, chain_size(&m->enc) + chain_size(&m->dec)));
     int rc = chain_init(&q->enc, &m->enc, ctx, &q->A, m->cfg.act, NULL, LAYER_F32);
-    if (rc == LAYER_OK) rc = chain_init(&q->dec, &m->dec, ctx, &q->A, m->cfg.act, q->rows, prec);
+    if (rc == BASE_OK) rc = chain_init(&q->dec, &m->dec, ctx, &q->A, m->cfg.act, q->rows, prec);
     int widest = m->cfg.V + q->E;
     for (int i = 0; i <= q->enc.n; i++) widest = q->enc.out[i] > widest ? q->enc.out[i] : widest;
     for (int i = 0; i <= q->dec.n; i++) widest = q->dec.out[i] > widest ? q->dec.out[i] : widest;
-    if (rc == LAYER_OK && m->cfg.dropout > 0) rc = layer_dropout_init(&q->drop, m->cfg.dropout, (size_t)max_n * widest);
-    if (rc == LAYER_OK) {
+    if (rc == BASE_OK && m->cfg.dropout > 0) rc = layer_dropout_init(&q->drop, NULL, NULL, &(layer_dropout_cfg_t){m->cfg.dropout, (size_t)max_n * widest});
+    if (rc == BASE_OK) {
         q->b0 = malloc((size_t)max_n * widest * sizeof(float));
         q->b1 = malloc((size_t)max_n * widest * sizeof(float));
         q->dec_in = malloc((size_t)max_n * (m->cfg.Z + q->E) * sizeof(float));
         q->out = malloc((size_t)max_n * q->O * sizeof(float));
         q->dec_in16 = malloc((size_t)max_n * (m->cfg.Z + q->E) * sizeof(uint16_t));
         if (!q->b0 || !q->b1 || !q->dec_in || !q->out || !q->dec_in16)
-            rc = layer_error(LAYER_ENOMEM, "inference: out of memory");
+            rc = base_error(BASE_ENOMEM, "inference: out of memory");
     }
-    if (rc != LAYER_OK) vae_infer_free(q);
+    if (rc != BASE_OK) vae_infer_free(q);
     return rc;
 }
 
@@ -126,7 +127,7 @@ static int chain_run(vae_infer_t *q, vae_chain_t *c, int n, const float *x, floa
     const float *in = x;
     float *bufs[2] = {q->b0, q->b1};
     for (int i = 0; i < c->n; i++) {
-        LAYER_TRY(layer_dense_infer(&c->d[i], n, in, bufs[i % 2]));
+        BASE_TRY(layer_dense_infer(&c->d[i], n, in, bufs[i % 2]));
         in = bufs[i % 2];
     }
     return layer_dense_infer(&c->d[c->n], n, in, y);
@@ -135,20 +136,20 @@ static int chain_run(vae_infer_t *q, vae_chain_t *c, int n, const float *x, floa
 int vae_infer_encode(vae_infer_t *q, int n, const float *in, float *mu, float *lv)
 {
     const int Z = q->cfg.Z;
-    if (n > q->max_n) return layer_error(LAYER_EINVAL, "inference: %d rows > %d", n, q->max_n);
-    LAYER_TRY(chain_run(q, &q->enc, n, in, q->out));
+    if (n > q->max_n) return base_error(BASE_EINVAL, "inference: %d rows > %d", n, q->max_n);
+    BASE_TRY(chain_run(q, &q->enc, n, in, q->out));
     const float L = q->cfg.lv_clamp;
     for (int i = 0; i < n; i++)
         for (int j = 0; j < Z; j++) {
             mu[(size_t)i * Z + j] = q->out[(size_t)i * 2 * Z + j];
-            lv[(size_t)i * Z + j] = fmaxf(-L, fminf(L, q->out[(size_t)i * 2 * Z + Z + j]));
+            lv[(size_t)i * Z + j] = layer_clampf(q->out[(size_t)i * 2 * Z + Z + j], L);
         }
-    return LAYER_OK;
+    return BASE_OK;
 }
 
 int vae_infer_decode(vae_infer_t *q, int n)
 {
-    if (n > q->max_n) return layer_error(LAYER_EINVAL, "inference: %d rows > %d", n, q->max_n);
+    if (n > q->max_n) return base_error(BASE_EINVAL, "inference: %d rows > %d", n, q->max_n);
     return chain_run(q, &q->dec, n, q->dec_in, q->out);
 }
 
@@ -164,11 +165,11 @@ static void to_bf16(const float *x, uint16_t *y, size_t n)
     }
 }
 
-int vae_infer_decode_fixed(vae_infer_t *q, int k, int mc, layer_rng_t *r, float *out)
+int vae_infer_decode_fixed(vae_infer_t *q, int k, int mc, base_rng_t *r, float *out)
 {
     vae_chain_t *c = &q->dec;
     const int M = q->rows[k];
-    if (mc && q->prec != LAYER_F32) return layer_error(LAYER_EINVAL, "MC dropout runs in f32 only");
+    if (mc && q->prec != LAYER_F32) return base_error(BASE_EINVAL, "MC dropout runs in f32 only");
     const void *in = q->dec_in;
     if (q->prec == LAYER_BF16) {
         to_bf16(q->dec_in, q->dec_in16, (size_t)M * (q->cfg.Z + q->E));
@@ -176,9 +177,9 @@ int vae_infer_decode_fixed(vae_infer_t *q, int k, int mc, layer_rng_t *r, float 
     }
     float *bufs[2] = {q->b0, q->b1};
     for (int i = 0; i < c->n; i++) {
-        LAYER_TRY(layer_dense_infer_fixed(&c->d[i], k, in, bufs[i % 2]));
+        BASE_TRY(layer_dense_infer_fixed(&c->d[i], k, in, bufs[i % 2]));
         if (mc && q->cfg.dropout > 0)
-            LAYER_TRY(layer_dropout_forward(&q->drop, LAYER_DROPOUT_MC, r, bufs[i % 2], bufs[i % 2], (size_t)M * c->out[i]));
+            BASE_TRY(layer_dropout_forward(&q->drop, LAYER_DROPOUT_MC, r, bufs[i % 2], bufs[i % 2], (size_t)M * c->out[i]));
         in = bufs[i % 2];
     }
     return layer_dense_infer_fixed(&c->d[c->n], k, in, out ? out : q->out);

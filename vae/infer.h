@@ -57,6 +57,6 @@ int vae_infer_encode(vae_infer_t *q, int n, const float *in, float *mu, float *l
 int vae_infer_decode(vae_infer_t *q, int n);
 /* q->dec_in (rows[k], Z + E) -> out (rows[k], O) on fixed-row primitive k; out = NULL means
  * q->out. mc: dropout on, masks from r (f32 only). */
-int vae_infer_decode_fixed(vae_infer_t *q, int k, int mc, layer_rng_t *r, float *out);
+int vae_infer_decode_fixed(vae_infer_t *q, int k, int mc, base_rng_t *r, float *out);
 
 #endif

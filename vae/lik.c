@@ -1,15 +1,15 @@
 /* vae/lik.c: preprocessing and likelihoods (see lik.h and config.h). */
 #include "vae/lik.h"
+#include "base/streams.h"
 
-#include "layers/fastmath.h"
+#include "base/fastmath.h"
 #include "layers/loss.h"
-#include "layers/rng.h"
+#include "base/rng.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define LOG_2PI 1.8378770664093453
 #define LOG_SCALE 16.0f /* ln(1 + 1 TeV / 15 keV) ~ 18: keeps the encoder input near [0, 1] */
 
 void vae_prep_conditions(const vae_config_t *c, int n, const float *E_inc, float *cond, int ld)
@@ -46,22 +46,9 @@ void vae_prep_encoder_input(const vae_config_t *c, int n, const float *E_inc, co
 
 /* ---- per-row losses (each returns the row's summed NLL and writes its gradients) ---- */
 
-/* Bernoulli on u = x / E_inc: BCE on logits, l = max(z,0) - z u + ln(1 + e^-|z|), dl/dz = sigma(z) - u,
- * sigma(z) = 1 / (1 + e^-|z|) for z >= 0, e^-|z| / (1 + e^-|z|) below. Blocks of BCE_BLOCK
- * voxels in float with the vectorised exp and log of layers/fastmath.h (per-voxel losses into
- * l, gradients into d); the row sum in double. Ternaries, not fminf/fmaxf: those are libm calls
- * that block vectorisation. */
+/* Bernoulli on u = x / E_inc: BCE on logits (layers/loss.h) in blocks of BCE_BLOCK voxels in
+ * float, vectorised; the row sum in double. */
 #define BCE_BLOCK 256
-LAYER_VECTOR_CLONES
-static void bce_block(int n, const float *o, const float *x, float inv, float *d, float g, float *l)
-{
-    for (int v = 0; v < n; v++) {
-        float z = o[v], u = x[v] * inv, e = layer_expf(-fabsf(z)), q = 1.f / (1.f + e);
-        u = u < 1.f ? u : 1.f;
-        l[v] = (z > 0.f ? z : 0.f) - z * u + layer_logf(1.f + e);
-        d[v] = g * ((z >= 0 ? q : e * q) - u);
-    }
-}
 
 /* Without d (evaluation) the gradients go to a scratch block and are dropped. */
 static double row_bernoulli(const vae_config_t *c, const float *o, const float *x, float Ei, float *d, float g)
@@ -70,21 +57,18 @@ static double row_bernoulli(const vae_config_t *c, const float *o, const float *
     double s = 0;
     for (int v0 = 0; v0 < c->V; v0 += BCE_BLOCK) {
         int n = c->V - v0 < BCE_BLOCK ? c->V - v0 : BCE_BLOCK;
-        bce_block(n, o + v0, x + v0, 1.f / Ei, d ? d + v0 : scratch, g, l);
+        layer_bce_logits_f32(o + v0, x + v0, n, 1.f / Ei, g, l, d ? d + v0 : scratch);
         for (int v = 0; v < n; v++) s += l[v];
     }
     return s;
 }
 
-/* Gaussian on y = ln(u + eps): 0.5 (ln 2 pi + lv + (y - m)^2 e^-lv), lv clamped to +-L. */
+/* Gaussian NLL (layers/loss.h) with lv clamped to +-L; gradients g dl/dm, g dl/dlv into dm, dlv. */
 static double gauss_term(double y, double m, double lv, double L, float *dm, float *dlv, float g)
 {
-    double lc = fmax(-L, fmin(L, lv)), iv = exp(-lc), r = y - m;
-    if (dm) {
-        *dm = g * (float)(-r * iv);
-        *dlv = (lv > -L && lv < L) ? g * (float)(0.5 * (1 - r * r * iv)) : 0.f;
-    }
-    return 0.5 * (LOG_2PI + lc + r * r * iv);
+    double gm, gv, l = layer_gauss_nll(y, m, lv, L, dm ? &gm : NULL, &gv);
+    if (dm) *dm = g * (float)gm, *dlv = g * (float)gv;
+    return l;
 }
 
 static double row_gaussian(const vae_config_t *c, const float *o, const float *x, float Ei, float *d, float g)
@@ -105,9 +89,9 @@ static double row_hurdle(const vae_config_t *c, const float *o, const float *x, 
     const double thr = c->threshold_mev > 0 ? c->threshold_mev : 1e-3;
     double s = 0, tot = 0;
     for (int v = 0; v < V; v++) {
-        double z = o[v], h = x[v] > 0, e = exp(-fabs(z));
-        s += fmax(z, 0) - z * h + log1p(e);
-        if (d) d[v] = g * (float)((z >= 0 ? 1 / (1 + e) : e / (1 + e)) - h);
+        double h = x[v] > 0, dz;
+        s += layer_bce_logit(o[v], h, d ? &dz : NULL);
+        if (d) d[v] = g * (float)dz;
         if (h) {
             s += gauss_term(log(fmax(x[v], thr) / thr), o[V + v], o[2 * V + v], c->lv_clamp,
                             d ? d + V + v : NULL, d ? d + 2 * V + v : NULL, g);
@@ -147,17 +131,17 @@ double vae_lik_loss(const vae_config_t *c, int n, const float *out, const float 
 
 /* ---- generation ---- */
 
-LAYER_VECTOR_CLONES
-static void gen_row(const vae_config_t *c, const float *o, float Ei, layer_rng_seq_t *u, float *x)
+BASE_VECTOR_CLONES
+static void gen_row(const vae_config_t *c, const float *o, float Ei, base_rng_seq_t *u, float *x)
 {
     const int V = c->V;
     const double L = c->lv_clamp, thr = c->threshold_mev;
     if (c->lik == VAE_LIK_BERNOULLI) { /* the decoder mean, as Par04: sigma(z) E_inc */
 #pragma omp simd
-        for (int v = 0; v < V; v++) x[v] = Ei / (1.f + layer_expf(-o[v]));
+        for (int v = 0; v < V; v++) x[v] = Ei / (1.f + base_expf(-o[v]));
     } else if (c->lik == VAE_LIK_GAUSSIAN) { /* y ~ N(m, e^lv), x = (e^y - eps) E_inc */
         for (int v = 0; v < V; v++) {
-            double y = o[v] + exp(0.5 * fmax(-L, fmin(L, o[V + v]))) * layer_rng_seq_normal(u);
+            double y = o[v] + exp(0.5 * layer_clamp(o[V + v], L)) * base_rng_seq_normal(u);
             x[v] = (float)(fmax(exp(y) - c->log_eps, 0.0) * Ei);
         }
     } else { /* hurdle: hits, their energies, then the shower scaled to a sampled total */
@@ -165,13 +149,13 @@ static void gen_row(const vae_config_t *c, const float *o, float Ei, layer_rng_s
         for (int v = 0; v < V; v++) {
             double p = 1.0 / (1.0 + exp(-(double)o[v]));
             x[v] = 0.f;
-            if (layer_rng_seq_u01(u) < p) {
-                double s = o[V + v] + exp(0.5 * fmax(-L, fmin(L, o[2 * V + v]))) * layer_rng_seq_normal(u);
+            if (base_rng_seq_u01(u) < p) {
+                double s = o[V + v] + exp(0.5 * layer_clamp(o[2 * V + v], L)) * base_rng_seq_normal(u);
                 x[v] = (float)(thr * exp(fmax(s, 0.0)));
                 tot += x[v];
             }
         }
-        double r = o[3 * V] + exp(0.5 * fmax(-L, fmin(L, o[3 * V + 1]))) * layer_rng_seq_normal(u);
+        double r = o[3 * V] + exp(0.5 * layer_clamp(o[3 * V + 1], L)) * base_rng_seq_normal(u);
         double target = Ei * exp(fmin(r, 1.0));
         if (tot > 0)
             for (int v = 0; v < V; v++) x[v] = (float)(x[v] * (target / tot));
@@ -188,8 +172,8 @@ void vae_lik_generate(const vae_config_t *c, int n, const float *out, const floa
     const size_t O = (size_t)vae_config_n_out(c), V = (size_t)c->V;
 #pragma omp parallel for schedule(static)
     for (int i = 0; i < n; i++) {
-        layer_rng_seq_t u;
-        layer_rng_seq_init(&u, seed, VAE_STREAM_SAMPLE | (first + (uint64_t)i));
+        base_rng_seq_t u;
+        base_rng_seq_init(&u, seed, BASE_STREAM_VAE_SAMPLE | (first + (uint64_t)i));
         gen_row(c, out + i * O, E_inc[i], &u, x + i * V);
     }
 }

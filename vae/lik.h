@@ -3,20 +3,18 @@
  * Shapes: n showers, V voxels, E conditions, O = vae_config_n_out outputs per shower.
  * x is always raw voxel energies in MeV and E_inc incident energies in MeV; the functions here
  * hold every transformation, so training and generation invert each other exactly.
- * Sampling uses the Philox stream (seed, VAE_STREAM_SAMPLE | index) per shower, so a shower
+ * Sampling uses the Philox stream (seed, BASE_STREAM_VAE_SAMPLE | index) per shower, so a shower
  * does not depend on the batch it is generated in.
  */
 #ifndef VAE_LIK_H
 #define VAE_LIK_H
 
 #include "vae/config.h"
+#include "base/streams.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
-#define VAE_STREAM_LATENT (1ull << 56)
-#define VAE_STREAM_SAMPLE (2ull << 56)
-#define VAE_STREAM_DROPOUT (3ull << 56)
 
 /* cond: (n, E) condition inputs from E_inc (MeV). Angle 90 deg and the SiW one-hot for the
  * built-in W/Si data. */

@@ -1,9 +1,10 @@
 /* vae/model.c: conditional VAE training step (see model.h). */
 #include "vae/model.h"
+#include "base/streams.h"
 
 #include "layers/loss.h"
-#include "layers/rng.h"
-#include "layers/status.h"
+#include "base/rng.h"
+#include "base/status.h"
 #include "vae/lik.h"
 
 #include <math.h>
@@ -11,11 +12,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The encoder (enc = 1) or decoder MLP of config c for batch B. */
+static layer_mlp_cfg_t mlp_cfg(const vae_config_t *c, int enc, int B)
+{
+    const int E = vae_config_n_cond(c);
+    layer_mlp_cfg_t m = {.B = B, .in = enc ? c->V + E : c->Z + E, .n = enc ? c->n_enc : c->n_dec,
+                         .n_out = enc ? 2 * c->Z : vae_config_n_out(c), .act = c->act,
+                         .batch_norm = c->batch_norm, .dropout = c->dropout};
+    for (int i = 0; i < m.n && i < LAYER_MLP_MAX; i++) m.w[i] = enc ? c->enc[i] : c->dec[i];
+    return m;
+}
+
 static size_t arena_need(const vae_config_t *c)
 {
-    int E = vae_config_n_cond(c);
-    return vae_mlp_arena_size(c->V + E, c->enc, c->n_enc, 2 * c->Z, c->batch_norm) +
-           vae_mlp_arena_size(c->Z + E, c->dec, c->n_dec, vae_config_n_out(c), c->batch_norm);
+    layer_mlp_cfg_t e = mlp_cfg(c, 1, 0), d = mlp_cfg(c, 0, 0);
+    return layer_mlp_arena_size(&e) + layer_mlp_arena_size(&d);
 }
 
 static float *fbuf(size_t n) { return calloc(n ? n : 1, sizeof(float)); }
@@ -29,11 +40,11 @@ int vae_model_init(vae_model_t *m, const vae_config_t *c, const layer_ctx_t *ctx
     m->E = vae_config_n_cond(c);
     m->O = vae_config_n_out(c);
     const int V = c->V, Z = c->Z, E = m->E;
-    LAYER_TRY(layer_arena_init(&m->A, arena_need(c)));
-    int rc = vae_mlp_init(&m->enc, ctx, &m->A, B, V + E, c->enc, c->n_enc, 2 * Z, c->act, c->batch_norm, c->dropout);
-    if (rc == LAYER_OK)
-        rc = vae_mlp_init(&m->dec, ctx, &m->A, B, Z + E, c->dec, c->n_dec, m->O, c->act, c->batch_norm, c->dropout);
-    if (rc == LAYER_OK && B > 0) {
+    BASE_TRY(layer_arena_init(&m->A, arena_need(c)));
+    layer_mlp_cfg_t ec = mlp_cfg(c, 1, B), dc = mlp_cfg(c, 0, B);
+    int rc = layer_mlp_init(&m->enc, ctx, &m->A, &ec);
+    if (rc == BASE_OK) rc = layer_mlp_init(&m->dec, ctx, &m->A, &dc);
+    if (rc == BASE_OK && B > 0) {
         m->enc_in = fbuf((size_t)B * (V + E));
         m->dec_in = fbuf((size_t)B * (Z + E));
         m->mu = fbuf((size_t)B * Z);
@@ -48,17 +59,17 @@ int vae_model_init(vae_model_t *m, const vae_config_t *c, const layer_ctx_t *ctx
         m->kl_dim = calloc((size_t)Z, sizeof(double));
         if (!m->enc_in || !m->dec_in || !m->mu || !m->lv || !m->eps || !m->d_head || !m->d_dec_in ||
             !m->d_out || !m->row || !m->d_kl || !m->kl_tmp || !m->kl_dim)
-            rc = layer_error(LAYER_ENOMEM, "model: out of memory for batch %d", B);
+            rc = base_error(BASE_ENOMEM, "model: out of memory for batch %d", B);
     }
-    if (rc != LAYER_OK) vae_model_free(m);
+    if (rc != BASE_OK) vae_model_free(m);
     return rc;
 }
 
 void vae_model_free(vae_model_t *m)
 {
     if (!m) return;
-    vae_mlp_free(&m->enc);
-    vae_mlp_free(&m->dec);
+    layer_mlp_free(&m->enc);
+    layer_mlp_free(&m->dec);
     layer_arena_free(&m->A);
     float *bufs[] = {m->enc_in, m->dec_in, m->mu,    m->lv,   m->eps,   m->d_head,
                      m->d_dec_in, m->d_out, m->row, m->d_kl, m->kl_tmp};
@@ -69,10 +80,10 @@ void vae_model_free(vae_model_t *m)
 
 void vae_model_init_params(vae_model_t *m, uint64_t seed)
 {
-    layer_rng_t r;
-    layer_rng_init(&r, seed, 0x1A17ull << 40);
-    vae_mlp_init_params(&m->enc, &r);
-    vae_mlp_init_params(&m->dec, &r);
+    base_rng_t r;
+    base_rng_init(&r, seed, BASE_STREAM_VAE_INIT);
+    layer_mlp_init_params(&m->enc, &r);
+    layer_mlp_init_params(&m->dec, &r);
 }
 
 /* Encoder and decoder forward for the first n rows (the rest of the batch is padding):
@@ -86,25 +97,25 @@ static int forward(vae_model_t *m, int n, const float *E_inc, const float *x, ui
     vae_prep_conditions(c, n, E_inc, m->enc_in + V, V + E);
     for (int i = n; i < B; i++) /* padding rows repeat row 0 (batch norm runs on running stats) */
         memcpy(m->enc_in + (size_t)i * (V + E), m->enc_in, (size_t)(V + E) * sizeof(float));
-    layer_rng_t rd;
-    layer_rng_init(&rd, seed, VAE_STREAM_DROPOUT | step);
-    LAYER_TRY(vae_mlp_forward(&m->enc, m->enc_in, train, &rd));
+    base_rng_t rd;
+    base_rng_init(&rd, seed, BASE_STREAM_VAE_DROPOUT | step);
+    BASE_TRY(layer_mlp_forward(&m->enc, m->enc_in, train, &rd));
     const float L = c->lv_clamp;
     for (int i = 0; i < B; i++) {
-        layer_rng_t r;
-        layer_rng_init(&r, seed, VAE_STREAM_LATENT | (index0 + (uint64_t)i));
-        layer_rng_normal(&r, m->eps + (size_t)i * Z, (size_t)Z);
+        base_rng_t r;
+        base_rng_init(&r, seed, BASE_STREAM_VAE_LATENT | (index0 + (uint64_t)i));
+        base_rng_normal(&r, m->eps + (size_t)i * Z, (size_t)Z);
         const float *h = m->enc.y + (size_t)i * 2 * Z;
         float *zi = m->dec_in + (size_t)i * (Z + E);
         for (int j = 0; j < Z; j++) {
-            float mu = h[j], lv = fmaxf(-L, fminf(L, h[Z + j])); /* clamp: stability (vae-notes) */
+            float mu = h[j], lv = layer_clampf(h[Z + j], L); /* clamp: stability (vae-notes) */
             m->mu[(size_t)i * Z + j] = mu;
             m->lv[(size_t)i * Z + j] = lv;
             zi[j] = mu + expf(0.5f * lv) * m->eps[(size_t)i * Z + j]; /* z = mu + sigma eps */
         }
         memcpy(zi + Z, m->enc_in + (size_t)i * (V + E) + V, (size_t)E * sizeof(float));
     }
-    return vae_mlp_forward(&m->dec, m->dec_in, train, &rd);
+    return layer_mlp_forward(&m->dec, m->dec_in, train, &rd);
 }
 
 int vae_model_train_step(vae_model_t *m, const float *E_inc, const float *x, uint64_t seed, uint64_t step,
@@ -112,16 +123,16 @@ int vae_model_train_step(vae_model_t *m, const float *E_inc, const float *x, uin
 {
     const vae_config_t *c = &m->cfg;
     const int B = m->B, Z = c->Z, E = m->E;
-    if (B == 0) return layer_error(LAYER_EINVAL, "model built without a training batch");
-    LAYER_TRY(forward(m, B, E_inc, x, seed, step * (uint64_t)B, 1, step));
+    if (B == 0) return base_error(BASE_EINVAL, "model built without a training batch");
+    BASE_TRY(forward(m, B, E_inc, x, seed, step * (uint64_t)B, 1, step));
     /* reconstruction: -ln p(x | z, c), gradient into d_out */
     t->recon = vae_lik_loss(c, B, m->dec.y, x, E_inc, m->d_out, NULL, 1.f);
-    LAYER_TRY(vae_mlp_backward(&m->dec, m->dec_in, m->d_out, m->d_dec_in));
+    BASE_TRY(layer_mlp_backward(&m->dec, m->dec_in, m->d_out, m->d_dec_in));
     /* KL(N(mu, e^lv) || N(0, 1)) per dimension: -0.5 (1 + lv - mu^2 - e^lv);
      * d/dmu = beta mu / B, d/dlv = beta 0.5 (e^lv - 1) / B; free bits: no gradient for a
      * dimension whose batch-mean KL is below the floor (Kingma et al. 2016) */
     float *dmu = m->d_kl, *dlv = m->d_kl + (size_t)B * Z, *kd = m->kl_tmp;
-    t->kl = layer_loss_kl_normal(dmu, dlv, NULL, kd, m->mu, m->lv, B, Z, beta);
+    t->kl = layer_loss_kl_normal(m->mu, m->lv, B, Z, beta, dmu, dlv, NULL, kd);
     for (int j = 0; j < Z; j++) m->kl_dim[j] = kd[j];
     /* chain rule through z = mu + exp(lv/2) eps: dmu += dz, dlv += dz eps exp(lv/2) / 2;
      * lv was clamped: no gradient where the clamp was active */
@@ -136,7 +147,7 @@ int vae_model_train_step(vae_model_t *m, const float *E_inc, const float *x, uin
             float g = 0.5f * dz * m->eps[k] * s + (floor_on ? 0.f : dlv[k]);
             dh[(size_t)i * 2 * Z + Z + j] = (raw > -L && raw < L) ? g : 0.f;
         }
-    int rc = vae_mlp_backward(&m->enc, m->enc_in, dh, NULL);
+    int rc = layer_mlp_backward(&m->enc, m->enc_in, dh, NULL);
     t->elbo = -(t->recon + t->kl);
     return rc;
 }
@@ -146,21 +157,21 @@ int vae_model_eval(vae_model_t *m, int n, const float *E_inc, const float *x, ui
 {
     const vae_config_t *c = &m->cfg;
     const int Z = c->Z;
-    if (n < 1 || n > m->B) return layer_error(LAYER_EINVAL, "eval: %d rows for batch %d", n, m->B);
-    LAYER_TRY(forward(m, n, E_inc, x, seed, index0, 0, 0));
+    if (n < 1 || n > m->B) return base_error(BASE_EINVAL, "eval: %d rows for batch %d", n, m->B);
+    BASE_TRY(forward(m, n, E_inc, x, seed, index0, 0, 0));
     t->recon = vae_lik_loss(c, n, m->dec.y, x, E_inc, NULL, NULL, 1.f);
     float *kd = m->kl_tmp;
-    t->kl = layer_loss_kl_normal(NULL, NULL, NULL, kd, m->mu, m->lv, n, Z, 1.f);
+    t->kl = layer_loss_kl_normal(m->mu, m->lv, n, Z, 1.f, NULL, NULL, NULL, kd);
     if (kl_dim_sum)
         for (int j = 0; j < Z; j++) kl_dim_sum[j] += (double)kd[j] * n;
     if (mu_out) memcpy(mu_out, m->mu, (size_t)n * Z * sizeof(float));
     t->elbo = -(t->recon + t->kl);
     t->grad_norm = 0;
-    return LAYER_OK;
+    return BASE_OK;
 }
 
 /* Adds the tensors of one MLP under prefix. */
-static int mlp_tensors(vae_mlp_t *p, const char *prefix, io_tensor_t *t, int k, int max)
+static int mlp_tensors(layer_mlp_t *p, const char *prefix, io_tensor_t *t, int k, int max)
 {
 #define ADD(nm, ptr, r, c_)                                                                   \
     do {                                                                                      \
@@ -172,7 +183,7 @@ static int mlp_tensors(vae_mlp_t *p, const char *prefix, io_tensor_t *t, int k, 
     } while (0)
     char nm[48];
     for (int i = 0; i < p->n; i++) {
-        vae_block_t *b = &p->blk[i];
+        layer_mlp_block_t *b = &p->blk[i];
         snprintf(nm, sizeof nm, "dense%d/weight", i);
         ADD(nm, layer_dense_w(&b->dense), b->dense.cfg.out, b->dense.cfg.in);
         snprintf(nm, sizeof nm, "dense%d/bias", i);

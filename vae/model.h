@@ -6,16 +6,17 @@
  * (vae/lik.h). All parameters are in one arena (A): optimiser, checkpoints and all-reduce see
  * one buffer. Shapes: B batch, V voxels, E conditions, Z latent, O decoder outputs.
  * Built for a fixed training batch B (B = 0: parameters only, for inference via vae/infer.h).
- * The noise of step s for batch row k is the stream (seed, VAE_STREAM_LATENT | (s B + k)): a
+ * The noise of step s for batch row k is the stream (seed, BASE_STREAM_VAE_LATENT | (s B + k)): a
  * resumed run draws the same numbers.
  */
 #ifndef VAE_MODEL_H
 #define VAE_MODEL_H
 
 #include "io/modelfile.h"
+#include "base/streams.h"
 #include "layers/arena.h"
 #include "vae/config.h"
-#include "vae/mlp.h"
+#include "layers/mlp.h"
 
 #include <stdint.h>
 
@@ -24,7 +25,7 @@ typedef struct {
     const layer_ctx_t *ctx;
     layer_arena_t A;  /* owned */
     int B, E, O;
-    vae_mlp_t enc, dec;
+    layer_mlp_t enc, dec;
     float *enc_in;    /* (B, V + E) */
     float *dec_in;    /* (B, Z + E) */
     float *mu, *lv, *eps; /* (B, Z); lv clamped */

@@ -1,7 +1,7 @@
 /* vae/modelio.c: model and checkpoint files (see modelio.h). */
 #include "vae/modelio.h"
 
-#include "layers/status.h"
+#include "base/status.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,53 +14,57 @@ static int put_geometry(io_model_t *f, const phys_geometry_t *g)
 {
     const size_t L = (size_t)g->n_layers;
     float *nr = malloc(L * sizeof *nr), *na = malloc(L * sizeof *na), *e = calloc(L * PHYS_MAX_REDGES, sizeof *e);
-    int rc = (nr && na && e) ? LAYER_OK : layer_error(LAYER_ENOMEM, "out of memory");
-    for (size_t l = 0; rc == LAYER_OK && l < L; l++) {
+    int rc = (nr && na && e) ? BASE_OK : base_error(BASE_ENOMEM, "out of memory");
+    for (size_t l = 0; rc == BASE_OK && l < L; l++) {
         nr[l] = (float)g->n_r[l];
         na[l] = (float)g->n_alpha[l];
         for (int i = 0; i <= g->n_r[l]; i++) e[l * PHYS_MAX_REDGES + i] = (float)g->r_edges[l][i];
     }
     io_tensor_t t[3] = {{"/geometry/n_r", nr, L, 0}, {"/geometry/n_alpha", na, L, 0},
                         {"/geometry/r_edges", e, L, PHYS_MAX_REDGES}};
-    for (int i = 0; i < 3 && rc == LAYER_OK; i++) rc = io_model_put(f, &t[i]);
+    for (int i = 0; i < 3 && rc == BASE_OK; i++) rc = io_model_put(f, &t[i]);
     free(nr), free(na), free(e);
     return rc;
 }
 
 static int get_geometry(io_model_t *f, phys_geometry_t *g, const vae_config_t *c)
 {
-    if (phys_geometry_preset(g, c->geometry) != LAYER_OK) { /* an XML grid: rebuild it */
+    if (phys_geometry_preset(g, c->geometry) != BASE_OK) { /* an XML grid: rebuild it */
         memset(g, 0, sizeof *g);
         snprintf(g->name, sizeof g->name, "%s", c->geometry);
     }
     hsize_t L = 0;
     hid_t ds = io_model_has(f, "/geometry/n_r") ? H5Dopen2(f->file, "/geometry/n_r", H5P_DEFAULT) : -1;
-    if (ds < 0) return layer_error(LAYER_EIO, "%s: no /geometry in the model", f->path);
+    if (ds < 0) return base_error(BASE_EIO, "%s: no /geometry in the model", f->path);
     hid_t sp = H5Dget_space(ds);
     H5Sget_simple_extent_dims(sp, &L, NULL);
     H5Sclose(sp);
     H5Dclose(ds);
-    if (L < 1 || L > PHYS_MAX_LAYERS) return layer_error(LAYER_EIO, "%s: bad /geometry", f->path);
+    if (L < 1 || L > PHYS_MAX_LAYERS) return base_error(BASE_EIO, "%s: bad /geometry", f->path);
     float nr[PHYS_MAX_LAYERS], na[PHYS_MAX_LAYERS], *e = malloc(L * PHYS_MAX_REDGES * sizeof *e);
     io_tensor_t t[3] = {{"/geometry/n_r", nr, L, 0}, {"/geometry/n_alpha", na, L, 0},
                         {"/geometry/r_edges", e, L, PHYS_MAX_REDGES}};
-    int rc = e ? LAYER_OK : layer_error(LAYER_ENOMEM, "out of memory");
-    for (int i = 0; i < 3 && rc == LAYER_OK; i++) rc = io_model_get(f, &t[i]);
-    if (rc == LAYER_OK) {
+    int rc = e ? BASE_OK : base_error(BASE_ENOMEM, "out of memory");
+    for (int i = 0; i < 3 && rc == BASE_OK; i++) rc = io_model_get(f, &t[i]);
+    if (rc == BASE_OK) {
         g->n_layers = (int)L;
-        g->offset[0] = 0;
-        for (size_t l = 0; l < L; l++) {
-            g->n_r[l] = (int)nr[l];
-            g->n_alpha[l] = (int)na[l];
+        for (size_t l = 0; l < L && rc == BASE_OK; l++) {
+            if (!(nr[l] >= 0 && nr[l] < PHYS_MAX_REDGES && na[l] >= 0 && na[l] <= PHYS_MAX_VOXELS))
+                rc = base_error(BASE_EIO, "%s: bad /geometry (layer %zu: %g x %g bins)", f->path, l, nr[l], na[l]);
+            g->n_r[l] = rc == BASE_OK ? (int)nr[l] : 0;
+            g->n_alpha[l] = rc == BASE_OK ? (int)na[l] : 0;
             for (int i = 0; i <= g->n_r[l] && i < PHYS_MAX_REDGES; i++) g->r_edges[l][i] = e[l * PHYS_MAX_REDGES + i];
-            g->offset[l + 1] = g->offset[l] + g->n_r[l] * g->n_alpha[l];
         }
-        g->n_voxels = g->offset[L];
-        if (g->n_voxels != c->V)
-            rc = layer_error(LAYER_EIO, "%s: geometry has %d voxels, the config %d", f->path, g->n_voxels, c->V);
+        if (rc == BASE_OK && phys_geometry_set_offsets(g) < 0) {
+            char why[256]; /* the message buffer is the one base_error writes */
+            snprintf(why, sizeof why, "%s", base_last_error());
+            rc = base_error(BASE_EIO, "%s: bad /geometry (%s)", f->path, why);
+        }
+        if (rc == BASE_OK && g->n_voxels != c->V)
+            rc = base_error(BASE_EIO, "%s: geometry has %d voxels, the config %d", f->path, g->n_voxels, c->V);
     }
     free(e);
-    if (rc == LAYER_OK && g->threshold_mev == 0) g->threshold_mev = c->threshold_mev;
+    if (rc == BASE_OK && g->threshold_mev == 0) g->threshold_mev = c->threshold_mev;
     return rc;
 }
 
@@ -68,23 +72,23 @@ int vae_model_save(vae_model_t *m, const phys_geometry_t *g, const char *path, i
                    const vae_train_state_t *st)
 {
     char *json = vae_config_to_json(&m->cfg);
-    if (!json) return layer_error(LAYER_ENOMEM, "out of memory");
+    if (!json) return base_error(BASE_ENOMEM, "out of memory");
     io_model_t f;
-    int rc = io_model_create(&f, path, force, json);
+    int rc = io_model_create(&f, path, force, json, VAE_PRODUCER);
     free(json);
     if (rc < 0) return rc;
     io_tensor_t t[MAX_TENSORS];
     int n = vae_model_tensors(m, t, MAX_TENSORS);
-    if (n > MAX_TENSORS) rc = layer_error(LAYER_EINVAL, "model has more than %d tensors", MAX_TENSORS);
-    for (int i = 0; i < n && rc == LAYER_OK; i++) rc = io_model_put(&f, &t[i]);
-    if (rc == LAYER_OK) rc = put_geometry(&f, g);
-    if (rc == LAYER_OK && st) {
+    if (n > MAX_TENSORS) rc = base_error(BASE_EINVAL, "model has more than %d tensors", MAX_TENSORS);
+    for (int i = 0; i < n && rc == BASE_OK; i++) rc = io_model_put(&f, &t[i]);
+    if (rc == BASE_OK) rc = put_geometry(&f, g);
+    if (rc == BASE_OK && st) {
         rc = io_model_put_array(&f, "adam_m", m->A.m, m->A.n);
-        if (rc == LAYER_OK) rc = io_model_put_array(&f, "adam_v", m->A.v, m->A.n);
+        if (rc == BASE_OK) rc = io_model_put_array(&f, "adam_v", m->A.v, m->A.n);
         int64_t iv[] = {st->adam.t, st->step, st->epoch, st->batch_in_epoch, (int64_t)st->seed};
         const char *in[] = {"adam_t", "step", "epoch", "batch_in_epoch", "seed"};
-        for (int i = 0; i < 5 && rc == LAYER_OK; i++) rc = io_model_put_i64(&f, in[i], iv[i]);
-        if (rc == LAYER_OK) rc = io_model_put_f64(&f, "best_val", st->best_val);
+        for (int i = 0; i < 5 && rc == BASE_OK; i++) rc = io_model_put_i64(&f, in[i], iv[i]);
+        if (rc == BASE_OK) rc = io_model_put_f64(&f, "best_val", st->best_val);
     }
     if (rc < 0) {
         io_model_abort(&f);
@@ -97,26 +101,26 @@ static int load_body(vae_model_t *m, phys_geometry_t *g, io_model_t *f, const la
                      vae_train_state_t *st)
 {
     vae_config_t c;
-    LAYER_TRY(vae_config_from_json(&c, f->config, f->path));
-    LAYER_TRY(get_geometry(f, g, &c));
-    LAYER_TRY(vae_model_init(m, &c, ctx, B));
+    BASE_TRY(vae_config_from_json(&c, f->config, f->path));
+    BASE_TRY(get_geometry(f, g, &c));
+    BASE_TRY(vae_model_init(m, &c, ctx, B));
     io_tensor_t t[MAX_TENSORS];
     int n = vae_model_tensors(m, t, MAX_TENSORS);
-    for (int i = 0; i < n && i < MAX_TENSORS; i++) LAYER_TRY(io_model_get(f, &t[i]));
-    if (!st) return LAYER_OK;
+    for (int i = 0; i < n && i < MAX_TENSORS; i++) BASE_TRY(io_model_get(f, &t[i]));
+    if (!st) return BASE_OK;
     if (!io_model_has(f, "/state/adam_m"))
-        return layer_error(LAYER_EIO, "%s: a model file, not a checkpoint (no /state)", f->path);
-    LAYER_TRY(io_model_get_array(f, "adam_m", m->A.m, m->A.n));
-    LAYER_TRY(io_model_get_array(f, "adam_v", m->A.v, m->A.n));
+        return base_error(BASE_EIO, "%s: a model file, not a checkpoint (no /state)", f->path);
+    BASE_TRY(io_model_get_array(f, "adam_m", m->A.m, m->A.n));
+    BASE_TRY(io_model_get_array(f, "adam_v", m->A.v, m->A.n));
     int64_t seed;
-    LAYER_TRY(io_model_get_i64(f, "adam_t", &st->adam.t));
-    LAYER_TRY(io_model_get_i64(f, "step", &st->step));
-    LAYER_TRY(io_model_get_i64(f, "epoch", &st->epoch));
-    LAYER_TRY(io_model_get_i64(f, "batch_in_epoch", &st->batch_in_epoch));
-    LAYER_TRY(io_model_get_i64(f, "seed", &seed));
-    LAYER_TRY(io_model_get_f64(f, "best_val", &st->best_val));
+    BASE_TRY(io_model_get_i64(f, "adam_t", &st->adam.t));
+    BASE_TRY(io_model_get_i64(f, "step", &st->step));
+    BASE_TRY(io_model_get_i64(f, "epoch", &st->epoch));
+    BASE_TRY(io_model_get_i64(f, "batch_in_epoch", &st->batch_in_epoch));
+    BASE_TRY(io_model_get_i64(f, "seed", &seed));
+    BASE_TRY(io_model_get_f64(f, "best_val", &st->best_val));
     st->seed = (uint64_t)seed;
-    return LAYER_OK;
+    return BASE_OK;
 }
 
 int vae_model_load(vae_model_t *m, phys_geometry_t *g, const char *path, const layer_ctx_t *ctx, int B,
@@ -124,7 +128,7 @@ int vae_model_load(vae_model_t *m, phys_geometry_t *g, const char *path, const l
 {
     memset(m, 0, sizeof *m);
     io_model_t f;
-    LAYER_TRY(io_model_open(&f, path));
+    BASE_TRY(io_model_open(&f, path));
     int rc = load_body(m, g, &f, ctx, B, st);
     io_model_close(&f);
     if (rc < 0) vae_model_free(m);

@@ -13,6 +13,10 @@
 #include "layers/optim.h"
 #include "physics/geometry.h"
 #include "vae/model.h"
+#include "vae/showervae.h"
+
+/* What files written by this library name as their producer. */
+#define VAE_PRODUCER "showervae " SHOWERVAE_VERSION_STRING
 
 typedef struct {
     layer_adam_t adam;

@@ -5,10 +5,11 @@
 #include "layers/ctx.h"
 #include "layers/optim.h"
 #include "layers/schedule.h"
-#include "layers/status.h"
+#include "base/status.h"
 #include "vae/lik.h"
 #include "vae/modelio.h"
-#include "vae/progress.h"
+#include "base/clock.h"
+#include "base/monitor.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -40,14 +41,14 @@ static int validate(run_t *r, vae_terms_t *t, double *kl_dim, int *active)
     float *mu = malloc((size_t)B * Z * sizeof(float));
     if (!mean || !m2 || !mu) {
         free(mean), free(m2), free(mu);
-        return layer_error(LAYER_ENOMEM, "out of memory");
+        return base_error(BASE_ENOMEM, "out of memory");
     }
     memset(kl_dim, 0, (size_t)Z * sizeof(double));
     io_loader_epoch(&r->va, 0);
     double rec = 0, kl = 0;
     size_t n = 0;
     int got, rc;
-    while ((rc = io_loader_next(&r->va, B, r->E, r->X, &got)) == LAYER_OK && got > 0) {
+    while ((rc = io_loader_next(&r->va, B, r->E, r->X, &got)) == BASE_OK && got > 0) {
         vae_terms_t bt;
         rc = vae_model_eval(m, got, r->E, r->X, r->st.seed ^ 0x7A11D, n, &bt, kl_dim, mu);
         if (rc < 0) break;
@@ -69,11 +70,11 @@ static int validate(run_t *r, vae_terms_t *t, double *kl_dim, int *active)
     }
     free(mean), free(m2), free(mu);
     if (rc < 0) return rc;
-    if (n == 0) return layer_error(LAYER_EINVAL, "%s: the validation part is empty (raise --val-fraction)", r->o->data);
+    if (n == 0) return base_error(BASE_EINVAL, "%s: the validation part is empty (raise --val-fraction)", r->o->data);
     t->recon = rec / n;
     t->kl = kl / n;
     t->elbo = -(t->recon + t->kl);
-    return LAYER_OK;
+    return BASE_OK;
 }
 
 static int checkpoint(run_t *r)
@@ -90,13 +91,13 @@ static int init_output_bias(run_t *r)
     const size_t V = (size_t)c->V, R = r->data.block_rows, nblk = (r->data.n + R - 1) / R;
     size_t want = (2000 + R - 1) / R, take = want < nblk ? want : nblk, n = 0;
     float *E = malloc(take * R * sizeof *E), *X = malloc(take * R * V * sizeof *X);
-    int rc = E && X ? LAYER_OK : layer_error(LAYER_ENOMEM, "out of memory");
-    for (size_t k = 0; k < take && rc == LAYER_OK; k++) {
+    int rc = E && X ? BASE_OK : base_error(BASE_ENOMEM, "out of memory");
+    for (size_t k = 0; k < take && rc == BASE_OK; k++) {
         size_t first = (k * nblk / take) * R, cnt = r->data.n - first < R ? r->data.n - first : R;
         rc = io_dataset_read(&r->data, first, cnt, E + n, X + n * V);
         n += cnt;
     }
-    if (rc == LAYER_OK) vae_lik_init_bias(c, (int)n, X, E, layer_dense_b(&r->m.dec.head));
+    if (rc == BASE_OK) vae_lik_init_bias(c, (int)n, X, E, layer_dense_b(&r->m.dec.head));
     free(E), free(X);
     return rc;
 }
@@ -107,30 +108,30 @@ static int setup(run_t *r)
     const vae_train_opts_t *o = r->o;
     phys_geometry_t g, *gp = NULL;
     if (o->geometry) {
-        LAYER_TRY(phys_geometry_from_arg(&g, o->geometry));
+        BASE_TRY(phys_geometry_from_arg(&g, o->geometry));
         gp = &g;
     }
-    LAYER_TRY(layer_ctx_init(&r->ctx));
-    LAYER_TRY(io_dataset_open(&r->data, o->data, gp));
+    BASE_TRY(layer_ctx_init(&r->ctx));
+    BASE_TRY(io_dataset_open(&r->data, o->data, gp));
     layer_adam_init(&r->st.adam, 0.f);
     if (o->resume) {
         /* the batch size of the checkpoint's config */
         vae_model_t probe;
         phys_geometry_t pg;
-        LAYER_TRY(vae_model_load(&probe, &pg, o->resume, &r->ctx, 0, NULL));
+        BASE_TRY(vae_model_load(&probe, &pg, o->resume, &r->ctx, 0, NULL));
         int B = probe.cfg.batch;
         vae_model_free(&probe);
-        LAYER_TRY(vae_model_load(&r->m, &r->geo, o->resume, &r->ctx, B, &r->st));
+        BASE_TRY(vae_model_load(&r->m, &r->geo, o->resume, &r->ctx, B, &r->st));
         /* explicit options override the checkpoint's (then the run is no longer bit-identical
          * to an uninterrupted one) */
         if (o->epochs > 0) r->m.cfg.epochs = o->epochs;
         if (o->lr > 0) r->m.cfg.lr = o->lr;
         if (r->m.cfg.V != r->data.V)
-            return layer_error(LAYER_EINVAL, "%s: %d voxels, the checkpoint's model has %d", o->data, r->data.V, r->m.cfg.V);
+            return base_error(BASE_EINVAL, "%s: %d voxels, the checkpoint's model has %d", o->data, r->data.V, r->m.cfg.V);
     } else {
         vae_config_t c;
         r->geo = r->data.geo;
-        LAYER_TRY(vae_config_preset(&c, o->preset, r->geo.name, r->data.V, r->geo.threshold_mev));
+        BASE_TRY(vae_config_preset(&c, o->preset, r->geo.name, r->data.V, r->geo.threshold_mev));
         if (o->epochs > 0) c.epochs = o->epochs;
         if (o->batch > 0) c.batch = o->batch;
         if (o->lr > 0) c.lr = o->lr;
@@ -139,27 +140,27 @@ static int setup(run_t *r)
         for (size_t i = 0; i < r->data.n; i++) lo = fmin(lo, r->data.energies[i]), hi = fmax(hi, r->data.energies[i]);
         c.e_min_mev = lo;
         c.e_max_mev = hi > lo ? hi : lo * 1.0001;
-        LAYER_TRY(vae_model_init(&r->m, &c, &r->ctx, c.batch));
+        BASE_TRY(vae_model_init(&r->m, &c, &r->ctx, c.batch));
         vae_model_init_params(&r->m, o->seed);
-        LAYER_TRY(init_output_bias(r));
+        BASE_TRY(init_output_bias(r));
         r->st.seed = o->seed;
         r->st.best_val = -INFINITY;
     }
     const vae_config_t *c = &r->m.cfg;
-    LAYER_TRY(io_loader_init(&r->tr, &r->data, IO_PART_TRAIN, o->val_fraction, r->st.seed, 1, 0));
-    LAYER_TRY(io_loader_init(&r->va, &r->data, IO_PART_VAL, o->val_fraction, r->st.seed, 0, 0));
+    BASE_TRY(io_loader_init(&r->tr, &r->data, IO_PART_TRAIN, o->val_fraction, r->st.seed, 1, 0));
+    BASE_TRY(io_loader_init(&r->va, &r->data, IO_PART_VAL, o->val_fraction, r->st.seed, 0, 0));
     r->steps_per_epoch = (int64_t)(r->tr.n_part / (size_t)c->batch);
     if (r->steps_per_epoch < 1)
-        return layer_error(LAYER_EINVAL, "%s: %zu training showers, fewer than one batch of %d", o->data, r->tr.n_part,
+        return base_error(BASE_EINVAL, "%s: %zu training showers, fewer than one batch of %d", o->data, r->tr.n_part,
                            c->batch);
     int64_t total = r->steps_per_epoch * c->epochs;
     r->sched = (layer_lr_schedule_t){.kind = LAYER_LR_COSINE, .base = c->lr, .warmup = total / 50,
                                      .total = total, .min_lr = c->lr * 0.05f};
     r->E = malloc((size_t)c->batch * sizeof(float));
     r->X = malloc((size_t)c->batch * c->V * sizeof(float));
-    if (!r->E || !r->X) return layer_error(LAYER_ENOMEM, "out of memory for a batch");
+    if (!r->E || !r->X) return base_error(BASE_ENOMEM, "out of memory for a batch");
     snprintf(r->ckpt, sizeof r->ckpt, "%s.ckpt", o->out);
-    return LAYER_OK;
+    return BASE_OK;
 }
 
 static void teardown(run_t *r)
@@ -181,36 +182,37 @@ static int step(run_t *r, vae_terms_t *t)
     float beta = c->beta;
     if (c->kl_warmup_steps > 0 && r->st.step < c->kl_warmup_steps)
         beta *= (float)(r->st.step + 1) / (float)c->kl_warmup_steps;
-    LAYER_TRY(vae_model_train_step(m, r->E, r->X, r->st.seed, (uint64_t)r->st.step, beta, c->free_bits, t));
+    BASE_TRY(vae_model_train_step(m, r->E, r->X, r->st.seed, (uint64_t)r->st.step, beta, c->free_bits, t));
     double gn = layer_grad_clip(&m->A, c->clip);
     t->grad_norm = gn;
     if (!isfinite(t->recon) || !isfinite(t->kl) || gn < 0)
-        return layer_error(LAYER_ENUM, "training diverged at step %lld (recon %g, KL %g, gradient %s); the last "
+        return base_error(BASE_ENUM, "training diverged at step %lld (recon %g, KL %g, gradient %s); the last "
                            "checkpoint (%s) and best model (%s) are kept",
                            (long long)r->st.step, t->recon, t->kl, gn < 0 ? "NaN/Inf" : "finite", r->ckpt, r->o->out);
     layer_adam_step(&r->st.adam, &m->A, layer_lr_at(&r->sched, r->st.step));
     r->st.step++;
-    return LAYER_OK;
+    return BASE_OK;
 }
 
 static void report_epoch(run_t *r, const vae_terms_t *v, const double *kl_dim, int active, int prev_active,
                          int64_t epoch)
 {
     const int Z = r->m.cfg.Z;
-    if (r->o->quiet) return;
-    fprintf(stderr, "epoch %lld: validation ELBO %.2f (recon %.2f, KL %.2f nats), active units %d/%d\n  KL per dim:",
-            (long long)epoch + 1, v->elbo, v->recon, v->kl, active, Z);
-    for (int j = 0; j < Z; j++) fprintf(stderr, " %.2f", kl_dim[j]);
-    fprintf(stderr, "\n");
+    const base_monitor_t *mon = r->o->monitor;
+    char dims[1024];
+    size_t n = 0;
+    for (int j = 0; j < Z && n < sizeof dims; j++) n += (size_t)snprintf(dims + n, sizeof dims - n, " %.2f", kl_dim[j]);
+    base_monitor_say(mon, BASE_MSG_INFO, "epoch %lld: validation ELBO %.2f (recon %.2f, KL %.2f nats), active units %d/%d\n  KL per dim:%s",
+                     (long long)epoch + 1, v->elbo, v->recon, v->kl, active, Z, dims);
     if (active == 0 || v->kl < 0.1)
-        fprintf(stderr, "warning: posterior collapse: the KL is %.3f nats and %d latent dimensions are active; the "
-                        "decoder ignores z\n", v->kl, active);
+        base_monitor_say(mon, BASE_MSG_WARNING, "posterior collapse: the KL is %.3f nats and %d latent dimensions are active; the "
+                         "decoder ignores z", v->kl, active);
     else if (active < (Z + 3) / 4)
-        fprintf(stderr, "warning: only %d of %d latent dimensions are active (variational underfitting: the ELBO can "
-                        "improve while the model forgets the data)\n", active, Z);
+        base_monitor_say(mon, BASE_MSG_WARNING, "only %d of %d latent dimensions are active (variational underfitting: the ELBO can "
+                         "improve while the model forgets the data)", active, Z);
     if (prev_active >= 0 && active < prev_active)
-        fprintf(stderr, "warning: active units dropped from %d to %d: the posterior is collapsing onto the prior in "
-                        "some dimensions; compare reconstructions with prior samples\n", prev_active, active);
+        base_monitor_say(mon, BASE_MSG_WARNING, "active units dropped from %d to %d: the posterior is collapsing onto the prior in "
+                         "some dimensions; compare reconstructions with prior samples", prev_active, active);
 }
 
 /* One epoch; returns 1 when a stop condition ended it early. */
@@ -219,27 +221,26 @@ static int epoch_loop(run_t *r, int64_t epoch, double t0, vae_terms_t *last)
     const vae_config_t *c = &r->m.cfg;
     const vae_train_opts_t *o = r->o;
     io_loader_epoch(&r->tr, (uint64_t)epoch);
-    vae_progress_t p;
     char label[32], extra[160];
     snprintf(label, sizeof label, "epoch %lld/%d", (long long)epoch + 1, c->epochs);
-    vae_progress_start(&p, label, "batches", (size_t)r->steps_per_epoch, o->quiet);
+    base_monitor_begin(o->monitor, label, "batches", (size_t)r->steps_per_epoch);
     for (int64_t b = 0; b < r->steps_per_epoch; b++) {
         int got;
-        LAYER_TRY(io_loader_next(&r->tr, c->batch, r->E, r->X, &got));
+        BASE_TRY(io_loader_next(&r->tr, c->batch, r->E, r->X, &got));
         if (got < c->batch) break;
         if (b < r->st.batch_in_epoch) continue; /* resuming: batches already trained on */
-        LAYER_TRY(step(r, last));
+        BASE_TRY(step(r, last));
         r->st.batch_in_epoch = b + 1;
-        double el = vae_now() - t0;
+        double el = base_now() - t0;
         snprintf(extra, sizeof extra, "ELBO %.1f  recon %.1f  KL %.2f  %.0f showers/s", last->elbo, last->recon,
                  last->kl, el > 0 ? (double)r->st.step * c->batch / el : 0);
-        vae_progress_update(&p, (size_t)b + 1, extra);
+        base_monitor_update(o->monitor, (size_t)b + 1, extra);
         int stop = (o->stop_at_step > 0 && r->st.step >= o->stop_at_step) ||
                    (o->max_minutes > 0 && el > o->max_minutes * 60);
-        if (stop || (o->ckpt_every > 0 && r->st.step % o->ckpt_every == 0)) LAYER_TRY(checkpoint(r));
+        if (stop || (o->ckpt_every > 0 && r->st.step % o->ckpt_every == 0)) BASE_TRY(checkpoint(r));
         if (stop) return 1;
     }
-    vae_progress_end(&p, (size_t)r->st.batch_in_epoch);
+    base_monitor_end(o->monitor, (size_t)r->st.batch_in_epoch);
     return 0;
 }
 
@@ -247,22 +248,21 @@ static int run(run_t *r, vae_train_result_t *res)
 {
     const vae_train_opts_t *o = r->o;
     const vae_config_t *c = &r->m.cfg;
-    double t0 = vae_now();
+    double t0 = base_now();
     int64_t step0 = r->st.step;
     vae_terms_t last = {0}, v = {0};
     double *kl_dim = calloc((size_t)c->Z, sizeof(double));
     int active = 0, prev_active = -1, stopped = 0;
-    if (!kl_dim) return layer_error(LAYER_ENOMEM, "out of memory");
-    int rc = LAYER_OK;
-    if (!o->quiet)
-        fprintf(stderr, "train: %s, %zu training / %zu validation showers, batch %d, %lld steps per epoch, %zu parameters\n",
+    if (!kl_dim) return base_error(BASE_ENOMEM, "out of memory");
+    int rc = BASE_OK;
+    base_monitor_say(o->monitor, BASE_MSG_INFO, "%s, %zu training / %zu validation showers, batch %d, %lld steps per epoch, %zu parameters",
                 c->name, r->tr.n_part, r->va.n_part, c->batch, (long long)r->steps_per_epoch, r->m.A.n);
-    for (int64_t e = r->st.epoch; e < c->epochs && rc == LAYER_OK && !stopped; e++) {
+    for (int64_t e = r->st.epoch; e < c->epochs && rc == BASE_OK && !stopped; e++) {
         r->st.epoch = e;
         rc = epoch_loop(r, e, t0, &last);
         if (rc == 1) {
             stopped = 1;
-            rc = LAYER_OK;
+            rc = BASE_OK;
             break;
         }
         if (rc < 0) break;
@@ -277,14 +277,14 @@ static int run(run_t *r, vae_train_result_t *res)
             rc = vae_model_save(&r->m, &r->geo, o->out, o->force || r->have_best || o->resume, NULL);
             r->have_best = 1;
         }
-        if (rc == LAYER_OK) rc = checkpoint(r);
+        if (rc == BASE_OK) rc = checkpoint(r);
     }
-    double secs = vae_now() - t0;
-    if (rc == LAYER_OK && res)
+    double secs = base_now() - t0;
+    if (rc == BASE_OK && res)
         *res = (vae_train_result_t){r->st.step, secs, secs > 0 ? (double)(r->st.step - step0) * c->batch / secs : 0,
                                     v.elbo, v.recon, v.kl, active, c->Z};
-    if (rc == LAYER_OK && !o->quiet)
-        fprintf(stderr, "train: %s after %lld steps in %.0f s (%.0f showers/s); best validation ELBO %.2f in %s\n",
+    if (rc == BASE_OK)
+        base_monitor_say(o->monitor, BASE_MSG_INFO, "%s after %lld steps in %.0f s (%.0f showers/s); best validation ELBO %.2f in %s",
                 stopped ? "stopped" : "done", (long long)r->st.step, secs,
                 secs > 0 ? (double)(r->st.step - step0) * c->batch / secs : 0, r->st.best_val, o->out);
     free(kl_dim);
@@ -297,9 +297,9 @@ int vae_train(const vae_train_opts_t *o, vae_train_result_t *res)
     memset(&r, 0, sizeof r);
     r.o = o;
     if (!o->force && !o->resume && access(o->out, F_OK) == 0)
-        return layer_error(LAYER_EEXIST, "%s: exists (use --force to replace it)", o->out);
+        return base_error(BASE_EEXIST, "%s: exists (use --force to replace it)", o->out);
     int rc = setup(&r);
-    if (rc == LAYER_OK) rc = run(&r, res);
+    if (rc == BASE_OK) rc = run(&r, res);
     teardown(&r);
     return rc;
 }

@@ -1,4 +1,4 @@
-/* vae/train.h: the training loop behind `showervae train`.
+/* vae/train.h: the training loop (library side; `showervae train` is its program).
  *
  * Streams shuffled mini-batches of the training part (io/loader.h; incomplete last batches
  * are dropped), one Adam step per batch with gradient-norm clipping and a cosine schedule with
@@ -8,10 +8,13 @@
  * 2016); the best model on validation ELBO is written to the output file.
  * Checkpoints (output + ".ckpt") every ckpt_every steps and at each epoch end hold everything
  * needed to resume bit-identically (vae/modelio.h). A NaN/Inf loss or gradient stops the run
- * with a message; the last checkpoint and best model stay as they were.
+ * with a message; the last checkpoint and best model stay as they were. Nothing is printed:
+ * progress, per-epoch summaries and warnings go to the caller's monitor (base/monitor.h).
  */
 #ifndef VAE_TRAIN_H
 #define VAE_TRAIN_H
+
+#include "base/monitor.h"
 
 #include <stdint.h>
 
@@ -25,7 +28,8 @@ typedef struct {
     int64_t stop_at_step;    /* stop (with a checkpoint) after this step; 0: never */
     double max_minutes;      /* stop (with a checkpoint) after this time; 0: never */
     float dropout;           /* < 0: the preset's */
-    int force, quiet;
+    int force;
+    const base_monitor_t *monitor; /* progress and messages (base/monitor.h); NULL: silent */
 } vae_train_opts_t;
 
 /* Summary of a finished run (for reports and tests). */

@@ -1,0 +1,71 @@
+/* tests/test_stats.c: each metric against a hand calculation on tiny inputs. */
+#include "vae/eval/stats.h"
+
+#include <criterion/criterion.h>
+#include <math.h>
+
+Test(stats, separation_power_by_hand)
+{
+    double a[2] = {1, 0}, b[2] = {0, 1}, c[2] = {1, 1}, d[2] = {1, 3}, e[2] = {2, 6};
+    cr_expect(fabs(eval_separation(a, b, 2) - 1) < 1e-12, "disjoint: 1");
+    cr_expect(fabs(eval_separation(c, c, 2)) < 1e-15, "identical: 0");
+    /* p = (1/2, 1/2), q = (1/4, 3/4): 0.5 (0.0625/0.75 + 0.0625/1.25) = 1/15 */
+    cr_expect(fabs(eval_separation(c, d, 2) - 1.0 / 15) < 1e-12, "%g", eval_separation(c, d, 2));
+    cr_expect(fabs(eval_separation(d, e, 2)) < 1e-15, "normalised: scale does not matter");
+}
+
+Test(stats, histograms_bin_like_numpy)
+{
+    eval_hist_t h;
+    cr_assert_eq(eval_hist_init(&h, 4, 0, 2, 0), 0);
+    double v[] = {-0.1, 0, 0.49, 0.5, 1.99, 2.0, 2.01};
+    for (int i = 0; i < 7; i++) eval_hist_fill(&h, v[i]);
+    cr_expect(h.h[0] == 2 && h.h[1] == 1 && h.h[2] == 0 && h.h[3] == 2, "%g %g %g %g", h.h[0], h.h[1], h.h[2], h.h[3]);
+    cr_expect(eval_hist_total(&h) == 5);
+    cr_expect(fabs(eval_hist_edge(&h, 1) - 0.5) < 1e-15);
+    eval_hist_free(&h);
+    cr_assert_eq(eval_hist_init(&h, 3, 1, 1000, 1), 0);
+    eval_hist_fill(&h, 5);
+    eval_hist_fill(&h, 50);
+    eval_hist_fill(&h, 999);
+    eval_hist_fill(&h, 0.5);
+    cr_expect(h.h[0] == 1 && h.h[1] == 1 && h.h[2] == 1);
+    cr_expect(fabs(eval_hist_edge(&h, 2) - 100) < 1e-9);
+    eval_hist_free(&h);
+    cr_expect(eval_hist_init(&h, 3, 0, 10, 1) != 0, "log bins need lo > 0");
+}
+
+Test(stats, auc_by_hand)
+{
+    /* the scikit-learn example: 0.75 */
+    float s[4] = {0.1f, 0.4f, 0.35f, 0.8f};
+    unsigned char y[4] = {0, 0, 1, 1};
+    cr_expect(fabs(eval_auc(s, y, 4) - 0.75) < 1e-12);
+    float t[2] = {1, 1};
+    unsigned char z[2] = {0, 1};
+    cr_expect(fabs(eval_auc(t, z, 2) - 0.5) < 1e-12, "a tie counts one half");
+    float u[4] = {0, 1, 2, 3};
+    unsigned char w[4] = {0, 0, 1, 1};
+    cr_expect(fabs(eval_auc(u, w, 4) - 1) < 1e-12);
+    unsigned char inv[4] = {1, 1, 0, 0};
+    cr_expect(fabs(eval_auc(u, inv, 4)) < 1e-12);
+}
+
+Test(stats, isotonic_calibration_and_jsd_by_hand)
+{
+    /* labels in score order 0, 1, 0, 1, 1: blocks {0}, {1, 0} -> 0.5, {1, 1} -> 1 */
+    float s[5] = {0.1f, 0.2f, 0.3f, 0.4f, 0.5f};
+    unsigned char y[5] = {0, 1, 0, 1, 1};
+    eval_isotonic_t c;
+    cr_assert_eq(eval_isotonic_fit(&c, s, y, 5), 0);
+    cr_expect_eq(c.n, 3);
+    cr_expect(eval_isotonic_apply(&c, 0.05) == 0 && eval_isotonic_apply(&c, 0.1) == 0);
+    cr_expect(eval_isotonic_apply(&c, 0.25) == 0.5 && eval_isotonic_apply(&c, 0.45) == 1);
+    cr_expect(eval_isotonic_apply(&c, 9) == 1);
+    eval_isotonic_free(&c);
+    /* JSD: a perfect classifier gives ln 2, a blind one 0 */
+    double p1[2] = {0, 1}, p2[2] = {0.5, 0.5};
+    unsigned char l[2] = {0, 1};
+    cr_expect(fabs(eval_jsd(p1, l, 2) - log(2)) < 1e-6);
+    cr_expect(fabs(eval_jsd(p2, l, 2)) < 1e-12);
+}

@@ -1,0 +1,111 @@
+/* vae/cli/cli.c: shared helpers of the showervae commands (see cli.h). */
+#include "vae/cli/cli.h"
+
+#include "base/status.h"
+#include "physics/simulate.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+int cli_fail(const char *cmd)
+{
+    fprintf(stderr, "showervae %s: %s\n", cmd, base_last_error());
+    return 1;
+}
+
+int cli_err(const char *cmd, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "showervae %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return code;
+}
+
+int cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t *v)
+{
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(s, &end, 10);
+    if (errno || end == s || *end || *s == '-')
+        return cli_err(cmd, 2, "%s: '%s' is not a non-negative integer", opt, s);
+    *v = x;
+    return 0;
+}
+
+int cli_parse_int(const char *cmd, const char *opt, const char *s, long lo, long hi, long *v)
+{
+    char *end;
+    errno = 0;
+    long x = strtol(s, &end, 10);
+    if (errno || end == s || *end || x < lo || x > hi)
+        return cli_err(cmd, 2, "%s: '%s' is not an integer in [%ld, %ld]", opt, s, lo, hi);
+    *v = x;
+    return 0;
+}
+
+int cli_parse_double(const char *cmd, const char *opt, const char *s, double *v)
+{
+    char *end;
+    double x = strtod(s, &end);
+    if (end == s || *end || !isfinite(x)) return cli_err(cmd, 2, "%s: '%s' is not a number", opt, s);
+    *v = x;
+    return 0;
+}
+
+int cli_parse_range(const char *cmd, const char *opt, const char *s, double *lo, double *hi)
+{
+    char *end;
+    double a = strtod(s, &end), b;
+    if (end == s || *end != ':') return cli_err(cmd, 2, "%s: '%s' is not LO:HI", opt, s);
+    const char *t = end + 1;
+    b = strtod(t, &end);
+    if (end == t || *end || !(a > 0) || !(b > a) || !isfinite(b))
+        return cli_err(cmd, 2, "%s: '%s' must be LO:HI with 0 < LO < HI", opt, s);
+    *lo = a;
+    *hi = b;
+    return 0;
+}
+
+int cli_parse_list(const char *cmd, const char *opt, const char *s, double *list, int max, int *n)
+{
+    *n = 0;
+    const char *p = s;
+    while (*p) {
+        char *end;
+        double x = strtod(p, &end);
+        if (end == p || !(x > 0) || !isfinite(x) || (*end && *end != ','))
+            return cli_err(cmd, 2, "%s: '%s' is not a list of positive numbers a,b,c", opt, s);
+        if (*n >= max) return cli_err(cmd, 2, "%s: more than %d values", opt, max);
+        list[(*n)++] = x;
+        p = *end ? end + 1 : end;
+    }
+    if (*n == 0) return cli_err(cmd, 2, "%s: empty list", opt);
+    return 0;
+}
+
+int cli_energy_parse(const char *cmd, const char *arg, int list, cli_energy_t *e)
+{
+    if (list) return cli_parse_list(cmd, "--energy-list", arg, e->list, 256, &e->n_list);
+    e->have_range = 1;
+    return cli_parse_range(cmd, "--energy", arg, &e->lo, &e->hi);
+}
+
+void cli_energy_draw(const cli_energy_t *e, double *E_mev, size_t k, uint64_t seed, uint64_t first,
+                     double def_lo_mev, double def_hi_mev)
+{
+    if (e->n_list) {
+        double mev[256];
+        for (int i = 0; i < e->n_list; i++) mev[i] = e->list[i] * 1e3;
+        phys_sim_energies_list(E_mev, k, mev, e->n_list, seed, first);
+    } else if (e->have_range) {
+        phys_sim_energies_loguniform(E_mev, k, e->lo * 1e3, e->hi * 1e3, seed, first);
+    } else {
+        phys_sim_energies_loguniform(E_mev, k, def_lo_mev, def_hi_mev, seed, first);
+    }
+}

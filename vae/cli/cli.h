@@ -1,0 +1,49 @@
+/* vae/cli/cli.h: the commands of the showervae program and helpers they share.
+ *
+ * Every command is `int cmd_NAME(int argc, char **argv)` with argv[0] the command name; it
+ * returns the process exit status: 0 success, 1 runtime failure, 2 usage error. Errors are one
+ * line on stderr: "showervae NAME: <message>".
+ */
+#ifndef VAE_CLI_H
+#define VAE_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+int cli_cmd_simulate(int argc, char **argv);
+int cli_cmd_inspect(int argc, char **argv);
+int cli_cmd_train(int argc, char **argv);
+int cli_cmd_generate(int argc, char **argv);
+int cli_cmd_encode(int argc, char **argv);
+int cli_cmd_evaluate(int argc, char **argv);
+
+/* Prints "showervae CMD: message" for the last library error and returns 1. */
+int cli_fail(const char *cmd);
+/* Prints "showervae CMD: <formatted>" and returns code. */
+int cli_err(const char *cmd, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Parsers; each returns 0 or prints a usage error and returns 2. */
+int cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t *v);
+int cli_parse_int(const char *cmd, const char *opt, const char *s, long lo, long hi, long *v);
+int cli_parse_double(const char *cmd, const char *opt, const char *s, double *v);
+/* "LO:HI" with 0 < LO < HI. */
+int cli_parse_range(const char *cmd, const char *opt, const char *s, double *lo, double *hi);
+/* "a,b,c" of positive numbers into list (at most max); *n receives the count. */
+int cli_parse_list(const char *cmd, const char *opt, const char *s, double *list, int max, int *n);
+
+/* Incident-energy choice shared by simulate and generate: --energy LO:HI (GeV, log-uniform)
+ * or --energy-list a,b,c (GeV, drawn uniformly). */
+typedef struct {
+    double lo, hi;       /* GeV, when have_range */
+    double list[256];    /* GeV */
+    int n_list, have_range;
+} cli_energy_t;
+
+/* Parses the argument of --energy (list = 0) or --energy-list (list = 1); 0 or 2. */
+int cli_energy_parse(const char *cmd, const char *arg, int list, cli_energy_t *e);
+/* E_mev: (k) entries first .. first + k - 1 of seed's energy stream (physics/simulate.h);
+ * without a range or list, log-uniform in [def_lo, def_hi] MeV. */
+void cli_energy_draw(const cli_energy_t *e, double *E_mev, size_t k, uint64_t seed, uint64_t first,
+                     double def_lo_mev, double def_hi_mev);
+
+#endif

@@ -1,0 +1,487 @@
+/* vae/eval/evaluate.c: the evaluation report (see evaluate.h). */
+#include "vae/eval/evaluate.h"
+#include "base/streams.h"
+
+#include "io/dataset.h"
+#include "vae/eval/report.h"
+#include "layers/ctx.h"
+#include "base/rng.h"
+#include "base/status.h"
+#include "vae/eval/stats.h"
+#include "physics/observables.h"
+#include "vae/eval/classifier.h"
+#include "base/monitor.h"
+#include "io/atomic.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <plplot.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* The reference's largest layer and voxel energies: the upper edges of their log bins. */
+typedef struct {
+    double *emax; /* (L) */
+    double vmax;
+} ranges_t;
+
+typedef struct {
+    char name[48], xlabel[80];
+    int logx, logy;
+    eval_hist_t h[2]; /* 0 generated, 1 reference */
+    double sep;
+} hpair_t;
+
+typedef struct {
+    const eval_opts_t *o;
+    io_dataset_t d[2]; /* 0 generated, 1 reference */
+    phys_geometry_t geo;
+    int V, L, nf, F;   /* voxels, layers with voxels, HLF features, classifier HL features */
+    int *layer_of;     /* (L) geometry layer of each relevant layer */
+    hpair_t *h;
+    int nh;
+    phys_obs_t obs[2];
+    double *img[2];    /* (V) sums of voxel energies */
+    float *hl;         /* (n0 + n1, F) high-level classifier inputs */
+    float *ll;         /* (m0 + m1, V + 1) low-level classifier inputs */
+    size_t m[2], stride[2];
+    ranges_t R;
+    char tmp[1100];
+} ev_t;
+
+static void thresholded(float *x, size_t n, double thr)
+{
+    for (size_t k = 0; k < n; k++)
+        if (x[k] < thr) x[k] = 0;
+}
+
+/* Streams every shower of sample s through fn(ev, s, index, E, x, features). */
+typedef void (*visit_fn)(ev_t *e, int s, size_t i, float E, const float *x, const double *f);
+static int stream(ev_t *e, int s, visit_fn fn, const char *label)
+{
+    io_dataset_t *d = &e->d[s];
+    const size_t B = d->block_rows, V = (size_t)e->V;
+    float *E = malloc(B * sizeof *E), *X = malloc(B * V * sizeof *X);
+    double *f = malloc((size_t)e->nf * sizeof *f);
+    if (!E || !X || !f) {
+        free(E), free(X), free(f);
+        return base_error(BASE_ENOMEM, "evaluate: out of memory");
+    }
+    base_monitor_begin(e->o->monitor, label, "showers", d->n);
+    int rc = BASE_OK;
+    for (size_t first = 0; first < d->n && rc == BASE_OK; first += B) {
+        size_t k = d->n - first < B ? d->n - first : B;
+        rc = io_dataset_read(d, first, k, E, X);
+        if (rc < 0) break;
+        thresholded(X, k * V, e->geo.threshold_mev);
+        for (size_t i = 0; i < k; i++) {
+            phys_hlf_compute(&e->geo, X + i * V, f);
+            fn(e, s, first + i, E[i], X + i * V, f);
+        }
+        base_monitor_update(e->o->monitor, first + k, NULL);
+    }
+    if (rc == BASE_OK) base_monitor_end(e->o->monitor, d->n);
+    free(E), free(X), free(f);
+    return rc;
+}
+
+/* ---- pass 1: ranges from the reference (into e->R) ---- */
+
+static void visit_ranges(ev_t *e, int s, size_t i, float E, const float *x, const double *f)
+{
+    (void)s, (void)i, (void)E;
+    for (int j = 0; j < e->L; j++) e->R.emax[j] = fmax(e->R.emax[j], f[1 + PHYS_HLF_PER_LAYER * j]);
+    for (int v = 0; v < e->V; v++) e->R.vmax = fmax(e->R.vmax, x[v]);
+}
+
+static int add_hist(ev_t *e, const char *name, const char *xl, int n, double lo, double hi, int logx, int logy)
+{
+    hpair_t *p = &e->h[e->nh++];
+    snprintf(p->name, sizeof p->name, "%s", name);
+    snprintf(p->xlabel, sizeof p->xlabel, "%s", xl);
+    p->logx = logx, p->logy = logy;
+    if (logx && !(hi > lo)) hi = lo * 10;
+    BASE_TRY(eval_hist_init(&p->h[0], n, lo, hi, logx));
+    return eval_hist_init(&p->h[1], n, lo, hi, logx);
+}
+
+/* Histogram list: [E_tot/E_inc, voxel spectrum, then per layer: E, EC_x, EC_y, EC_r, W_x, W_y, W_r, sparsity]. */
+static int make_hists(ev_t *e)
+{
+    const double thr = e->geo.threshold_mev;
+    const char *m = phys_geometry_match(&e->geo);
+    int calo = !strcmp(m, "ds2") || !strcmp(m, "ds3");
+    e->h = calloc((size_t)(2 + PHYS_HLF_PER_LAYER * e->L), sizeof *e->h);
+    if (!e->h) return base_error(BASE_ENOMEM, "evaluate: out of memory");
+    BASE_TRY(add_hist(e, "Etot_Einc", "E_tot / E_inc", 100, 0.5, 1.5, 0, 0));
+    BASE_TRY(add_hist(e, "voxel_energy", "voxel energy [MeV]", 50, thr, fmax(e->R.vmax, thr * 10), 1, 1));
+    char n[48], xl[80];
+    for (int j = 0; j < e->L; j++) {
+        int l = e->layer_of[j];
+        double rmax = calo ? 30 : e->geo.r_edges[l][e->geo.n_r[l]];
+        snprintf(n, sizeof n, "E_layer%d", l), snprintf(xl, sizeof xl, "energy in layer %d [MeV]", l);
+        BASE_TRY(add_hist(e, n, xl, 40, thr, fmax(e->R.emax[j], thr * 10), 1, 1));
+        const char *what[6] = {"EC_x", "EC_y", "EC_r", "W_x", "W_y", "W_r"};
+        const char *lab[6] = {"centre of energy in x (eta) [mm]", "centre of energy in y (phi) [mm]",
+                              "centre of energy in r [mm]", "width in x (eta) [mm]", "width in y (phi) [mm]",
+                              "width in r [mm]"};
+        for (int k = 0; k < 6; k++) {
+            snprintf(n, sizeof n, "%s%d", what[k], l), snprintf(xl, sizeof xl, "%s, layer %d", lab[k], l);
+            double lo = (k < 2) ? -rmax : 0;
+            BASE_TRY(add_hist(e, n, xl, 100, lo, rmax, 0, 1));
+        }
+        snprintf(n, sizeof n, "sparsity%d", l), snprintf(xl, sizeof xl, "sparsity (empty fraction), layer %d", l);
+        BASE_TRY(add_hist(e, n, xl, 20, 0, 1, 0, 1));
+    }
+    return BASE_OK;
+}
+
+/* ---- pass 2: everything else ---- */
+static void visit_fill(ev_t *e, int s, size_t i, float E, const float *x, const double *f)
+{
+    eval_hist_fill(&e->h[0].h[s], f[0] / E);
+    for (int v = 0; v < e->V; v++) {
+        if (x[v] > 0) eval_hist_fill(&e->h[1].h[s], x[v]);
+        e->img[s][v] += x[v];
+    }
+    /* feature order per layer: E, EC_x, EC_y, EC_r, W_x, W_y, W_r, S (observables.h) */
+    for (int j = 0; j < e->L; j++)
+        for (int k = 0; k < PHYS_HLF_PER_LAYER; k++)
+            eval_hist_fill(&e->h[2 + PHYS_HLF_PER_LAYER * j + k].h[s], f[1 + PHYS_HLF_PER_LAYER * j + k]);
+    phys_obs_add(&e->obs[s], E, x);
+    /* high-level classifier row: log10 E_inc, log10(E_tot/E_inc), per layer log10(E_l/E_inc),
+     * EC/100, W/100, sparsity (energies relative to E_inc, so that the network need not learn to
+     * cancel log10 E_inc against the absolute energies) */
+    float *r = e->hl + ((s ? e->d[0].n : 0) + i) * (size_t)e->F;
+    r[0] = log10f(E);
+    r[1] = (float)log10(f[0] / E + 1e-8);
+    for (int j = 0; j < e->L; j++) {
+        const double *g = f + 1 + PHYS_HLF_PER_LAYER * j;
+        float *o = r + 2 + PHYS_HLF_PER_LAYER * j;
+        o[0] = (float)log10(g[0] / E + 1e-8);
+        for (int k = 1; k < 7; k++) o[k] = (float)(g[k] / 100);
+        o[7] = (float)g[7];
+    }
+    /* low-level row (every stride-th shower): log10 E_inc, voxels / E_inc */
+    if (e->ll && i % e->stride[s] == 0 && i / e->stride[s] < e->m[s]) {
+        float *q = e->ll + ((s ? e->m[0] : 0) + i / e->stride[s]) * (size_t)(e->V + 1);
+        q[0] = log10f(E);
+        for (int v = 0; v < e->V; v++) q[1 + v] = x[v] / E;
+    }
+}
+
+/* The two classifier tests: split 60/20/20 by a seeded uniform per sample. */
+static int classify(ev_t *e, float *X, size_t n0, size_t n1, int D, eval_cls_result_t *r)
+{
+    size_t n = n0 + n1;
+    unsigned char *y = malloc(n), *split = malloc(n);
+    if (!y || !split) {
+        free(y), free(split);
+        return base_error(BASE_ENOMEM, "evaluate: out of memory");
+    }
+    base_rng_t g;
+    base_rng_init(&g, e->o->seed, BASE_STREAM_EVAL_SPLIT);
+    for (size_t i = 0; i < n; i++) {
+        /* the split follows the index within each sample: the i-th generated and the i-th
+         * reference shower land in the same part (identical samples cannot be told apart by
+         * memorising training showers) */
+        uint32_t w[4];
+        g.offset = i < n0 ? i : i - n0;
+        base_rng_next_block(&g, w);
+        double u = base_rng_to_unit(w[0]);
+        y[i] = i < n0; /* generated = 1 */
+        split[i] = u < 0.6 ? 0 : u < 0.8 ? 1 : 2;
+    }
+    layer_ctx_t ctx;
+    int rc = layer_ctx_init(&ctx);
+    eval_cls_opts_t co = eval_cls_defaults();
+    co.seed = e->o->seed;
+    if (e->o->cls_epochs > 0) co.epochs = e->o->cls_epochs;
+    size_t ntr = (size_t)(0.6 * n);
+    if (ntr < 16 * (size_t)co.batch) co.batch = ntr / 16 > 16 ? (int)(ntr / 16) : 16; /* enough steps per epoch */
+    if (rc == BASE_OK) rc = eval_cls_run(&ctx, X, y, split, n, D, &co, r);
+    layer_ctx_free(&ctx);
+    free(y), free(split);
+    return rc;
+}
+
+/* ---- outputs ---- */
+
+static int write_hists(ev_t *e)
+{
+    char p[1300];
+    for (int k = 0; k < e->nh; k++) {
+        hpair_t *h = &e->h[k];
+        double *edges = malloc((size_t)(h->h[0].n + 1) * sizeof *edges);
+        if (!edges) return base_error(BASE_ENOMEM, "evaluate: out of memory");
+        for (int i = 0; i <= h->h[0].n; i++) edges[i] = eval_hist_edge(&h->h[0], i);
+        snprintf(p, sizeof p, "%s/hists/%s.csv", e->tmp, h->name);
+        int rc = eval_write_hist_csv(p, edges, h->h[1].h, h->h[0].h, h->h[0].n);
+        /* plots: E_tot/E_inc, the voxel spectrum, and the features of every fifth layer */
+        int j = k >= 2 ? (k - 2) / PHYS_HLF_PER_LAYER : -1;
+        if (rc == BASE_OK && (j < 0 || e->L <= 10 || j % 5 == 0)) {
+            snprintf(p, sizeof p, "%s/plots/%s.png", e->tmp, h->name);
+            char t[160];
+            snprintf(t, sizeof t, "%s (separation %.4f)", h->name, h->sep);
+            rc = eval_plot_hist(p, t, h->xlabel, edges, h->h[1].h, h->h[0].h, h->h[0].n, h->logx, h->logy);
+        }
+        free(edges);
+        BASE_TRY(rc);
+    }
+    return BASE_OK;
+}
+
+static int write_profiles(ev_t *e)
+{
+    const phys_geometry_t *g = &e->geo;
+    char p[1300];
+    double x[PHYS_MAX_LAYERS > PHYS_MAX_REDGES ? PHYS_MAX_LAYERS : PHYS_MAX_REDGES];
+    for (int l = 0; l < g->n_layers; l++) x[l] = l;
+    snprintf(p, sizeof p, "%s/plots/longitudinal_profile.png", e->tmp);
+    BASE_TRY(eval_plot_profile(p, "mean longitudinal profile", "layer", "mean energy per layer [MeV]", x,
+                              e->obs[1].long_prof, e->obs[0].long_prof, g->n_layers, 1));
+    if (e->obs[0].n_rad) {
+        int nr = e->obs[0].n_rad, l0 = e->layer_of[0];
+        for (int i = 0; i < nr; i++) x[i] = 0.5 * (g->r_edges[l0][i] + g->r_edges[l0][i + 1]);
+        snprintf(p, sizeof p, "%s/plots/radial_profile.png", e->tmp);
+        BASE_TRY(eval_plot_profile(p, "mean radial profile (all layers and angles)", "r [mm]",
+                                  "mean energy per radial bin [MeV]", x, e->obs[1].rad_prof, e->obs[0].rad_prof, nr, 1));
+    }
+    /* mean shower images per group of layers (5 layers for 45-layer grids; else each layer) */
+    int step = g->n_layers >= 20 ? 5 : 1, k = 0;
+    for (int l0 = 0; l0 < g->n_layers; l0 += step) {
+        int nr = g->n_r[l0], na = g->n_alpha[l0];
+        if (nr == 0) continue;
+        double *a = calloc((size_t)nr * na, sizeof *a), *b = calloc((size_t)nr * na, sizeof *b);
+        if (!a || !b) {
+            free(a), free(b);
+            return base_error(BASE_ENOMEM, "evaluate: out of memory");
+        }
+        int l1 = l0;
+        for (int l = l0; l < l0 + step && l < g->n_layers; l++) {
+            if (g->n_r[l] != nr || g->n_alpha[l] != na) continue;
+            l1 = l;
+            for (int v = 0; v < nr * na; v++) {
+                a[v] += e->img[1][g->offset[l] + v] / e->d[1].n;
+                b[v] += e->img[0][g->offset[l] + v] / e->d[0].n;
+            }
+        }
+        char t[64];
+        snprintf(t, sizeof t, "layers %d-%d", l0, l1);
+        snprintf(p, sizeof p, "%s/plots/image_%02d.png", e->tmp, k++);
+        int rc = eval_plot_image(p, t, a, b, na, nr, g->r_edges[l0]);
+        free(a), free(b);
+        BASE_TRY(rc);
+    }
+    return BASE_OK;
+}
+
+static int write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) return base_error(BASE_EIO, "%s: cannot create (%s)", path, strerror(errno));
+    fputs(text, f);
+    return fclose(f) == 0 ? BASE_OK : base_error(BASE_EIO, "%s: write failed", path);
+}
+
+static cJSON *cls_json(const eval_cls_result_t *r, int ran)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!ran) {
+        cJSON_AddStringToObject(o, "status", "skipped");
+        return o;
+    }
+    cJSON_AddNumberToObject(o, "auc", r->auc);
+    cJSON_AddNumberToObject(o, "jsd", r->jsd);
+    cJSON_AddNumberToObject(o, "best_epoch", r->best_epoch);
+    cJSON_AddNumberToObject(o, "test_bce", r->test_loss);
+    return o;
+}
+
+static int write_json_html(ev_t *e, const eval_cls_result_t *lo, const eval_cls_result_t *hi, int ran,
+                           eval_result_t *res)
+{
+    cJSON *j = cJSON_CreateObject(), *sep = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "generated", e->o->gen);
+    cJSON_AddStringToObject(j, "reference", e->o->ref);
+    cJSON_AddStringToObject(j, "geometry", e->geo.name);
+    cJSON_AddNumberToObject(j, "n_generated", (double)e->d[0].n);
+    cJSON_AddNumberToObject(j, "n_reference", (double)e->d[1].n);
+    cJSON_AddNumberToObject(j, "threshold_mev", e->geo.threshold_mev);
+    cJSON_AddNumberToObject(j, "seed", (double)e->o->seed);
+    cJSON_AddNumberToObject(j, "mean_etot_einc_generated", e->obs[0].ratio_mean);
+    cJSON_AddNumberToObject(j, "mean_etot_einc_reference", e->obs[1].ratio_mean);
+    double s = 0, mx = 0;
+    for (int k = 0; k < e->nh; k++) {
+        cJSON_AddNumberToObject(sep, e->h[k].name, e->h[k].sep);
+        s += e->h[k].sep;
+        mx = fmax(mx, e->h[k].sep);
+    }
+    cJSON_AddItemToObject(j, "separation_power", sep);
+    cJSON_AddNumberToObject(j, "separation_mean", s / e->nh);
+    cJSON_AddNumberToObject(j, "separation_max", mx);
+    cJSON *c = cJSON_AddObjectToObject(j, "classifier");
+    cJSON_AddItemToObject(c, "low_level", cls_json(lo, ran));
+    cJSON_AddItemToObject(c, "high_level", cls_json(hi, ran));
+    char *txt = cJSON_Print(j), p[1300];
+    cJSON_Delete(j);
+    snprintf(p, sizeof p, "%s/metrics.json", e->tmp);
+    int rc = txt ? write_text(p, txt) : base_error(BASE_ENOMEM, "out of memory");
+    free(txt);
+    *res = (eval_result_t){e->h[0].sep, s / e->nh, mx, ran ? lo->auc : NAN, ran ? lo->jsd : NAN,
+                               ran ? hi->auc : NAN, ran ? hi->jsd : NAN, e->obs[0].ratio_mean, e->obs[1].ratio_mean};
+    if (rc < 0) return rc;
+    /* index.html: summary, the plots, the separation table */
+    size_t cap = 65536 + (size_t)e->nh * 160;
+    char *h = malloc(cap);
+    if (!h) return base_error(BASE_ENOMEM, "out of memory");
+    size_t n = 0;
+#define OUT(...) n += (size_t)snprintf(h + n, cap - n, __VA_ARGS__)
+    OUT("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>showervae evaluation</title>"
+        "<style>body{font-family:sans-serif;max-width:1200px;margin:auto}img{width:48%%}"
+        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}</style></head><body>");
+    OUT("<h1>showervae evaluation</h1><p>generated: %s (%zu showers)<br>reference: %s (%zu showers)<br>geometry %s, "
+        "readout threshold %.4g MeV applied to both, seed %llu</p>",
+        e->o->gen, e->d[0].n, e->o->ref, e->d[1].n, e->geo.name, e->geo.threshold_mev, (unsigned long long)e->o->seed);
+    OUT("<h2>Summary</h2><table><tr><th>metric</th><th>value</th><th>reading</th></tr>");
+    OUT("<tr><td>separation E_tot/E_inc</td><td>%.4f</td><td>0 identical, 1 disjoint</td></tr>", e->h[0].sep);
+    OUT("<tr><td>mean separation over %d histograms</td><td>%.4f</td><td>max %.4f</td></tr>", e->nh, s / e->nh, mx);
+    OUT("<tr><td>mean E_tot/E_inc generated / reference</td><td>%.4f / %.4f</td><td></td></tr>", e->obs[0].ratio_mean,
+        e->obs[1].ratio_mean);
+    if (ran) {
+        OUT("<tr><td>classifier AUC, low level</td><td>%.4f</td><td>JSD %.4f; 0.5 = indistinguishable</td></tr>", lo->auc, lo->jsd);
+        OUT("<tr><td>classifier AUC, high level</td><td>%.4f</td><td>JSD %.4f</td></tr>", hi->auc, hi->jsd);
+    }
+    OUT("</table><h2>Plots</h2><p>Reference: thick grey line; generated: blue line; lower panels: gen/ref.</p>");
+    OUT("<img src=\"plots/Etot_Einc.png\"><img src=\"plots/voxel_energy.png\">"
+        "<img src=\"plots/longitudinal_profile.png\">%s", e->obs[0].n_rad ? "<img src=\"plots/radial_profile.png\">" : "");
+    for (int k = 0; k < 16; k++) {
+        char p2[1300];
+        snprintf(p2, sizeof p2, "%s/plots/image_%02d.png", e->tmp, k);
+        if (access(p2, F_OK) == 0) OUT("<img src=\"plots/image_%02d.png\">", k);
+    }
+    for (int k = 2; k < e->nh; k++) {
+        char p2[1300];
+        snprintf(p2, sizeof p2, "%s/plots/%s.png", e->tmp, e->h[k].name);
+        if (access(p2, F_OK) == 0) OUT("<img src=\"plots/%s.png\">", e->h[k].name);
+    }
+    OUT("<h2>Separation power of every histogram</h2><table><tr><th>histogram</th><th>separation</th><th>data</th></tr>");
+    for (int k = 0; k < e->nh; k++)
+        OUT("<tr><td>%s</td><td>%.5f</td><td><a href=\"hists/%s.csv\">csv</a></td></tr>", e->h[k].name, e->h[k].sep,
+            e->h[k].name);
+    OUT("</table><p>All numbers: <a href=\"metrics.json\">metrics.json</a>.</p></body></html>\n");
+#undef OUT
+    snprintf(p, sizeof p, "%s/index.html", e->tmp);
+    rc = write_text(p, h);
+    free(h);
+    return rc;
+}
+
+/* ---- driver ---- */
+
+static int open_inputs(ev_t *e)
+{
+    const eval_opts_t *o = e->o;
+    phys_geometry_t g, *gp = NULL;
+    if (o->geometry) {
+        BASE_TRY(phys_geometry_from_arg(&g, o->geometry));
+        gp = &g;
+    }
+    BASE_TRY(io_dataset_open(&e->d[1], o->ref, gp));
+    BASE_TRY(io_dataset_open(&e->d[0], o->gen, &e->d[1].geo));
+    e->geo = e->d[1].geo;
+    e->V = e->geo.n_voxels;
+    e->nf = phys_hlf_count(&e->geo);
+    e->L = (e->nf - 1) / PHYS_HLF_PER_LAYER;
+    e->F = 2 + PHYS_HLF_PER_LAYER * e->L;
+    e->layer_of = malloc((size_t)e->L * sizeof(int));
+    e->R.emax = calloc((size_t)e->L, sizeof(double));
+    if (!e->layer_of || !e->R.emax) return base_error(BASE_ENOMEM, "evaluate: out of memory");
+    for (int l = 0, j = 0; l < e->geo.n_layers; l++)
+        if (e->geo.n_r[l]) e->layer_of[j++] = l;
+    return BASE_OK;
+}
+
+static int allocate(ev_t *e)
+{
+    size_t n = e->d[0].n + e->d[1].n;
+    BASE_TRY(phys_obs_init(&e->obs[0], &e->geo));
+    BASE_TRY(phys_obs_init(&e->obs[1], &e->geo));
+    e->img[0] = calloc((size_t)e->V, sizeof(double));
+    e->img[1] = calloc((size_t)e->V, sizeof(double));
+    e->hl = malloc(n * (size_t)e->F * sizeof(float));
+    if (!e->img[0] || !e->img[1] || !e->hl) return base_error(BASE_ENOMEM, "evaluate: out of memory");
+    if (!e->o->no_cls) { /* low-level inputs: as many showers as the memory budget allows */
+        size_t budget = e->o->cls_mem_bytes ? e->o->cls_mem_bytes : (1u << 30);
+        size_t per = budget / (2 * (size_t)(e->V + 1) * sizeof(float));
+        for (int s = 0; s < 2; s++) {
+            e->m[s] = e->d[s].n < per ? e->d[s].n : per;
+            e->stride[s] = (e->d[s].n + e->m[s] - 1) / e->m[s];
+            e->m[s] = (e->d[s].n + e->stride[s] - 1) / e->stride[s];
+        }
+        e->ll = malloc((e->m[0] + e->m[1]) * (size_t)(e->V + 1) * sizeof(float));
+        if (!e->ll) return base_error(BASE_ENOMEM, "evaluate: out of memory");
+    }
+    return BASE_OK;
+}
+
+static void release(ev_t *e)
+{
+    for (int s = 0; s < 2; s++) {
+        io_dataset_close(&e->d[s]);
+        phys_obs_free(&e->obs[s]);
+        free(e->img[s]);
+    }
+    for (int k = 0; k < e->nh; k++) eval_hist_free(&e->h[k].h[0]), eval_hist_free(&e->h[k].h[1]);
+    free(e->h), free(e->hl), free(e->ll), free(e->layer_of), free(e->R.emax);
+    e->R.emax = NULL;
+}
+
+/* Computes everything and writes the report into e->tmp. */
+static int body(ev_t *e, eval_result_t *res)
+{
+    const eval_opts_t *o = e->o;
+    BASE_TRY(open_inputs(e));
+    BASE_TRY(stream(e, 1, visit_ranges, "reference ranges"));
+    BASE_TRY(make_hists(e));
+    BASE_TRY(allocate(e));
+    BASE_TRY(stream(e, 0, visit_fill, "generated"));
+    BASE_TRY(stream(e, 1, visit_fill, "reference"));
+    for (int k = 0; k < e->nh; k++) e->h[k].sep = eval_separation(e->h[k].h[0].h, e->h[k].h[1].h, e->h[k].h[0].n);
+    eval_cls_result_t lo = {0}, hi = {0};
+    if (!o->no_cls) {
+        base_monitor_say(o->monitor, BASE_MSG_INFO, "classifier on high-level features (%d inputs)", e->F);
+        BASE_TRY(classify(e, e->hl, e->d[0].n, e->d[1].n, e->F, &hi));
+        base_monitor_say(o->monitor, BASE_MSG_INFO, "classifier on low-level features (%d inputs, %zu + %zu showers)", e->V + 1,
+                    e->m[0], e->m[1]);
+        BASE_TRY(classify(e, e->ll, e->m[0], e->m[1], e->V + 1, &lo));
+    }
+    char p[1300];
+    const char *sub[2] = {"hists", "plots"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(p, sizeof p, "%s/%s", e->tmp, sub[i]);
+        if (mkdir(p, 0755) != 0) return base_error(BASE_EIO, "%s: cannot create (%s)", p, strerror(errno));
+    }
+    BASE_TRY(write_hists(e));
+    BASE_TRY(write_profiles(e));
+    return write_json_html(e, &lo, &hi, !o->no_cls, res);
+}
+
+int eval_run(const eval_opts_t *o, eval_result_t *res)
+{
+    ev_t e;
+    memset(&e, 0, sizeof e);
+    e.o = o;
+    BASE_TRY(io_atomic_dir_begin(o->out, o->force, e.tmp, sizeof e.tmp));
+    eval_result_t dummy;
+    int rc = body(&e, res ? res : &dummy);
+    plend(); /* PLplot's global state */
+    release(&e);
+    if (rc == BASE_OK) rc = io_atomic_dir_commit(e.tmp, o->out); /* with force the old report goes only now */
+    else io_atomic_dir_abort(e.tmp);
+    return rc;
+}

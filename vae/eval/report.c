@@ -1,0 +1,215 @@
+/* vae/eval/report.c: evaluation plots with PLplot and histogram CSV files (see report.h). */
+#include "vae/eval/report.h"
+
+#include "base/status.h"
+
+#include <math.h>
+#include <plplot.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void begin(const char *path, int w, int h)
+{
+    plsdev("pngcairo");
+    plsfnam(path);
+    plspage(0, 0, w, h, 0, 0);
+    plscolbg(255, 255, 255);
+    plscol0(1, 0, 0, 0);      /* axes: black */
+    plscol0(2, 150, 150, 150); /* reference: grey */
+    plscol0(3, 0, 70, 200);   /* generated: blue */
+    plscol0(4, 200, 0, 0);    /* ratio line at 1: red */
+    plinit();
+    pladv(0);
+    plschr(0, 0.9);
+}
+
+/* Step outline of a histogram (edges n + 1, values n) in plot coordinates. */
+static void steps(const double *xe, const double *y, int n)
+{
+    PLFLT *px = malloc((size_t)(2 * n + 2) * sizeof *px), *py = malloc((size_t)(2 * n + 2) * sizeof *py);
+    if (!px || !py) {
+        free(px), free(py);
+        return;
+    }
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        px[k] = xe[i], py[k++] = y[i];
+        px[k] = xe[i + 1], py[k++] = y[i];
+    }
+    plline(k, px, py);
+    free(px), free(py);
+}
+
+static void legend_labels(void)
+{
+    PLINT opt[2] = {PL_LEGEND_LINE, PL_LEGEND_LINE}, col[2] = {2, 3}, st[2] = {1, 1};
+    PLFLT wid[2] = {3, 2};
+    const char *txt[2] = {"reference", "generated"};
+    PLFLT lw, lh;
+    PLINT tc[2] = {1, 1};
+    pllegend(&lw, &lh, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX, PL_POSITION_TOP | PL_POSITION_RIGHT | PL_POSITION_INSIDE,
+             0.01, 0.01, 0.08, 0, 1, 1, 2, 1, 2, opt, 1.0, 0.9, 2.0, 0.9, tc, txt, NULL, NULL, NULL, NULL, col, st,
+             wid, NULL, NULL, NULL, NULL);
+}
+
+/* Ratio panel: gen / ref where ref > 0, clipped to [0.5, 1.5]. */
+static void ratio_panel(const double *xe, const double *ref, const double *gen, int n, const char *xlabel, int logx,
+                        double x0, double x1)
+{
+    plvpor(0.12, 0.95, 0.10, 0.30);
+    plwind(x0, x1, 0.5, 1.5);
+    plcol0(1);
+    plbox(logx ? "bcnstl" : "bcnst", 0, 0, "bcnstv", 0.25, 0);
+    pllab(xlabel, "gen/ref", "");
+    plcol0(4);
+    PLFLT hx[2] = {x0, x1}, hy[2] = {1, 1};
+    plline(2, hx, hy);
+    double *r = malloc((size_t)n * sizeof *r);
+    if (!r) return;
+    for (int i = 0; i < n; i++) r[i] = ref[i] > 0 ? fmin(1.5, fmax(0.5, gen[i] / ref[i])) : 1;
+    plcol0(3);
+    plwidth(2);
+    steps(xe, r, n);
+    plwidth(1);
+    free(r);
+}
+
+/* Upper panel: reference (grey, wide) and generated (blue) steps over edges xe (n + 1). */
+static void upper_panel(const double *xe, const double *a, const double *b, int n, double y0, double y1, int logx,
+                        int logy, const char *ylabel, const char *title)
+{
+    plvpor(0.12, 0.95, 0.36, 0.92);
+    plwind(xe[0], xe[n], y0, y1);
+    plcol0(1);
+    plbox(logx ? "bcstl" : "bcst", 0, 0, logy ? "bcnstvl" : "bcnstv", 0, 0);
+    pllab("", ylabel, title);
+    plcol0(2);
+    plwidth(3);
+    steps(xe, a, n);
+    plcol0(3);
+    plwidth(2);
+    steps(xe, b, n);
+    plwidth(1);
+    legend_labels();
+}
+
+int eval_plot_hist(const char *path, const char *title, const char *xlabel, const double *edges, const double *ref,
+                 const double *gen, int n, int logx, int logy)
+{
+    double sr = 0, sg = 0, ymax = 0, ymin = INFINITY;
+    double *xe = malloc((size_t)(n + 1) * sizeof *xe), *a = malloc((size_t)n * sizeof *a), *b = malloc((size_t)n * sizeof *b);
+    if (!xe || !a || !b) {
+        free(xe), free(a), free(b);
+        return base_error(BASE_ENOMEM, "plot: out of memory");
+    }
+    for (int i = 0; i < n; i++) sr += ref[i], sg += gen[i];
+    for (int i = 0; i <= n; i++) xe[i] = logx ? log10(edges[i]) : edges[i];
+    for (int i = 0; i < n; i++) { /* unit area: counts / (total * width) */
+        double w = edges[i + 1] - edges[i];
+        a[i] = sr > 0 ? ref[i] / (sr * w) : 0;
+        b[i] = sg > 0 ? gen[i] / (sg * w) : 0;
+        ymax = fmax(ymax, fmax(a[i], b[i]));
+        if (a[i] > 0) ymin = fmin(ymin, a[i]);
+        if (b[i] > 0) ymin = fmin(ymin, b[i]);
+    }
+    if (logy) {
+        for (int i = 0; i < n; i++) {
+            a[i] = a[i] > 0 ? log10(a[i]) : log10(ymin) - 1;
+            b[i] = b[i] > 0 ? log10(b[i]) : log10(ymin) - 1;
+        }
+    }
+    double y0 = logy ? log10(ymin > 0 && isfinite(ymin) ? ymin : 1e-6) - 0.3 : 0;
+    double y1 = logy ? log10(ymax > 0 ? ymax : 1) + 0.5 : (ymax > 0 ? ymax * 1.25 : 1);
+    begin(path, 800, 700);
+    upper_panel(xe, a, b, n, y0, y1, logx, logy, "normalised entries (1/unit of x)", title);
+    ratio_panel(xe, ref, gen, n, xlabel, logx, xe[0], xe[n]);
+    /* the ratio is of normalised contents */
+    plend1();
+    free(xe), free(a), free(b);
+    return BASE_OK;
+}
+
+int eval_plot_profile(const char *path, const char *title, const char *xlabel, const char *ylabel, const double *x,
+                    const double *ref, const double *gen, int n, int logy)
+{
+    double *xe = malloc((size_t)(n + 1) * sizeof *xe), *a = malloc((size_t)n * sizeof *a), *b = malloc((size_t)n * sizeof *b);
+    if (!xe || !a || !b) {
+        free(xe), free(a), free(b);
+        return base_error(BASE_ENOMEM, "plot: out of memory");
+    }
+    double ymax = 0, ymin = INFINITY;
+    for (int i = 0; i <= n; i++) /* bin edges halfway between the points */
+        xe[i] = i == 0 ? x[0] - 0.5 * (n > 1 ? x[1] - x[0] : 1)
+                : i == n ? x[n - 1] + 0.5 * (n > 1 ? x[n - 1] - x[n - 2] : 1)
+                         : 0.5 * (x[i - 1] + x[i]);
+    for (int i = 0; i < n; i++) {
+        ymax = fmax(ymax, fmax(ref[i], gen[i]));
+        if (ref[i] > 0) ymin = fmin(ymin, ref[i]);
+        a[i] = logy ? log10(fmax(ref[i], 1e-30)) : ref[i];
+        b[i] = logy ? log10(fmax(gen[i], 1e-30)) : gen[i];
+    }
+    double y0 = logy ? log10(isfinite(ymin) ? ymin : 1e-6) - 0.3 : 0, y1 = logy ? log10(fmax(ymax, 1e-30)) + 0.5 : ymax * 1.25;
+    if (!(y1 > y0)) y1 = y0 + 1;
+    begin(path, 800, 700);
+    upper_panel(xe, a, b, n, y0, y1, 0, logy, ylabel, title);
+    ratio_panel(xe, ref, gen, n, xlabel, 0, xe[0], xe[n]);
+    plend1();
+    free(xe), free(a), free(b);
+    return BASE_OK;
+}
+
+/* One heat map of img (n_alpha rows, n_r columns) in the current viewport. */
+static void heatmap(const double *img, int n_alpha, int n_r, const double *r_edges, double lo, double hi,
+                    const char *title)
+{
+    PLFLT **z;
+    plAlloc2dGrid(&z, n_r, n_alpha);
+    for (int i = 0; i < n_r; i++)
+        for (int a = 0; a < n_alpha; a++) z[i][a] = log10(fmax(img[a * n_r + i], pow(10, lo)));
+    plwind(r_edges[0], r_edges[n_r], 0, n_alpha);
+    plcol0(1);
+    plbox("bcnst", 0, 0, "bcnstv", 0, 0);
+    pllab("r [mm]", "angular bin", title);
+    plimage((const PLFLT *const *)z, n_r, n_alpha, r_edges[0], r_edges[n_r], 0, n_alpha, lo, hi, r_edges[0],
+            r_edges[n_r], 0, n_alpha);
+    plFree2dGrid(z, n_r, n_alpha);
+}
+
+int eval_plot_image(const char *path, const char *title, const double *ref, const double *gen, int n_alpha, int n_r,
+                  const double *r_edges)
+{
+    double hi = -INFINITY;
+    for (int k = 0; k < n_alpha * n_r; k++) hi = fmax(hi, log10(fmax(fmax(ref[k], gen[k]), 1e-30)));
+    double lo = hi - 4; /* four decades of colour */
+    begin(path, 1100, 520);
+    plscmap1n(256);
+    plvpor(0.07, 0.45, 0.15, 0.85);
+    char t[160];
+    snprintf(t, sizeof t, "reference: %s", title);
+    heatmap(ref, n_alpha, n_r, r_edges, lo, hi, t);
+    plvpor(0.52, 0.88, 0.15, 0.85);
+    snprintf(t, sizeof t, "generated: %s", title);
+    heatmap(gen, n_alpha, n_r, r_edges, lo, hi, t);
+    /* colour bar: log10 of the mean voxel energy (MeV) */
+    PLFLT cw, ch, vals[1][256];
+    for (int i = 0; i < 256; i++) vals[0][i] = lo + (hi - lo) * i / 255.0;
+    PLINT nv[1] = {256}, lopt[1] = {PL_COLORBAR_LABEL_TOP};
+    const char *lab[1] = {"log#d10#u(E/MeV)"}, *ax[1] = {"bcvtm"};
+    PLFLT axt[1] = {0};
+    PLINT axs[1] = {0};
+    const PLFLT *vp[1] = {vals[0]};
+    plcolorbar(&cw, &ch, PL_COLORBAR_GRADIENT, PL_POSITION_RIGHT, 0.01, 0, 0.02, 0.7, 0, 1, 1, 0, 0, 0, 0, 1, lopt, lab,
+               1, ax, axt, axs, nv, vp);
+    plend1();
+    return BASE_OK;
+}
+
+int eval_write_hist_csv(const char *path, const double *edges, const double *ref, const double *gen, int n)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) return base_error(BASE_EIO, "%s: cannot create", path);
+    fprintf(f, "bin_low,bin_high,reference,generated\n");
+    for (int i = 0; i < n; i++) fprintf(f, "%.9g,%.9g,%.17g,%.17g\n", edges[i], edges[i + 1], ref[i], gen[i]);
+    return fclose(f) == 0 ? BASE_OK : base_error(BASE_EIO, "%s: write failed", path);
+}
