@@ -293,7 +293,7 @@ static int read_par04(io_dataset_t *d, hid_t ds, size_t first, size_t count, siz
             return base_error(rc, "%s (rows from %zu)", why, file_row + done);
         }
         for (size_t i = 0; i < k; i++)
-            phys_par04_to_cc(out + (done + i) * d->V, d->scratch + i * d->V, R, P, Z);
+            phys_par04_to_cc(d->scratch + i * d->V, R, P, Z, out + (done + i) * d->V);
         done += k;
     }
     return BASE_OK;

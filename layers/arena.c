@@ -55,4 +55,3 @@ int layer_arena_take(layer_arena_t *A, size_t count, size_t *off)
     return BASE_OK;
 }
 
-void layer_arena_zero_grad(layer_arena_t *A) { memset(A->grad, 0, A->n * sizeof(float)); }

@@ -33,7 +33,4 @@ void layer_arena_free(layer_arena_t *A);
 /* Reserves count floats; *off receives their offset. BASE_ENOMEM if cap is exceeded. */
 int layer_arena_take(layer_arena_t *A, size_t count, size_t *off);
 
-/* Sets grad to zero over the used part. */
-void layer_arena_zero_grad(layer_arena_t *A);
-
 #endif

@@ -257,7 +257,7 @@ void phys_geometry_voxel_centre(const phys_geometry_t *g, int v, int *layer, dou
     if (y) *y = rm * sin(am);
 }
 
-void phys_par04_to_cc(float *dst, const float *src, int n_r, int n_phi, int n_z)
+void phys_par04_to_cc(const float *src, int n_r, int n_phi, int n_z, float *dst)
 {
     for (int r = 0; r < n_r; r++)
         for (int p = 0; p < n_phi; p++)

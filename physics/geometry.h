@@ -68,7 +68,7 @@ int phys_geometry_locate_polar(const phys_geometry_t *g, int l, double r, double
 void phys_geometry_voxel_centre(const phys_geometry_t *g, int v, int *layer, double *r,
                                 double *alpha, double *x, double *y);
 
-/* dst: (n_z, n_phi, n_r) CaloChallenge order <- src: (n_r, n_phi, n_z) Par04 order. */
-void phys_par04_to_cc(float *dst, const float *src, int n_r, int n_phi, int n_z);
+/* src: (n_r, n_phi, n_z) Par04 order -> dst: (n_z, n_phi, n_r) CaloChallenge order. */
+void phys_par04_to_cc(const float *src, int n_r, int n_phi, int n_z, float *dst);
 
 #endif

@@ -132,7 +132,7 @@ Test(geometry, par04_order_is_transposed_to_calochallenge_order)
     for (int r = 0; r < R; r++)
         for (int p = 0; p < P; p++)
             for (int z = 0; z < Z; z++) src[(r * P + p) * Z + z] = 100.f * r + 10.f * p + z;
-    phys_par04_to_cc(dst, src, R, P, Z);
+    phys_par04_to_cc(src, R, P, Z, dst);
     for (int z = 0; z < Z; z++)
         for (int p = 0; p < P; p++)
             for (int r = 0; r < R; r++)

@@ -181,3 +181,16 @@ Test(simulate, bad_inputs_are_rejected)
     cr_assert_eq(phys_sim_init(&s1, &g1), BASE_EINVAL);
     cr_assert(strstr(base_last_error(), "ds1-photons") != NULL);
 }
+
+/* The regularised lower incomplete gamma P(a, x) of the GFLASH profiles against closed forms:
+ * P(1, x) = 1 - e^-x, P(2, x) = 1 - (1 + x) e^-x, P(1/2, x) = erf(sqrt(x)). */
+Test(simulate, incomplete_gamma_matches_closed_forms)
+{
+    for (double x = 0.05; x < 30; x *= 1.7) {
+        double p1 = 1 - exp(-x), p2 = 1 - (1 + x) * exp(-x), ph = erf(sqrt(x));
+        cr_expect(fabs(phys_gamma_p(1, x) - p1) < 1e-9, "P(1, %g) = %.12g, want %.12g", x, phys_gamma_p(1, x), p1);
+        cr_expect(fabs(phys_gamma_p(2, x) - p2) < 1e-9, "P(2, %g) = %.12g, want %.12g", x, phys_gamma_p(2, x), p2);
+        cr_expect(fabs(phys_gamma_p(0.5, x) - ph) < 1e-9, "P(1/2, %g) = %.12g, want %.12g", x, phys_gamma_p(0.5, x), ph);
+    }
+    cr_expect(phys_gamma_p(3, 0) == 0);
+}

@@ -106,7 +106,7 @@ static double row_hurdle(const vae_config_t *c, const float *o, const float *x, 
 }
 
 double vae_lik_loss(const vae_config_t *c, int n, const float *out, const float *x, const float *E_inc,
-                    float *d_out, float *row, float w)
+                    float w, float *d_out, float *row)
 {
     const size_t O = (size_t)vae_config_n_out(c), V = (size_t)c->V;
     const float g = w / n;

@@ -25,9 +25,10 @@ void vae_prep_encoder_input(const vae_config_t *c, int n, const float *E_inc, co
                             int ld);
 
 /* Reconstruction loss: (1/n) sum_rows -ln p(x_row | out_row), returned; d_out: (n, O) receives
- * w * d loss / d out (if not NULL); row: (n) per-shower values (if not NULL). */
+ * w * d loss / d out (if not NULL); row: (n) per-shower values (if not NULL). Inputs first,
+ * then the weight, outputs last. */
 double vae_lik_loss(const vae_config_t *c, int n, const float *out, const float *x, const float *E_inc,
-                    float *d_out, float *row, float w);
+                    float w, float *d_out, float *row);
 
 /* bias: (O) decoder output biases that start training at the data's marginal statistics:
  * Bernoulli logit(mean u); Gaussian mean and log-variance of y; hurdle logit(hit rate), mean and

@@ -126,7 +126,7 @@ int vae_model_train_step(vae_model_t *m, const float *E_inc, const float *x, uin
     if (B == 0) return base_error(BASE_EINVAL, "model built without a training batch");
     BASE_TRY(forward(m, B, E_inc, x, seed, step * (uint64_t)B, 1, step));
     /* reconstruction: -ln p(x | z, c), gradient into d_out */
-    t->recon = vae_lik_loss(c, B, m->dec.y, x, E_inc, m->d_out, NULL, 1.f);
+    t->recon = vae_lik_loss(c, B, m->dec.y, x, E_inc, 1.f, m->d_out, NULL);
     BASE_TRY(layer_mlp_backward(&m->dec, m->dec_in, m->d_out, m->d_dec_in));
     /* KL(N(mu, e^lv) || N(0, 1)) per dimension: -0.5 (1 + lv - mu^2 - e^lv);
      * d/dmu = beta mu / B, d/dlv = beta 0.5 (e^lv - 1) / B; free bits: no gradient for a
@@ -159,7 +159,7 @@ int vae_model_eval(vae_model_t *m, int n, const float *E_inc, const float *x, ui
     const int Z = c->Z;
     if (n < 1 || n > m->B) return base_error(BASE_EINVAL, "eval: %d rows for batch %d", n, m->B);
     BASE_TRY(forward(m, n, E_inc, x, seed, index0, 0, 0));
-    t->recon = vae_lik_loss(c, n, m->dec.y, x, E_inc, NULL, NULL, 1.f);
+    t->recon = vae_lik_loss(c, n, m->dec.y, x, E_inc, 1.f, NULL, NULL);
     float *kd = m->kl_tmp;
     t->kl = layer_loss_kl_normal(m->mu, m->lv, n, Z, 1.f, NULL, NULL, NULL, kd);
     if (kl_dim_sum)
