@@ -1,5 +1,6 @@
 /* tests/test_io.c: HDF5 shower files: round trip, the on-disk layout (h5dump), atomic writes,
  * every validation error on a crafted bad file, the Par04 layouts, and the streamed loader. */
+#include "io/atomic.h"
 #include "io/h5.h"
 #include "io/dataset.h"
 #include "io/loader.h"
@@ -541,4 +542,34 @@ Test(io, string_attributes_are_read_only_when_they_are_single_strings)
     cr_expect_null(io_h5_get_str(f, "seed"), "a number is not a string");
     cr_expect_null(io_h5_get_str(f, "nothing"));
     H5Fclose(f);
+}
+
+/* io/atomic.h for directories: nothing replaced without force; with force the new directory
+ * takes the old one's place and no temporary or old copy is left. */
+Test(io, report_directories_are_replaced_only_with_force_and_leave_nothing_behind)
+{
+    char tmp[600], f[700];
+    const char *dir = path("report");
+    cr_assert_eq(io_atomic_dir_begin(dir, 0, tmp, sizeof tmp), BASE_OK);
+    snprintf(f, sizeof f, "%s/a.txt", tmp);
+    FILE *fp = fopen(f, "w");
+    cr_assert(fp != NULL);
+    fputs("first", fp), fclose(fp);
+    cr_assert_eq(io_atomic_dir_commit(tmp, dir), BASE_OK);
+    cr_assert_eq(io_atomic_dir_begin(dir, 0, tmp, sizeof tmp), BASE_EEXIST);
+    cr_assert_eq(io_atomic_dir_begin(dir, 1, tmp, sizeof tmp), BASE_OK);
+    snprintf(f, sizeof f, "%s/b.txt", tmp);
+    fp = fopen(f, "w");
+    cr_assert(fp != NULL);
+    fputs("second", fp), fclose(fp);
+    cr_assert_eq(io_atomic_dir_commit(tmp, dir), BASE_OK);
+    snprintf(f, sizeof f, "%s/b.txt", dir);
+    cr_expect(access(f, F_OK) == 0, "the new report is in place");
+    snprintf(f, sizeof f, "%s/a.txt", dir);
+    cr_expect(access(f, F_OK) != 0, "the old report is gone");
+    cr_expect(access(tmp, F_OK) != 0, "the temporary directory is gone");
+    /* an aborted one leaves nothing */
+    cr_assert_eq(io_atomic_dir_begin(path("other"), 0, tmp, sizeof tmp), BASE_OK);
+    io_atomic_dir_abort(tmp);
+    cr_expect(access(tmp, F_OK) != 0 && access(path("other"), F_OK) != 0);
 }
