@@ -21,6 +21,10 @@ int phys_sim_init(phys_sim_t *s, const phys_geometry_t *geo)
     s->step_x0 = 0.2;
     s->sampling_term = 0.11;
     s->threshold = 1;
+    s->spot_power = 3.0;
+    s->constant_term = 0.005;
+    s->radial_scale_sd = 0.08;
+    s->axis_offset_mm = 0.5;
     return BASE_OK;
 }
 
@@ -43,14 +47,26 @@ static double gamma_variate(base_rng_seq_t *u, double k)
     }
 }
 
-/* Deposits n equal spots of energy e over depth [z0, z1) mm at profile depth tau. */
-static void deposit_spots(const phys_sim_t *s, double E_mev, double tau, double n, double e,
-                          double z0, double z1, base_rng_seq_t *u, float *out, double *leak)
+/* The shower's own lateral fluctuation: its radial scale and the offset of its axis. */
+typedef struct {
+    double scale, ox, oy; /* radii times scale; axis at (ox, oy) mm */
+} lateral_t;
+
+/* Deposits n spots of mean energy e over depth [z0, z1) mm at profile depth tau. Spot k
+ * carries e w_k with w_k = (p + 1) u^p (mean 1, p = spot_power): a few large and many small
+ * deposits, the spread of energy that single particles leave in the thin silicon. Its
+ * radius is r = R_M R sqrt(q / (1 - q)) scaled by the shower's factor, around its axis.
+ * Returns the energy the spots carried (inside the grid or leaked). */
+static double deposit_spots(const phys_sim_t *s, double E_mev, double tau, double n, double e,
+                            double z0, double z1, const lateral_t *lat, base_rng_seq_t *u, float *out,
+                            double *leak)
 {
     double Rc, Rt, p;
     phys_gflash_radial(&s->det, E_mev, tau, &Rc, &Rt, &p);
     const phys_geometry_t *g = &s->geo;
-    const double RM = s->det.RM_mm, dz = (z1 - z0) / n, inv_depth = 1.0 / g->layer_depth_mm;
+    const double RM = s->det.RM_mm * lat->scale, dz = (z1 - z0) / n, inv_depth = 1.0 / g->layer_depth_mm;
+    const double pw = s->spot_power, wmax = pw + 1;
+    double sum = 0;
     for (long k = 0; k < (long)n; k++) {
         uint32_t w[4];
         base_rng_next_block(&u->r, w);
@@ -58,11 +74,17 @@ static void deposit_spots(const phys_sim_t *s, double E_mev, double tau, double 
         double q = base_rng_to_unit(w[1]);
         double r = RM * R * sqrt(q / (1.0 - q));
         double alpha = -PI + 2 * PI * base_rng_to_unit(w[2]);
+        double ek = pw > 0 ? e * wmax * pow(base_rng_to_unit(w[3]), pw) : e;
         int layer = (int)((z0 + (k + 0.5) * dz) * inv_depth);
-        int v = layer < g->n_layers ? phys_geometry_locate_polar(g, layer, r, alpha) : -1;
-        if (v >= 0) out[v] += (float)e;
-        else *leak += e;
+        int v = layer >= g->n_layers ? -1
+                : lat->ox == 0 && lat->oy == 0
+                    ? phys_geometry_locate_polar(g, layer, r, alpha)
+                    : phys_geometry_locate(g, layer, r * cos(alpha) + lat->ox, r * sin(alpha) + lat->oy);
+        if (v >= 0) out[v] += (float)ek;
+        else *leak += ek;
+        sum += ek;
     }
+    return sum;
 }
 
 int phys_sim_shower(const phys_sim_t *s, double E_mev, uint64_t seed, uint64_t i, float *out,
@@ -77,6 +99,13 @@ int phys_sim_shower(const phys_sim_t *s, double E_mev, uint64_t seed, uint64_t i
     phys_gflash_shower_t sh;
     double z1n = base_rng_seq_normal(&u), z2n = base_rng_seq_normal(&u);
     phys_gflash_draw(&s->det, E_mev, z1n, z2n, &sh);
+    /* shower-to-shower fluctuations beyond GFLASH's profile: the lateral scale (log-normal,
+     * sd radial_scale_sd), the axis position (Gaussian, sd axis_offset_mm per coordinate), and
+     * the response: a constant term b, sigma/E = c / sqrt(E/GeV) (+) b, as one factor g ~ N(1, b^2)
+     * on every step's energy */
+    lateral_t lat = {exp(s->radial_scale_sd * base_rng_seq_normal(&u)), s->axis_offset_mm * base_rng_seq_normal(&u),
+                     s->axis_offset_mm * base_rng_seq_normal(&u)};
+    const double gain = fmax(1 + s->constant_term * base_rng_seq_normal(&u), 0.5);
 
     const double X0 = s->det.X0_mm, depth = fmin(s->det.depth_mm, g->n_layers * g->layer_depth_mm);
     const double tmax = depth / X0, c2 = s->sampling_term * s->sampling_term;
@@ -97,12 +126,12 @@ int phys_sim_shower(const phys_sim_t *s, double E_mev, uint64_t seed, uint64_t i
         double dE = E_mev * (P1 - P0), dPs = Ps1 - Ps0;
         if (dE > 0) {
             /* sampling fluctuation, dE in GeV: mean dE, variance c^2 dE (choice 3, gflash.h) */
-            double dEf = c2 * 1e3 * gamma_variate(&u, dE * 1e-3 / c2);
+            double dEf = gain * c2 * 1e3 * gamma_variate(&u, dE * 1e-3 / c2);
             double n = fmax(1.0, floor(dPs * sh.n_spots));
             double tau = 0.5 * (t0 + t1) * sh.tau_norm;
-            deposit_spots(s, E_mev, tau, n, dEf / n, t0 * X0, t1 * X0, &u, out, &leak);
+            double got = deposit_spots(s, E_mev, tau, n, dEf / n, t0 * X0, t1 * X0, &lat, &u, out, &leak);
             spots += n;
-            deposited += dEf;
+            deposited += got; /* the spot weights make it differ from dEf by sd ~ 1.13 / sqrt(n) */
         }
         P0 = P1;
         Ps0 = Ps1;

@@ -7,9 +7,16 @@
  *     layer in the tail once a step expects less than one spot; step [t0, t1) gets
  *     dE = E [P(alpha, beta t1) - P(alpha, beta t0)] (P = regularised incomplete gamma);
  *  3. sampling fluctuation: dE -> Gamma variate with mean dE and variance c^2 dE (dE in GeV);
- *  4. the step's spots: n = max(1, floor(N_spot [P_s(t1) - P_s(t0)])), each carrying dE/n,
- *     spaced evenly in depth within the step, at radius r = R_M R sqrt(u/(1-u)) with R = R_C
- *     (probability p) or R_T (section 3.3), and uniform azimuth;
+ *  4. the step's spots: n = max(1, floor(N_spot [P_s(t1) - P_s(t0)])), spot k carrying
+ *     (dE/n) w_k with w_k = (p + 1) u^p (mean 1, sd 1.13 for p = 3: most spots small, a few
+ *     large, so voxel energies span the threshold to GeV as in Geant4 ds2; GFLASH's equal spots
+ *     of 1-3 MeV leave 15 keV - 1 MeV nearly empty), spaced evenly in depth within the step,
+ *     at radius r = R_M R sqrt(u/(1-u)) with R = R_C (probability p) or R_T (section 3.3),
+ *     and uniform azimuth;
+ *  4b. shower-to-shower fluctuations GFLASH leaves out: every radius of a shower is scaled by
+ *     exp(0.08 N) and its axis shifted by (N, N) 0.5 mm; and a constant term: all step energies
+ *     of a shower are multiplied by g ~ N(1, 0.005^2), so sigma/E = 11%/sqrt(E/GeV) (+) 0.5%
+ *     (plus the spot weights' 1.13/sqrt(spots), a few % at 1 GeV);
  *  5. each spot lands in voxel (layer = floor(z / layer_depth), alpha bin, r bin); spots beyond
  *     the grid's radius or the calorimeter's depth leak (they are counted, not stored);
  *  6. the readout threshold (geometry's threshold_mev, 15.15 keV for ds2/ds3) zeroes small voxels.
@@ -39,6 +46,10 @@ typedef struct {
     double step_x0;       /* longitudinal step in X0 (0.2; Geant4's StepInX0 is 0.1) */
     double sampling_term; /* c in sigma/E = c / sqrt(E/GeV) (0.11) */
     int threshold;        /* 1: apply the geometry's readout threshold */
+    double spot_power;      /* spot energy weights (p + 1) u^p, mean 1 (3; 0: equal spots) */
+    double constant_term;   /* b in sigma/E = c / sqrt(E/GeV) (+) b (0.005) */
+    double radial_scale_sd; /* sd of the log of a shower's lateral scale (0.08) */
+    double axis_offset_mm;  /* sd of a shower's axis position per coordinate (0.5 mm) */
 } phys_sim_t;
 
 /* Per-shower diagnostics (optional). */
