@@ -37,6 +37,10 @@
 #define BASE_STREAM_VAE_SAMPLE (2ull << 56)
 #define BASE_STREAM_VAE_DROPOUT (3ull << 56)
 #define BASE_STREAM_INDEX_MAX (1ull << 56)
+/* vae/prior: the posterior draw of training shower i for the fit (| i, i < 2^56), and the
+ * choice of the fit's initial centres */
+#define BASE_STREAM_PRIOR_FIT (4ull << 56)
+#define BASE_STREAM_PRIOR_INIT (5ull << 56)
 
 typedef struct {
     const char *name;
@@ -56,6 +60,8 @@ static const base_stream_range_t base_streams[] = {
     {"vae latent", BASE_STREAM_VAE_LATENT, BASE_STREAM_INDEX_MAX},
     {"vae sample", BASE_STREAM_VAE_SAMPLE, BASE_STREAM_INDEX_MAX},
     {"vae dropout", BASE_STREAM_VAE_DROPOUT, BASE_STREAM_INDEX_MAX},
+    {"prior fit", BASE_STREAM_PRIOR_FIT, BASE_STREAM_INDEX_MAX},
+    {"prior init", BASE_STREAM_PRIOR_INIT, 1},
 };
 #define BASE_N_STREAMS (sizeof base_streams / sizeof base_streams[0])
 

@@ -86,6 +86,7 @@ int vae_config_preset(vae_config_t *c, const char *name, const char *geo_name, i
         c->epochs = 30;
         c->kl_warmup_steps = 2000;
         c->free_bits = 0.05f;
+        c->prior_k = 12;
     } else if (strcmp(name, "tiny") == 0) {
         /* a small model for tests and quick trials */
         static const int e[] = {64, 32}, d[] = {32, 64};
@@ -97,6 +98,7 @@ int vae_config_preset(vae_config_t *c, const char *name, const char *geo_name, i
         c->lr = 1e-3f;
         c->batch = 32;
         c->epochs = 2;
+        c->prior_k = 2;
     } else {
         return base_error(BASE_EINVAL, "unknown preset '%s' (par04, bench-ds2, default, tiny)", name);
     }
@@ -139,6 +141,7 @@ char *vae_config_to_json(const vae_config_t *c)
     cJSON_AddNumberToObject(t, "batch", c->batch);
     cJSON_AddNumberToObject(t, "epochs", c->epochs);
     cJSON_AddNumberToObject(t, "kl_warmup_steps", c->kl_warmup_steps);
+    if (c->prior_k > 0) cJSON_AddNumberToObject(o, "prior_components", c->prior_k);
     char *s = cJSON_Print(o);
     cJSON_Delete(o);
     return s;
@@ -239,6 +242,10 @@ static int parse_fields(vae_config_t *c, const cJSON *o, const char *where)
     c->kl_warmup_steps = (int)v;
     if (!(c->e_max_mev > c->e_min_mev))
         return base_error(BASE_EIO, "%s: model config: energy range is empty", where);
+    if (cJSON_GetObjectItemCaseSensitive(o, "prior_components")) { /* absent: no learned prior */
+        BASE_TRY(get_num(o, "prior_components", 0, 256, &v, where));
+        c->prior_k = (int)v;
+    }
     return BASE_OK;
 }
 

@@ -50,6 +50,7 @@ typedef struct {
     /* training defaults */
     float lr, beta, free_bits, clip, lv_clamp;
     int batch, epochs, kl_warmup_steps;
+    int prior_k; /* components of the learned prior fitted after training (vae/prior.h); 0: none */
 } vae_config_t;
 
 /* The presets "par04", "bench-ds2", "default" for V voxels on geometry geo_name. */

@@ -26,7 +26,7 @@ int vae_encode_showers(vae_infer_t *q, int n, const float *E_inc, const float *x
             memcpy(q->dec_in + (size_t)i * (Z + E) + Z, in + (size_t)i * (V + E) + V, (size_t)E * sizeof(float));
         }
         rc = vae_infer_decode(q, n);
-        if (rc == BASE_OK) vae_lik_generate(c, n, q->out, E_inc, 1, first, recon);
+        if (rc == BASE_OK) vae_lik_generate(c, n, q->out, E_inc, 1, first, 0, recon);
     }
     free(in);
     return rc;

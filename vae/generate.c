@@ -10,11 +10,35 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* dec_in rows [z_i, c_i] for n rows; rows n .. M - 1 repeat row 0 (padding up to a fixed size). */
+/* Shower i's draw from the learned prior given its energy: (z, r, r_tot) from the stream
+ * (seed, LATENT | i): D - 1 normals, then one block whose first word picks the component. */
+static void prior_draw(const vae_infer_t *q, float E_inc, uint64_t seed, uint64_t i, float *x)
+{
+    const vae_prior_t *p = &q->prior;
+    float eps[PHYS_MAX_LAYERS + 2 + 4096];
+    base_rng_t r;
+    base_rng_init(&r, seed, BASE_STREAM_VAE_LATENT | i);
+    base_rng_normal(&r, eps, (size_t)(p->D - 1));
+    uint32_t w[4];
+    base_rng_next_block(&r, w);
+    const double lo = log(q->cfg.e_min_mev), u = (log(E_inc) - lo) / (log(q->cfg.e_max_mev) - lo);
+    vae_prior_sample(p, u, eps, base_rng_to_unit(w[0]), x);
+}
+
+/* dec_in rows [z_i, c_i] for n rows; rows n .. M - 1 repeat row 0 (padding up to a fixed size).
+ * z_i ~ N(0, I), or with the learned prior (z_i, energies_i) ~ p(. | E_i) (energies into q->lay). */
 static void fill_inputs(vae_infer_t *q, int n, int M, const float *E_inc, uint64_t seed, uint64_t first)
 {
     const int Z = q->cfg.Z, E = q->E, W = Z + E;
     for (int i = 0; i < n; i++) {
+        if (q->use_prior) {
+            const int L1 = q->prior.L + 1;
+            float x[PHYS_MAX_LAYERS + 2 + 4096];
+            prior_draw(q, E_inc[i], seed, first + (uint64_t)i, x);
+            memcpy(q->dec_in + (size_t)i * W, x, (size_t)Z * sizeof(float));
+            memcpy(q->lay + (size_t)i * L1, x + Z, (size_t)L1 * sizeof(float));
+            continue;
+        }
         base_rng_t r;
         base_rng_init(&r, seed, BASE_STREAM_VAE_LATENT | (first + (uint64_t)i));
         base_rng_normal(&r, q->dec_in + (size_t)i * W, (size_t)Z);
@@ -38,6 +62,18 @@ static int next_chunk(const vae_infer_t *q, int left, int *k)
     return left;
 }
 
+/* Showers x: (n, V) from decoder outputs o of n rows; with the learned prior, the voxel
+ * samples are scaled to the drawn layer energies and thresholded (vae_prior_apply). */
+static void to_showers(vae_infer_t *q, int n, const float *o, const float *E_inc, uint64_t seed, uint64_t first,
+                       float *x)
+{
+    const size_t V = (size_t)q->cfg.V, L1 = (size_t)q->prior.L + 1;
+    vae_lik_generate(&q->cfg, n, o, E_inc, seed, first, q->use_prior, x);
+    if (!q->use_prior) return;
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < n; i++) vae_prior_apply(&q->prior, E_inc[i], q->lay + i * L1, q->cfg.threshold_mev, x + i * V);
+}
+
 int vae_generate_showers(vae_infer_t *q, int n, const float *E_inc, uint64_t seed, uint64_t first, float *x)
 {
     const size_t V = (size_t)q->cfg.V;
@@ -49,7 +85,7 @@ int vae_generate_showers(vae_infer_t *q, int n, const float *E_inc, uint64_t see
          * cache) */
         float *dst = x + (size_t)k * V, *o = q->cfg.lik == VAE_LIK_BERNOULLI && m == q->rows[j] ? dst : q->out;
         BASE_TRY(vae_infer_decode_fixed(q, j, 0, NULL, o));
-        vae_lik_generate(&q->cfg, m, o, E_inc + k, seed, first + (uint64_t)k, dst);
+        to_showers(q, m, o, E_inc + k, seed, first + (uint64_t)k, dst);
     }
     return BASE_OK;
 }
@@ -73,7 +109,7 @@ int vae_generate_mc(vae_infer_t *q, int n, const float *E_inc, uint64_t seed, ui
             base_rng_init(&r, seed, BASE_STREAM_VAE_DROPOUT | (first + (uint64_t)k));
             r.offset = (uint64_t)p << 32; /* pass p: its own masks */
             rc = vae_infer_decode_fixed(q, j, 1, &r, NULL);
-            vae_lik_generate(&q->cfg, m, q->out, E_inc + k, seed, first + (uint64_t)k, x);
+            to_showers(q, m, q->out, E_inc + k, seed, first + (uint64_t)k, x);
             for (size_t j = 0; j < (size_t)m * V; j++) {
                 s1[j] += x[j];
                 s2[j] += (double)x[j] * x[j];

@@ -102,6 +102,12 @@ int vae_infer_init(vae_infer_t *q, const vae_model_t *m, const layer_ctx_t *ctx,
         if (!q->b0 || !q->b1 || !q->dec_in || !q->out || !q->dec_in16)
             rc = base_error(BASE_ENOMEM, "inference: out of memory");
     }
+    if (rc == BASE_OK && m->prior.K > 0) {
+        rc = vae_prior_copy(&q->prior, &m->prior);
+        q->lay = rc == BASE_OK ? malloc((size_t)max_n * (m->prior.L + 1) * sizeof(float)) : NULL;
+        if (rc == BASE_OK && !q->lay) rc = base_error(BASE_ENOMEM, "inference: out of memory");
+        q->use_prior = 1;
+    }
     if (rc != BASE_OK) vae_infer_free(q);
     return rc;
 }
@@ -118,6 +124,8 @@ void vae_infer_free(vae_infer_t *q)
     free(q->dec_in);
     free(q->dec_in16);
     free(q->out);
+    free(q->lay);
+    vae_prior_free(&q->prior);
     memset(q, 0, sizeof *q);
 }
 

@@ -39,6 +39,9 @@ typedef struct {
     float *dec_in;        /* (max_n, Z + E) */
     uint16_t *dec_in16;   /* bf16: (max_n, Z + E) */
     float *out;           /* (max_n, O) decoder outputs */
+    vae_prior_t prior;    /* owned copy of the model's learned prior (K = 0: none) */
+    int use_prior;        /* generation draws (z, energies) from it (default when present) */
+    float *lay;           /* (max_n, L + 1) sampled layer energies and total (with a prior) */
 } vae_infer_t;
 
 /* Requested decoder precision -> what runs on this CPU. VAE_PREC_BF16: bf16 where the CPU has

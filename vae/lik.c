@@ -132,7 +132,7 @@ double vae_lik_loss(const vae_config_t *c, int n, const float *out, const float 
 /* ---- generation ---- */
 
 BASE_VECTOR_CLONES
-static void gen_row(const vae_config_t *c, const float *o, float Ei, base_rng_seq_t *u, float *x)
+static void gen_row(const vae_config_t *c, const float *o, float Ei, base_rng_seq_t *u, int raw, float *x)
 {
     const int V = c->V;
     const double L = c->lv_clamp, thr = c->threshold_mev;
@@ -157,9 +157,10 @@ static void gen_row(const vae_config_t *c, const float *o, float Ei, base_rng_se
         }
         double r = o[3 * V] + exp(0.5 * layer_clamp(o[3 * V + 1], L)) * base_rng_seq_normal(u);
         double target = Ei * exp(fmin(r, 1.0));
-        if (tot > 0)
+        if (tot > 0 && !raw)
             for (int v = 0; v < V; v++) x[v] = (float)(x[v] * (target / tot));
     }
+    if (raw) return;
     const float thr_f = (float)thr;
 #pragma omp simd
     for (int v = 0; v < V; v++) /* the readout threshold */
@@ -167,14 +168,14 @@ static void gen_row(const vae_config_t *c, const float *o, float Ei, base_rng_se
 }
 
 void vae_lik_generate(const vae_config_t *c, int n, const float *out, const float *E_inc, uint64_t seed,
-                      uint64_t first, float *x)
+                      uint64_t first, int raw, float *x)
 {
     const size_t O = (size_t)vae_config_n_out(c), V = (size_t)c->V;
 #pragma omp parallel for schedule(static)
     for (int i = 0; i < n; i++) {
         base_rng_seq_t u;
         base_rng_seq_init(&u, seed, BASE_STREAM_VAE_SAMPLE | (first + (uint64_t)i));
-        gen_row(c, out + i * O, E_inc[i], &u, x + i * V);
+        gen_row(c, out + i * O, E_inc[i], &u, raw, x + i * V);
     }
 }
 

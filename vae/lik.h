@@ -37,8 +37,10 @@ void vae_lik_init_bias(const vae_config_t *c, int n, const float *x, const float
 
 /* x: (n, V) showers (MeV) from decoder outputs out: (n, O), thresholded; shower k uses the
  * stream of index first + k. Bernoulli outputs the mean (Par04); the others sample. For
- * Bernoulli (O = V) out may be x itself: the transform is elementwise, in place. */
+ * Bernoulli (O = V) out may be x itself: the transform is elementwise, in place.
+ * raw = 1: the voxel samples only, for a caller that sets the energies itself (vae/prior.h):
+ * no rescaling to the hurdle's total and no threshold. */
 void vae_lik_generate(const vae_config_t *c, int n, const float *out, const float *E_inc, uint64_t seed,
-                      uint64_t first, float *x);
+                      uint64_t first, int raw, float *x);
 
 #endif

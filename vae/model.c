@@ -75,6 +75,7 @@ void vae_model_free(vae_model_t *m)
                      m->d_dec_in, m->d_out, m->row, m->d_kl, m->kl_tmp};
     for (unsigned i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
     free(m->kl_dim);
+    vae_prior_free(&m->prior);
     memset(m, 0, sizeof *m);
 }
 

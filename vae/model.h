@@ -17,6 +17,7 @@
 #include "layers/arena.h"
 #include "vae/config.h"
 #include "layers/mlp.h"
+#include "vae/prior.h"
 
 #include <stdint.h>
 
@@ -36,6 +37,7 @@ typedef struct {
     float *d_kl;      /* (2 B Z) scratch: KL gradients w.r.t. mu and lv */
     float *kl_tmp;    /* (Z) scratch: per-dimension KL */
     double *kl_dim;   /* (Z) batch-mean KL per dimension of the last step */
+    vae_prior_t prior; /* owned: the learned prior (K = 0: none; fitted after training) */
 } vae_model_t;
 
 /* One step's terms, per shower (nats). */

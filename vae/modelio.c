@@ -68,6 +68,35 @@ static int get_geometry(io_model_t *f, phys_geometry_t *g, const vae_config_t *c
     return rc;
 }
 
+/* The learned prior as three float tensors: /prior/weights (K), /prior/means (K, D) and
+ * /prior/cholesky (K D, D); write = 1 writes them, 0 reads them into p (allocated by the caller). */
+static int prior_io(io_model_t *f, vae_prior_t *p, int write)
+{
+    const size_t K = (size_t)p->K, D = (size_t)p->D, n[3] = {K, K * D, K * D * D};
+    double *src[3] = {p->pi, p->mu, p->chol};
+    float *buf = malloc(n[2] * sizeof(float));
+    if (!buf) return base_error(BASE_ENOMEM, "out of memory");
+    io_tensor_t t[3] = {{"/prior/weights", buf, K, 0}, {"/prior/means", buf, K, D}, {"/prior/cholesky", buf, K * D, D}};
+    int rc = BASE_OK;
+    for (int i = 0; i < 3 && rc == BASE_OK; i++) {
+        if (write) {
+            for (size_t j = 0; j < n[i]; j++) buf[j] = (float)src[i][j];
+            rc = io_model_put(f, &t[i]);
+        } else {
+            rc = io_model_get(f, &t[i]);
+            for (size_t j = 0; j < n[i] && rc == BASE_OK; j++) src[i][j] = buf[j];
+        }
+    }
+    free(buf);
+    if (rc == BASE_OK && !write) rc = vae_prior_prepare(p);
+    if (rc < 0 && !write) {
+        char why[300];
+        snprintf(why, sizeof why, "%s", base_last_error());
+        rc = base_error(BASE_EIO, "%s: bad learned prior (%s)", f->path, why);
+    }
+    return rc;
+}
+
 int vae_model_save(vae_model_t *m, const phys_geometry_t *g, const char *path, int force,
                    const vae_train_state_t *st)
 {
@@ -82,6 +111,7 @@ int vae_model_save(vae_model_t *m, const phys_geometry_t *g, const char *path, i
     if (n > MAX_TENSORS) rc = base_error(BASE_EINVAL, "model has more than %d tensors", MAX_TENSORS);
     for (int i = 0; i < n && rc == BASE_OK; i++) rc = io_model_put(&f, &t[i]);
     if (rc == BASE_OK) rc = put_geometry(&f, g);
+    if (rc == BASE_OK && m->prior.K > 0) rc = prior_io(&f, &m->prior, 1);
     if (rc == BASE_OK && st) {
         rc = io_model_put_array(&f, "adam_m", m->A.m, m->A.n);
         if (rc == BASE_OK) rc = io_model_put_array(&f, "adam_v", m->A.v, m->A.n);
@@ -107,6 +137,10 @@ static int load_body(vae_model_t *m, phys_geometry_t *g, io_model_t *f, const la
     io_tensor_t t[MAX_TENSORS];
     int n = vae_model_tensors(m, t, MAX_TENSORS);
     for (int i = 0; i < n && i < MAX_TENSORS; i++) BASE_TRY(io_model_get(f, &t[i]));
+    if (c.prior_k > 0 && io_model_has(f, "/prior/weights")) { /* fitted after training */
+        BASE_TRY(vae_prior_init(&m->prior, c.prior_k, c.Z, g, c.threshold_mev > 0 ? c.threshold_mev : 1e-3));
+        BASE_TRY(prior_io(f, &m->prior, 0));
+    }
     if (!st) return BASE_OK;
     if (!io_model_has(f, "/state/adam_m"))
         return base_error(BASE_EIO, "%s: a model file, not a checkpoint (no /state)", f->path);

@@ -38,6 +38,10 @@ static void usage(FILE *f)
             "      --precision P        decoder arithmetic: f32, bf16 (CPUs with AVX512-BF16; falls back\n"
             "                           to f32 elsewhere, saying so) or bf16-emulated (oneDNN's bf16\n"
             "                           emulation on other AVX-512 CPUs) [f32]\n"
+            "      --prior P            where z and the shower energies come from: learned (the model's\n"
+            "                           prior p(z, layer energies | E), fitted after training) or\n"
+            "                           standard (z ~ N(0, I), energies from the decoder alone)\n"
+            "                           [learned when the model has one, else standard]\n"
             "  -f, --force              replace OUT.h5\n"
             "  -q, --quiet              no progress line\n"
             "  -h, --help               this text\n");
@@ -47,7 +51,7 @@ typedef struct {
     const char *model, *out, *from;
     uint64_t n, seed;
     cli_energy_t en;
-    int force, quiet;
+    int force, quiet, standard_prior;
     long batch, mc, deflate, threads;
     vae_prec_request_t prec;
 } opts_t;
@@ -58,7 +62,8 @@ static int parse(int argc, char **argv, opts_t *o)
         {"model", 1, 0, 'm'}, {"output", 1, 0, 'o'}, {"n", 1, 0, 'n'}, {"energy", 1, 0, 'e'},
         {"energy-list", 1, 0, 'l'}, {"energies-from", 1, 0, 'F'}, {"seed", 1, 0, 's'}, {"batch", 1, 0, 'b'},
         {"mc-dropout", 1, 0, 'K'}, {"deflate", 1, 0, 'D'}, {"force", 0, 0, 'f'}, {"quiet", 0, 0, 'q'},
-        {"write-threads", 1, 0, 'T'}, {"precision", 1, 0, 'P'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+        {"write-threads", 1, 0, 'T'}, {"precision", 1, 0, 'P'}, {"prior", 1, 0, 'R'}, {"help", 0, 0, 'h'},
+        {0, 0, 0, 0}};
     *o = (opts_t){.n = 0, .seed = 1, .batch = 10000, .deflate = 4, .threads = io_writer_defaults().threads};
     const char *C = "generate";
     int c, rc = 0;
@@ -81,6 +86,10 @@ static int parse(int argc, char **argv, opts_t *o)
             else if (!strcmp(optarg, "bf16")) o->prec = VAE_PREC_BF16;
             else if (!strcmp(optarg, "bf16-emulated")) o->prec = VAE_PREC_BF16_EMULATED;
             else rc = cli_err(C, 2, "--precision '%s': use f32, bf16 or bf16-emulated", optarg);
+            break;
+        case 'R':
+            if (!strcmp(optarg, "learned") || !strcmp(optarg, "standard")) o->standard_prior = !strcmp(optarg, "standard");
+            else rc = cli_err(C, 2, "--prior '%s': use learned or standard", optarg);
             break;
         case 'f': o->force = 1; break;
         case 'q': o->quiet = 1; break;
@@ -170,6 +179,7 @@ static int run(const opts_t *o, vae_infer_t *q, const phys_geometry_t *g, const 
     if (rc == BASE_OK) rc = io_writer_attr_int(&w, "seed", (int64_t)o->seed);
     if (rc == BASE_OK) rc = io_writer_attr_str(&w, "source", o->model);
     if (rc == BASE_OK) rc = io_writer_attr_str(&w, "precision", q->prec == LAYER_BF16 ? "bf16" : "f32");
+    if (rc == BASE_OK) rc = io_writer_attr_str(&w, "prior", q->use_prior ? "learned" : "standard normal");
     if (rc == BASE_OK && o->mc) rc = io_writer_attr_int(&w, "mc_dropout_passes", o->mc);
     if (rc == BASE_OK) rc = io_writer_close(&w); /* waits for the threads reading X */
     else io_writer_abort(&w);
@@ -197,6 +207,7 @@ int cli_cmd_generate(int argc, char **argv)
         layer_prec_t prec = vae_infer_resolve_precision(o.prec, &note);
         if (note) fprintf(stderr, "generate: --precision: %s\n", note);
         rc = vae_infer_init(&q, &m, &ctx, 0, prec);
+        if (rc == BASE_OK && o.standard_prior) q.use_prior = 0;
         if (rc == BASE_OK) {
             rc = energies(&o, &m.cfg, &E, &n);
             if (rc == BASE_OK) rc = run(&o, &q, &g, E, n);

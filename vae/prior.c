@@ -1,0 +1,413 @@
+/* vae/prior.c: the conditional Gaussian-mixture prior (see prior.h). */
+#include "vae/prior.h"
+
+#include "base/rng.h"
+#include "base/status.h"
+#include "base/streams.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LOG_2PI 1.8378770664093453
+#define RIDGE 1e-4   /* covariance ridge, in units of each coordinate's variance */
+#define R_SKIP 1e-12 /* responsibilities below this do not enter a component's sums */
+
+int vae_prior_init(vae_prior_t *p, int K, int Z, const phys_geometry_t *g, double c_mev)
+{
+    memset(p, 0, sizeof *p);
+    if (K < 1 || K > 256 || Z < 1 || g->n_layers < 1 || !(c_mev > 0))
+        return base_error(BASE_EINVAL, "prior: %d components, %d latent, %d layers, offset %g MeV", K, Z, g->n_layers,
+                          c_mev);
+    p->K = K, p->Z = Z, p->L = g->n_layers, p->D = 1 + Z + g->n_layers + 1, p->c_mev = c_mev;
+    memcpy(p->offset, g->offset, (size_t)(g->n_layers + 1) * sizeof(int));
+    const size_t D = (size_t)p->D;
+    p->pi = calloc((size_t)K, sizeof(double));
+    p->mu = calloc((size_t)K * D, sizeof(double));
+    p->chol = calloc((size_t)K * D * D, sizeof(double));
+    p->su = calloc((size_t)K, sizeof(double));
+    p->gain = calloc((size_t)K * (D - 1), sizeof(double));
+    p->cchol = calloc((size_t)K * (D - 1) * (D - 1), sizeof(double));
+    if (!p->pi || !p->mu || !p->chol || !p->su || !p->gain || !p->cchol) {
+        vae_prior_free(p);
+        return base_error(BASE_ENOMEM, "prior: out of memory");
+    }
+    return BASE_OK;
+}
+
+void vae_prior_free(vae_prior_t *p)
+{
+    if (!p) return;
+    free(p->pi), free(p->mu), free(p->chol), free(p->su), free(p->gain), free(p->cchol);
+    memset(p, 0, sizeof *p);
+}
+
+int vae_prior_copy(vae_prior_t *dst, const vae_prior_t *src)
+{
+    memset(dst, 0, sizeof *dst);
+    if (src->K == 0) return BASE_OK;
+    phys_geometry_t g = {.n_layers = src->L};
+    memcpy(g.offset, src->offset, (size_t)(src->L + 1) * sizeof(int));
+    BASE_TRY(vae_prior_init(dst, src->K, src->Z, &g, src->c_mev));
+    const size_t K = (size_t)src->K, D = (size_t)src->D;
+    memcpy(dst->pi, src->pi, K * sizeof(double));
+    memcpy(dst->mu, src->mu, K * D * sizeof(double));
+    memcpy(dst->chol, src->chol, K * D * D * sizeof(double));
+    memcpy(dst->su, src->su, K * sizeof(double));
+    memcpy(dst->gain, src->gain, K * (D - 1) * sizeof(double));
+    memcpy(dst->cchol, src->cchol, K * (D - 1) * (D - 1) * sizeof(double));
+    return BASE_OK;
+}
+
+void vae_prior_features(const vae_prior_t *p, double e_min, double e_max, float E_inc, const float *z,
+                        const float *x, float *y)
+{
+    const double c = p->c_mev;
+    double tot = 0;
+    y[0] = (float)((log(E_inc) - log(e_min)) / (log(e_max) - log(e_min)));
+    for (int j = 0; j < p->Z; j++) y[1 + j] = z[j];
+    for (int l = 0; l < p->L; l++) {
+        double e = 0;
+        for (int v = p->offset[l]; v < p->offset[l + 1]; v++) e += x[v] >= c ? x[v] : 0.0;
+        y[1 + p->Z + l] = (float)log((e + c) / E_inc);
+        tot += e;
+    }
+    y[p->D - 1] = (float)log((tot + c) / E_inc);
+}
+
+/* ---- Gaussian algebra ---- */
+
+/* In place: A (n, n) -> its lower Cholesky factor (upper part zeroed); -1 if not positive. */
+static int cholesky(double *A, int n)
+{
+    for (int j = 0; j < n; j++) {
+        double s = A[(size_t)j * n + j];
+        for (int k = 0; k < j; k++) s -= A[(size_t)j * n + k] * A[(size_t)j * n + k];
+        if (!(s > 0)) return -1;
+        double d = sqrt(s);
+        A[(size_t)j * n + j] = d;
+        for (int i = j + 1; i < n; i++) {
+            double t = A[(size_t)i * n + j];
+            for (int k = 0; k < j; k++) t -= A[(size_t)i * n + k] * A[(size_t)j * n + k];
+            A[(size_t)i * n + j] = t / d;
+            A[(size_t)j * n + i] = 0;
+        }
+    }
+    return 0;
+}
+
+/* ln N(y; mu, L L^T) over the leading m coordinates (the leading block of a Cholesky factor
+ * is the factor of the leading block): -0.5 (m ln 2 pi + 2 sum ln L_ii + |L^-1 (y - mu)|^2).
+ * L has row stride D; v: (m) scratch. */
+static double log_normal(const double *y, const double *mu, const double *L, int D, int m, double *v)
+{
+    double q = 0, ld = 0;
+    for (int i = 0; i < m; i++) {
+        double t = y[i] - mu[i];
+        for (int k = 0; k < i; k++) t -= L[(size_t)i * D + k] * v[k];
+        v[i] = t / L[(size_t)i * D + i];
+        q += v[i] * v[i];
+        ld += log(L[(size_t)i * D + i]);
+    }
+    return -0.5 * (m * LOG_2PI + q) - ld;
+}
+
+static double log_sum_exp(const double *a, int n)
+{
+    double m = -INFINITY, s = 0;
+    for (int i = 0; i < n; i++) m = fmax(m, a[i]);
+    if (!isfinite(m)) return m;
+    for (int i = 0; i < n; i++) s += exp(a[i] - m);
+    return m + log(s);
+}
+
+/* ---- EM ---- */
+
+typedef struct {
+    size_t N;
+    int K, D;
+    const double *Y; /* (N, D) standardised */
+    double *R;       /* (N, K) responsibilities */
+    double *pi, *mu, *chol; /* the fit, in standardised units */
+} em_t;
+
+/* Initial centres by k-means++ seeding (Arthur and Vassilvitskii 2007) and a hard assignment. */
+static void em_init(em_t *e, uint64_t seed)
+{
+    const size_t N = e->N, D = (size_t)e->D;
+    base_rng_t r;
+    base_rng_init(&r, seed, BASE_STREAM_PRIOR_INIT);
+    double *d2 = malloc(N * sizeof(double));
+    size_t first = base_rng_below(&r, (uint32_t)(N < 0xffffffffu ? N : 0xffffffffu));
+    memcpy(e->mu, e->Y + first * D, D * sizeof(double));
+    for (size_t n = 0; n < N; n++) d2[n] = INFINITY;
+    for (int k = 1; k <= e->K; k++) {
+        double tot = 0;
+        for (size_t n = 0; n < N; n++) { /* squared distance to the nearest centre so far */
+            double s = 0;
+            for (size_t d = 0; d < D; d++) {
+                double t = e->Y[n * D + d] - e->mu[(size_t)(k - 1) * D + d];
+                s += t * t;
+            }
+            d2[n] = fmin(d2[n], s);
+            tot += d2[n];
+        }
+        if (k == e->K) break;
+        float u;
+        base_rng_uniform(&r, &u, 1);
+        double target = u * tot, acc = 0;
+        size_t pick = N - 1;
+        for (size_t n = 0; n < N; n++)
+            if ((acc += d2[n]) >= target) {
+                pick = n;
+                break;
+            }
+        memcpy(e->mu + (size_t)k * D, e->Y + pick * D, D * sizeof(double));
+    }
+    for (size_t n = 0; n < N; n++) { /* hard assignment to the nearest centre */
+        int best = 0;
+        double bd = INFINITY;
+        for (int k = 0; k < e->K; k++) {
+            double s = 0;
+            for (size_t d = 0; d < D; d++) {
+                double t = e->Y[n * D + d] - e->mu[(size_t)k * D + d];
+                s += t * t;
+            }
+            if (s < bd) bd = s, best = k;
+        }
+        for (int k = 0; k < e->K; k++) e->R[n * e->K + k] = k == best;
+    }
+    free(d2);
+}
+
+/* M-step for component k: weight, mean, covariance + ridge, Cholesky. Sums run over n in
+ * order (one component per thread: the same result for any thread count). */
+static void em_mstep_one(em_t *e, int k, double *cov)
+{
+    const size_t N = e->N, D = (size_t)e->D, K = (size_t)e->K;
+    double nk = 0, *mu = e->mu + k * D;
+    memset(mu, 0, D * sizeof(double));
+    for (size_t n = 0; n < N; n++) {
+        double r = e->R[n * K + k];
+        if (r < R_SKIP) continue;
+        nk += r;
+        for (size_t d = 0; d < D; d++) mu[d] += r * e->Y[n * D + d];
+    }
+    e->pi[k] = nk / (double)N;
+    memset(cov, 0, D * D * sizeof(double));
+    if (nk < 1e-6) { /* an empty component: unit covariance at the origin, weight ~0 */
+        for (size_t d = 0; d < D; d++) cov[d * D + d] = 1;
+        e->pi[k] = 1e-300;
+    } else {
+        for (size_t d = 0; d < D; d++) mu[d] /= nk;
+        double *t = malloc(D * sizeof(double));
+        for (size_t n = 0; n < N; n++) {
+            double r = e->R[n * K + k];
+            if (r < R_SKIP) continue;
+            for (size_t d = 0; d < D; d++) t[d] = e->Y[n * D + d] - mu[d];
+            for (size_t i = 0; i < D; i++) {
+                double ri = r * t[i];
+                for (size_t j = 0; j <= i; j++) cov[i * D + j] += ri * t[j];
+            }
+        }
+        free(t);
+        for (size_t i = 0; i < D; i++)
+            for (size_t j = 0; j <= i; j++) cov[i * D + j] = cov[j * D + i] = cov[i * D + j] / nk;
+    }
+    for (double ridge = RIDGE;; ridge *= 10) { /* the ridge grows until the factor exists */
+        double *L = e->chol + (size_t)k * D * D;
+        memcpy(L, cov, D * D * sizeof(double));
+        for (size_t d = 0; d < D; d++) L[d * D + d] += ridge;
+        if (cholesky(L, (int)D) == 0) break;
+    }
+}
+
+/* E-step: responsibilities and the mean log-likelihood (summed in row order). */
+static double em_estep(em_t *e, double *lln)
+{
+    const size_t N = e->N, D = (size_t)e->D, K = (size_t)e->K;
+#pragma omp parallel
+    {
+        double *v = malloc(D * sizeof(double)), *lp = malloc(K * sizeof(double));
+#pragma omp for schedule(static)
+        for (size_t n = 0; n < N; n++) {
+            for (size_t k = 0; k < K; k++)
+                lp[k] = log(e->pi[k]) + log_normal(e->Y + n * D, e->mu + k * D, e->chol + k * D * D, (int)D, (int)D, v);
+            double l = log_sum_exp(lp, (int)K);
+            for (size_t k = 0; k < K; k++) e->R[n * K + k] = exp(lp[k] - l);
+            lln[n] = l;
+        }
+        free(v), free(lp);
+    }
+    double s = 0;
+    for (size_t n = 0; n < N; n++) s += lln[n];
+    return s / (double)N;
+}
+
+int vae_prior_fit(vae_prior_t *p, const float *Y, size_t N, int iters, uint64_t seed, const base_monitor_t *mon,
+                  double *ll)
+{
+    const size_t D = (size_t)p->D, K = (size_t)p->K;
+    if (N < 2 * K || N < D + 1)
+        return base_error(BASE_EINVAL, "prior: %zu showers are too few for %zu components in %zu dimensions", N, K, D);
+    double *m = calloc(D, sizeof(double)), *s = calloc(D, sizeof(double));
+    double *Ys = malloc(N * D * sizeof(double)), *R = malloc(N * K * sizeof(double));
+    double *lln = malloc(N * sizeof(double)), *cov = malloc(K * D * D * sizeof(double));
+    double *mu = malloc(K * D * sizeof(double)), *chol = malloc(K * D * D * sizeof(double));
+    if (!m || !s || !Ys || !R || !lln || !cov || !mu || !chol) {
+        free(m), free(s), free(Ys), free(R), free(lln), free(cov), free(mu), free(chol);
+        return base_error(BASE_ENOMEM, "prior: out of memory for %zu showers", N);
+    }
+    /* standardise each coordinate (mean 0, variance 1), in double */
+    for (size_t d = 0; d < D; d++) {
+        double a = 0, q = 0;
+        for (size_t n = 0; n < N; n++) a += Y[n * D + d];
+        a /= (double)N;
+        for (size_t n = 0; n < N; n++) q += (Y[n * D + d] - a) * (Y[n * D + d] - a);
+        m[d] = a;
+        s[d] = q > 0 ? sqrt(q / (double)N) : 1;
+        for (size_t n = 0; n < N; n++) Ys[n * D + d] = (Y[n * D + d] - a) / s[d];
+    }
+    em_t e = {N, (int)K, (int)D, Ys, R, p->pi, mu, chol};
+    em_init(&e, seed);
+    double prev = -INFINITY, cur = -INFINITY;
+    base_monitor_begin(mon, "prior", "EM iterations", (size_t)iters);
+    int it;
+    for (it = 0; it < iters; it++) {
+#pragma omp parallel for schedule(dynamic, 1)
+        for (int k = 0; k < (int)K; k++) em_mstep_one(&e, k, cov + (size_t)k * D * D);
+        cur = em_estep(&e, lln);
+        char extra[64];
+        snprintf(extra, sizeof extra, "log-likelihood %.4f per shower (standardised units)", cur);
+        base_monitor_update(mon, (size_t)it + 1, extra);
+        if (!isfinite(cur)) break;
+        if (it > 1 && cur - prev < 1e-5) break;
+        prev = cur;
+    }
+    base_monitor_end(mon, (size_t)(it < iters ? it + 1 : iters));
+    int rc = isfinite(cur) ? BASE_OK : base_error(BASE_ENUM, "prior: EM diverged (log-likelihood %g)", cur);
+    /* back to the data's units: mu = m + s mu', L = diag(s) L'; the log-likelihood shifts by
+     * -sum ln s_d */
+    double lds = 0;
+    for (size_t d = 0; d < D; d++) lds += log(s[d]);
+    for (size_t k = 0; k < K && rc == BASE_OK; k++)
+        for (size_t i = 0; i < D; i++) {
+            p->mu[k * D + i] = m[i] + s[i] * mu[k * D + i];
+            for (size_t j = 0; j < D; j++) p->chol[(k * D + i) * D + j] = s[i] * chol[(k * D + i) * D + j];
+        }
+    if (ll) *ll = cur - lds;
+    free(m), free(s), free(Ys), free(R), free(lln), free(cov), free(mu), free(chol);
+    if (rc == BASE_OK) rc = vae_prior_prepare(p);
+    return rc;
+}
+
+int vae_prior_prepare(vae_prior_t *p)
+{
+    const size_t D = (size_t)p->D, X = D - 1;
+    for (int k = 0; k < p->K; k++) {
+        const double *L = p->chol + (size_t)k * D * D;
+        double l00 = L[0];
+        if (!(l00 > 0) || !(p->pi[k] >= 0)) return base_error(BASE_EINVAL, "prior: component %d is not valid", k);
+        /* with L = [[l00, 0], [l_x0, L_xx]]: s_uu = l00^2, s_xu / s_uu = l_x0 / l00, and
+         * S = S_xx - s_xu s_ux / s_uu = L_xx L_xx^T: the conditional's factor is L_xx */
+        p->su[k] = l00 * l00;
+        for (size_t i = 0; i < X; i++) {
+            p->gain[(size_t)k * X + i] = L[(i + 1) * D] / l00;
+            for (size_t j = 0; j < X; j++) p->cchol[((size_t)k * X + i) * X + j] = L[(i + 1) * D + j + 1];
+            if (!(L[(i + 1) * D + i + 1] > 0)) return base_error(BASE_EINVAL, "prior: component %d is singular", k);
+        }
+    }
+    return BASE_OK;
+}
+
+/* ln pi_k N(u; mu_ku, s_kuu) for every component (the weights of p(x | u), unnormalised). */
+static void cond_weights(const vae_prior_t *p, double u, double *lw)
+{
+    for (int k = 0; k < p->K; k++) {
+        double d = u - p->mu[(size_t)k * p->D];
+        lw[k] = log(p->pi[k]) - 0.5 * (LOG_2PI + log(p->su[k]) + d * d / p->su[k]);
+    }
+}
+
+double vae_prior_loglik(const vae_prior_t *p, const float *Y, size_t N, double *cond)
+{
+    const int D = p->D, K = p->K;
+    double sj = 0, sx = 0, sz = 0;
+    double *v = malloc((size_t)D * sizeof(double)), *y = malloc((size_t)D * sizeof(double));
+    double *a = malloc((size_t)K * sizeof(double)), *b = malloc((size_t)K * sizeof(double)),
+           *c = malloc((size_t)K * sizeof(double));
+    if (!v || !y || !a || !b || !c) {
+        free(v), free(y), free(a), free(b), free(c);
+        return NAN;
+    }
+    for (size_t n = 0; n < N; n++) {
+        for (int d = 0; d < D; d++) y[d] = Y[n * D + d];
+        for (int k = 0; k < K; k++) {
+            const double *mu = p->mu + (size_t)k * D, *L = p->chol + (size_t)k * D * D;
+            a[k] = log(p->pi[k]) + log_normal(y, mu, L, D, D, v);         /* (u, z, r) */
+            b[k] = log(p->pi[k]) + log_normal(y, mu, L, D, 1 + p->Z, v);  /* (u, z) */
+        }
+        cond_weights(p, y[0], c); /* u */
+        double lu = log_sum_exp(c, K), lj = log_sum_exp(a, K);
+        sj += lj;
+        sx += lj - lu;
+        sz += log_sum_exp(b, K) - lu;
+    }
+    free(v), free(y), free(a), free(b), free(c);
+    if (cond) cond[0] = sx / (double)N, cond[1] = sz / (double)N;
+    return sj / (double)N;
+}
+
+void vae_prior_sample(const vae_prior_t *p, double u, const float *eps, double pick, float *x)
+{
+    const int K = p->K, X = p->D - 1;
+    double lw[256], tot = 0;
+    cond_weights(p, u, lw);
+    double mx = -INFINITY;
+    for (int k = 0; k < K; k++) mx = fmax(mx, lw[k]);
+    for (int k = 0; k < K; k++) tot += (lw[k] = exp(lw[k] - mx));
+    int k = 0;
+    for (double acc = lw[0]; k < K - 1 && acc < pick * tot; acc += lw[++k]) {}
+    const double *mu = p->mu + (size_t)k * p->D, *g = p->gain + (size_t)k * X, *C = p->cchol + (size_t)k * X * X;
+    const double du = u - mu[0];
+    for (int i = 0; i < X; i++) { /* x = m_k(u) + C_k eps */
+        double s = mu[1 + i] + g[i] * du;
+        for (int j = 0; j <= i; j++) s += C[(size_t)i * X + j] * eps[j];
+        x[i] = (float)s;
+    }
+}
+
+void vae_prior_apply(const vae_prior_t *p, float E_inc, const float *r, double thr, float *x)
+{
+    const int L = p->L;
+    const double c = p->c_mev;
+    double w[PHYS_MAX_LAYERS], sw = 0, T = fmax(exp((double)r[L]) * E_inc - c, 0.0);
+    for (int l = 0; l < L; l++) sw += (w[l] = fmax(exp((double)r[l]) * E_inc - c, 0.0));
+    for (int l = 0; l < L; l++) {
+        float *xl = x + p->offset[l];
+        const int n = p->offset[l + 1] - p->offset[l];
+        double tgt = sw > 0 ? T * w[l] / sw : 0, S = 0;
+        int top = 0;
+        for (int v = 0; v < n; v++) {
+            S += xl[v];
+            if (xl[v] > xl[top]) top = v;
+        }
+        if (tgt < thr || !(S > 0)) {
+            memset(xl, 0, (size_t)n * sizeof(float));
+            continue;
+        }
+        double a = tgt / S, S2 = 0;
+        for (int v = 0; v < n; v++) {
+            float y = (float)(xl[v] * a);
+            xl[v] = y < thr ? 0.f : y;
+            S2 += xl[v];
+        }
+        if (S2 > 0) { /* the survivors carry the layer's energy (a factor >= 1) */
+            double b = tgt / S2;
+            for (int v = 0; v < n; v++) xl[v] = (float)(xl[v] * b);
+        } else { /* every voxel fell below the threshold: the largest takes the layer's energy */
+            xl[top] = (float)tgt;
+        }
+    }
+}

@@ -1,0 +1,87 @@
+/* vae/prior.h: the learned prior: shower energies and latent z, jointly, given the incident energy.
+ *
+ * Why: the encoder does not put the data where N(0, I) puts its mass (prior holes: posterior
+ * means far from 0, aggregate variances far from 1), and one scale factor per shower cannot
+ * give the layer energies and the total their measured spreads and correlations. So, as the
+ * strong generators do (CaloFlow, CaloDREAM: energies first, shapes given them), the prior
+ * models, for each shower,
+ *   y = (u, z, r_1 .. r_L, r_tot),
+ *   u     = (ln E_inc - ln E_min) / (ln E_max - ln E_min)   the condition,
+ *   z     a draw from the encoder's posterior q(z | x, c)    (Z values),
+ *   r_l   = ln((E_l + c) / E_inc)    layer energies after the readout threshold (L values),
+ *   r_tot = ln((E_tot + c) / E_inc)  the total, with c the threshold (offset for empty layers),
+ * with one K-component full-covariance Gaussian mixture fitted by EM (Dempster, Laird and
+ * Rubin 1977) to the training set: the aggregate posterior, conditioned (Tomczak and Welling
+ * 2018 and Dai and Wipf 2019 fit learned priors to it; Rosca et al. 2018 on the holes).
+ * Conditioning a mixture on u is exact: with x = y[1..], for each component k
+ *   p(x | u) = sum_k w_k(u) N(x; m_k(u), S_k),   w_k(u) ~ pi_k N(u; mu_ku, s_kuu),
+ *   m_k(u) = mu_kx + s_kxu (u - mu_ku) / s_kuu,   S_k = S_kxx - s_kxu s_kux / s_kuu,
+ * and S_k does not depend on u, so its Cholesky factor is computed once (vae_prior_prepare).
+ * Generation draws (z, r) from p(. | u): z goes to the decoder, and each layer of the decoded
+ * shower is scaled to its sampled energy, E_l = E_tot (e^r_l E_inc - c)+ / sum_l (...)+ with
+ * E_tot = (e^r_tot E_inc - c)+, with the threshold applied so that the sums survive it
+ * (vae_prior_apply). The total has its own coordinate, so its resolution (0.6% at 1 TeV) is
+ * not limited by the sum of 45 noisy layer draws.
+ *
+ * Covariances get a ridge of 1e-4 times each coordinate's variance (the data's scale) so EM
+ * cannot collapse a component on a few showers. Everything is in double; sums run in a fixed
+ * order, so a fit is the same for any thread count.
+ * Ownership: vae_prior_init allocates, vae_prior_free releases (safe on a zeroed struct).
+ */
+#ifndef VAE_PRIOR_H
+#define VAE_PRIOR_H
+
+#include "base/monitor.h"
+#include "physics/geometry.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    int K, Z, L, D;  /* components, latent, layers; D = 1 + Z + L + 1 (0 = no prior) */
+    double c_mev;    /* the offset c of r (the readout threshold) */
+    double *pi;      /* (K) mixture weights */
+    double *mu;      /* (K, D) means */
+    double *chol;    /* (K, D, D) lower Cholesky factors of the covariances */
+    int offset[PHYS_MAX_LAYERS + 1]; /* voxel offsets of the layers (vae_prior_apply) */
+    /* derived by vae_prior_prepare: the conditionals given u */
+    double *su;      /* (K) s_kuu */
+    double *gain;    /* (K, D - 1) s_kxu / s_kuu */
+    double *cchol;   /* (K, D - 1, D - 1) Cholesky factors of S_k */
+} vae_prior_t;
+
+/* Allocates a prior of K components for Z latent dimensions on geometry g (L = its layers). */
+int vae_prior_init(vae_prior_t *p, int K, int Z, const phys_geometry_t *g, double c_mev);
+void vae_prior_free(vae_prior_t *p);
+/* Deep copy (dst uninitialised). */
+int vae_prior_copy(vae_prior_t *dst, const vae_prior_t *src);
+
+/* y: (D) the prior's coordinates of one shower: u from E_inc (with the model's range
+ * [e_min, e_max] MeV), z: (Z), x: (V) voxel energies (MeV; voxels below c do not count). */
+void vae_prior_features(const vae_prior_t *p, double e_min, double e_max, float E_inc, const float *z,
+                        const float *x, float *y);
+
+/* EM on Y: (N, D) rows of features; at most iters iterations (stops when the mean
+ * log-likelihood gains less than 1e-5 nats); seed chooses the initial centres. *ll receives
+ * the final mean log-likelihood per shower (nats). Then prepares the conditionals. */
+int vae_prior_fit(vae_prior_t *p, const float *Y, size_t N, int iters, uint64_t seed, const base_monitor_t *mon,
+                  double *ll);
+/* Mean over N rows of ln p(y) (joint) and, if cond is not NULL, of ln p(x | u) and of
+ * ln p(z | u) (the z marginal) into cond[0], cond[1]. */
+double vae_prior_loglik(const vae_prior_t *p, const float *Y, size_t N, double *cond);
+
+/* Computes su, gain and cchol from pi, mu and chol (after fitting or loading). */
+int vae_prior_prepare(vae_prior_t *p);
+
+/* One draw of x = (z, r, r_tot): (D - 1) given u, from standard normals eps: (D - 1) and a
+ * uniform pick in (0, 1) that chooses the component. */
+void vae_prior_sample(const vae_prior_t *p, double u, const float *eps, double pick, float *x);
+
+/* Scales each layer of shower x: (V) MeV to the energies in r: (L + 1) (r_1 .. r_L, r_tot) at
+ * E_inc, and applies the readout threshold thr so that the layer sums survive it: scale,
+ * zero the voxels below thr, scale the survivors back up (by a factor >= 1, so none falls
+ * below thr again). A layer whose target is below thr, or that the decoder left empty,
+ * stays empty. */
+void vae_prior_apply(const vae_prior_t *p, float E_inc, const float *r, double thr, float *x);
+
+#endif
