@@ -191,3 +191,50 @@ Test(api, bf16_precision_falls_back_or_stays_close_to_f32)
     vae_generator_close(g);
     free(a), free(b);
 }
+
+/* A model with a learned prior: it is the default, the standard normal can be chosen instead
+ * (and back), the choice survives a precision change, and the total energy follows the prior's
+ * (here narrow) E_tot/E_inc. */
+Test(api, learned_prior_is_the_default_and_can_be_switched_off)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/prior.h5", D);
+    vae_config_t c;
+    vae_config_preset(&c, "tiny", "ds2", 6480, 0.01515);
+    vae_model_t m;
+    cr_assert_eq(vae_model_init(&m, &c, &tu_ctx, 0), BASE_OK, "%s", base_last_error());
+    vae_model_init_params(&m, 3);
+    phys_geometry_t geo;
+    phys_geometry_preset(&geo, "ds2");
+    cr_assert_eq(vae_prior_init(&m.prior, 1, c.Z, &geo, c.threshold_mev), BASE_OK);
+    vae_prior_t *p = &m.prior;
+    const int Dm = p->D;
+    p->pi[0] = 1;
+    for (int d = 0; d < Dm; d++) { /* u ~ 0.5 +- 0.3, z ~ N(0, 1), layers 2% each, total 0.97 +- 0.1% */
+        p->mu[d] = d == 0 ? 0.5 : d <= c.Z ? 0 : d < Dm - 1 ? log(0.02) : log(0.97);
+        p->chol[(size_t)d * Dm + d] = d == 0 ? 0.3 : d <= c.Z ? 1 : d < Dm - 1 ? 0.1 : 0.001;
+    }
+    cr_assert_eq(vae_prior_prepare(p), BASE_OK);
+    cr_assert_eq(vae_model_save(&m, &geo, path, 1, NULL), BASE_OK, "%s", base_last_error());
+    vae_model_free(&m);
+    vae_generator_t *g;
+    cr_assert_eq(vae_generator_open(&g, path), VAE_OK, "%s", vae_last_error());
+    float E[4] = {2e3f, 2e4f, 2e5f, 8e5f}, *a = malloc(4 * 6480 * 4), *b = malloc(4 * 6480 * 4);
+    cr_assert_eq(vae_generate(g, 4, E, 9, 0, a), VAE_OK, "%s", vae_last_error());
+    for (int i = 0; i < 4; i++) {
+        double t = 0;
+        for (int v = 0; v < 6480; v++) t += a[i * 6480 + v];
+        cr_expect(fabs(t / E[i] - 0.97) < 0.01, "shower %d: E_tot/E_inc %.4f, the prior says 0.97", i, t / E[i]);
+    }
+    cr_assert_eq(vae_generator_set_prior(g, VAE_PRIOR_STANDARD), VAE_PRIOR_STANDARD);
+    cr_assert_eq(vae_generate(g, 4, E, 9, 0, b), VAE_OK);
+    cr_expect(memcmp(a, b, 4 * 6480 * 4) != 0, "the standard prior gives other showers");
+    cr_assert_eq(vae_generator_set_prior(g, VAE_PRIOR_LEARNED), VAE_PRIOR_LEARNED);
+    cr_assert(vae_generator_set_precision(g, VAE_PRECISION_BF16_EMULATED) >= 0, "%s", vae_last_error());
+    cr_assert(vae_generator_set_precision(g, VAE_PRECISION_F32) == VAE_PRECISION_F32);
+    cr_assert_eq(vae_generate(g, 4, E, 9, 0, b), VAE_OK);
+    cr_expect(memcmp(a, b, 4 * 6480 * 4) == 0, "learned again (after a precision round trip): the same showers");
+    cr_expect_eq(vae_generator_set_prior(g, 7), VAE_EINVAL);
+    vae_generator_close(g);
+    free(a), free(b);
+}

@@ -151,3 +151,34 @@ Test(loss, fast_exp_and_log_match_libm)
     cr_expect(isfinite(base_expf(1000.f)) && base_expf(1000.f) > 1e38f);
     cr_expect(base_logf(1.f) == 0.f);
 }
+
+/* The normal quantile inverts erfc; the upper tail and its Mills ratio are continuous where
+ * the asymptotic series takes over; the truncated NLL integrates to one on [0, inf). */
+Test(loss, normal_quantile_tail_and_truncated_gaussian)
+{
+    for (double p = 1e-12; p < 1; p = p < 0.01 ? p * 10 : p + 0.07) {
+        double z = layer_normal_quantile(p), back = 0.5 * erfc(-z * 0.70710678118654752);
+        cr_expect(fabs(back - p) < 1e-7 * p, "Phi(Phi^-1(%g)) = %.12g", p, back);
+    }
+    double m1, m2;
+    double l1 = layer_log_upper_tail(7.9999, &m1), l2 = layer_log_upper_tail(8.0001, &m2);
+    /* d ln Q / da = -lambda: the two sides 2e-4 apart differ by lambda 2e-4 (the series is good to
+     * 105 / a^8 ~ 6e-6 at a = 8) */
+    cr_expect(fabs(l1 - l2 - 0.5 * (m1 + m2) * 2e-4) < 2e-5 && fabs(m1 - m2) < 1e-3, "tail %.7g vs %.7g, Mills %g vs %g",
+              l1, l2, m1, m2);
+    /* integral of exp(-l) over y >= 0 by the midpoint rule, for a few (m, lv) */
+    const double ms[3] = {1.0, -0.5, -3.0}, lvs[3] = {0.0, -1.0, 0.5};
+    for (int k = 0; k < 3; k++) {
+        double s = 0, h = 1e-3;
+        for (double y = h / 2; y < 40; y += h) s += exp(-layer_trunc_gauss_nll(y, ms[k], lvs[k], 8, NULL, NULL)) * h;
+        cr_expect(fabs(s - 1) < 1e-4, "m %g lv %g: integral %g", ms[k], lvs[k], s);
+        double gm, gv, e = 1e-6, y = 0.7;
+        layer_trunc_gauss_nll(y, ms[k], lvs[k], 8, &gm, &gv);
+        double fm = (layer_trunc_gauss_nll(y, ms[k] + e, lvs[k], 8, NULL, NULL) -
+                     layer_trunc_gauss_nll(y, ms[k] - e, lvs[k], 8, NULL, NULL)) / (2 * e);
+        double fv = (layer_trunc_gauss_nll(y, ms[k], lvs[k] + e, 8, NULL, NULL) -
+                     layer_trunc_gauss_nll(y, ms[k], lvs[k] - e, 8, NULL, NULL)) / (2 * e);
+        cr_expect(fabs(fm - gm) < 1e-6 * fmax(1, fabs(fm)) && fabs(fv - gv) < 1e-6 * fmax(1, fabs(fv)),
+                  "gradient at m %g lv %g: %g %g vs %g %g", ms[k], lvs[k], gm, gv, fm, fv);
+    }
+}

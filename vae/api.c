@@ -61,16 +61,27 @@ int vae_generator_set_precision(vae_generator_t *g, int precision)
     layer_prec_t p = vae_infer_resolve_precision((vae_prec_request_t)precision, NULL);
     if (p != g->q.prec) {
         layer_prec_t old = g->q.prec;
+        int use_prior = g->q.use_prior; /* the prior choice survives the rebuild */
         vae_infer_free(&g->q);
         int rc = vae_infer_init(&g->q, &g->model, &g->ctx, 0, p);
         if (rc != BASE_OK) { /* keep a working generator at the old precision */
             char msg[256];
             snprintf(msg, sizeof msg, "%s", base_last_error());
             if (vae_infer_init(&g->q, &g->model, &g->ctx, 0, old) != BASE_OK) memset(&g->q, 0, sizeof g->q);
+            g->q.use_prior = use_prior;
             return base_error(rc, "vae_generator_set_precision: %s", msg);
         }
+        g->q.use_prior = use_prior;
     }
     return p == LAYER_BF16 ? VAE_PRECISION_BF16 : VAE_PRECISION_F32;
+}
+
+int vae_generator_set_prior(vae_generator_t *g, int prior)
+{
+    if (prior != VAE_PRIOR_LEARNED && prior != VAE_PRIOR_STANDARD)
+        return base_error(BASE_EINVAL, "vae_generator_set_prior: unknown prior %d", prior);
+    g->q.use_prior = prior == VAE_PRIOR_LEARNED && g->q.prior.K > 0;
+    return g->q.use_prior ? VAE_PRIOR_LEARNED : VAE_PRIOR_STANDARD;
 }
 
 int vae_generator_voxels(const vae_generator_t *g) { return g->geo.n_voxels; }

@@ -63,10 +63,12 @@ static double row_bernoulli(const vae_config_t *c, const float *o, const float *
     return s;
 }
 
-/* Gaussian NLL (layers/loss.h) with lv clamped to +-L; gradients g dl/dm, g dl/dlv into dm, dlv. */
-static double gauss_term(double y, double m, double lv, double L, float *dm, float *dlv, float g)
+/* Gaussian NLL (layers/loss.h) with lv clamped to +-L, truncated to y >= 0 when trunc;
+ * gradients g dl/dm, g dl/dlv into dm, dlv. */
+static double gauss_term(double y, double m, double lv, double L, int trunc, float *dm, float *dlv, float g)
 {
-    double gm, gv, l = layer_gauss_nll(y, m, lv, L, dm ? &gm : NULL, &gv);
+    double gm, gv, l = trunc ? layer_trunc_gauss_nll(y, m, lv, L, dm ? &gm : NULL, &gv)
+                             : layer_gauss_nll(y, m, lv, L, dm ? &gm : NULL, &gv);
     if (dm) *dm = g * (float)gm, *dlv = g * (float)gv;
     return l;
 }
@@ -77,31 +79,33 @@ static double row_gaussian(const vae_config_t *c, const float *o, const float *x
     double s = 0;
     for (int v = 0; v < V; v++) {
         double y = log(fmin(x[v] / Ei, 1.0) + c->log_eps);
-        s += gauss_term(y, o[v], o[V + v], c->lv_clamp, d ? d + v : NULL, d ? d + V + v : NULL, g);
+        s += gauss_term(y, o[v], o[V + v], c->lv_clamp, 0, d ? d + v : NULL, d ? d + V + v : NULL, g);
     }
     return s;
 }
 
-/* Hurdle: sum_v BCE(l_v, h_v) + h_v NLL(ln(x_v/thr) | m_v, v_v), plus NLL(ln(E_tot/E_inc) | m_t, v_t). */
+/* Hurdle: sum_v BCE(l_v, h_v) + h_v NLL_0(ln(x_v/thr) | m_v, v_v), plus NLL(ln(E_tot/E_inc) | m_t, v_t),
+ * with hits h_v = [x_v >= thr] (the target thresholded as the readout does) and NLL_0 the
+ * Gaussian truncated to s = ln(x/thr) >= 0, so loss and sampling agree on the support. */
 static double row_hurdle(const vae_config_t *c, const float *o, const float *x, float Ei, float *d, float g)
 {
     const int V = c->V;
     const double thr = c->threshold_mev > 0 ? c->threshold_mev : 1e-3;
     double s = 0, tot = 0;
     for (int v = 0; v < V; v++) {
-        double h = x[v] > 0, dz;
+        double h = x[v] >= thr, dz;
         s += layer_bce_logit(o[v], h, d ? &dz : NULL);
         if (d) d[v] = g * (float)dz;
         if (h) {
-            s += gauss_term(log(fmax(x[v], thr) / thr), o[V + v], o[2 * V + v], c->lv_clamp,
-                            d ? d + V + v : NULL, d ? d + 2 * V + v : NULL, g);
+            s += gauss_term(log(x[v] / thr), o[V + v], o[2 * V + v], c->lv_clamp, 1, d ? d + V + v : NULL,
+                            d ? d + 2 * V + v : NULL, g);
             tot += x[v];
         } else if (d) {
             d[V + v] = d[2 * V + v] = 0.f;
         }
     }
     double r = log(fmax(tot, thr) / Ei);
-    s += gauss_term(r, o[3 * V], o[3 * V + 1], c->lv_clamp, d ? d + 3 * V : NULL, d ? d + 3 * V + 1 : NULL, g);
+    s += gauss_term(r, o[3 * V], o[3 * V + 1], c->lv_clamp, 0, d ? d + 3 * V : NULL, d ? d + 3 * V + 1 : NULL, g);
     return s;
 }
 
@@ -131,6 +135,17 @@ double vae_lik_loss(const vae_config_t *c, int n, const float *out, const float 
 
 /* ---- generation ---- */
 
+/* A draw of N(m, sigma^2) truncated to [0, inf) from a uniform u: s = m + sigma z with
+ * Q(z) = u Q(a), a = -m / sigma (Q the upper normal tail), i.e. z = -Phi^-1(u Q(a)). Beyond
+ * a = 37 (Q underflows) the tail is exponential: s = (sigma^2 / -m) (-ln u). */
+static double trunc_normal(double m, double sigma, double u)
+{
+    double a = -m / sigma;
+    if (a > 37) return sigma * sigma / -m * -log(u);
+    double v = u * exp(layer_log_upper_tail(a, NULL)), s = m - sigma * layer_normal_quantile(v);
+    return s > 0 ? s : 0;
+}
+
 BASE_VECTOR_CLONES
 static void gen_row(const vae_config_t *c, const float *o, float Ei, base_rng_seq_t *u, int raw, float *x)
 {
@@ -150,8 +165,8 @@ static void gen_row(const vae_config_t *c, const float *o, float Ei, base_rng_se
             double p = 1.0 / (1.0 + exp(-(double)o[v]));
             x[v] = 0.f;
             if (base_rng_seq_u01(u) < p) {
-                double s = o[V + v] + exp(0.5 * layer_clamp(o[2 * V + v], L)) * base_rng_seq_normal(u);
-                x[v] = (float)(thr * exp(fmax(s, 0.0)));
+                double s = trunc_normal(o[V + v], exp(0.5 * layer_clamp(o[2 * V + v], L)), base_rng_seq_u01(u));
+                x[v] = (float)(thr * exp(s));
                 tot += x[v];
             }
         }
@@ -206,8 +221,8 @@ void vae_lik_init_bias(const vae_config_t *c, int n, const float *x, const float
                 y = log(fmin(xe / E_inc[i], 1.0) + c->log_eps);
                 s += y, q += y * y, k++;
             } else {
-                hits += xe > 0;
-                if (xe > 0) y = log(fmax(xe, thr) / thr), s += y, q += y * y, k++;
+                hits += xe >= thr;
+                if (xe >= thr) y = log(xe / thr), s += y, q += y * y, k++;
             }
         }
         if (c->lik == VAE_LIK_BERNOULLI) {

@@ -100,7 +100,9 @@ static int prior_io(io_model_t *f, vae_prior_t *p, int write)
 int vae_model_save(vae_model_t *m, const phys_geometry_t *g, const char *path, int force,
                    const vae_train_state_t *st)
 {
-    char *json = vae_config_to_json(&m->cfg);
+    vae_config_t cfg = m->cfg; /* the stored prior decides the component count a loader expects */
+    if (m->prior.K > 0) cfg.prior_k = m->prior.K;
+    char *json = vae_config_to_json(&cfg);
     if (!json) return base_error(BASE_ENOMEM, "out of memory");
     io_model_t f;
     int rc = io_model_create(&f, path, force, json, VAE_PRODUCER);

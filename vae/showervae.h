@@ -90,6 +90,14 @@ void vae_generator_energy_range(const vae_generator_t *g, double *min_mev, doubl
  * decoder's primitives: call it once after open, not per particle. */
 int vae_generator_set_precision(vae_generator_t *g, int precision);
 
+/* Where a shower's latent z and its layer energies come from (vae_generator_set_prior). */
+#define VAE_PRIOR_LEARNED 0  /* the default when the model has one: p(z, energies | E) fitted after training */
+#define VAE_PRIOR_STANDARD 1 /* z ~ N(0, I), the energies from the decoder alone */
+
+/* Chooses the prior; returns the one now used (VAE_PRIOR_STANDARD for a model without a
+ * learned prior) or a negative status. */
+int vae_generator_set_prior(vae_generator_t *g, int prior);
+
 /* n showers for incident energies energy_mev (n, MeV) into out (n x voxels, MeV, in the
  * CaloChallenge order layer, angle, radius fastest), with seed and global index of the first. */
 int vae_generate(vae_generator_t *g, int n, const float *energy_mev, uint64_t seed, uint64_t first_index,
