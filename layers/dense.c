@@ -251,6 +251,25 @@ void layer_dense_init_params(layer_dense_t *L, base_rng_t *r)
     memset(layer_dense_b(L), 0, (size_t)c->out * sizeof(float));
 }
 
+void layer_dense_init_params_normal(layer_dense_t *L, base_rng_t *r, float sd)
+{
+    const size_t n = (size_t)L->cfg.in * L->cfg.out;
+    float *w = layer_dense_w(L);
+    base_rng_normal(r, w, n);
+    for (size_t i = 0; i < n; i++) w[i] *= sd;
+    memset(layer_dense_b(L), 0, (size_t)L->cfg.out * sizeof(float));
+}
+
+void layer_dense_init_params_glorot_uniform(layer_dense_t *L, base_rng_t *r)
+{
+    const size_t n = (size_t)L->cfg.in * L->cfg.out;
+    const float a = (float)sqrt(6.0 / (L->cfg.in + L->cfg.out));
+    float *w = layer_dense_w(L);
+    base_rng_uniform(r, w, n);
+    for (size_t i = 0; i < n; i++) w[i] = a * (2 * w[i] - 1);
+    memset(layer_dense_b(L), 0, (size_t)L->cfg.out * sizeof(float));
+}
+
 static int exec(const layer_ctx_t *ctx, dnnl_primitive_t p, int nargs, const dnnl_exec_arg_t *args)
 {
     LAYER_DNNL_TRY(dnnl_primitive_execute(p, ctx->st, nargs, args));

@@ -79,6 +79,10 @@ void layer_dense_free(layer_dense_t *L);
 /* W ~ N(0, g^2 / in) with g^2 = 2 / (1 + alpha^2) for (leaky) ReLU (He et al. 2015),
  * else Glorot: W ~ N(0, 2 / (in + out)); b = 0. Draws from r. */
 void layer_dense_init_params(layer_dense_t *L, base_rng_t *r);
+/* Keras' initialisers (Par04): W ~ N(0, sd^2) (RandomNormal), or Glorot uniform
+ * W ~ U(-a, a), a = sqrt(6 / (in + out)); b = 0. Draws from r. */
+void layer_dense_init_params_normal(layer_dense_t *L, base_rng_t *r, float sd);
+void layer_dense_init_params_glorot_uniform(layer_dense_t *L, base_rng_t *r);
 
 /* Pointers into the arena. */
 float *layer_dense_w(const layer_dense_t *L);

@@ -2,7 +2,8 @@
  *
  * Block i: h = x W_i^T + b_i -> [batch norm] -> activation -> [dropout], widths w[0..n-1];
  * head: y = x W^T + b (no activation) of n_out outputs. Without batch norm the activation is
- * fused into the dense layer; with it the order is dense -> BN -> activation (as Par04).
+ * fused into the dense layer; with it the order is dense -> BN -> activation, or with
+ * bn_after_act dense -> activation -> BN (Keras Par04: Dense(activation) then BatchNormalization).
  * Shapes: input (B, in), block outputs (B, w[i]), head output (B, n_out).
  * Parameters live in the caller's arena; buffers are owned here. Backward writes gradients
  * into the arena (each parameter is used once per step) and, if dx is not NULL, dL/dinput.
@@ -19,20 +20,20 @@
 
 typedef struct {
     layer_dense_t dense;
-    int bn;
+    int bn, bn_post;       /* batch norm; after the activation (bn_post) or before it */
     layer_bnorm_t bnorm;
-    layer_act_t act;       /* after batch norm only */
+    layer_act_t act;       /* stand-alone activation: batch norm before it only */
     int drop;
     layer_dropout_t dropout;
     int width;
-    float *h;  /* (B, w) dense output (pre-BN when bn; post-activation otherwise) */
-    float *a;  /* (B, w) post-activation (== h without bn) */
+    float *h;  /* (B, w) dense output (pre-BN when bn before the activation; activated otherwise) */
+    float *a;  /* (B, w) after activation and batch norm (== h without bn) */
     float *o;  /* (B, w) block output (== a without dropout) */
     float *d, *d2; /* (B, w) gradient scratch */
 } layer_mlp_block_t;
 
 typedef struct {
-    int B, in, n, n_out;
+    int B, in, n, n_out, keras_init;
     layer_mlp_block_t blk[LAYER_MLP_MAX];
     layer_dense_t head;
     float *y; /* (B, n_out) head output */
@@ -44,6 +45,8 @@ typedef struct {
     int w[LAYER_MLP_MAX];  /* hidden widths */
     layer_act_spec_t act;  /* of every hidden block */
     int batch_norm;        /* dense -> BN -> activation */
+    int bn_after_act;      /* with batch_norm: dense -> activation -> BN instead (Keras Par04) */
+    int keras_init;        /* initial weights as Keras: hidden N(0, 0.05^2), head Glorot uniform */
     float dropout;         /* after every block; 0: none */
 } layer_mlp_cfg_t;
 

@@ -180,11 +180,13 @@ Test(vae, resume_continues_bit_identically)
 }
 
 /* A tiny model with random weights (batch norm on, so the folding is exercised). */
+/* bn: 0 none, 1 before the activation, 2 after it (Par04's order) */
 static void random_model(vae_model_t *m, int bn, vae_likelihood_t lik)
 {
     vae_config_t c;
     vae_config_preset(&c, "tiny", "ds2", 6480, 0.01515);
-    c.batch_norm = bn;
+    c.batch_norm = bn != 0;
+    c.bn_after_act = bn == 2;
     c.lik = lik;
     cr_assert_eq(vae_model_init(m, &c, &tu_ctx, 16), BASE_OK, "%s", base_last_error());
     vae_model_init_params(m, 9);
@@ -194,6 +196,7 @@ static void random_model(vae_model_t *m, int bn, vae_likelihood_t lik)
             tu_fill(b->run_mean, (size_t)b->C, -0.5f, 0.5f, 70 + i);
             tu_fill(b->run_var, (size_t)b->C, 0.5f, 2.f, 80 + i);
             tu_fill(b->A->param + b->g_off, (size_t)b->C, 0.5f, 1.5f, 90 + i);
+            tu_fill(b->A->param + b->b_off, (size_t)b->C, -0.3f, 0.3f, 95 + i);
         }
 }
 
@@ -239,8 +242,9 @@ Test(vae, generation_is_deterministic_by_seed_for_any_batch_split_and_thread_cou
 
 Test(vae, folded_batch_norm_inference_equals_the_training_graph)
 {
+  for (int bn = 1; bn <= 2; bn++) { /* before and after the activation */
     vae_model_t m;
-    random_model(&m, 1, VAE_LIK_GAUSSIAN);
+    random_model(&m, bn, VAE_LIK_GAUSSIAN);
     vae_infer_t q;
     cr_assert_eq(vae_infer_init(&q, &m, &tu_ctx, 16, LAYER_F32), BASE_OK);
     /* same decoder input through both paths */
@@ -252,10 +256,11 @@ Test(vae, folded_batch_norm_inference_equals_the_training_graph)
     double *ref = malloc((size_t)16 * m.O * 8);
     tu_to_double(ref, m.dec.y, (size_t)16 * m.O);
     double e = tu_max_rel_err(q.out, ref, (size_t)16 * m.O, 0.1);
-    cr_expect(e < 1e-4, "folded inference differs by %g", e);
+    cr_expect(e < 1e-4, "folded inference (batch norm %s the activation) differs by %g", bn == 1 ? "before" : "after", e);
     free(ref);
     vae_infer_free(&q);
     vae_model_free(&m);
+  }
 }
 
 Test(vae, saved_models_round_trip_and_bad_files_are_rejected)

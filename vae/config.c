@@ -54,6 +54,9 @@ int vae_config_preset(vae_config_t *c, const char *name, const char *geo_name, i
         set_widths(&c->n_dec, c->dec, d, 4);
         c->Z = 10;
         c->batch_norm = 1;
+        c->bn_after_act = 1; /* Dense(activation) then BatchNormalization, as Par04's Keras code */
+        c->keras_init = 1;   /* RandomNormal(0.05) kernels, Glorot-uniform heads, zero biases */
+        c->lr_constant = 1;  /* Adam at a constant 1e-3 */
         c->conditions = VAE_COND_ENERGY | VAE_COND_ANGLE | VAE_COND_GEOMETRY;
         c->lik = VAE_LIK_BERNOULLI;
         c->lr = 1e-3f;
@@ -125,6 +128,7 @@ char *vae_config_to_json(const vae_config_t *c)
     cJSON_AddStringToObject(o, "activation", layer_act_name(c->act.kind));
     cJSON_AddNumberToObject(o, "activation_alpha", c->act.alpha);
     cJSON_AddBoolToObject(o, "batch_norm", c->batch_norm);
+    if (c->bn_after_act) cJSON_AddStringToObject(o, "batch_norm_order", "after_activation");
     cJSON_AddNumberToObject(o, "dropout", c->dropout);
     cJSON_AddStringToObject(o, "likelihood", vae_likelihood_name(c->lik));
     cJSON *p = cJSON_AddObjectToObject(o, "preprocessing");
@@ -142,6 +146,8 @@ char *vae_config_to_json(const vae_config_t *c)
     cJSON_AddNumberToObject(t, "epochs", c->epochs);
     cJSON_AddNumberToObject(t, "kl_warmup_steps", c->kl_warmup_steps);
     if (c->prior_k > 0) cJSON_AddNumberToObject(o, "prior_components", c->prior_k);
+    if (c->keras_init) cJSON_AddStringToObject(t, "init", "keras");
+    if (c->lr_constant) cJSON_AddStringToObject(t, "lr_schedule", "constant");
     char *s = cJSON_Print(o);
     cJSON_Delete(o);
     return s;
@@ -212,6 +218,10 @@ static int parse_fields(vae_config_t *c, const cJSON *o, const char *where)
     BASE_TRY(get_num(o, "activation_alpha", 0, 1, &v, where));
     c->act.alpha = (float)v;
     c->batch_norm = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "batch_norm"));
+    const cJSON *bo = cJSON_GetObjectItemCaseSensitive(o, "batch_norm_order"); /* absent: before */
+    if (bo && !(cJSON_IsString(bo) && (!strcmp(bo->valuestring, "after_activation") || !strcmp(bo->valuestring, "before_activation"))))
+        return base_error(BASE_EIO, "%s: model config: 'batch_norm_order' must be before_activation or after_activation", where);
+    c->bn_after_act = bo && !strcmp(bo->valuestring, "after_activation");
     BASE_TRY(get_num(o, "dropout", 0, 0.95, &v, where));
     c->dropout = (float)v;
     BASE_TRY(get_str(o, "likelihood", s, sizeof s, where));
@@ -242,6 +252,9 @@ static int parse_fields(vae_config_t *c, const cJSON *o, const char *where)
     c->kl_warmup_steps = (int)v;
     if (!(c->e_max_mev > c->e_min_mev))
         return base_error(BASE_EIO, "%s: model config: energy range is empty", where);
+    const cJSON *in = cJSON_GetObjectItemCaseSensitive(t, "init"), *ls = cJSON_GetObjectItemCaseSensitive(t, "lr_schedule");
+    c->keras_init = cJSON_IsString(in) && !strcmp(in->valuestring, "keras");
+    c->lr_constant = cJSON_IsString(ls) && !strcmp(ls->valuestring, "constant");
     if (cJSON_GetObjectItemCaseSensitive(o, "prior_components")) { /* absent: no learned prior */
         BASE_TRY(get_num(o, "prior_components", 0, 256, &v, where));
         c->prior_k = (int)v;

@@ -41,6 +41,11 @@ typedef struct {
     int Z;
     layer_act_spec_t act;
     int batch_norm;
+    int bn_after_act;       /* batch norm after the activation (Keras Par04) instead of before it */
+    int keras_init;         /* Keras initialisers (hidden N(0, 0.05^2), heads Glorot uniform, zero
+                             * biases including the output's) instead of He/Glorot normal and the
+                             * data's marginals as the output bias */
+    int lr_constant;        /* constant learning rate (Par04) instead of cosine with warm-up */
     float dropout;
     vae_likelihood_t lik;
     /* preprocessing constants (stored so generation inverts exactly) */

@@ -32,6 +32,24 @@ static void fold(layer_dense_t *dst, const layer_dense_t *src, const layer_bnorm
     }
 }
 
+/* Folds a batch norm that follows the previous block's activation into this layer's input:
+ * with x = s a + t (s = gamma / sqrt(var + eps), t = beta - s mu), W x + b = (W diag(s)) a + (b + W t). */
+static void fold_input(layer_dense_t *d, const layer_bnorm_t *bn)
+{
+    const int in = d->cfg.in, out = d->cfg.out;
+    float *W = layer_dense_w(d), *b = layer_dense_b(d);
+    const float *g = bn->A->param + bn->g_off, *be = bn->A->param + bn->b_off;
+    for (int o = 0; o < out; o++) {
+        double acc = b[o];
+        for (int i = 0; i < in; i++) {
+            float s = g[i] / sqrtf(bn->run_var[i] + bn->eps), t = be[i] - s * bn->run_mean[i];
+            acc += (double)W[(size_t)o * in + i] * t;
+            W[(size_t)o * in + i] *= s;
+        }
+        b[o] = (float)acc;
+    }
+}
+
 /* rows: fixed-row sizes (NULL: none), prec: their precision */
 static int chain_init(vae_chain_t *c, const layer_mlp_t *p, const layer_ctx_t *ctx, layer_arena_t *A,
                       layer_act_spec_t act, const int *rows, layer_prec_t prec)
@@ -45,7 +63,8 @@ static int chain_init(vae_chain_t *c, const layer_mlp_t *p, const layer_ctx_t *c
                                 .act = i < p->n ? act : (layer_act_spec_t){LAYER_ACT_IDENTITY, 0}};
         if (rows) memcpy(dc.infer_rows, rows, sizeof dc.infer_rows);
         BASE_TRY(layer_dense_init(&c->d[i], ctx, A, &dc));
-        fold(&c->d[i], src, i < p->n && p->blk[i].bn ? &p->blk[i].bnorm : NULL);
+        fold(&c->d[i], src, i < p->n && p->blk[i].bn && !p->blk[i].bn_post ? &p->blk[i].bnorm : NULL);
+        if (i > 0 && p->blk[i - 1].bn_post) fold_input(&c->d[i], &p->blk[i - 1].bnorm);
         BASE_TRY(layer_dense_pack(&c->d[i]));
         c->out[i] = dc.out;
     }

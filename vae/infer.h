@@ -3,7 +3,8 @@
  * Every hidden block becomes one dense layer with its activation fused: for batch norm with
  * running statistics (mu, var), scale s = gamma / sqrt(var + eps) and
  *     W' = diag(s) W,   b' = s (b - mu) + beta,
- * which is exact. Each dense layer has a run-time-batch matmul (layers/dense.h) for the
+ * which is exact; a batch norm after the activation (Par04's order) folds into the next
+ * layer's input instead: W' = W diag(s), b' = b + W (beta - s mu). Each dense layer has a run-time-batch matmul (layers/dense.h) for the
  * encoder and any batch of up to max_n rows, and the decoder also has fixed-row primitives for
  * the sizes in VAE_INFER_ROWS, built once: generation splits its batches into these sizes
  * (generate.h). In f32 every size computes a row with the same sums, so showers do not depend

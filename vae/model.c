@@ -18,7 +18,8 @@ static layer_mlp_cfg_t mlp_cfg(const vae_config_t *c, int enc, int B)
     const int E = vae_config_n_cond(c);
     layer_mlp_cfg_t m = {.B = B, .in = enc ? c->V + E : c->Z + E, .n = enc ? c->n_enc : c->n_dec,
                          .n_out = enc ? 2 * c->Z : vae_config_n_out(c), .act = c->act,
-                         .batch_norm = c->batch_norm, .dropout = c->dropout};
+                         .batch_norm = c->batch_norm, .bn_after_act = c->bn_after_act,
+                         .keras_init = c->keras_init, .dropout = c->dropout};
     for (int i = 0; i < m.n && i < LAYER_MLP_MAX; i++) m.w[i] = enc ? c->enc[i] : c->dec[i];
     return m;
 }

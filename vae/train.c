@@ -145,7 +145,7 @@ static int setup(run_t *r)
         c.e_max_mev = hi > lo ? hi : lo * 1.0001;
         BASE_TRY(vae_model_init(&r->m, &c, &r->ctx, c.batch));
         vae_model_init_params(&r->m, o->seed);
-        BASE_TRY(init_output_bias(r));
+        if (!c.keras_init) BASE_TRY(init_output_bias(r)); /* Keras: zero biases */
         r->st.seed = o->seed;
         r->st.best_val = -INFINITY;
     }
@@ -157,7 +157,8 @@ static int setup(run_t *r)
         return base_error(BASE_EINVAL, "%s: %zu training showers, fewer than one batch of %d", o->data, r->tr.n_part,
                            c->batch);
     int64_t total = r->steps_per_epoch * c->epochs;
-    r->sched = (layer_lr_schedule_t){.kind = LAYER_LR_COSINE, .base = c->lr, .warmup = total / 50,
+    r->sched = (layer_lr_schedule_t){.kind = c->lr_constant ? LAYER_LR_CONSTANT : LAYER_LR_COSINE, .base = c->lr,
+                                     .warmup = c->lr_constant ? 0 : total / 50,
                                      .total = total, .min_lr = c->lr * 0.05f};
     r->E = malloc((size_t)c->batch * sizeof(float));
     r->X = malloc((size_t)c->batch * c->V * sizeof(float));
