@@ -8,7 +8,7 @@
 #include "base/status.h"
 #include "base/rng.h"
 #include "base/streams.h"
-#include "vae/encode.h"
+#include "vae/fitprior.h"
 #include "vae/lik.h"
 #include "vae/modelio.h"
 #include "base/clock.h"
@@ -248,78 +248,6 @@ static int epoch_loop(run_t *r, int64_t epoch, double t0, vae_terms_t *last)
     return 0;
 }
 
-/* Features of the learned prior (vae/prior.h) for up to cap showers of loader L (one fixed
- * shuffle): the best model's posterior draw z = mu + sigma eps (eps from the stream
- * (seed, PRIOR_FIT | k) of the k-th shower read) and the showers' layer energies. *Y: (n, D),
- * allocated here (caller frees). */
-static int prior_features(run_t *r, vae_infer_t *q, const vae_prior_t *p, io_loader_t *L, size_t cap, float **Y,
-                          size_t *n)
-{
-    const vae_config_t *c = &q->cfg;
-    const int B = c->batch < q->max_n ? c->batch : q->max_n, Z = c->Z, D = p->D;
-    size_t want = L->n_part < cap ? L->n_part : cap, k = 0;
-    float *mu = malloc((size_t)B * Z * sizeof(float)), *sg = malloc((size_t)B * Z * sizeof(float));
-    *Y = malloc(want * D * sizeof(float));
-    int rc = mu && sg && *Y ? BASE_OK : base_error(BASE_ENOMEM, "prior: out of memory for %zu showers", want);
-    if (rc == BASE_OK) rc = io_loader_epoch(L, 0);
-    int got = 0;
-    while (rc == BASE_OK && k < want && (rc = io_loader_next(L, B, r->E, r->X, &got)) == BASE_OK && got > 0) {
-        int m = (size_t)got < want - k ? got : (int)(want - k);
-        rc = vae_encode_showers(q, m, r->E, r->X, 0, mu, sg, NULL);
-        for (int i = 0; i < m && rc == BASE_OK; i++, k++) {
-            float eps[4096], *z = mu + (size_t)i * Z;
-            base_rng_t g;
-            base_rng_init(&g, r->st.seed, BASE_STREAM_PRIOR_FIT | k);
-            base_rng_normal(&g, eps, (size_t)Z);
-            for (int j = 0; j < Z; j++) z[j] += sg[(size_t)i * Z + j] * eps[j]; /* z = mu + sigma eps */
-            vae_prior_features(p, c->e_min_mev, c->e_max_mev, r->E[i], z, r->X + (size_t)i * c->V, *Y + k * D);
-        }
-    }
-    free(mu), free(sg);
-    *n = k;
-    return rc;
-}
-
-/* After training: the learned prior of the best model, fitted on at most 50,000 training
- * showers, its held-out fit measured on at most 20,000 validation showers, and the model
- * file rewritten with it. */
-static int fit_prior(run_t *r)
-{
-    const vae_train_opts_t *o = r->o;
-    vae_model_t best;
-    phys_geometry_t g;
-    vae_infer_t q;
-    float *Yt = NULL, *Yv = NULL;
-    size_t nt = 0, nv = 0;
-    BASE_TRY(vae_model_load(&best, &g, o->out, &r->ctx, 0, NULL));
-    const vae_config_t *c = &best.cfg;
-    int rc = vae_infer_init(&q, &best, &r->ctx, 0, LAYER_F32);
-    if (rc == BASE_OK) rc = vae_prior_init(&best.prior, c->prior_k, c->Z, &g, c->threshold_mev > 0 ? c->threshold_mev : 1e-3);
-    if (rc == BASE_OK) rc = prior_features(r, &q, &best.prior, &r->tr, 50000, &Yt, &nt);
-    if (rc == BASE_OK) rc = prior_features(r, &q, &best.prior, &r->va, 20000, &Yv, &nv);
-    double ll = 0, t0 = base_now();
-    if (rc == BASE_OK) rc = vae_prior_fit(&best.prior, Yt, nt, 80, r->st.seed, o->monitor, &ll);
-    if (rc == BASE_OK) {
-        double cond[2], cv[2], ljv = vae_prior_loglik(&best.prior, Yv, nv, cv), std = 0;
-        vae_prior_loglik(&best.prior, Yt, nt, cond);
-        for (size_t i = 0; i < nv; i++) /* ln N(z; 0, I) of the same held-out draws */
-            for (int j = 0; j < c->Z; j++) {
-                double z = Yv[i * best.prior.D + 1 + j];
-                std += -0.5 * (z * z + 1.8378770664093453);
-            }
-        base_monitor_say(o->monitor, BASE_MSG_INFO,
-                         "learned prior: %d components on %zu showers in %.0f s; ln p(z, energies | E) per shower "
-                         "%.2f training, %.2f held out (%zu showers); ln p(z | E) held out %.2f, under N(0, I) %.2f",
-                         c->prior_k, nt, base_now() - t0, cond[0], cv[0], nv, cv[1], std / (double)(nv ? nv : 1));
-        (void)ljv;
-        rc = vae_model_save(&best, &g, o->out, 1, NULL);
-    }
-    free(Yt), free(Yv);
-    vae_infer_free(&q);
-    vae_model_free(&best);
-    return rc;
-}
-
 static int run(run_t *r, vae_train_result_t *res)
 {
     const vae_train_opts_t *o = r->o;
@@ -355,7 +283,8 @@ static int run(run_t *r, vae_train_result_t *res)
         }
         if (rc == BASE_OK) rc = checkpoint(r);
     }
-    if (rc == BASE_OK && r->have_best && c->prior_k > 0) rc = fit_prior(r);
+    if (rc == BASE_OK && r->have_best && c->prior_k > 0)
+        rc = vae_fit_prior_loaders(o->out, o->out, &r->ctx, &r->tr, &r->va, c->prior_k, r->st.seed, o->monitor);
     double secs = base_now() - t0;
     if (rc == BASE_OK && res)
         *res = (vae_train_result_t){r->st.step, secs, secs > 0 ? (double)(r->st.step - step0) * c->batch / secs : 0,

@@ -14,6 +14,7 @@ int cli_cmd_simulate(int argc, char **argv);
 int cli_cmd_inspect(int argc, char **argv);
 int cli_cmd_train(int argc, char **argv);
 int cli_cmd_generate(int argc, char **argv);
+int cli_cmd_fit_prior(int argc, char **argv);
 int cli_cmd_encode(int argc, char **argv);
 int cli_cmd_evaluate(int argc, char **argv);
 

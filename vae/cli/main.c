@@ -23,6 +23,7 @@ static void usage(FILE *f)
             "  simulate   simulate showers with the built-in GFLASH simulator into an HDF5 file\n"
             "  inspect    describe and check a shower file or a model file\n"
             "  train      train a conditional VAE on a shower file\n"
+            "  fit-prior  fit (or refit) a model's learned prior to a shower file\n"
             "  generate   generate showers from a trained model\n"
             "  encode     write the posterior of z for every shower of a file\n"
             "  evaluate   compare generated with reference showers (CaloChallenge metrics, report)\n"
@@ -78,6 +79,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "simulate") == 0) return cli_cmd_simulate(argc - 1, argv + 1);
     if (strcmp(cmd, "inspect") == 0) return cli_cmd_inspect(argc - 1, argv + 1);
     if (strcmp(cmd, "train") == 0) return cli_cmd_train(argc - 1, argv + 1);
+    if (strcmp(cmd, "fit-prior") == 0) return cli_cmd_fit_prior(argc - 1, argv + 1);
     if (strcmp(cmd, "generate") == 0) return cli_cmd_generate(argc - 1, argv + 1);
     if (strcmp(cmd, "encode") == 0) return cli_cmd_encode(argc - 1, argv + 1);
     if (strcmp(cmd, "evaluate") == 0) return cli_cmd_evaluate(argc - 1, argv + 1);
