@@ -143,6 +143,21 @@ Test(cli, train_generate_encode_round_trip)
     snprintf(c, sizeof c, "grep -q 'mu .*{200/Inf, 4}' %s/ls.txt && grep -q 'sigma .*{200/Inf, 4}' %s/ls.txt && "
                           "grep -q 'showers .*{200/Inf, 6480}' %s/ls.txt", D, D, D);
     cr_expect_eq(system(c), 0, "encode output lacks mu/sigma/showers of the right shape");
+    /* the learned prior: the default, --prior standard switches it off (other showers), the file
+     * says which; fit-prior refits it with another component count into a new file */
+    cr_assert_eq(run(out, sizeof out, "generate -m %s/m.h5 -n 90 -e 2:10 -s 4 -q --prior standard -o %s/p1.h5", D, D), 0,
+                 "%s", out);
+    snprintf(c, sizeof c, "h5diff -q %s/g1.h5 %s/p1.h5 /showers > /dev/null", D, D);
+    cr_expect_neq(system(c), 0, "the standard prior gave the learned prior's showers");
+    cr_assert_eq(run(out, sizeof out, "inspect %s/p1.h5", D), 0, "%s", out);
+    cr_expect(strstr(out, "prior = standard normal") != NULL, "%s", out);
+    cr_assert_eq(run(out, sizeof out, "inspect %s/g1.h5", D), 0, "%s", out);
+    cr_expect(strstr(out, "prior = learned") != NULL, "%s", out);
+    cr_expect_eq(run(out, sizeof out, "generate -m %s/m.h5 -n 5 --prior flat -q -o %s/p2.h5", D, D), 2, "%s", out);
+    cr_assert_eq(run(out, sizeof out, "fit-prior -m %s/m.h5 -d %s/d.h5 -k 3 -o %s/m3.h5", D, D, D), 0, "%s", out);
+    cr_expect(strstr(out, "learned prior: 3 components") != NULL, "%s", out);
+    cr_expect_eq(run(out, sizeof out, "fit-prior -m %s/m.h5 -d %s/d.h5 -k 3 -q -o %s/m3.h5", D, D, D), 1, "overwrote: %s", out);
+    cr_assert_eq(run(out, sizeof out, "generate -m %s/m3.h5 -n 20 -e 2:10 -s 4 -q -o %s/p3.h5", D, D), 0, "%s", out);
     /* a model that is not one */
     cr_expect_eq(run(out, sizeof out, "generate -m %s/d.h5 -n 5 -q -o %s/x.h5", D, D), 1, "%s", out);
     cr_expect(strstr(out, "not a showervae model") != NULL, "%s", out);

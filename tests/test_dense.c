@@ -296,3 +296,31 @@ Test(dense, initialisation_has_the_he_variance)
     layer_dense_free(&L);
     layer_arena_free(&A);
 }
+
+/* Keras' initialisers (Par04's own): RandomNormal(0.05) has variance 0.0025; Glorot uniform
+ * stays inside +-sqrt(6 / (in + out)) with variance 2 / (in + out); biases are zero. */
+Test(dense, keras_initialisers_have_their_moments)
+{
+    const int in = 512, out = 256;
+    layer_arena_t A;
+    layer_arena_init(&A, layer_dense_arena_size(in, out));
+    layer_dense_t L;
+    layer_dense_cfg_t cfg = {.in = in, .out = out, .batch = 0, .act = {LAYER_ACT_RELU, 0}};
+    cr_assert_eq(layer_dense_init(&L, &tu_ctx, &A, &cfg), BASE_OK);
+    base_rng_t r;
+    base_rng_init(&r, 2, 0);
+    for (int k = 0; k < 2; k++) {
+        if (k == 0) layer_dense_init_params_normal(&L, &r, 0.05f);
+        else layer_dense_init_params_glorot_uniform(&L, &r);
+        double s = 0, q = 0, mx = 0, a = sqrt(6.0 / (in + out));
+        const float *w = layer_dense_w(&L);
+        for (int i = 0; i < in * out; i++) s += w[i], q += (double)w[i] * w[i], mx = fmax(mx, fabs(w[i]));
+        double var = q / (in * out), want = k == 0 ? 0.0025 : 2.0 / (in + out);
+        cr_expect(fabs(var / want - 1) < 0.02, "%s: variance %g, want %g", k ? "glorot" : "normal", var, want);
+        cr_expect(fabs(s / (in * out)) < 5 * sqrt(want / (in * out)));
+        if (k == 1) cr_expect(mx <= a, "Glorot uniform outside its bound: %g > %g", mx, a);
+        for (int o = 0; o < out; o++) cr_assert(layer_dense_b(&L)[o] == 0.f);
+    }
+    layer_dense_free(&L);
+    layer_arena_free(&A);
+}

@@ -55,8 +55,6 @@ int vae_config_preset(vae_config_t *c, const char *name, const char *geo_name, i
         c->Z = 10;
         c->batch_norm = 1;
         c->bn_after_act = 1; /* Dense(activation) then BatchNormalization, as Par04's Keras code */
-        c->keras_init = 1;   /* RandomNormal(0.05) kernels, Glorot-uniform heads, zero biases */
-        c->lr_constant = 1;  /* Adam at a constant 1e-3 */
         c->conditions = VAE_COND_ENERGY | VAE_COND_ANGLE | VAE_COND_GEOMETRY;
         c->lik = VAE_LIK_BERNOULLI;
         c->lr = 1e-3f;

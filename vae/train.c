@@ -139,6 +139,8 @@ static int setup(run_t *r)
         if (o->batch > 0) c.batch = o->batch;
         if (o->lr > 0) c.lr = o->lr;
         if (o->dropout >= 0) c.dropout = o->dropout;
+        if (o->keras_init) c.keras_init = 1;
+        if (o->lr_constant) c.lr_constant = 1;
         double lo = INFINITY, hi = 0; /* the conditioning range is the data's */
         for (size_t i = 0; i < r->data.n; i++) lo = fmin(lo, r->data.energies[i]), hi = fmax(hi, r->data.energies[i]);
         c.e_min_mev = lo;

@@ -28,6 +28,8 @@ typedef struct {
     int64_t stop_at_step;    /* stop (with a checkpoint) after this step; 0: never */
     double max_minutes;      /* stop (with a checkpoint) after this time; 0: never */
     float dropout;           /* < 0: the preset's */
+    int keras_init;          /* 1: Keras initialisers and zero output bias (Par04's own); 0: the preset's */
+    int lr_constant;         /* 1: constant learning rate (Par04's own); 0: the preset's */
     int force;
     const base_monitor_t *monitor; /* progress and messages (base/monitor.h); NULL: silent */
 } vae_train_opts_t;

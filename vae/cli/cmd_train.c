@@ -6,6 +6,7 @@
 
 #include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 
 static void usage(FILE *f)
 {
@@ -23,6 +24,10 @@ static void usage(FILE *f)
             "      --lr LR              peak learning rate, cosine schedule with 2%% warm-up\n"
             "                           [the preset's: 1e-3, 3e-4, 3e-4]\n"
             "      --dropout P          dropout after each hidden block [the preset's: 0]\n"
+            "      --init I             he (He/Glorot normal, output bias at the data's marginals) or\n"
+            "                           keras (Par04's own: RandomNormal(0.05), Glorot-uniform heads,\n"
+            "                           zero biases) [he]\n"
+            "      --lr-schedule S      cosine (2%% warm-up, down to 5%%) or constant (Par04's own) [cosine]\n"
             "      --val-fraction F     validation share, split by shower index and seed [0.1]\n"
             "  -s, --seed S             seed of initialisation, shuffling, noise and split [1]\n"
             "      --resume CKPT        continue from a checkpoint (bit-identical unless --epochs or\n"
@@ -39,7 +44,7 @@ int cli_cmd_train(int argc, char **argv)
 {
     static const struct option lo[] = {
         {"data", 1, 0, 'd'}, {"output", 1, 0, 'o'}, {"preset", 1, 0, 'p'}, {"geometry", 1, 0, 'g'},
-        {"epochs", 1, 0, 'e'}, {"batch", 1, 0, 'b'}, {"lr", 1, 0, 'L'}, {"dropout", 1, 0, 'D'},
+        {"epochs", 1, 0, 'e'}, {"batch", 1, 0, 'b'}, {"lr", 1, 0, 'L'}, {"dropout", 1, 0, 'D'}, {"init", 1, 0, 'I'}, {"lr-schedule", 1, 0, 'J'},
         {"val-fraction", 1, 0, 'V'}, {"seed", 1, 0, 's'}, {"resume", 1, 0, 'R'}, {"checkpoint-every", 1, 0, 'C'},
         {"max-minutes", 1, 0, 'M'}, {"stop-at-step", 1, 0, 'S'}, {"force", 0, 0, 'f'}, {"quiet", 0, 0, 'q'},
         {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
@@ -60,6 +65,15 @@ int cli_cmd_train(int argc, char **argv)
         case 'b': rc = cli_parse_int(C, "--batch", optarg, 2, 65536, &v), o.batch = (int)v; break;
         case 'L': rc = cli_parse_double(C, "--lr", optarg, &d), o.lr = (float)d; break;
         case 'D': rc = cli_parse_double(C, "--dropout", optarg, &d), o.dropout = (float)d; break;
+        case 'I':
+            if (strcmp(optarg, "he") && strcmp(optarg, "keras")) rc = cli_err(C, 2, "--init '%s': use he or keras", optarg);
+            o.keras_init = !strcmp(optarg, "keras");
+            break;
+        case 'J':
+            if (strcmp(optarg, "cosine") && strcmp(optarg, "constant"))
+                rc = cli_err(C, 2, "--lr-schedule '%s': use cosine or constant", optarg);
+            o.lr_constant = !strcmp(optarg, "constant");
+            break;
         case 'V': rc = cli_parse_double(C, "--val-fraction", optarg, &o.val_fraction); break;
         case 's': rc = cli_parse_u64(C, "--seed", optarg, &o.seed); break;
         case 'R': o.resume = optarg; break;
