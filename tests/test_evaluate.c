@@ -117,7 +117,10 @@ Test(evaluate, a_distorted_sample_is_caught)
     eval_result_t r = evaluate(b, a, out);
     cr_expect(r.sep_etot > 0.5, "E_tot/E_inc separation %g", r.sep_etot);
     cr_expect(r.auc_high > 0.9, "high-level AUC %g", r.auc_high);
-    /* the low-level network must find a 10% scale in 6481 raw inputs from 3000 training
-     * showers in 8 epochs: clearly above chance, not above 0.9 at this size */
-    cr_expect(r.auc_low > 0.65, "low-level AUC %g", r.auc_low);
+    /* the low-level network must find a 10% scale in 6481 raw inputs from 1500 training
+     * showers: above chance (identical samples: 0.50 +- 0.02 here). It found 0.7 when the
+     * simulator's equal spots made voxel energies a comb of spot multiples that a scale shifts
+     * visibly; with spot energies that vary (issue 13) it finds 0.60 at this size, also with
+     * 16 epochs */
+    cr_expect(r.auc_low > 0.57, "low-level AUC %g", r.auc_low);
 }

@@ -70,27 +70,40 @@ static vae_train_opts_t tiny_opts(const char *out, int epochs)
 
 /* Counts what training reports through its monitor (it prints nothing itself). */
 typedef struct {
-    int begins, ends, messages, epoch_lines;
+    int begins, ends, messages, epoch_lines, prior_tasks, prior_lines, in_epoch;
     size_t updates, last_done, total;
 } mon_count_t;
 static void mc_begin(void *u, const char *label, const char *unit, size_t total)
 {
     mon_count_t *c = u;
+    c->in_epoch = strncmp(label, "epoch", 5) == 0;
+    if (!c->in_epoch) { /* the learned prior's fit after the last epoch */
+        c->prior_tasks++;
+        cr_expect(strcmp(label, "prior") == 0, "label '%s'", label);
+        return;
+    }
     c->begins++, c->total = total;
-    cr_expect(strstr(label, "epoch") && strcmp(unit, "batches") == 0, "label '%s', unit '%s'", label, unit);
+    cr_expect(strcmp(unit, "batches") == 0, "label '%s', unit '%s'", label, unit);
 }
 static void mc_update(void *u, size_t done, const char *extra)
 {
     mon_count_t *c = u;
+    if (!c->in_epoch) return;
     c->updates++, c->last_done = done;
     cr_expect(extra && strstr(extra, "ELBO"), "progress text '%s'", extra ? extra : "(null)");
 }
-static void mc_end(void *u, size_t done) { ((mon_count_t *)u)->ends++, (void)done; }
+static void mc_end(void *u, size_t done)
+{
+    mon_count_t *c = u;
+    if (c->in_epoch) c->ends++;
+    (void)done;
+}
 static void mc_message(void *u, base_msg_kind_t kind, const char *text)
 {
     mon_count_t *c = u;
     c->messages++;
     if (kind == BASE_MSG_INFO && strncmp(text, "epoch ", 6) == 0) c->epoch_lines++;
+    if (kind == BASE_MSG_INFO && strncmp(text, "learned prior: 2 components", 27) == 0) c->prior_lines++;
 }
 
 Test(vae, training_lowers_the_validation_elbo_clearly)
@@ -105,12 +118,18 @@ Test(vae, training_lowers_the_validation_elbo_clearly)
               "monitor: %d begins, %d ends, %zu updates of %zu", mc.begins, mc.ends, mc.updates, mc.total);
     cr_expect(mc.epoch_lines == 1 && mc.messages >= 3, "monitor: %d epoch lines, %d messages", mc.epoch_lines,
               mc.messages);
+    cr_expect(mc.prior_tasks == 1 && mc.prior_lines == 1, "monitor: %d prior fits, %d prior reports", mc.prior_tasks,
+              mc.prior_lines);
     o = tiny_opts(path("m8.h5"), 8);
     cr_assert_eq(vae_train(&o, &r8), BASE_OK, "%s", base_last_error());
     cr_log_info("validation ELBO after 1 epoch %.1f, after 8 epochs %.1f (recon %.1f, KL %.2f, active %d/%d)",
                 r1.val_elbo, r8.val_elbo, r8.val_recon, r8.val_kl, r8.active_units, r8.Z);
     cr_expect(isfinite(r8.val_elbo));
-    cr_expect(r8.val_elbo > r1.val_elbo + 0.2 * fabs(r1.val_elbo),
+    /* 10% of the ELBO (~300 nats, about 10 standard errors of a 96-shower validation mean).
+     * It was 20% while the simulator's equal spots made voxel energies nearly deterministic;
+     * its varying spot energies (issue 13) add randomness no model removes: 13% is reached,
+     * and 16 epochs do not reach more on 384 showers */
+    cr_expect(r8.val_elbo > r1.val_elbo + 0.1 * fabs(r1.val_elbo),
               "ELBO %.1f -> %.1f: not a clear improvement", r1.val_elbo, r8.val_elbo);
     cr_expect(access(path("m8.h5.ckpt"), F_OK) == 0, "no checkpoint");
 }
