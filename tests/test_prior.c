@@ -157,3 +157,27 @@ Test(prior, bad_sizes_are_rejected)
     vae_prior_free(&p);
     vae_prior_free(&p); /* twice is safe */
 }
+
+/* A prior read from a damaged file is refused, not sampled: NaN means, zero weights, a
+ * non-positive diagonal. */
+Test(prior, invalid_parameters_are_refused)
+{
+    phys_geometry_t g = grid(1, 2);
+    vae_prior_t p;
+    cr_assert_eq(vae_prior_init(&p, 2, 1, &g, 0.01), BASE_OK);
+    const int D = p.D;
+    for (int k = 0; k < 2; k++) {
+        p.pi[k] = 0.5;
+        for (int d = 0; d < D; d++) p.chol[((size_t)k * D + d) * D + d] = 1;
+    }
+    cr_assert_eq(vae_prior_prepare(&p), BASE_OK);
+    p.mu[3] = NAN;
+    cr_expect_eq(vae_prior_prepare(&p), BASE_EINVAL);
+    p.mu[3] = 0;
+    p.pi[0] = p.pi[1] = 0;
+    cr_expect_eq(vae_prior_prepare(&p), BASE_EINVAL);
+    p.pi[0] = p.pi[1] = 0.5;
+    p.chol[(size_t)D * D + 2 * D + 2] = 0; /* component 1, coordinate 2 */
+    cr_expect_eq(vae_prior_prepare(&p), BASE_EINVAL);
+    vae_prior_free(&p);
+}

@@ -305,6 +305,12 @@ int vae_prior_fit(vae_prior_t *p, const float *Y, size_t N, int iters, uint64_t 
 int vae_prior_prepare(vae_prior_t *p)
 {
     const size_t D = (size_t)p->D, X = D - 1;
+    double wsum = 0;
+    for (int k = 0; k < p->K; k++) wsum += p->pi[k];
+    for (size_t i = 0; i < (size_t)p->K * D * D; i++)
+        if (!isfinite(p->chol[i]) || (i < (size_t)p->K * D && !isfinite(p->mu[i])))
+            return base_error(BASE_EINVAL, "prior: a mean or covariance is not finite");
+    if (!(wsum > 0) || !isfinite(wsum)) return base_error(BASE_EINVAL, "prior: the weights do not sum to a positive number");
     for (int k = 0; k < p->K; k++) {
         const double *L = p->chol + (size_t)k * D * D;
         double l00 = L[0];
