@@ -30,15 +30,17 @@ static void prior_draw(const vae_infer_t *q, float E_inc, uint64_t seed, uint64_
 static void fill_inputs(vae_infer_t *q, int n, int M, const float *E_inc, uint64_t seed, uint64_t first)
 {
     const int Z = q->cfg.Z, E = q->E, W = Z + E;
-    for (int i = 0; i < n; i++) {
-        if (q->use_prior) {
-            const int L1 = q->prior.L + 1;
+    if (q->use_prior) { /* per-shower streams: the same draws for any thread count */
+        const int L1 = q->prior.L + 1;
+#pragma omp parallel for schedule(static)
+        for (int i = 0; i < n; i++) {
             float x[PHYS_MAX_LAYERS + 2 + 4096];
             prior_draw(q, E_inc[i], seed, first + (uint64_t)i, x);
             memcpy(q->dec_in + (size_t)i * W, x, (size_t)Z * sizeof(float));
             memcpy(q->lay + (size_t)i * L1, x + Z, (size_t)L1 * sizeof(float));
-            continue;
         }
+    }
+    for (int i = 0; i < n && !q->use_prior; i++) {
         base_rng_t r;
         base_rng_init(&r, seed, BASE_STREAM_VAE_LATENT | (first + (uint64_t)i));
         base_rng_normal(&r, q->dec_in + (size_t)i * W, (size_t)Z);
