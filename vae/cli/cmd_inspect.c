@@ -112,9 +112,17 @@ static int inspect_model(const char *file)
     for (int i = 0; i < c->n_dec; i++) printf("-%d", c->dec[i]);
     printf("-%d (%s likelihood)\n", m.O, vae_likelihood_name(c->lik));
     printf("  layers     %s (alpha %g)%s%s\n", layer_act_name(c->act.kind), c->act.alpha,
-           c->batch_norm ? ", batch norm" : "", c->dropout > 0 ? ", dropout" : "");
+           c->batch_norm ? (c->bn_after_act ? ", batch norm after the activation" : ", batch norm before the activation")
+                         : "",
+           c->dropout > 0 ? ", dropout" : "");
     printf("  conditions %d inputs; energy range %.4g .. %.4g GeV\n", m.E, c->e_min_mev * 1e-3, c->e_max_mev * 1e-3);
     printf("  parameters %zu (arena floats, with alignment padding)\n", m.A.n);
+    if (m.prior.K > 0)
+        printf("  prior      learned: %d-component mixture of (ln E, z, %d layer energies, total)\n", m.prior.K,
+               m.prior.L);
+    else
+        printf("  prior      standard normal%s\n", c->prior_k > 0 ? " (a learned prior is configured but not fitted: "
+                                                                  "showervae fit-prior)" : "");
     if (ckpt)
         printf("  state      step %lld, epoch %lld (+%lld batches), best validation ELBO %.3f, seed %llu\n",
                (long long)st.step, (long long)st.epoch, (long long)st.batch_in_epoch, st.best_val,
