@@ -8,8 +8,11 @@
  * 2016); the best model on validation ELBO is written to the output file.
  * Checkpoints (output + ".ckpt") every ckpt_every steps and at each epoch end hold everything
  * needed to resume bit-identically (vae/modelio.h). A NaN/Inf loss or gradient stops the run
- * with a message; the last checkpoint and best model stay as they were. Nothing is printed:
+ * with a message; the last checkpoint and best model stay as they were. When the config asks
+ * for a learned prior (prior_k > 0), it is fitted to the best model after the last epoch (or a
+ * time/step stop) and stored in the output file (vae/fitprior.h). Nothing is printed:
  * progress, per-epoch summaries and warnings go to the caller's monitor (base/monitor.h).
+ * The schedule is cosine with warm-up unless the config says constant (lr_constant).
  */
 #ifndef VAE_TRAIN_H
 #define VAE_TRAIN_H
