@@ -273,14 +273,20 @@ Test(dense, bad_configuration_gives_a_clear_error)
     layer_arena_free(&A);
 }
 
+/* A parameters-only ReLU layer of in x out in its own arena, for the initialisation tests. */
+static void init_layer(layer_arena_t *A, layer_dense_t *L, int in, int out)
+{
+    layer_arena_init(A, layer_dense_arena_size(in, out));
+    layer_dense_cfg_t cfg = {.in = in, .out = out, .batch = 0, .act = {LAYER_ACT_RELU, 0}};
+    cr_assert_eq(layer_dense_init(L, &tu_ctx, A, &cfg), BASE_OK);
+}
+
 Test(dense, initialisation_has_the_he_variance)
 {
     const int in = 512, out = 256;
     layer_arena_t A;
-    layer_arena_init(&A, layer_dense_arena_size(in, out));
     layer_dense_t L;
-    layer_dense_cfg_t cfg = {.in = in, .out = out, .batch = 0, .act = {LAYER_ACT_RELU, 0}};
-    cr_assert_eq(layer_dense_init(&L, &tu_ctx, &A, &cfg), BASE_OK);
+    init_layer(&A, &L, in, out);
     base_rng_t r;
     base_rng_init(&r, 1, 0);
     layer_dense_init_params(&L, &r);
@@ -303,10 +309,8 @@ Test(dense, keras_initialisers_have_their_moments)
 {
     const int in = 512, out = 256;
     layer_arena_t A;
-    layer_arena_init(&A, layer_dense_arena_size(in, out));
     layer_dense_t L;
-    layer_dense_cfg_t cfg = {.in = in, .out = out, .batch = 0, .act = {LAYER_ACT_RELU, 0}};
-    cr_assert_eq(layer_dense_init(&L, &tu_ctx, &A, &cfg), BASE_OK);
+    init_layer(&A, &L, in, out);
     base_rng_t r;
     base_rng_init(&r, 2, 0);
     for (int k = 0; k < 2; k++) {

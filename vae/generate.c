@@ -39,11 +39,12 @@ static void fill_inputs(vae_infer_t *q, int n, int M, const float *E_inc, uint64
             memcpy(q->dec_in + (size_t)i * W, x, (size_t)Z * sizeof(float));
             memcpy(q->lay + (size_t)i * L1, x + Z, (size_t)L1 * sizeof(float));
         }
-    }
-    for (int i = 0; i < n && !q->use_prior; i++) {
-        base_rng_t r;
-        base_rng_init(&r, seed, BASE_STREAM_VAE_LATENT | (first + (uint64_t)i));
-        base_rng_normal(&r, q->dec_in + (size_t)i * W, (size_t)Z);
+    } else {
+        for (int i = 0; i < n; i++) {
+            base_rng_t r;
+            base_rng_init(&r, seed, BASE_STREAM_VAE_LATENT | (first + (uint64_t)i));
+            base_rng_normal(&r, q->dec_in + (size_t)i * W, (size_t)Z);
+        }
     }
     vae_prep_conditions(&q->cfg, n, E_inc, q->dec_in + Z, W);
     for (int i = n; i < M; i++) memcpy(q->dec_in + (size_t)i * W, q->dec_in, (size_t)W * sizeof(float));

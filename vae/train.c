@@ -6,8 +6,6 @@
 #include "layers/optim.h"
 #include "layers/schedule.h"
 #include "base/status.h"
-#include "base/rng.h"
-#include "base/streams.h"
 #include "vae/fitprior.h"
 #include "vae/lik.h"
 #include "vae/modelio.h"
@@ -285,16 +283,18 @@ static int run(run_t *r, vae_train_result_t *res)
         }
         if (rc == BASE_OK) rc = checkpoint(r);
     }
+    double train_secs = base_now() - t0; /* the rate counts training steps, not the prior's fit */
     if (rc == BASE_OK && r->have_best && c->prior_k > 0)
         rc = vae_fit_prior_loaders(o->out, o->out, &r->ctx, &r->tr, &r->va, c->prior_k, r->st.seed, o->monitor);
     double secs = base_now() - t0;
     if (rc == BASE_OK && res)
-        *res = (vae_train_result_t){r->st.step, secs, secs > 0 ? (double)(r->st.step - step0) * c->batch / secs : 0,
+        *res = (vae_train_result_t){r->st.step, secs,
+                                    train_secs > 0 ? (double)(r->st.step - step0) * c->batch / train_secs : 0,
                                     v.elbo, v.recon, v.kl, active, c->Z};
     if (rc == BASE_OK)
         base_monitor_say(o->monitor, BASE_MSG_INFO, "%s after %lld steps in %.0f s (%.0f showers/s); best validation ELBO %.2f in %s",
                 stopped ? "stopped" : "done", (long long)r->st.step, secs,
-                secs > 0 ? (double)(r->st.step - step0) * c->batch / secs : 0, r->st.best_val, o->out);
+                train_secs > 0 ? (double)(r->st.step - step0) * c->batch / train_secs : 0, r->st.best_val, o->out);
     free(kl_dim);
     return rc;
 }
