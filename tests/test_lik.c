@@ -3,6 +3,7 @@
 #include "tests/testutil.h"
 #include "vae/config.h"
 #include "vae/lik.h"
+#include "base/rng.h"
 
 #include <criterion/criterion.h>
 #include <math.h>
@@ -73,4 +74,71 @@ Test(lik, hurdle_gradient_matches_finite_differences)
     tu_fill(out, N * (3 * V + 2), -2, 2, 24);
     double w = fd_worst(&c, out, x, E);
     cr_expect(w < 1e-2, "worst relative error %g", w);
+}
+
+Test(lik, hurdle_gradient_matches_finite_differences_with_a_hit_power)
+{
+    vae_config_t c = cfg(VAE_LIK_HURDLE);
+    c.hit_power = 0.3;
+    float out[N * (3 * V + 2)], x[N * V], E[N];
+    showers(x, E);
+    tu_fill(out, N * (3 * V + 2), -2, 2, 25);
+    double w = fd_worst(&c, out, x, E);
+    cr_expect(w < 1e-2, "worst relative error %g", w);
+}
+
+/* Showers whose hit variable y_p0 = ((x/thr)^p0 - 1)/p0 is Gaussian in every voxel, with a mean
+ * linear in ln E: the profile likelihood must pick p0 back (within one grid step). */
+static double fitted_power(double p0)
+{
+    enum { M = 3000, W = 12 };
+    vae_config_t c = cfg(VAE_LIK_HURDLE);
+    c.V = W;
+    float *x = malloc(sizeof(float) * M * W), *E = malloc(sizeof(float) * M);
+    base_rng_seq_t g;
+    base_rng_seq_init(&g, 5, 0);
+    for (int i = 0; i < M; i++) {
+        E[i] = (float)(1e3 * exp(6.9 * base_rng_seq_u01(&g)));
+        for (int v = 0; v < W; v++) {
+            double y = 3 + 0.2 * v + 0.3 * log(E[i] / 1e3) + (0.4 + 0.05 * v) * base_rng_seq_normal(&g);
+            y = fmax(y, 0.01);
+            double t = p0 > 0 ? pow(1 + p0 * y, 1 / p0) : exp(y);
+            x[i * W + v] = (float)(c.threshold_mev * t);
+        }
+    }
+    double p = vae_lik_fit_hit_power(&c, M, x, E);
+    free(x), free(E);
+    return p;
+}
+
+Test(lik, the_hit_power_fit_recovers_the_generating_power)
+{
+    double p0 = fitted_power(0), p25 = fitted_power(0.25);
+    cr_expect(p0 <= 0.025, "log-normal hits: p = %g", p0);
+    cr_expect(fabs(p25 - 0.25) <= 0.03, "p0 = 0.25: p = %g", p25);
+}
+
+/* Sampling inverts the loss's transform: hits drawn from (m, lv) with p = 0.3 map back to a y
+ * with mean m and variance e^lv (truncation negligible at m / sigma = 6). */
+Test(lik, hurdle_samples_follow_the_modelled_hit_variable)
+{
+    vae_config_t c = cfg(VAE_LIK_HURDLE);
+    c.hit_power = 0.3;
+    enum { M = 4000 };
+    const int O = 3 * V + 2;
+    float *out = malloc(sizeof(float) * M * O), *x = malloc(sizeof(float) * M * V), E[M];
+    for (int i = 0; i < M; i++) {
+        E[i] = 1e4f;
+        for (int v = 0; v < V; v++) out[i * O + v] = 20.f, out[i * O + V + v] = 3.f, out[i * O + 2 * V + v] = logf(0.25f);
+        out[i * O + 3 * V] = 0.f, out[i * O + 3 * V + 1] = 0.f;
+    }
+    vae_lik_generate(&c, M, out, E, 9, 0, 1, x);
+    double s = 0, q = 0;
+    for (int i = 0; i < M * V; i++) {
+        double y = (pow(x[i] / c.threshold_mev, 0.3) - 1) / 0.3;
+        s += y, q += y * y;
+    }
+    double m = s / (M * V), sd = sqrt(q / (M * V) - m * m);
+    cr_expect(fabs(m - 3) < 0.02 && fabs(sd - 0.5) < 0.02, "y mean %g sd %g", m, sd);
+    free(out), free(x);
 }

@@ -88,6 +88,7 @@ int vae_config_preset(vae_config_t *c, const char *name, const char *geo_name, i
         c->kl_warmup_steps = 2000;
         c->free_bits = 0.05f;
         c->prior_k = 12;
+        c->hit_power_fit = 1;
     } else if (strcmp(name, "tiny") == 0) {
         /* a small model for tests and quick trials */
         static const int e[] = {64, 32}, d[] = {32, 64};
@@ -100,6 +101,7 @@ int vae_config_preset(vae_config_t *c, const char *name, const char *geo_name, i
         c->batch = 32;
         c->epochs = 2;
         c->prior_k = 2;
+        c->hit_power_fit = 1;
     } else {
         return base_error(BASE_EINVAL, "unknown preset '%s' (par04, bench-ds2, default, tiny)", name);
     }
@@ -134,6 +136,7 @@ char *vae_config_to_json(const vae_config_t *c)
     cJSON_AddNumberToObject(p, "energy_max_mev", c->e_max_mev);
     cJSON_AddNumberToObject(p, "log_eps", c->log_eps);
     cJSON_AddNumberToObject(p, "threshold_mev", c->threshold_mev);
+    if (c->lik == VAE_LIK_HURDLE) cJSON_AddNumberToObject(p, "hit_power", c->hit_power);
     cJSON *t = cJSON_AddObjectToObject(o, "training");
     cJSON_AddNumberToObject(t, "lr", c->lr);
     cJSON_AddNumberToObject(t, "beta", c->beta);
@@ -235,6 +238,8 @@ static int parse_fields(vae_config_t *c, const cJSON *o, const char *where)
     BASE_TRY(get_num(p, "energy_max_mev", 1e-6, 1e12, &c->e_max_mev, where));
     BASE_TRY(get_num(p, "log_eps", 1e-30, 1, &c->log_eps, where));
     BASE_TRY(get_num(p, "threshold_mev", 0, 1e6, &c->threshold_mev, where));
+    if (cJSON_GetObjectItemCaseSensitive(p, "hit_power")) /* absent (older files): ln(x/thr) */
+        BASE_TRY(get_num(p, "hit_power", 0, 1, &c->hit_power, where));
     struct { const char *k; float *f; double lo, hi; } fl[] = {
         {"lr", &c->lr, 0, 10}, {"beta", &c->beta, 0, 1e6}, {"free_bits", &c->free_bits, 0, 100},
         {"clip", &c->clip, 0, 1e12}, {"logvar_clamp", &c->lv_clamp, 0.1, 100}};

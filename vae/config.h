@@ -52,6 +52,10 @@ typedef struct {
     double e_min_mev, e_max_mev; /* conditioning range of log_energy */
     double log_eps;              /* gaussian: y = ln(u + log_eps) */
     double threshold_mev;        /* readout threshold applied at generation */
+    double hit_power;            /* hurdle: a hit's energy is modelled as the Box-Cox variable
+                                  * y = ((x/thr)^p - 1) / p, p in [0, 1]; p = 0 is y = ln(x/thr) */
+    int hit_power_fit;           /* choose p from the data when training starts (vae_lik_fit_hit_power);
+                                  * not stored: the model file holds the chosen p */
     /* training defaults */
     float lr, beta, free_bits, clip, lv_clamp;
     int batch, epochs, kl_warmup_steps;

@@ -44,6 +44,12 @@ void vae_prep_encoder_input(const vae_config_t *c, int n, const float *E_inc, co
     }
 }
 
+/* ---- the hit-energy variable (Box-Cox, G. Box and D. Cox, JRSS B 26 (1964) 211) ----
+ * y = (t^p - 1) / p for t = x / thr >= 1, the limit p -> 0 being ln t; y >= 0 exactly at hits.
+ * Inverse: t = (1 + p y)^(1/p). p > 0 shortens the right tail that ln t gives to skewed spectra. */
+static inline double hit_fwd(double p, double t) { return p > 0 ? (pow(t, p) - 1) / p : log(t); }
+static inline double hit_inv(double p, double y) { return p > 0 ? pow(1 + p * y, 1 / p) : exp(y); }
+
 /* ---- per-row losses (each returns the row's summed NLL and writes its gradients) ---- */
 
 /* Bernoulli on u = x / E_inc: BCE on logits (layers/loss.h) in blocks of BCE_BLOCK voxels in
@@ -84,9 +90,10 @@ static double row_gaussian(const vae_config_t *c, const float *o, const float *x
     return s;
 }
 
-/* Hurdle: sum_v BCE(l_v, h_v) + h_v NLL_0(ln(x_v/thr) | m_v, v_v), plus NLL(ln(E_tot/E_inc) | m_t, v_t),
- * with hits h_v = [x_v >= thr] (the target thresholded as the readout does) and NLL_0 the
- * Gaussian truncated to s = ln(x/thr) >= 0, so loss and sampling agree on the support. */
+/* Hurdle: sum_v BCE(l_v, h_v) + h_v NLL_0(y(x_v) | m_v, v_v), plus NLL(ln(E_tot/E_inc) | m_t, v_t),
+ * with hits h_v = [x_v >= thr] (the target thresholded as the readout does), y the hit variable
+ * above and NLL_0 the Gaussian truncated to y >= 0, so loss and sampling agree on the support.
+ * The value is the density of y, not of x (the Jacobian does not depend on the outputs). */
 static double row_hurdle(const vae_config_t *c, const float *o, const float *x, float Ei, float *d, float g)
 {
     const int V = c->V;
@@ -97,7 +104,7 @@ static double row_hurdle(const vae_config_t *c, const float *o, const float *x, 
         s += layer_bce_logit(o[v], h, d ? &dz : NULL);
         if (d) d[v] = g * (float)dz;
         if (h) {
-            s += gauss_term(log(x[v] / thr), o[V + v], o[2 * V + v], c->lv_clamp, 1, d ? d + V + v : NULL,
+            s += gauss_term(hit_fwd(c->hit_power, x[v] / thr), o[V + v], o[2 * V + v], c->lv_clamp, 1, d ? d + V + v : NULL,
                             d ? d + 2 * V + v : NULL, g);
             tot += x[v];
         } else if (d) {
@@ -166,7 +173,7 @@ static void gen_row(const vae_config_t *c, const float *o, float Ei, base_rng_se
             x[v] = 0.f;
             if (base_rng_seq_u01(u) < p) {
                 double s = trunc_normal(o[V + v], exp(0.5 * layer_clamp(o[2 * V + v], L)), base_rng_seq_u01(u));
-                x[v] = (float)(thr * exp(s));
+                x[v] = (float)(thr * hit_inv(c->hit_power, s));
                 tot += x[v];
             }
         }
@@ -222,7 +229,7 @@ void vae_lik_init_bias(const vae_config_t *c, int n, const float *x, const float
                 s += y, q += y * y, k++;
             } else {
                 hits += xe >= thr;
-                if (xe >= thr) y = log(xe / thr), s += y, q += y * y, k++;
+                if (xe >= thr) y = hit_fwd(c->hit_power, xe / thr), s += y, q += y * y, k++;
             }
         }
         if (c->lik == VAE_LIK_BERNOULLI) {
@@ -245,4 +252,41 @@ void vae_lik_init_bias(const vae_config_t *c, int n, const float *x, const float
         }
         moments(tk, ts, tq, &bias[3 * V], &bias[3 * V + 1], 0.f, 0.f);
     }
+}
+
+/* Profile log-likelihood of p (Box and Cox 1964): for every voxel with at least 20 hits, the hit
+ * variable y_p = (t^p - 1)/p regressed on ln E_inc, y = a + b ln E + N(0, s^2), maximised over
+ * a, b, s; summed over voxels with the Jacobian of t -> y_p:
+ *   l(p) = sum_v [-(n_v / 2) ln s_v^2(p)] + (p - 1) sum_hits ln t.
+ * Truncation at y >= 0 is ignored here: the aim is the shape of the spectrum, not its fit. */
+static double boxcox_profile(const vae_config_t *c, int n, const float *x, const float *E_inc, double p)
+{
+    const int V = c->V;
+    const double thr = c->threshold_mev > 0 ? c->threshold_mev : 1e-3;
+    double l = 0;
+#pragma omp parallel for schedule(static) reduction(+ : l)
+    for (int v = 0; v < V; v++) {
+        double k = 0, se = 0, see = 0, sy = 0, sey = 0, syy = 0, jac = 0;
+        for (int i = 0; i < n; i++) {
+            double xe = x[(size_t)i * V + v];
+            if (!(xe >= thr)) continue;
+            double t = xe / thr, y = hit_fwd(p, t), e = log(E_inc[i]);
+            k++, se += e, see += e * e, sy += y, sey += e * y, syy += y * y, jac += log(t);
+        }
+        if (k < 20) continue;
+        double me = se / k, my = sy / k, vee = see / k - me * me, vey = sey / k - me * my, vyy = syy / k - my * my;
+        double res = vee > 1e-12 ? vyy - vey * vey / vee : vyy; /* residual variance of the fit */
+        l += -0.5 * k * log(fmax(res, 1e-12)) + (p - 1) * jac;
+    }
+    return l;
+}
+
+double vae_lik_fit_hit_power(const vae_config_t *c, int n, const float *x, const float *E_inc)
+{
+    double best = 0, lbest = -INFINITY;
+    for (int k = 0; k <= 20; k++) { /* p = 0, 0.025, ..., 0.5 */
+        double p = 0.025 * k, l = boxcox_profile(c, n, x, E_inc, p);
+        if (l > lbest) lbest = l, best = p;
+    }
+    return best;
 }

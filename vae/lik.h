@@ -32,8 +32,13 @@ double vae_lik_loss(const vae_config_t *c, int n, const float *out, const float 
 
 /* bias: (O) decoder output biases that start training at the data's marginal statistics:
  * Bernoulli logit(mean u); Gaussian mean and log-variance of y; hurdle logit(hit rate), mean and
- * log-variance of ln(x/thr) over hits, and of r = ln(E_tot/E_inc). From n showers x: (n, V). */
+ * log-variance of the hit variable y(x) over hits, and of r = ln(E_tot/E_inc). From n showers x: (n, V). */
 void vae_lik_init_bias(const vae_config_t *c, int n, const float *x, const float *E_inc, float *bias);
+
+/* The hurdle's hit-energy power p (config.h hit_power) that maximises the Box-Cox profile
+ * likelihood of the hit energies in n showers x: (n, V), each voxel's y regressed on ln E_inc;
+ * chosen on the grid 0, 0.025, ..., 0.5. Call before vae_lik_init_bias. */
+double vae_lik_fit_hit_power(const vae_config_t *c, int n, const float *x, const float *E_inc);
 
 /* x: (n, V) showers (MeV) from decoder outputs out: (n, O), thresholded; shower k uses the
  * stream of index first + k. Bernoulli outputs the mean (Par04); the others sample. For

@@ -98,6 +98,11 @@ static int init_output_bias(run_t *r)
         rc = io_dataset_read(&r->data, first, cnt, E + n, X + n * V);
         n += cnt;
     }
+    if (rc == BASE_OK && c->lik == VAE_LIK_HURDLE && c->hit_power_fit) {
+        r->m.cfg.hit_power = vae_lik_fit_hit_power(c, (int)n, X, E);
+        base_monitor_say(r->o->monitor, BASE_MSG_INFO, "hit energies modelled as ((x/thr)^p - 1)/p with p = %.3f "
+                         "(Box-Cox profile likelihood on %zu showers)", c->hit_power, n);
+    }
     if (rc == BASE_OK) vae_lik_init_bias(c, (int)n, X, E, layer_dense_b(&r->m.dec.head));
     free(E), free(X);
     return rc;

@@ -111,6 +111,9 @@ static int inspect_model(const char *file)
     printf(" -> latent %d (mean, log-variance)\n  decoder    %d", c->Z, c->Z + m.E);
     for (int i = 0; i < c->n_dec; i++) printf("-%d", c->dec[i]);
     printf("-%d (%s likelihood)\n", m.O, vae_likelihood_name(c->lik));
+    if (c->lik == VAE_LIK_HURDLE)
+        printf("  hits       x >= %.4g MeV; energy as %s (p = %.3f)\n", c->threshold_mev,
+               c->hit_power > 0 ? "((x/thr)^p - 1)/p" : "ln(x/thr)", c->hit_power);
     printf("  layers     %s (alpha %g)%s%s\n", layer_act_name(c->act.kind), c->act.alpha,
            c->batch_norm ? (c->bn_after_act ? ", batch norm after the activation" : ", batch norm before the activation")
                          : "",
