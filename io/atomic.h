@@ -7,12 +7,22 @@
  * Directories (a report) work the same way: io_atomic_dir_begin creates the temporary directory
  * PATH.tmp.PID; io_atomic_dir_commit moves it into place (an existing directory, allowed only
  * with force, is renamed aside first and removed only once the new one is in place);
- * io_atomic_dir_abort removes the temporary directory with everything in it.
+ * io_atomic_dir_abort removes the temporary directory with everything in it. A trailing slash
+ * in a directory path is ignored.
+ * Durability: the temporary file (every file of a directory) is fsync'ed before the rename and
+ * the parent directory after it, so a name never points at incomplete data, even after a crash.
+ * Leftovers: begin removes the temporary names of this output that a killed run left (the same
+ * pattern with the PID of a process that no longer exists).
  */
 #ifndef IO_ATOMIC_H
 #define IO_ATOMIC_H
 
 #include <stddef.h>
+
+/* BASE_EINVAL when out names the same file as in (an existing path, compared by device and
+ * inode, so links and ./ spellings are caught), or is a directory that holds in: --force must
+ * never destroy an input. */
+int io_atomic_not_input(const char *out, const char *in);
 
 int io_atomic_begin(const char *path, int force, char *tmp, size_t n);
 int io_atomic_commit(const char *tmp, const char *path, int force);

@@ -2,6 +2,7 @@
 #include "io/dataset.h"
 #include "io/h5.h"
 
+#include "base/limits.h"
 #include "base/status.h"
 
 #include <errno.h>
@@ -20,21 +21,33 @@ const char *io_layout_name(io_layout_t l)
 
 static int exists(hid_t f, const char *name) { return H5Lexists(f, name, H5P_DEFAULT) > 0; }
 
-/* Opens dataset name; its rank and dims (up to 4) and that it holds floats. */
+/* Opens dataset name: floating point, rank 1 to 4, its dims. */
 static int open_dset(io_dataset_t *d, const char *name, hid_t *ds, int *rank, hsize_t dims[4])
 {
     *ds = H5Dopen2(d->file, name, H5P_DEFAULT);
     if (*ds < 0) return base_error(BASE_EIO, "%s: cannot open dataset '%s'", d->path, name);
-    hid_t sp = H5Dget_space(*ds), ty = H5Dget_type(*ds);
-    *rank = H5Sget_simple_extent_ndims(sp);
-    int ok = *rank >= 1 && *rank <= 4 && H5Sget_simple_extent_dims(sp, dims, NULL) >= 0;
-    H5T_class_t cls = H5Tget_class(ty);
-    H5Sclose(sp);
-    H5Tclose(ty);
-    if (!ok) return base_error(BASE_EIO, "%s: dataset '%s' has rank %d (expected 1 to 4)", d->path, name, *rank);
-    if (cls != H5T_FLOAT)
-        return base_error(BASE_EIO, "%s: dataset '%s' is not floating point (float32 or float64 expected)",
-                           d->path, name);
+    if (io_h5_dims(*ds, H5T_FLOAT, 4, rank, dims) < 0) {
+        H5Dclose(*ds);
+        *ds = H5I_INVALID_HID;
+        return base_error(BASE_EIO, "%s: dataset '%s' must hold float32 or float64 numbers in 1 to 4 dimensions",
+                          d->path, name);
+    }
+    return BASE_OK;
+}
+
+/* Voxels per shower from the dims after the first: within BASE_MAX_VOXELS and not 0. */
+static int row_length(const io_dataset_t *d, const char *name, int rank, const hsize_t *dims, int *V)
+{
+    unsigned long long v = 1;
+    for (int i = 1; i < rank; i++)
+        if (!base_mul_fits(v, dims[i], BASE_MAX_VOXELS, &v))
+            return base_error(BASE_EIO, "%s: '%s' declares more than %d voxels per shower", d->path, name,
+                              BASE_MAX_VOXELS);
+    if (v == 0) return base_error(BASE_EIO, "%s: '%s' has showers of 0 voxels", d->path, name);
+    if (dims[0] > BASE_MAX_SHOWERS)
+        return base_error(BASE_EIO, "%s: '%s' declares %llu showers (at most %llu)", d->path, name,
+                          (unsigned long long)dims[0], BASE_MAX_SHOWERS);
+    *V = (int)v;
     return BASE_OK;
 }
 
@@ -59,13 +72,13 @@ static int read_rows(io_dataset_t *d, hid_t ds, int rank, size_t first, size_t c
     return BASE_OK;
 }
 
-/* Checks energies (n) finite and > 0. */
+/* Checks energies (n) within (BASE_MIN_ENERGY_MEV, BASE_MAX_ENERGY_MEV] (so finite and > 0). */
 static int check_energies(const io_dataset_t *d, const float *e, size_t n, size_t first)
 {
     for (size_t i = 0; i < n; i++)
-        if (!(e[i] > 0) || !isfinite(e[i]))
-            return base_error(BASE_EIO, "%s: incident energy of shower %zu is %g (must be finite and > 0)",
-                               d->path, first + i, e[i]);
+        if (!(e[i] > BASE_MIN_ENERGY_MEV && e[i] <= BASE_MAX_ENERGY_MEV))
+            return base_error(BASE_EIO, "%s: incident energy of shower %zu is %g MeV (must be in (%g, %g])",
+                               d->path, first + i, e[i], BASE_MIN_ENERGY_MEV, BASE_MAX_ENERGY_MEV);
     return BASE_OK;
 }
 
@@ -107,7 +120,9 @@ static int plan_blocks(io_dataset_t *d, const char *name)
 {
     hid_t dcpl = H5Dget_create_plist(d->showers);
     hsize_t chunk[4] = {0}, dims[4];
-    int rank = H5Sget_simple_extent_dims(H5Dget_space(d->showers), dims, NULL);
+    hid_t sp = H5Dget_space(d->showers);
+    int rank = H5Sget_simple_extent_dims(sp, dims, NULL);
+    H5Sclose(sp);
     int chunked = H5Pget_layout(dcpl) == H5D_CHUNKED && H5Pget_chunk(dcpl, 4, chunk) == rank;
     H5Pclose(dcpl);
     size_t row_bytes = (size_t)d->V * sizeof(float), max_rows = MAX_BLOCK_BYTES / row_bytes;
@@ -119,9 +134,10 @@ static int plan_blocks(io_dataset_t *d, const char *name)
     size_t chunk_elems = 1, across = 1;
     for (int i = 0; i < rank; i++) chunk_elems *= chunk[i];
     for (int i = 1; i < rank; i++) across *= (dims[i] + chunk[i] - 1) / chunk[i];
-    size_t need = across * chunk_elems * 8 + (1u << 20); /* float64 worst case */
+    double need = (double)across * chunk_elems * 8 + (1u << 20); /* float64 worst case */
+    if (need > (double)(1u << 30)) need = (double)(1u << 30); /* odd chunkings: HDF5 rereads */
     hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
-    H5Pset_chunk_cache(dapl, 10007, need, 1.0);
+    H5Pset_chunk_cache(dapl, 10007, (size_t)need, 1.0);
     H5Dclose(d->showers);
     d->showers = H5Dopen2(d->file, name, dapl);
     H5Pclose(dapl);
@@ -146,10 +162,9 @@ static int open_pair(io_dataset_t *d, const char *e_name, int want_rank)
     if (rc == BASE_OK && sd[0] != ed[0])
         rc = base_error(BASE_EIO, "%s: %llu incident energies but %llu showers", d->path,
                          (unsigned long long)ed[0], (unsigned long long)sd[0]);
+    if (rc == BASE_OK) rc = row_length(d, "showers", rs, sd, &d->V);
     if (rc == BASE_OK) {
         d->n = sd[0];
-        d->V = 1;
-        for (int i = 1; i < rs; i++) d->V *= (int)sd[i];
         if (rs == 4)
             for (int i = 0; i < 3; i++) d->par04_dims[i] = (int)sd[i + 1];
         d->energies = malloc((d->n ? d->n : 1) * sizeof(float));
@@ -169,7 +184,7 @@ static herr_t collect_group(hid_t loc, const char *name, const H5L_info_t *info,
     char *end;
     double e = strtod(name, &end);
     H5O_info_t oi;
-    if (end == name || *end || !(e > 0) || H5Oget_info_by_name2(loc, name, &oi, H5O_INFO_BASIC, H5P_DEFAULT) < 0 ||
+    if (end == name || *end || !(e * 1e3 > BASE_MIN_ENERGY_MEV && e * 1e3 <= BASE_MAX_ENERGY_MEV) || H5Oget_info_by_name2(loc, name, &oi, H5O_INFO_BASIC, H5P_DEFAULT) < 0 ||
         oi.type != H5O_TYPE_DATASET)
         return 0;
     io_group_t *g = realloc(d->groups, (size_t)(d->n_groups + 1) * sizeof *g);
@@ -206,6 +221,9 @@ static int open_par04_per_energy(io_dataset_t *d)
         if (r != 4)
             return base_error(BASE_EIO, "%s: Par04 dataset '%s' must be (N, R, PHI, Z); rank is %d", d->path,
                                d->groups[k].name, r);
+        BASE_TRY(row_length(d, d->groups[k].name, r, dims, &d->V));
+        if (d->n + dims[0] > BASE_MAX_SHOWERS)
+            return base_error(BASE_EIO, "%s: more than %llu showers", d->path, BASE_MAX_SHOWERS);
         if (k > 0 && (dims[1] != (hsize_t)d->par04_dims[0] || dims[2] != (hsize_t)d->par04_dims[1] ||
                       dims[3] != (hsize_t)d->par04_dims[2]))
             return base_error(BASE_EIO, "%s: Par04 datasets have different shapes ('%s')", d->path,
@@ -215,7 +233,6 @@ static int open_par04_per_energy(io_dataset_t *d)
         d->groups[k].n = dims[0];
         d->n += dims[0];
     }
-    d->V = d->par04_dims[0] * d->par04_dims[1] * d->par04_dims[2];
     d->energies = malloc((d->n ? d->n : 1) * sizeof(float));
     if (!d->energies) return base_error(BASE_ENOMEM, "%s: out of memory", d->path);
     for (int k = 0; k < d->n_groups; k++)
@@ -247,12 +264,12 @@ int io_dataset_open(io_dataset_t *d, const char *path, const phys_geometry_t *ge
     memset(d, 0, sizeof *d);
     d->file = H5I_INVALID_HID;
     d->showers = H5I_INVALID_HID;
-    io_h5_quiet();
     snprintf(d->path, sizeof d->path, "%s", path);
-    if (access(path, R_OK) != 0) return base_error(BASE_EIO, "%s: %s", path, strerror(errno));
-    if (H5Fis_hdf5(path) <= 0) return base_error(BASE_EIO, "%s: not an HDF5 file", path);
-    d->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (d->file < 0) return base_error(BASE_EIO, "%s: cannot open as HDF5 (truncated or damaged file?)", path);
+    d->file = io_h5_open_ro(path, "shower file");
+    if (d->file < 0) {
+        d->file = H5I_INVALID_HID;
+        return BASE_EIO;
+    }
     int rc = open_layout(d);
     if (rc == BASE_OK && d->n == 0) rc = base_error(BASE_EIO, "%s: holds no showers", path);
     if (rc == BASE_OK) rc = infer_geometry(d, geo);

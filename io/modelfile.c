@@ -6,17 +6,35 @@
 #include "io/h5.h"
 #include "base/status.h"
 
+#include <zlib.h>
+
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+/* CRC-32 (zlib) of a text. */
+static unsigned long text_crc(const char *s) { return crc32(crc32(0L, Z_NULL, 0), (const Bytef *)s, (uInt)strlen(s)); }
+
+/* The config's checksum as the attribute config_crc32. */
+static int put_crc(hid_t file, const char *config)
+{
+    unsigned int c = (unsigned int)text_crc(config);
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(file, "config_crc32", H5T_STD_U32LE, sp, H5P_DEFAULT, H5P_DEFAULT);
+    int e = a < 0 ? -1 : H5Awrite(a, H5T_NATIVE_UINT, &c);
+    if (a >= 0) H5Aclose(a);
+    H5Sclose(sp);
+    return e < 0 ? -1 : 0;
+}
 
 int io_model_create(io_model_t *f, const char *path, int force, const char *config_json, const char *producer)
 {
     memset(f, 0, sizeof *f);
     f->file = H5I_INVALID_HID;
-    io_h5_quiet();
+    io_h5_init();
     snprintf(f->path, sizeof f->path, "%s", path);
     f->force = force;
     BASE_TRY(io_atomic_begin(path, force, f->tmp, sizeof f->tmp));
@@ -30,7 +48,7 @@ int io_model_create(io_model_t *f, const char *path, int force, const char *conf
     if (a >= 0) H5Aclose(a);
     H5Sclose(sp);
     if (e < 0 || io_h5_put_str(f->file, "format", IO_MODEL_FORMAT) < 0 || io_h5_put_str(f->file, "producer", producer) < 0 ||
-        io_h5_put_str(f->file, "config", config_json) < 0) {
+        io_h5_put_str(f->file, "config", config_json) < 0 || put_crc(f->file, config_json) < 0) {
         io_model_abort(f);
         return base_error(BASE_EIO, "%s: cannot write the header", path);
     }
@@ -69,15 +87,21 @@ int io_model_put_array(io_model_t *f, const char *name, const float *v, size_t n
     return put_floats(f, full, v, n ? n : 1, 0);
 }
 
+/* A state scalar: a one-element float64 or int64 dataset, chunked with fletcher32 like the
+ * tensors, so that a changed step or seed fails its checksum. */
 static int put_scalar(io_model_t *f, const char *name, hid_t ftype, hid_t mtype, const void *v)
 {
     char full[128];
     snprintf(full, sizeof full, "/state/%s", name);
-    hid_t sp = H5Screate(H5S_SCALAR), lcpl = H5Pcreate(H5P_LINK_CREATE);
+    hsize_t one = 1;
+    hid_t sp = H5Screate_simple(1, &one, NULL), lcpl = H5Pcreate(H5P_LINK_CREATE), dcpl = H5Pcreate(H5P_DATASET_CREATE);
     H5Pset_create_intermediate_group(lcpl, 1);
-    hid_t ds = H5Dcreate2(f->file, full, ftype, sp, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+    H5Pset_chunk(dcpl, 1, &one);
+    H5Pset_fletcher32(dcpl);
+    hid_t ds = H5Dcreate2(f->file, full, ftype, sp, lcpl, dcpl, H5P_DEFAULT);
     herr_t e = ds < 0 ? -1 : H5Dwrite(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, v);
     if (ds >= 0) H5Dclose(ds);
+    H5Pclose(dcpl);
     H5Pclose(lcpl);
     H5Sclose(sp);
     return e < 0 ? base_error(BASE_EIO, "%s: cannot write %s", f->path, full) : BASE_OK;
@@ -95,8 +119,9 @@ int io_model_put_f64(io_model_t *f, const char *name, double v)
 
 int io_model_is_model(const char *path)
 {
-    io_h5_quiet();
-    if (access(path, R_OK) != 0 || H5Fis_hdf5(path) <= 0) return 0;
+    struct stat st;
+    io_h5_init();
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || access(path, R_OK) != 0 || H5Fis_hdf5(path) <= 0) return 0;
     hid_t h = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (h < 0) return 0;
     char *s = io_h5_get_str(h, "format");
@@ -106,37 +131,43 @@ int io_model_is_model(const char *path)
     return yes;
 }
 
-int io_model_open(io_model_t *f, const char *path)
+/* The format marker and version, and the config with its checksum; f->config set. */
+static int check_header(io_model_t *f)
 {
-    memset(f, 0, sizeof *f);
-    io_h5_quiet();
-    snprintf(f->path, sizeof f->path, "%s", path);
-    if (access(path, R_OK) != 0) return base_error(BASE_EIO, "%s: %s", path, strerror(errno));
-    if (H5Fis_hdf5(path) <= 0) return base_error(BASE_EIO, "%s: not an HDF5 file", path);
-    f->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f->file < 0) return base_error(BASE_EIO, "%s: cannot open as HDF5 (truncated or damaged file?)", path);
     char *fmt = io_h5_get_str(f->file, "format");
     int ok = fmt && strcmp(fmt, IO_MODEL_FORMAT) == 0;
     free(fmt);
-    if (!ok) {
-        io_model_close(f);
-        return base_error(BASE_EIO, "%s: not a showervae model (no format=\"%s\" attribute)", path, IO_MODEL_FORMAT);
-    }
-    int v = -1;
-    if (H5Aexists(f->file, "format_version") > 0) {
-        hid_t a = H5Aopen(f->file, "format_version", H5P_DEFAULT);
-        if (H5Aread(a, H5T_NATIVE_INT, &v) < 0) v = -1;
-        H5Aclose(a);
-    }
-    if (v != IO_MODEL_VERSION) {
-        io_model_close(f);
-        return base_error(BASE_EIO, "%s: model format version %d, this showervae reads version %d", path, v,
-                           IO_MODEL_VERSION);
-    }
+    if (!ok) return base_error(BASE_EIO, "%s: not a showervae model (no format=\"%s\" attribute)", f->path, IO_MODEL_FORMAT);
+    long long v = -1, crc = -1;
+    if (io_h5_get_int_attr(f->file, "format_version", &v) != 1)
+        return base_error(BASE_EIO, "%s: format_version is missing or not one integer", f->path);
+    if (v != IO_MODEL_VERSION)
+        return base_error(BASE_EIO, "%s: model format version %lld, this showervae reads version %d%s", f->path, v,
+                          IO_MODEL_VERSION, v == 1 ? " (version 1 files have no checksum on the config: retrain)" : "");
     f->config = io_h5_get_str(f->file, "config");
-    if (!f->config) {
+    if (!f->config) return base_error(BASE_EIO, "%s: the config attribute is missing or not one string", f->path);
+    if (io_h5_get_int_attr(f->file, "config_crc32", &crc) != 1)
+        return base_error(BASE_EIO, "%s: config_crc32 is missing or not one integer", f->path);
+    if ((unsigned long)crc != text_crc(f->config))
+        return base_error(BASE_EIO, "%s: the config fails its checksum (edited or corrupted file)", f->path);
+    return BASE_OK;
+}
+
+int io_model_open(io_model_t *f, const char *path)
+{
+    memset(f, 0, sizeof *f);
+    snprintf(f->path, sizeof f->path, "%s", path);
+    f->file = io_h5_open_ro(path, "showervae model");
+    if (f->file < 0) {
+        f->file = H5I_INVALID_HID;
+        return BASE_EIO;
+    }
+    int rc = check_header(f);
+    if (rc < 0) {
+        char why[600];
+        snprintf(why, sizeof why, "%s", base_last_error());
         io_model_close(f);
-        return base_error(BASE_EIO, "%s: model has no config attribute", path);
+        return base_error(rc, "%s", why);
     }
     return BASE_OK;
 }
@@ -153,17 +184,45 @@ int io_model_has(io_model_t *f, const char *name)
     return H5Lexists(f->file, name, H5P_DEFAULT) > 0;
 }
 
-static int get_floats(io_model_t *f, const char *name, float *data, size_t rows, size_t cols)
+/* Whether dataset ds carries the fletcher32 checksum every showervae tensor has. */
+static int has_checksum(hid_t ds)
+{
+    hid_t dcpl = H5Dget_create_plist(ds);
+    unsigned flags;
+    size_t nv = 0;
+    int yes = dcpl >= 0 && H5Pget_filter_by_id2(dcpl, H5Z_FILTER_FLETCHER32, &flags, &nv, NULL, 0, NULL, NULL) >= 0;
+    if (dcpl >= 0) H5Pclose(dcpl);
+    return yes;
+}
+
+/* Opens an entry that must exist, hold numbers of class cls and carry the checksum. */
+static int open_checked(io_model_t *f, const char *name, H5T_class_t cls, hid_t *ds)
 {
     if (!io_model_has(f, name)) return base_error(BASE_EIO, "%s: missing %s", f->path, name);
-    hid_t ds = H5Dopen2(f->file, name, H5P_DEFAULT), sp = H5Dget_space(ds);
+    *ds = H5Dopen2(f->file, name, H5P_DEFAULT);
+    if (*ds < 0) return base_error(BASE_EIO, "%s: %s is not a dataset", f->path, name);
+    hid_t t = H5Dget_type(*ds);
+    int ok = t >= 0 && H5Tget_class(t) == cls;
+    if (t >= 0) H5Tclose(t);
+    if (!ok || !has_checksum(*ds)) {
+        H5Dclose(*ds);
+        return base_error(BASE_EIO, "%s: %s is not %s with a checksum (not written by showervae?)", f->path, name,
+                          cls == H5T_FLOAT ? "floating point" : "an integer");
+    }
+    return BASE_OK;
+}
+
+static int get_floats(io_model_t *f, const char *name, float *data, size_t rows, size_t cols)
+{
+    hid_t ds;
+    BASE_TRY(open_checked(f, name, H5T_FLOAT, &ds));
     hsize_t dims[2] = {0, 0};
-    int rank = H5Sget_simple_extent_dims(sp, dims, NULL);
-    H5Sclose(sp);
-    if (rank != (cols ? 2 : 1) || dims[0] != rows || (cols && dims[1] != cols)) {
+    int rank = 0;
+    if (io_h5_dims(ds, H5T_FLOAT, 2, &rank, dims) < 0 || rank != (cols ? 2 : 1) || dims[0] != rows ||
+        (cols && dims[1] != cols)) {
         H5Dclose(ds);
-        return base_error(BASE_EIO, "%s: %s has shape (%llu, %llu), the config needs (%zu, %zu)", f->path, name,
-                           (unsigned long long)dims[0], (unsigned long long)(rank == 2 ? dims[1] : 0), rows, cols);
+        return base_error(BASE_EIO, "%s: %s has rank %d, shape (%llu, %llu); the config needs (%zu, %zu)", f->path, name,
+                          rank, (unsigned long long)dims[0], (unsigned long long)(rank == 2 ? dims[1] : 0), rows, cols);
     }
     herr_t e = H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
     H5Dclose(ds);
@@ -182,19 +241,28 @@ int io_model_get_array(io_model_t *f, const char *name, float *v, size_t n)
     return get_floats(f, full, v, n ? n : 1, 0);
 }
 
-static int get_scalar(io_model_t *f, const char *name, hid_t mtype, void *v)
+static int get_scalar(io_model_t *f, const char *name, H5T_class_t cls, hid_t mtype, void *v)
 {
     char full[128];
     snprintf(full, sizeof full, "/state/%s", name);
-    if (!io_model_has(f, full)) return base_error(BASE_EIO, "%s: missing %s", f->path, full);
-    hid_t ds = H5Dopen2(f->file, full, H5P_DEFAULT);
-    herr_t e = H5Dread(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, v);
+    hid_t ds;
+    BASE_TRY(open_checked(f, full, cls, &ds));
+    int e = io_h5_read_one(ds, cls, mtype, v);
     H5Dclose(ds);
-    return e < 0 ? base_error(BASE_EIO, "%s: cannot read %s", f->path, full) : BASE_OK;
+    return e < 0 ? base_error(BASE_EIO, "%s: %s is not one number or fails its checksum", f->path, full) : BASE_OK;
 }
 
-int io_model_get_i64(io_model_t *f, const char *name, int64_t *v) { return get_scalar(f, name, H5T_NATIVE_INT64, v); }
-int io_model_get_f64(io_model_t *f, const char *name, double *v) { return get_scalar(f, name, H5T_NATIVE_DOUBLE, v); }
+int io_model_get_i64(io_model_t *f, const char *name, int64_t *v)
+{
+    return get_scalar(f, name, H5T_INTEGER, H5T_NATIVE_INT64, v);
+}
+int io_model_get_f64(io_model_t *f, const char *name, double *v)
+{
+    double x;
+    BASE_TRY(get_scalar(f, name, H5T_FLOAT, H5T_NATIVE_DOUBLE, &x));
+    *v = x;
+    return BASE_OK;
+}
 
 int io_model_close(io_model_t *f)
 {

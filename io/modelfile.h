@@ -1,13 +1,15 @@
 /* io/modelfile.h: model and checkpoint files (HDF5), self-describing and checked.
  *
  * Layout (readable with h5dump or h5py):
- *   root attributes  format = "showervae-model", format_version = 1, producer, config (JSON text)
+ *   root attributes  format = "showervae-model", format_version = 2, producer, config (JSON
+ *                    text), config_crc32 (CRC-32 of the config text)
  *   /<name>          one float32 dataset per named tensor, shape (rows, cols) or (rows),
  *                    chunked with the fletcher32 checksum filter (HDF5 verifies it on read)
- *   /state/<name>    int64 or float64 scalars and flat float32 arrays of checkpoints
- *                    (optimiser moments, step, epoch, random-generator positions, ...)
- * Writing is atomic (io/atomic.h). Reading validates the format marker and version, and every
- * tensor's shape against what the caller expects; a corrupted block fails its checksum.
+ *   /state/<name>    int64 or float64 one-element datasets and flat float32 arrays of
+ *                    checkpoints (optimiser moments, step, epoch, seed, ...), fletcher32 too
+ * Writing is atomic (io/atomic.h). Reading validates the format marker and version, the
+ * config's checksum, and every entry's class, rank and shape against what the caller expects
+ * before reading it; every entry must carry its checksum, and a corrupted block fails it.
  */
 #ifndef IO_MODELFILE_H
 #define IO_MODELFILE_H
@@ -17,7 +19,7 @@
 #include <stdint.h>
 
 #define IO_MODEL_FORMAT "showervae-model"
-#define IO_MODEL_VERSION 1
+#define IO_MODEL_VERSION 2 /* 2: config_crc32, checksummed state scalars */
 
 typedef struct {
     char name[64]; /* "/encoder/dense0/weight" */

@@ -87,7 +87,7 @@ int io_writer_open(io_writer_t *w, const char *path, const phys_geometry_t *g, c
     w->file = w->d_e = w->d_x = H5I_INVALID_HID;
     for (int k = 0; k < IO_WRITER_MAX_EXTRA; k++) w->d_extra[k] = H5I_INVALID_HID;
     if (o->n_extra < 0 || o->n_extra > IO_WRITER_MAX_EXTRA) return base_error(BASE_EINVAL, "too many extra datasets");
-    io_h5_quiet();
+    io_h5_init();
     if (strlen(path) >= sizeof w->path) return base_error(BASE_EINVAL, "output path too long");
     snprintf(w->path, sizeof w->path, "%s", path);
     w->V = o->no_showers ? 0 : g->n_voxels;

@@ -1,14 +1,18 @@
 /* physics/geometry.c: voxel grids, presets and the binning XML reader (see geometry.h). */
 #include "physics/geometry.h"
 
+#include "base/limits.h"
 #include "base/status.h"
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
+#include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define PI 3.14159265358979323846
 
@@ -130,8 +134,9 @@ static long int_attr(xmlNode *n, const char *name, long def)
     xmlChar *v = xmlGetProp(n, (const xmlChar *)name);
     if (!v) return def;
     char *end;
+    errno = 0;
     long x = strtol((const char *)v, &end, 10);
-    if (end == (char *)v || *end) x = -1;
+    if (end == (char *)v || *end || errno || x < 0 || x > INT_MAX) x = -1;
     xmlFree(v);
     return x;
 }
@@ -142,9 +147,9 @@ static int read_bin(phys_geometry_t *g, xmlNode *bin, const char *path)
     for (xmlNode *n = bin->children; n; n = n->next) {
         if (n->type != XML_ELEMENT_NODE || xmlStrcmp(n->name, (const xmlChar *)"Layer")) continue;
         long id = int_attr(n, "id", g->n_layers), na = int_attr(n, "n_bin_alpha", 1);
-        if (id != g->n_layers || id >= PHYS_MAX_LAYERS || na < 1)
-            return base_error(BASE_EIO, "%s: layer %ld: ids must count up from 0 (at most %d) "
-                               "and n_bin_alpha must be >= 1", path, id, PHYS_MAX_LAYERS);
+        if (id != g->n_layers || id >= PHYS_MAX_LAYERS || na < 1 || na > BASE_MAX_ALPHA)
+            return base_error(BASE_EIO, "%s: layer %ld: ids must count up from 0 (at most %d layers) "
+                               "and n_bin_alpha must be in [1, %d]", path, id, PHYS_MAX_LAYERS, BASE_MAX_ALPHA);
         xmlChar *e = xmlGetProp(n, (const xmlChar *)"r_edges");
         if (!e) return base_error(BASE_EIO, "%s: layer %ld has no r_edges", path, id);
         int rc = parse_edges(g, (int)id, (const char *)e, (int)na, path);
@@ -156,11 +161,46 @@ static int read_bin(phys_geometry_t *g, xmlNode *bin, const char *path)
     return BASE_OK;
 }
 
+/* The whole file (a regular file of at most BASE_MAX_SMALL_FILE bytes) in a new buffer. */
+static int read_small(const char *path, char **buf, size_t *n)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) return base_error(BASE_EIO, "%s: %s", path, strerror(errno));
+    if (!S_ISREG(st.st_mode)) return base_error(BASE_EIO, "%s: not a regular file (a binning XML is expected)", path);
+    if (st.st_size > BASE_MAX_SMALL_FILE)
+        return base_error(BASE_EIO, "%s: %lld bytes, too large for a binning XML (at most %d)", path,
+                          (long long)st.st_size, BASE_MAX_SMALL_FILE);
+    FILE *f = fopen(path, "rb");
+    if (!f) return base_error(BASE_EIO, "%s: %s", path, strerror(errno));
+    *buf = malloc((size_t)st.st_size + 1);
+    *n = *buf ? fread(*buf, 1, (size_t)st.st_size, f) : 0;
+    fclose(f);
+    if (!*buf) return base_error(BASE_ENOMEM, "out of memory");
+    (*buf)[*n] = 0;
+    return BASE_OK;
+}
+
+/* The binning XML's document. Document type declarations are refused outright: the official
+ * files have none, and entities (internal ones expand quadratically, external ones read other
+ * files) have no use here. libxml2 never touches the network (XML_PARSE_NONET). */
+static int parse_xml(const char *path, xmlDoc **doc)
+{
+    char *buf;
+    size_t n;
+    BASE_TRY(read_small(path, &buf, &n));
+    int dtd = strstr(buf, "<!DOCTYPE") || strstr(buf, "<!ENTITY") || memchr(buf, 0, n);
+    *doc = dtd ? NULL : xmlReadMemory(buf, (int)n, path, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    free(buf);
+    if (dtd) return base_error(BASE_EIO, "%s: has a document type declaration, entities or NUL bytes (not allowed in a binning XML)", path);
+    if (!*doc) return base_error(BASE_EIO, "%s: not well-formed XML", path);
+    return BASE_OK;
+}
+
 int phys_geometry_load_xml(phys_geometry_t *g, const char *path, const char *particle)
 {
     memset(g, 0, sizeof *g);
-    xmlDoc *doc = xmlReadFile(path, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-    if (!doc) return base_error(BASE_EIO, "%s: not a readable XML file", path);
+    xmlDoc *doc;
+    BASE_TRY(parse_xml(path, &doc));
     xmlNode *root = xmlDocGetRootElement(doc);
     int rc = 1; /* 1: no matching Bin yet */
     if (root && xmlStrcmp(root->name, (const xmlChar *)"Bins") == 0) {
@@ -185,6 +225,7 @@ int phys_geometry_load_xml(phys_geometry_t *g, const char *path, const char *par
                            particle ? particle : "", particle ? "\"" : "");
     if (rc < 0) return rc;
     BASE_TRY(finish(g));
+    if (g->n_voxels == 0) return base_error(BASE_EIO, "%s: the grid has no voxels (every layer's r_edges is \"0\")", path);
     /* ds2/ds3-like grids (45 layers, electrons) get the W/Si readout-layer thickness */
     const char *m = phys_geometry_match(g);
     if (strcmp(m, "ds2") == 0 || strcmp(m, "ds3") == 0) g->layer_depth_mm = 3.4;

@@ -20,9 +20,11 @@
 #ifndef PHYSICS_GEOMETRY_H
 #define PHYSICS_GEOMETRY_H
 
-#define PHYS_MAX_LAYERS 128
-#define PHYS_MAX_REDGES 64
-#define PHYS_MAX_VOXELS (1 << 24) /* ds3 has 40500 */
+#include "base/limits.h"
+
+#define PHYS_MAX_LAYERS BASE_MAX_LAYERS
+#define PHYS_MAX_REDGES BASE_MAX_REDGES
+#define PHYS_MAX_VOXELS BASE_MAX_VOXELS /* ds3 has 40500 */
 
 typedef struct {
     char name[64];     /* preset name or XML file name */

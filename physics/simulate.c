@@ -3,6 +3,7 @@
 #include "base/streams.h"
 
 #include "base/rng.h"
+#include "base/limits.h"
 #include "base/status.h"
 
 #include <math.h>
@@ -90,8 +91,9 @@ static double deposit_spots(const phys_sim_t *s, double E_mev, double tau, doubl
 int phys_sim_shower(const phys_sim_t *s, double E_mev, uint64_t seed, uint64_t i, float *out,
                     phys_sim_stats_t *st)
 {
-    if (!(E_mev > 0) || !isfinite(E_mev))
-        return base_error(BASE_EINVAL, "simulator: incident energy %g MeV", E_mev);
+    if (!(E_mev > BASE_MIN_ENERGY_MEV && E_mev <= BASE_MAX_SIM_ENERGY_MEV)) /* its cost grows as E */
+        return base_error(BASE_EINVAL, "simulator: incident energy %g MeV outside (%g, %g] MeV", E_mev,
+                          BASE_MIN_ENERGY_MEV, BASE_MAX_SIM_ENERGY_MEV);
     const phys_geometry_t *g = &s->geo;
     memset(out, 0, (size_t)g->n_voxels * sizeof *out);
     base_rng_seq_t u;

@@ -66,7 +66,8 @@ typedef struct {
 /* Default configuration on geometry geo (must have layer_depth_mm > 0). */
 int phys_sim_init(phys_sim_t *s, const phys_geometry_t *geo);
 
-/* out: (V) voxel energies (MeV) of shower index i at energy E_mev; st may be NULL. */
+/* out: (V) voxel energies (MeV) of shower index i at energy E_mev; st may be NULL.
+ * BASE_EINVAL for E_mev outside (BASE_MIN_ENERGY_MEV, BASE_MAX_SIM_ENERGY_MEV] (base/limits.h). */
 int phys_sim_shower(const phys_sim_t *s, double E_mev, uint64_t seed, uint64_t i, float *out,
                     phys_sim_stats_t *st);
 

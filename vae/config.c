@@ -1,6 +1,7 @@
 /* vae/config.c: model configuration, presets and JSON (cJSON) (see config.h). */
 #include "vae/config.h"
 
+#include "base/limits.h"
 #include "base/status.h"
 
 #include <cJSON.h>
@@ -23,6 +24,16 @@ int vae_config_n_cond(const vae_config_t *c)
 int vae_config_n_out(const vae_config_t *c)
 {
     return c->lik == VAE_LIK_BERNOULLI ? c->V : c->lik == VAE_LIK_GAUSSIAN ? 2 * c->V : 3 * c->V + 2;
+}
+
+double vae_config_n_weights(const vae_config_t *c)
+{
+    double w = 0, in = (double)c->V + vae_config_n_cond(c);
+    for (int i = 0; i < c->n_enc; i++) w += in * c->enc[i], in = c->enc[i];
+    w += 2 * in * c->Z; /* mean and log-variance heads */
+    in = (double)c->Z + vae_config_n_cond(c);
+    for (int i = 0; i < c->n_dec; i++) w += in * c->dec[i], in = c->dec[i];
+    return w + in * vae_config_n_out(c);
 }
 
 static void set_widths(int *n, int *w, const int *src, int k)
@@ -183,8 +194,10 @@ static int get_widths(const cJSON *o, const char *key, int *n, int *w, const cha
                            key, VAE_MAX_HIDDEN);
     cJSON_ArrayForEach(x, a)
     {
-        if (!cJSON_IsNumber(x) || x->valueint < 1 || x->valueint > 1 << 20)
-            return base_error(BASE_EIO, "%s: model config: bad width in '%s'", where, key);
+        if (!cJSON_IsNumber(x) || !(x->valuedouble >= 1 && x->valuedouble <= BASE_MAX_WIDTH) ||
+            x->valuedouble != (int)x->valuedouble)
+            return base_error(BASE_EIO, "%s: model config: width in '%s' is not a whole number in [1, %d]", where, key,
+                              BASE_MAX_WIDTH);
         w[k++] = x->valueint;
     }
     *n = k;
@@ -197,7 +210,7 @@ static int parse_fields(vae_config_t *c, const cJSON *o, const char *where)
     char s[64];
     BASE_TRY(get_str(o, "name", c->name, sizeof c->name, where));
     BASE_TRY(get_str(o, "geometry", c->geometry, sizeof c->geometry, where));
-    BASE_TRY(get_num(o, "voxels", 1, 1e7, &v, where));
+    BASE_TRY(get_num(o, "voxels", 1, BASE_MAX_VOXELS, &v, where));
     c->V = (int)v;
     const cJSON *cond = cJSON_GetObjectItemCaseSensitive(o, "conditions"), *x;
     if (!cJSON_IsArray(cond)) return base_error(BASE_EIO, "%s: model config: 'conditions' missing", where);
@@ -211,7 +224,7 @@ static int parse_fields(vae_config_t *c, const cJSON *o, const char *where)
     }
     BASE_TRY(get_widths(o, "encoder", &c->n_enc, c->enc, where));
     BASE_TRY(get_widths(o, "decoder", &c->n_dec, c->dec, where));
-    BASE_TRY(get_num(o, "latent", 1, 4096, &v, where));
+    BASE_TRY(get_num(o, "latent", 1, BASE_MAX_LATENT, &v, where));
     c->Z = (int)v;
     BASE_TRY(get_str(o, "activation", s, sizeof s, where));
     if (layer_act_parse(s, &c->act.kind) < 0)
@@ -247,7 +260,7 @@ static int parse_fields(vae_config_t *c, const cJSON *o, const char *where)
         BASE_TRY(get_num(t, fl[i].k, fl[i].lo, fl[i].hi, &v, where));
         *fl[i].f = (float)v;
     }
-    BASE_TRY(get_num(t, "batch", 2, 1 << 20, &v, where));
+    BASE_TRY(get_num(t, "batch", 2, 65536, &v, where));
     c->batch = (int)v;
     BASE_TRY(get_num(t, "epochs", 0, 1e9, &v, where));
     c->epochs = (int)v;

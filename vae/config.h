@@ -68,6 +68,9 @@ int vae_config_preset(vae_config_t *c, const char *name, const char *geo_name, i
 int vae_config_n_cond(const vae_config_t *c);
 /* Decoder outputs per shower (V, 2V or 3V + 2). */
 int vae_config_n_out(const vae_config_t *c);
+/* Weights (matrix entries, biases not counted) the config's networks hold: a lower bound of
+ * its parameters, for checking a file's size before allocating. */
+double vae_config_n_weights(const vae_config_t *c);
 const char *vae_likelihood_name(vae_likelihood_t l);
 
 /* JSON text (caller frees with free()) and back; parsing validates every field. */

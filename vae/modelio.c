@@ -1,8 +1,13 @@
 /* vae/modelio.c: model and checkpoint files (see modelio.h). */
 #include "vae/modelio.h"
 
+#include "base/limits.h"
 #include "base/status.h"
+#include "io/h5.h"
 
+#include <errno.h>
+#include <math.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,43 +32,60 @@ static int put_geometry(io_model_t *f, const phys_geometry_t *g)
     return rc;
 }
 
+/* Layer l of the stored grid: whole bin counts within the limits, edges finite, >= 0 and
+ * increasing. */
+static int check_layer(const io_model_t *f, size_t l, float nr, float na, const float *e)
+{
+    int ok = nr >= 0 && nr < PHYS_MAX_REDGES && nr == (float)(int)nr && na >= 0 && na <= BASE_MAX_ALPHA &&
+             na == (float)(int)na;
+    for (int i = 0; ok && i <= (int)nr; i++) ok = isfinite(e[i]) && e[i] >= 0 && (i == 0 || e[i] > e[i - 1]);
+    return ok ? BASE_OK
+              : base_error(BASE_EIO, "%s: bad /geometry (layer %zu: %g radial x %g angular bins, or its edges are not "
+                           "increasing numbers >= 0)", f->path, l, nr, na);
+}
+
+/* The grid stored in the model, checked: layers and bins within the limits (base/limits.h),
+ * its voxel count the config's, and equal to the preset when the config names one. */
 static int get_geometry(io_model_t *f, phys_geometry_t *g, const vae_config_t *c)
 {
-    if (phys_geometry_preset(g, c->geometry) != BASE_OK) { /* an XML grid: rebuild it */
-        memset(g, 0, sizeof *g);
-        snprintf(g->name, sizeof g->name, "%s", c->geometry);
-    }
-    hsize_t L = 0;
+    phys_geometry_t preset;
+    int is_preset = phys_geometry_preset(&preset, c->geometry) == BASE_OK;
+    memset(g, 0, sizeof *g);
+    if (is_preset) *g = preset;
+    snprintf(g->name, sizeof g->name, "%s", c->geometry);
+    hsize_t dims[2] = {0, 0};
+    int rank = 0;
     hid_t ds = io_model_has(f, "/geometry/n_r") ? H5Dopen2(f->file, "/geometry/n_r", H5P_DEFAULT) : -1;
     if (ds < 0) return base_error(BASE_EIO, "%s: no /geometry in the model", f->path);
-    hid_t sp = H5Dget_space(ds);
-    H5Sget_simple_extent_dims(sp, &L, NULL);
-    H5Sclose(sp);
+    int bad = io_h5_dims(ds, H5T_FLOAT, 2, &rank, dims) < 0 || rank != 1;
     H5Dclose(ds);
-    if (L < 1 || L > PHYS_MAX_LAYERS) return base_error(BASE_EIO, "%s: bad /geometry", f->path);
+    hsize_t L = dims[0];
+    if (bad || L < 1 || L > PHYS_MAX_LAYERS)
+        return base_error(BASE_EIO, "%s: /geometry/n_r must be a vector of 1 to %d layers", f->path, PHYS_MAX_LAYERS);
     float nr[PHYS_MAX_LAYERS], na[PHYS_MAX_LAYERS], *e = malloc(L * PHYS_MAX_REDGES * sizeof *e);
     io_tensor_t t[3] = {{"/geometry/n_r", nr, L, 0}, {"/geometry/n_alpha", na, L, 0},
                         {"/geometry/r_edges", e, L, PHYS_MAX_REDGES}};
     int rc = e ? BASE_OK : base_error(BASE_ENOMEM, "out of memory");
     for (int i = 0; i < 3 && rc == BASE_OK; i++) rc = io_model_get(f, &t[i]);
-    if (rc == BASE_OK) {
-        g->n_layers = (int)L;
-        for (size_t l = 0; l < L && rc == BASE_OK; l++) {
-            if (!(nr[l] >= 0 && nr[l] < PHYS_MAX_REDGES && na[l] >= 0 && na[l] <= PHYS_MAX_VOXELS))
-                rc = base_error(BASE_EIO, "%s: bad /geometry (layer %zu: %g x %g bins)", f->path, l, nr[l], na[l]);
-            g->n_r[l] = rc == BASE_OK ? (int)nr[l] : 0;
-            g->n_alpha[l] = rc == BASE_OK ? (int)na[l] : 0;
-            for (int i = 0; i <= g->n_r[l] && i < PHYS_MAX_REDGES; i++) g->r_edges[l][i] = e[l * PHYS_MAX_REDGES + i];
-        }
-        if (rc == BASE_OK && phys_geometry_set_offsets(g) < 0) {
-            char why[256]; /* the message buffer is the one base_error writes */
-            snprintf(why, sizeof why, "%s", base_last_error());
-            rc = base_error(BASE_EIO, "%s: bad /geometry (%s)", f->path, why);
-        }
-        if (rc == BASE_OK && g->n_voxels != c->V)
-            rc = base_error(BASE_EIO, "%s: geometry has %d voxels, the config %d", f->path, g->n_voxels, c->V);
+    g->n_layers = (int)L;
+    for (size_t l = 0; l < L && rc == BASE_OK; l++) {
+        rc = check_layer(f, l, nr[l], na[l], e + l * PHYS_MAX_REDGES);
+        if (rc < 0) break;
+        g->n_r[l] = (int)nr[l];
+        g->n_alpha[l] = (int)na[l];
+        for (int i = 0; i <= g->n_r[l]; i++) g->r_edges[l][i] = e[l * PHYS_MAX_REDGES + i];
     }
     free(e);
+    if (rc == BASE_OK && phys_geometry_set_offsets(g) < 0) {
+        char why[256]; /* the message buffer is the one base_error writes */
+        snprintf(why, sizeof why, "%s", base_last_error());
+        rc = base_error(BASE_EIO, "%s: bad /geometry (%s)", f->path, why);
+    }
+    if (rc == BASE_OK && g->n_voxels != c->V)
+        rc = base_error(BASE_EIO, "%s: geometry has %d voxels, the config %d", f->path, g->n_voxels, c->V);
+    if (rc == BASE_OK && is_preset && !phys_geometry_same_binning(g, &preset))
+        rc = base_error(BASE_EIO, "%s: the config names geometry %s but the stored grid differs from it", f->path,
+                        c->geometry);
     if (rc == BASE_OK && g->threshold_mev == 0) g->threshold_mev = c->threshold_mev;
     return rc;
 }
@@ -129,12 +151,26 @@ int vae_model_save(vae_model_t *m, const phys_geometry_t *g, const char *path, i
     return io_model_close(&f);
 }
 
+/* Refuses a config whose weights could not fit in the file (tensors are stored uncompressed),
+ * before anything is allocated for them: a few edited bytes must not claim gigabytes. */
+static int check_size(const io_model_t *f, const vae_config_t *c)
+{
+    struct stat st;
+    double w = vae_config_n_weights(c);
+    if (stat(f->path, &st) != 0) return base_error(BASE_EIO, "%s: %s", f->path, strerror(errno));
+    if (w * sizeof(float) > (double)st.st_size)
+        return base_error(BASE_EIO, "%s: the config declares %.0f weights, more than the file's %lld bytes hold",
+                          f->path, w, (long long)st.st_size);
+    return BASE_OK;
+}
+
 static int load_body(vae_model_t *m, phys_geometry_t *g, io_model_t *f, const layer_ctx_t *ctx, int B,
                      vae_train_state_t *st)
 {
     vae_config_t c;
     BASE_TRY(vae_config_from_json(&c, f->config, f->path));
     BASE_TRY(get_geometry(f, g, &c));
+    BASE_TRY(check_size(f, &c));
     BASE_TRY(vae_model_init(m, &c, ctx, B));
     io_tensor_t t[MAX_TENSORS];
     int n = vae_model_tensors(m, t, MAX_TENSORS);
@@ -156,6 +192,12 @@ static int load_body(vae_model_t *m, phys_geometry_t *g, io_model_t *f, const la
     BASE_TRY(io_model_get_i64(f, "seed", &seed));
     BASE_TRY(io_model_get_f64(f, "best_val", &st->best_val));
     st->seed = (uint64_t)seed;
+    if (!(st->adam.t >= 0 && st->adam.t <= BASE_MAX_STEP && st->step >= 0 && st->step <= BASE_MAX_STEP &&
+          st->epoch >= 0 && st->epoch <= c.epochs && st->batch_in_epoch >= 0 && st->batch_in_epoch <= BASE_MAX_STEP &&
+          st->adam.t == st->step && (isfinite(st->best_val) || st->best_val == -INFINITY)))
+        return base_error(BASE_EIO, "%s: checkpoint state out of range (step %lld, Adam step %lld, epoch %lld of %d, "
+                          "batch %lld, best %g)", f->path, (long long)st->step, (long long)st->adam.t,
+                          (long long)st->epoch, c.epochs, (long long)st->batch_in_epoch, st->best_val);
     return BASE_OK;
 }
 

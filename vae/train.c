@@ -1,5 +1,6 @@
 /* vae/train.c: the training loop (see train.h). */
 #include "vae/train.h"
+#include "io/atomic.h"
 
 #include "io/loader.h"
 #include "layers/ctx.h"
@@ -30,7 +31,8 @@ typedef struct {
     int64_t steps_per_epoch;
     char ckpt[1100];
     float *E, *X; /* one batch */
-    int have_best;
+    int have_best;   /* the output holds the best model so far */
+    int interrupted; /* *o->cancel was seen */
 } run_t;
 
 /* Validation: ELBO terms, KL per dimension, active units (Welford variance of mu over showers). */
@@ -128,6 +130,8 @@ static int setup(run_t *r)
         int B = probe.cfg.batch;
         vae_model_free(&probe);
         BASE_TRY(vae_model_load(&r->m, &r->geo, o->resume, &r->ctx, B, &r->st));
+        /* the output already holds the checkpoint's best model: only a better one replaces it */
+        r->have_best = isfinite(r->st.best_val) && access(o->out, F_OK) == 0;
         /* explicit options override the checkpoint's (then the run is no longer bit-identical
          * to an uninterrupted one) */
         if (o->epochs > 0) r->m.cfg.epochs = o->epochs;
@@ -244,8 +248,9 @@ static int epoch_loop(run_t *r, int64_t epoch, double t0, vae_terms_t *last)
         snprintf(extra, sizeof extra, "ELBO %.1f  recon %.1f  KL %.2f  %.0f showers/s", last->elbo, last->recon,
                  last->kl, el > 0 ? (double)r->st.step * c->batch / el : 0);
         base_monitor_update(o->monitor, (size_t)b + 1, extra);
+        if (o->cancel && *o->cancel) r->interrupted = 1;
         int stop = (o->stop_at_step > 0 && r->st.step >= o->stop_at_step) ||
-                   (o->max_minutes > 0 && el > o->max_minutes * 60);
+                   (o->max_minutes > 0 && el > o->max_minutes * 60) || r->interrupted;
         if (stop || (o->ckpt_every > 0 && r->st.step % o->ckpt_every == 0)) BASE_TRY(checkpoint(r));
         if (stop) return 1;
     }
@@ -289,14 +294,17 @@ static int run(run_t *r, vae_train_result_t *res)
         if (rc == BASE_OK) rc = checkpoint(r);
     }
     double train_secs = base_now() - t0; /* the rate counts training steps, not the prior's fit */
-    if (rc == BASE_OK && r->have_best && c->prior_k > 0)
+    if (rc == BASE_OK && r->have_best && c->prior_k > 0 && !r->interrupted)
         rc = vae_fit_prior_loaders(o->out, o->out, &r->ctx, &r->tr, &r->va, c->prior_k, r->st.seed, o->monitor);
     double secs = base_now() - t0;
     if (rc == BASE_OK && res)
         *res = (vae_train_result_t){r->st.step, secs,
                                     train_secs > 0 ? (double)(r->st.step - step0) * c->batch / train_secs : 0,
-                                    v.elbo, v.recon, v.kl, active, c->Z};
-    if (rc == BASE_OK)
+                                    v.elbo, v.recon, v.kl, active, c->Z, r->interrupted};
+    if (rc == BASE_OK && r->interrupted)
+        base_monitor_say(o->monitor, BASE_MSG_WARNING, "interrupted at step %lld; checkpoint %s (continue with --resume %s)",
+                         (long long)r->st.step, r->ckpt, r->ckpt);
+    else if (rc == BASE_OK)
         base_monitor_say(o->monitor, BASE_MSG_INFO, "%s after %lld steps in %.0f s (%.0f showers/s); best validation ELBO %.2f in %s",
                 stopped ? "stopped" : "done", (long long)r->st.step, secs,
                 train_secs > 0 ? (double)(r->st.step - step0) * c->batch / train_secs : 0, r->st.best_val, o->out);
@@ -309,8 +317,16 @@ int vae_train(const vae_train_opts_t *o, vae_train_result_t *res)
     run_t r;
     memset(&r, 0, sizeof r);
     r.o = o;
+    char ck[1100];
+    snprintf(ck, sizeof ck, "%s.ckpt", o->out);
     if (!o->force && !o->resume && access(o->out, F_OK) == 0)
         return base_error(BASE_EEXIST, "%s: exists (use --force to replace it)", o->out);
+    if (!o->force && !o->resume && access(ck, F_OK) == 0)
+        return base_error(BASE_EEXIST, "%s: exists, a checkpoint of another run (continue it with --resume %s, "
+                          "or --force to replace it)", ck, ck);
+    BASE_TRY(io_atomic_not_input(o->out, o->data));
+    BASE_TRY(io_atomic_not_input(ck, o->data));
+    if (o->resume) BASE_TRY(io_atomic_not_input(o->out, o->resume));
     int rc = setup(&r);
     if (rc == BASE_OK) rc = run(&r, res);
     teardown(&r);

@@ -13,12 +13,18 @@
  * time/step stop) and stored in the output file (vae/fitprior.h). Nothing is printed:
  * progress, per-epoch summaries and warnings go to the caller's monitor (base/monitor.h).
  * The schedule is cosine with warm-up unless the config says constant (lr_constant).
+ *
+ * Files: a fresh run refuses an existing output or OUTPUT.ckpt unless force, and an output that
+ * is the data file in any case. A resumed run keeps the best model it finds: the output is
+ * replaced only by a better validation ELBO than the checkpoint's best, so an interrupted and
+ * resumed run ends with the same best and final model as an uninterrupted one.
  */
 #ifndef VAE_TRAIN_H
 #define VAE_TRAIN_H
 
 #include "base/monitor.h"
 
+#include <signal.h>
 #include <stdint.h>
 
 typedef struct {
@@ -35,6 +41,8 @@ typedef struct {
     int lr_constant;         /* 1: constant learning rate (Par04's own); 0: the preset's */
     int force;
     const base_monitor_t *monitor; /* progress and messages (base/monitor.h); NULL: silent */
+    volatile sig_atomic_t *cancel; /* set non-zero (e.g. by a SIGINT handler) to stop after the
+                                    * current batch with a checkpoint; NULL: never */
 } vae_train_opts_t;
 
 /* Summary of a finished run (for reports and tests). */
@@ -43,6 +51,7 @@ typedef struct {
     double seconds, showers_per_s;
     double val_elbo, val_recon, val_kl;
     int active_units, Z;
+    int interrupted; /* 1: stopped by *cancel (checkpoint written, no prior fitted) */
 } vae_train_result_t;
 
 int vae_train(const vae_train_opts_t *o, vae_train_result_t *res);

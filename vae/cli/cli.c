@@ -1,12 +1,14 @@
 /* vae/cli/cli.c: shared helpers of the showervae commands (see cli.h). */
 #include "vae/cli/cli.h"
 
+#include "base/limits.h"
 #include "base/status.h"
 #include "physics/simulate.h"
 
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -91,9 +93,17 @@ int cli_parse_list(const char *cmd, const char *opt, const char *s, double *list
 
 int cli_energy_parse(const char *cmd, const char *arg, int list, cli_energy_t *e)
 {
-    if (list) return cli_parse_list(cmd, "--energy-list", arg, e->list, 256, &e->n_list);
-    e->have_range = 1;
-    return cli_parse_range(cmd, "--energy", arg, &e->lo, &e->hi);
+    const double lo = BASE_MIN_ENERGY_MEV * 1e-3, hi = BASE_MAX_ENERGY_MEV * 1e-3; /* GeV */
+    int rc = list ? cli_parse_list(cmd, "--energy-list", arg, e->list, 256, &e->n_list)
+                  : cli_parse_range(cmd, "--energy", arg, &e->lo, &e->hi);
+    if (rc) return rc;
+    e->have_range = !list;
+    for (int i = 0; i < (list ? e->n_list : 2); i++) {
+        double v = list ? e->list[i] : i ? e->hi : e->lo;
+        if (!(v > lo && v <= hi))
+            return cli_err(cmd, 2, "%s %s: energies are GeV in (%g, %g]", list ? "--energy-list" : "--energy", arg, lo, hi);
+    }
+    return 0;
 }
 
 void cli_energy_draw(const cli_energy_t *e, double *E_mev, size_t k, uint64_t seed, uint64_t first,
@@ -108,4 +118,11 @@ void cli_energy_draw(const cli_energy_t *e, double *E_mev, size_t k, uint64_t se
     } else {
         phys_sim_energies_loguniform(E_mev, k, def_lo_mev, def_hi_mev, seed, first);
     }
+}
+
+int cli_bad_option(const char *cmd, char **argv)
+{
+    if (optopt) return cli_err(cmd, 2, "option -%c is unknown or lacks its value (see --help)", optopt);
+    return cli_err(cmd, 2, "option %s is unknown, ambiguous or lacks its value (see --help)",
+                   optind > 0 ? argv[optind - 1] : "?");
 }

@@ -23,6 +23,10 @@ int cli_fail(const char *cmd);
 /* Prints "showervae CMD: <formatted>" and returns code. */
 int cli_err(const char *cmd, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* For getopt_long's '?' (main sets opterr = 0, so getopt prints nothing itself): prints
+ * "showervae CMD: option X is unknown or lacks its value" and returns 2. */
+int cli_bad_option(const char *cmd, char **argv);
+
 /* Parsers; each returns 0 or prints a usage error and returns 2. */
 int cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t *v);
 int cli_parse_int(const char *cmd, const char *opt, const char *s, long lo, long hi, long *v);

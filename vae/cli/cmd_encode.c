@@ -1,4 +1,5 @@
 /* vae/cli/cmd_encode.c: `showervae encode`: amortised inference, the posterior of z for every shower. */
+#include "io/atomic.h"
 #include "io/dataset.h"
 #include "io/h5.h"
 #include "io/writer.h"
@@ -86,11 +87,12 @@ int cli_cmd_encode(int argc, char **argv)
         case 'f': force = 1; break;
         case 'q': quiet = 1; break;
         case 'h': usage(stdout); return 0;
-        default: return 2;
+        default: return cli_bad_option("encode", argv);
         }
     }
     if (optind < argc) return cli_err("encode", 2, "unexpected argument '%s' (see --help)", argv[optind]);
     if (!model || !data || !out) return cli_err("encode", 2, "need -m MODEL, -d DATA and -o OUT (see --help)");
+    if (io_atomic_not_input(out, model) < 0 || io_atomic_not_input(out, data) < 0) return cli_fail("encode");
     layer_ctx_t ctx;
     vae_model_t m;
     phys_geometry_t g;

@@ -52,7 +52,7 @@ int cli_cmd_evaluate(int argc, char **argv)
         case 'f': o.force = 1; break;
         case 'q': quiet = 1; break;
         case 'h': usage(stdout); return 0;
-        default: return 2;
+        default: return cli_bad_option(C, argv);
         }
     }
     if (rc) return rc;
@@ -65,6 +65,8 @@ int cli_cmd_evaluate(int argc, char **argv)
     if (eval_run(&o, &r) < 0) return cli_fail(C);
     printf("evaluate: separation E_tot/E_inc %.4f, mean separation %.4f (max %.4f)", r.sep_etot, r.sep_mean, r.sep_max);
     if (!o.no_cls) printf(", AUC low %.4f (JSD %.4f), AUC high %.4f (JSD %.4f)", r.auc_low, r.jsd_low, r.auc_high, r.jsd_high);
-    printf("\nevaluate: report in %s/index.html\n", o.out);
+    size_t k = strlen(o.out);
+    while (k > 1 && o.out[k - 1] == '/') k--;
+    printf("\nevaluate: report in %.*s/index.html\n", (int)k, o.out);
     return 0;
 }

@@ -1,5 +1,6 @@
 /* vae/cli/cmd_fitprior.c: `showervae fit-prior`: (re)fit a model's learned prior. */
 #include "base/status.h"
+#include "io/atomic.h"
 #include "vae/cli/cli.h"
 #include "vae/cli/progress.h"
 #include "vae/fitprior.h"
@@ -47,13 +48,14 @@ int cli_cmd_fit_prior(int argc, char **argv)
         case 'f': o.force = 1; break;
         case 'q': quiet = 1; break;
         case 'h': usage(stdout); return 0;
-        default: return 2;
+        default: return cli_bad_option(C, argv);
         }
     }
     if (rc) return rc;
     if (optind < argc) return cli_err(C, 2, "unexpected argument '%s' (see --help)", argv[optind]);
     if (!o.model || !o.data) return cli_err(C, 2, "need -m MODEL and -d DATA (see --help)");
     if (!(o.val_fraction > 0 && o.val_fraction < 1)) return cli_err(C, 2, "--val-fraction must be in (0, 1)");
+    if (io_atomic_not_input(o.out ? o.out : o.model, o.data) < 0) return cli_fail(C);
     cli_monitor_t cm;
     base_monitor_t mon = cli_monitor(&cm, C, quiet);
     o.monitor = &mon;

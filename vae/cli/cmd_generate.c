@@ -4,6 +4,8 @@
 #include "io/writer.h"
 #include "layers/ctx.h"
 #include "base/status.h"
+#include "io/atomic.h"
+#include "base/limits.h"
 #include "physics/simulate.h"
 #include "vae/cli/cli.h"
 #include "vae/generate.h"
@@ -72,7 +74,11 @@ static int parse(int argc, char **argv, opts_t *o)
         switch (c) {
         case 'm': o->model = optarg; break;
         case 'o': o->out = optarg; break;
-        case 'n': rc = cli_parse_u64(C, "--n", optarg, &o->n); break;
+        case 'n':
+            rc = cli_parse_u64(C, "--n", optarg, &o->n);
+            if (!rc && (o->n < 1 || o->n > BASE_MAX_SHOWERS))
+                rc = cli_err(C, 2, "--n %s: must be in [1, %llu]", optarg, BASE_MAX_SHOWERS);
+            break;
         case 'e': rc = cli_energy_parse(C, optarg, 0, &o->en); break;
         case 'l': rc = cli_energy_parse(C, optarg, 1, &o->en); break;
         case 'F': o->from = optarg; break;
@@ -94,7 +100,7 @@ static int parse(int argc, char **argv, opts_t *o)
         case 'f': o->force = 1; break;
         case 'q': o->quiet = 1; break;
         case 'h': usage(stdout); return -1;
-        default: return 2;
+        default: return cli_bad_option(C, argv);
         }
     }
     if (rc) return rc;
@@ -103,7 +109,20 @@ static int parse(int argc, char **argv, opts_t *o)
     if ((o->en.have_range != 0) + (o->en.n_list != 0) + (o->from != NULL) > 1)
         return cli_err(C, 2, "give one of --energy, --energy-list, --energies-from");
     if (o->mc && o->prec != VAE_PREC_F32) return cli_err(C, 2, "--mc-dropout runs in f32 only");
+    if (io_atomic_not_input(o->out, o->model) < 0 || (o->from && io_atomic_not_input(o->out, o->from) < 0))
+        return cli_fail(C);
     return 0;
+}
+
+/* Conditioning outside the training data's energies is extrapolation: say so. */
+static void warn_range(const vae_config_t *c, const float *E, uint64_t n)
+{
+    uint64_t out = 0;
+    for (uint64_t i = 0; i < n; i++) out += E[i] < c->e_min_mev / 1.05 || E[i] > c->e_max_mev * 1.05;
+    if (out)
+        fprintf(stderr, "showervae generate: warning: %llu of %llu energies lie outside the model's training range "
+                "%.4g..%.4g GeV (extrapolation: showers there are not validated)\n", (unsigned long long)out,
+                (unsigned long long)n, c->e_min_mev * 1e-3, c->e_max_mev * 1e-3);
 }
 
 /* Incident energies (MeV) of all n showers. */
@@ -205,11 +224,12 @@ int cli_cmd_generate(int argc, char **argv)
     if (rc == BASE_OK) {
         const char *note;
         layer_prec_t prec = vae_infer_resolve_precision(o.prec, &note);
-        if (note) fprintf(stderr, "generate: --precision: %s\n", note);
+        if (note) fprintf(stderr, "showervae generate: --precision: %s\n", note);
         rc = vae_infer_init(&q, &m, &ctx, 0, prec);
         if (rc == BASE_OK && o.standard_prior) q.use_prior = 0;
         if (rc == BASE_OK) {
             rc = energies(&o, &m.cfg, &E, &n);
+            if (rc == BASE_OK) warn_range(&m.cfg, E, n);
             if (rc == BASE_OK) rc = run(&o, &q, &g, E, n);
             vae_infer_free(&q);
         }
@@ -218,6 +238,6 @@ int cli_cmd_generate(int argc, char **argv)
     free(E);
     layer_ctx_free(&ctx);
     if (rc < 0) return cli_fail("generate");
-    if (!o.quiet) fprintf(stderr, "generate: wrote %llu showers to %s\n", (unsigned long long)n, o.out);
+    if (!o.quiet) fprintf(stderr, "showervae generate: wrote %llu showers to %s\n", (unsigned long long)n, o.out);
     return 0;
 }

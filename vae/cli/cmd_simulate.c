@@ -1,6 +1,7 @@
 /* vae/cli/cmd_simulate.c: `showervae simulate`: a CaloChallenge-layout dataset from the built-in
  * GFLASH simulator, written in batches with a progress line, atomically. */
 #include "io/writer.h"
+#include "base/limits.h"
 #include "base/status.h"
 #include "physics/simulate.h"
 #include "vae/cli/cli.h"
@@ -65,13 +66,18 @@ static int parse(int argc, char **argv, opts_t *o)
         case 'f': o->force = 1; break;
         case 'q': o->quiet = 1; break;
         case 'h': usage(stdout); return -1;
-        default: return 2;
+        default: return cli_bad_option(C, argv);
         }
     }
     if (rc) return rc;
     if (optind < argc) return cli_err(C, 2, "unexpected argument '%s' (see --help)", argv[optind]);
     if (!o->out) return cli_err(C, 2, "no output file (-o FILE; see --help)");
-    if (o->n == 0) return cli_err(C, 2, "--n must be at least 1");
+    if (o->n == 0 || o->n > BASE_MAX_SHOWERS) return cli_err(C, 2, "--n must be in [1, %llu]", BASE_MAX_SHOWERS);
+    double top = o->en.n_list ? 0 : o->en.have_range ? o->en.hi : 1e3; /* GeV */
+    for (int i = 0; i < o->en.n_list; i++) top = o->en.list[i] > top ? o->en.list[i] : top;
+    if (top * 1e3 > BASE_MAX_SIM_ENERGY_MEV)
+        return cli_err(C, 2, "energies up to %g GeV: the built-in simulator runs up to %g GeV", top,
+                       BASE_MAX_SIM_ENERGY_MEV * 1e-3);
     if (o->en.have_range && o->en.n_list) return cli_err(C, 2, "give --energy or --energy-list, not both");
     return 0;
 }

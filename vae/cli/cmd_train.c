@@ -5,6 +5,7 @@
 #include "vae/train.h"
 
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -40,6 +41,13 @@ static void usage(FILE *f)
             "  -h, --help               this text\n");
 }
 
+static volatile sig_atomic_t interrupted;
+static void on_signal(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
 int cli_cmd_train(int argc, char **argv)
 {
     static const struct option lo[] = {
@@ -63,8 +71,14 @@ int cli_cmd_train(int argc, char **argv)
         case 'g': o.geometry = optarg; break;
         case 'e': rc = cli_parse_int(C, "--epochs", optarg, 1, 1000000, &v), o.epochs = (int)v; break;
         case 'b': rc = cli_parse_int(C, "--batch", optarg, 2, 65536, &v), o.batch = (int)v; break;
-        case 'L': rc = cli_parse_double(C, "--lr", optarg, &d), o.lr = (float)d; break;
-        case 'D': rc = cli_parse_double(C, "--dropout", optarg, &d), o.dropout = (float)d; break;
+        case 'L':
+            rc = cli_parse_double(C, "--lr", optarg, &d), o.lr = (float)d;
+            if (!rc && !(d > 0 && d <= 10)) rc = cli_err(C, 2, "--lr %s: must be in (0, 10]", optarg);
+            break;
+        case 'D':
+            rc = cli_parse_double(C, "--dropout", optarg, &d), o.dropout = (float)d;
+            if (!rc && !(d >= 0 && d < 0.95)) rc = cli_err(C, 2, "--dropout %s: must be in [0, 0.95)", optarg);
+            break;
         case 'I':
             if (strcmp(optarg, "he") && strcmp(optarg, "keras")) rc = cli_err(C, 2, "--init '%s': use he or keras", optarg);
             o.keras_init = !strcmp(optarg, "keras");
@@ -83,17 +97,27 @@ int cli_cmd_train(int argc, char **argv)
         case 'f': o.force = 1; break;
         case 'q': quiet = 1; break;
         case 'h': usage(stdout); return 0;
-        default: return 2;
+        default: return cli_bad_option(C, argv);
         }
     }
     if (rc) return rc;
     if (optind < argc) return cli_err(C, 2, "unexpected argument '%s' (see --help)", argv[optind]);
     if (!o.data || !o.out) return cli_err(C, 2, "need -d DATA and -o MODEL (see --help)");
     if (!(o.val_fraction > 0 && o.val_fraction < 1)) return cli_err(C, 2, "--val-fraction must be in (0, 1)");
-    if (o.lr < 0 || (o.dropout >= 0 && o.dropout >= 0.95f)) return cli_err(C, 2, "--lr must be > 0, --dropout in [0, 0.95)");
     cli_monitor_t cm;
     base_monitor_t mon = cli_monitor(&cm, "train", quiet);
     o.monitor = &mon;
-    if (vae_train(&o, NULL) < 0) return cli_fail(C);
-    return 0;
+    /* Ctrl-C or SIGTERM: stop after the current batch with a checkpoint; a second one kills */
+    struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESETHAND}, old_int, old_term;
+    sigemptyset(&sa.sa_mask);
+    interrupted = 0;
+    o.cancel = &interrupted;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    vae_train_result_t res = {0};
+    rc = vae_train(&o, &res);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    if (rc < 0) return cli_fail(C);
+    return res.interrupted ? 130 : 0;
 }

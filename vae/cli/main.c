@@ -4,11 +4,14 @@
  * `showervae COMMAND --help` the options of one, each with its default.
  * Exit status: 0 on success, 1 on a runtime failure, 2 on a usage error.
  */
+#include "io/h5.h"
 #include "layers/ctx.h"
 #include "base/status.h"
 #include "vae/cli/cli.h"
 #include "vae/showervae.h"
 
+#include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -62,6 +65,9 @@ static int cmd_info(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    io_h5_init();             /* before any HDF5 call: no HDF5 clean-up at exit (io/h5.h) */
+    opterr = 0;               /* option errors are reported with the program's prefix */
+    signal(SIGXFSZ, SIG_IGN); /* a file-size limit is a write error (EFBIG), not a kill */
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -284,8 +284,9 @@ static int write_text(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
     if (!f) return base_error(BASE_EIO, "%s: cannot create (%s)", path, strerror(errno));
-    fputs(text, f);
-    return fclose(f) == 0 ? BASE_OK : base_error(BASE_EIO, "%s: write failed", path);
+    int bad = fputs(text, f) == EOF;
+    bad |= ferror(f);
+    return fclose(f) == 0 && !bad ? BASE_OK : base_error(BASE_EIO, "%s: write failed (disk full?)", path);
 }
 
 static cJSON *cls_json(const eval_cls_result_t *r, int ran)
@@ -476,6 +477,8 @@ int eval_run(const eval_opts_t *o, eval_result_t *res)
     ev_t e;
     memset(&e, 0, sizeof e);
     e.o = o;
+    BASE_TRY(io_atomic_not_input(o->out, o->gen));
+    BASE_TRY(io_atomic_not_input(o->out, o->ref));
     BASE_TRY(io_atomic_dir_begin(o->out, o->force, e.tmp, sizeof e.tmp));
     eval_result_t dummy;
     int rc = body(&e, res ? res : &dummy);

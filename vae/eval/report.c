@@ -9,6 +9,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* PLplot's cairo driver ignores write errors (a full disk leaves a truncated PNG): a plot is
+ * accepted only if the file ends with the PNG end chunk (0000 0000 "IEND" AE42 6082). */
+static int finish(const char *path)
+{
+    static const unsigned char iend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82};
+    plend1();
+    unsigned char tail[12];
+    FILE *f = fopen(path, "rb");
+    int ok = f && fseek(f, -12, SEEK_END) == 0 && fread(tail, 1, 12, f) == 12 && memcmp(tail, iend, 12) == 0;
+    if (f) fclose(f);
+    return ok ? BASE_OK : base_error(BASE_EIO, "%s: the plot was not written completely (disk full?)", path);
+}
+
 static void begin(const char *path, int w, int h)
 {
     plsdev("pngcairo");
@@ -125,9 +138,8 @@ int eval_plot_hist(const char *path, const char *title, const char *xlabel, cons
     upper_panel(xe, a, b, n, y0, y1, logx, logy, "normalised entries (1/unit of x)", title);
     ratio_panel(xe, ref, gen, n, xlabel, logx, xe[0], xe[n]);
     /* the ratio is of normalised contents */
-    plend1();
     free(xe), free(a), free(b);
-    return BASE_OK;
+    return finish(path);
 }
 
 int eval_plot_profile(const char *path, const char *title, const char *xlabel, const char *ylabel, const double *x,
@@ -154,9 +166,8 @@ int eval_plot_profile(const char *path, const char *title, const char *xlabel, c
     begin(path, 800, 700);
     upper_panel(xe, a, b, n, y0, y1, 0, logy, ylabel, title);
     ratio_panel(xe, ref, gen, n, xlabel, 0, xe[0], xe[n]);
-    plend1();
     free(xe), free(a), free(b);
-    return BASE_OK;
+    return finish(path);
 }
 
 /* One heat map of img (n_alpha rows, n_r columns) in the current viewport. */
@@ -201,8 +212,7 @@ int eval_plot_image(const char *path, const char *title, const double *ref, cons
     const PLFLT *vp[1] = {vals[0]};
     plcolorbar(&cw, &ch, PL_COLORBAR_GRADIENT, PL_POSITION_RIGHT, 0.01, 0, 0.02, 0.7, 0, 1, 1, 0, 0, 0, 0, 1, lopt, lab,
                1, ax, axt, axs, nv, vp);
-    plend1();
-    return BASE_OK;
+    return finish(path);
 }
 
 int eval_write_hist_csv(const char *path, const double *edges, const double *ref, const double *gen, int n)
@@ -211,5 +221,6 @@ int eval_write_hist_csv(const char *path, const double *edges, const double *ref
     if (!f) return base_error(BASE_EIO, "%s: cannot create", path);
     fprintf(f, "bin_low,bin_high,reference,generated\n");
     for (int i = 0; i < n; i++) fprintf(f, "%.9g,%.9g,%.17g,%.17g\n", edges[i], edges[i + 1], ref[i], gen[i]);
-    return fclose(f) == 0 ? BASE_OK : base_error(BASE_EIO, "%s: write failed", path);
+    int bad = ferror(f);
+    return fclose(f) == 0 && !bad ? BASE_OK : base_error(BASE_EIO, "%s: write failed (disk full?)", path);
 }
