@@ -62,7 +62,7 @@ PROG   := $(BUILD)/showervae
 TESTS  := $(BUILD)/test_showervae
 DEPS_OK := $(BUILD)/.deps-ok
 
-.PHONY: all test demo bench bench-build bench-deps check-asan check-arrows install uninstall clean deps examples-check
+.PHONY: all test demo bench bench-build bench-deps check-asan check-arrows check-corpus install uninstall clean deps examples-check
 all: $(STATIC) $(SHARED) $(PROG)
 
 # Debian packages the build needs; installed by tools/deps.sh only when missing.
@@ -111,6 +111,16 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/bench/timing.o $(STATIC)
 test: $(TESTS) check-arrows
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} ./$(TESTS) --jobs 2
 	$(MAKE) --no-print-directory examples-check
+	$(MAKE) --no-print-directory check-corpus
+
+# The malformed-input corpus (tests/corpus/): made at test time from good files; every command
+# that reads a kind of input runs on every item and must refuse it cleanly (run.sh says how).
+CORPUS_MK := $(BUILD)/corpus/mkcorpus
+$(CORPUS_MK): tests/corpus/mkcorpus.c | $(DEPS_OK)
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -Wall -Wextra -O1 $(SAN) -D_POSIX_C_SOURCE=200809L $(PKG_CFLAGS) $< -o $@ $(PKG_LIBS)
+check-corpus: $(PROG) $(CORPUS_MK)
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tools/lsan.supp ./tests/corpus/run.sh ./$(PROG) ./$(CORPUS_MK) $(BUILD)/corpus/work
 
 # The include arrows point down only: base <- layers, physics <- io <- vae <- vae/eval <- vae/cli.
 check-arrows:
@@ -140,7 +150,8 @@ check-asan:
 	st=$$?; cat build-asan/test.log; \
 	if grep -q -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' build-asan/test.log; then \
 	  echo "check-asan: sanitizer reports above (build-asan/test.log)"; exit 1; fi; \
-	exit $$st
+	[ $$st -eq 0 ] || exit $$st
+	$(MAKE) --no-print-directory BUILD=build-asan SAN="$(ASAN_FLAGS)" check-corpus
 
 # The performance table first (bench_vae: generation at batch 1/100/10000 and training at
 # batch 1024 for bench-ds2 and par04, against the PyTorch peer when `make bench-deps` has

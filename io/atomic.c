@@ -17,6 +17,16 @@
 #include <unistd.h>
 
 static int commit_name(const char *tmp, const char *path, int force);
+static void dir_of(const char *path, char *d, size_t n);
+
+int io_atomic_check_dir(const char *path)
+{
+    char dir[4096];
+    dir_of(path, dir, sizeof dir);
+    if (access(dir, W_OK | X_OK) != 0)
+        return base_error(BASE_EIO, "%s: cannot write in %s (%s)", path, dir, strerror(errno));
+    return BASE_OK;
+}
 
 int io_atomic_not_input(const char *out, const char *in)
 {

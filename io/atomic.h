@@ -24,6 +24,10 @@
  * never destroy an input. */
 int io_atomic_not_input(const char *out, const char *in);
 
+/* BASE_EIO unless the directory path would be created in exists and is writable: for runs
+ * that write their output only at the end. */
+int io_atomic_check_dir(const char *path);
+
 int io_atomic_begin(const char *path, int force, char *tmp, size_t n);
 int io_atomic_commit(const char *tmp, const char *path, int force);
 

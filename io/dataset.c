@@ -82,17 +82,30 @@ static int check_energies(const io_dataset_t *d, const float *e, size_t n, size_
     return BASE_OK;
 }
 
-/* Picks the grid for a file of V voxels or Par04 dims when none is given. */
+/* Picks the grid for a file of V voxels or Par04 dims when none is given. The file's geometry
+ * attribute, when present, must be one string of a name's length; when it names a built-in
+ * grid, that grid is used, and a given grid must equal it. Other names (an XML file's) leave
+ * the choice to the voxel count. */
 static int infer_geometry(io_dataset_t *d, const phys_geometry_t *geo)
 {
+    char name[64] = "";
+    if (H5Aexists(d->file, "geometry") > 0) {
+        char *attr = io_h5_get_str(d->file, "geometry");
+        int ok = attr && strlen(attr) < sizeof name;
+        if (ok) strcpy(name, attr);
+        free(attr);
+        if (!ok) return base_error(BASE_EIO, "%s: the 'geometry' attribute is not one string of at most %zu characters",
+                                   d->path, sizeof name - 1);
+    }
+    phys_geometry_t named;
+    int is_preset = name[0] && phys_geometry_preset(&named, name) == BASE_OK;
     if (geo) {
+        if (is_preset && !phys_geometry_same_binning(&named, geo))
+            return base_error(BASE_EIO, "%s: the file says geometry %s, but %s is in use", d->path, name, geo->name);
         d->geo = *geo;
     } else {
-        char name[64] = "", *attr = io_h5_get_str(d->file, "geometry");
-        if (attr && strlen(attr) < sizeof name) strcpy(name, attr);
-        free(attr);
         int V = d->V;
-        const char *pick = phys_geometry_preset(&d->geo, name) == BASE_OK ? name
+        const char *pick = is_preset ? name
                            : V == 368 ? "ds1-photons" : V == 533 ? "ds1-pions"
                            : V == 6480 ? "ds2" : V == 40500 ? "ds3" : NULL;
         if (!pick)

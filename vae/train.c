@@ -324,6 +324,7 @@ int vae_train(const vae_train_opts_t *o, vae_train_result_t *res)
     if (!o->force && !o->resume && access(ck, F_OK) == 0)
         return base_error(BASE_EEXIST, "%s: exists, a checkpoint of another run (continue it with --resume %s, "
                           "or --force to replace it)", ck, ck);
+    BASE_TRY(io_atomic_check_dir(o->out));
     BASE_TRY(io_atomic_not_input(o->out, o->data));
     BASE_TRY(io_atomic_not_input(ck, o->data));
     if (o->resume) BASE_TRY(io_atomic_not_input(o->out, o->resume));

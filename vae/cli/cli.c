@@ -97,7 +97,7 @@ int cli_energy_parse(const char *cmd, const char *arg, int list, cli_energy_t *e
     int rc = list ? cli_parse_list(cmd, "--energy-list", arg, e->list, 256, &e->n_list)
                   : cli_parse_range(cmd, "--energy", arg, &e->lo, &e->hi);
     if (rc) return rc;
-    e->have_range = !list;
+    if (!list) e->have_range = 1;
     for (int i = 0; i < (list ? e->n_list : 2); i++) {
         double v = list ? e->list[i] : i ? e->hi : e->lo;
         if (!(v > lo && v <= hi))

@@ -92,7 +92,10 @@ int cli_cmd_train(int argc, char **argv)
         case 's': rc = cli_parse_u64(C, "--seed", optarg, &o.seed); break;
         case 'R': o.resume = optarg; break;
         case 'C': rc = cli_parse_u64(C, "--checkpoint-every", optarg, &u), o.ckpt_every = (int64_t)u; break;
-        case 'M': rc = cli_parse_double(C, "--max-minutes", optarg, &o.max_minutes); break;
+        case 'M':
+            rc = cli_parse_double(C, "--max-minutes", optarg, &o.max_minutes);
+            if (!rc && !(o.max_minutes >= 0)) rc = cli_err(C, 2, "--max-minutes %s: must be >= 0", optarg);
+            break;
         case 'S': rc = cli_parse_u64(C, "--stop-at-step", optarg, &u), o.stop_at_step = (int64_t)u; break;
         case 'f': o.force = 1; break;
         case 'q': quiet = 1; break;

@@ -67,9 +67,12 @@ static void mon_end(void *u, size_t done) { cli_progress_end(&((cli_monitor_t *)
 static void mon_message(void *u, base_msg_kind_t kind, const char *text)
 {
     cli_monitor_t *c = u;
+    if (kind == BASE_MSG_WARNING) { /* warnings are shown even when quiet */
+        fprintf(stderr, "showervae %s: warning: %s\n", c->prefix ? c->prefix : "", text);
+        return;
+    }
     if (c->quiet) return;
-    if (kind == BASE_MSG_WARNING) fprintf(stderr, "warning: %s\n", text);
-    else if (c->prefix) fprintf(stderr, "%s: %s\n", c->prefix, text);
+    if (c->prefix) fprintf(stderr, "%s: %s\n", c->prefix, text);
     else fprintf(stderr, "%s\n", text);
 }
 

@@ -26,7 +26,8 @@ void cli_progress_update(cli_progress_t *p, size_t done, const char *extra);
 void cli_progress_end(cli_progress_t *p, size_t done);
 
 /* A base_monitor_t that draws tasks with the progress line above and prints messages as
- * "prefix: text" (warnings as "warning: text") on stderr; quiet: nothing at all. The monitor
+ * "prefix: text" (warnings as "showervae prefix: warning: text", shown even when quiet) on
+ * stderr; quiet: no progress and no information lines. The monitor
  * points into *c, which must outlive its use. */
 typedef struct {
     cli_progress_t p;
