@@ -22,7 +22,7 @@ CXX     = g++
 # C11, warnings, and the float options the likelihood loops need to vectorise (GCC will not
 # if-convert float selects without -fno-trapping-math; -fno-math-errno keeps sqrt inline).
 CFLAGS  ?= -O2 -g
-REQ_CFLAGS = -std=c11 -Wall -Wextra -fvect-cost-model=dynamic -fno-trapping-math -fno-math-errno
+REQ_CFLAGS = -std=c11 -Wall -Wextra $(if $(findstring clang,$(CC)),-Wno-pass-failed,-fvect-cost-model=dynamic) -fno-trapping-math -fno-math-errno
 ifeq ($(NATIVE),1)
 REQ_CFLAGS += -march=native
 endif
@@ -62,7 +62,7 @@ PROG   := $(BUILD)/showervae
 TESTS  := $(BUILD)/test_showervae
 DEPS_OK := $(BUILD)/.deps-ok
 
-.PHONY: all test demo bench bench-build bench-deps check-asan check-arrows check-corpus install uninstall clean deps examples-check
+.PHONY: all test demo bench bench-build bench-deps check-asan check-arrows check-corpus check-fuzz fuzz fuzz-build install uninstall clean deps examples-check
 all: $(STATIC) $(SHARED) $(PROG)
 
 # Debian packages the build needs; installed by tools/deps.sh only when missing.
@@ -112,6 +112,24 @@ test: $(TESTS) check-arrows
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} ./$(TESTS) --jobs 2
 	$(MAKE) --no-print-directory examples-check
 	$(MAKE) --no-print-directory check-corpus
+
+# Fuzzing (libFuzzer, clang): four targets built with ASan and UBSan into build-fuzz/ (tests/fuzz/).
+# `make fuzz FUZZ_SECONDS=N` runs each for N seconds and merges what it finds that adds
+# coverage into the kept corpus tests/fuzz/corpus/TARGET/; `make check-fuzz` (part of make test)
+# replays the kept corpus and fuzzes each target for FUZZ_CHECK_SECONDS. tools/fuzz.sh reports.
+FUZZ_TARGETS := fuzz_showers fuzz_model fuzz_xml fuzz_options
+FUZZ_SAN = -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_SECONDS ?= 300
+FUZZ_CHECK_SECONDS ?= 15
+$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(APPLIB) $(STATIC)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(REQ_CFLAGS) $(CFLAGS) -fsanitize=fuzzer $(SAN) -fopenmp $< -o $@ $(APPLIB) $(STATIC) $(APP_LIBS) $(LDLIBS)
+fuzz-build:
+	$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang CFLAGS="-O1 -g" SAN="$(FUZZ_SAN)" $(FUZZ_TARGETS:%=build-fuzz/fuzz/%)
+fuzz: fuzz-build
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tools/lsan.supp ./tools/fuzz.sh build-fuzz $(FUZZ_SECONDS) merge $(FUZZ_TARGETS)
+check-fuzz: fuzz-build
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tools/lsan.supp ./tools/fuzz.sh build-fuzz $(FUZZ_CHECK_SECONDS) keep $(FUZZ_TARGETS)
 
 # The malformed-input corpus (tests/corpus/): made at test time from good files; every command
 # that reads a kind of input runs on every item and must refuse it cleanly (run.sh says how).
@@ -212,6 +230,6 @@ uninstall:
 	      $(DESTDIR)$(PREFIX)/bin/showervae $(DESTDIR)$(PREFIX)/lib/pkgconfig/showervae.pc
 
 clean:
-	rm -rf $(BUILD) build-asan $(DEMO_OUT)
+	rm -rf $(BUILD) build-asan build-fuzz $(DEMO_OUT)
 
 -include $(wildcard $(BUILD)/*/*.d $(BUILD)/*/*/*.d)

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+int cli_parse_only = 0;
+
 int cli_fail(const char *cmd)
 {
     fprintf(stderr, "showervae %s: %s\n", cmd, base_last_error());

@@ -18,6 +18,10 @@ int cli_cmd_fit_prior(int argc, char **argv);
 int cli_cmd_encode(int argc, char **argv);
 int cli_cmd_evaluate(int argc, char **argv);
 
+/* 1: every command returns 0 right after parsing and checking its options, before it opens
+ * or writes anything (the option-parser fuzz target, tests/fuzz/fuzz_options.c); 0 normally. */
+extern int cli_parse_only;
+
 /* Prints "showervae CMD: message" for the last library error and returns 1. */
 int cli_fail(const char *cmd);
 /* Prints "showervae CMD: <formatted>" and returns code. */

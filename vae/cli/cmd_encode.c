@@ -77,7 +77,7 @@ int cli_cmd_encode(int argc, char **argv)
                                        {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     const char *model = NULL, *data = NULL, *out = NULL;
     int recon = 0, force = 0, quiet = 0, c;
-    optind = 1;
+    optind = 0; /* glibc: 0 resets getopt completely (1 can keep a pointer into an old argv) */
     while ((c = getopt_long(argc, argv, "m:d:o:fqh", lo, NULL)) != -1) {
         switch (c) {
         case 'm': model = optarg; break;
@@ -93,6 +93,7 @@ int cli_cmd_encode(int argc, char **argv)
     if (optind < argc) return cli_err("encode", 2, "unexpected argument '%s' (see --help)", argv[optind]);
     if (!model || !data || !out) return cli_err("encode", 2, "need -m MODEL, -d DATA and -o OUT (see --help)");
     if (io_atomic_not_input(out, model) < 0 || io_atomic_not_input(out, data) < 0) return cli_fail("encode");
+    if (cli_parse_only) return 0;
     layer_ctx_t ctx;
     vae_model_t m;
     phys_geometry_t g;

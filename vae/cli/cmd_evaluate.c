@@ -39,7 +39,7 @@ int cli_cmd_evaluate(int argc, char **argv)
     const char *C = "evaluate";
     long v;
     int c, rc = 0, quiet = 0;
-    optind = 1;
+    optind = 0; /* glibc: 0 resets getopt completely (1 can keep a pointer into an old argv) */
     while (!rc && (c = getopt_long(argc, argv, "g:r:o:s:fqh", lo, NULL)) != -1) {
         switch (c) {
         case 'g': o.gen = optarg; break;
@@ -59,6 +59,7 @@ int cli_cmd_evaluate(int argc, char **argv)
     if (rc) return rc;
     if (optind < argc) return cli_err(C, 2, "unexpected argument '%s' (see --help)", argv[optind]);
     if (!o.gen || !o.ref || !o.out) return cli_err(C, 2, "need -g GEN, -r REF and -o DIR (see --help)");
+    if (cli_parse_only) return 0;
     eval_result_t r;
     cli_monitor_t cm;
     base_monitor_t mon = cli_monitor(&cm, "evaluate", quiet);

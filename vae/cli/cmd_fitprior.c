@@ -36,7 +36,7 @@ int cli_cmd_fit_prior(int argc, char **argv)
     const char *C = "fit-prior";
     long v;
     int c, rc = 0, quiet = 0;
-    optind = 1;
+    optind = 0; /* glibc: 0 resets getopt completely (1 can keep a pointer into an old argv) */
     while (!rc && (c = getopt_long(argc, argv, "m:d:o:k:s:fqh", lo, NULL)) != -1) {
         switch (c) {
         case 'm': o.model = optarg; break;
@@ -56,6 +56,7 @@ int cli_cmd_fit_prior(int argc, char **argv)
     if (!o.model || !o.data) return cli_err(C, 2, "need -m MODEL and -d DATA (see --help)");
     if (!(o.val_fraction > 0 && o.val_fraction < 1)) return cli_err(C, 2, "--val-fraction must be in (0, 1)");
     if (io_atomic_not_input(o.out ? o.out : o.model, o.data) < 0) return cli_fail(C);
+    if (cli_parse_only) return 0;
     cli_monitor_t cm;
     base_monitor_t mon = cli_monitor(&cm, C, quiet);
     o.monitor = &mon;

@@ -69,7 +69,7 @@ static int parse(int argc, char **argv, opts_t *o)
     *o = (opts_t){.n = 0, .seed = 1, .batch = 10000, .deflate = 4, .threads = io_writer_defaults().threads};
     const char *C = "generate";
     int c, rc = 0;
-    optind = 1;
+    optind = 0; /* glibc: 0 resets getopt completely (1 can keep a pointer into an old argv) */
     while (!rc && (c = getopt_long(argc, argv, "m:o:n:e:l:s:b:fqh", lo, NULL)) != -1) {
         switch (c) {
         case 'm': o->model = optarg; break;
@@ -213,6 +213,7 @@ int cli_cmd_generate(int argc, char **argv)
     opts_t o;
     int rc = parse(argc, argv, &o);
     if (rc) return rc < 0 ? 0 : rc;
+    if (cli_parse_only) return 0;
     layer_ctx_t ctx;
     vae_model_t m;
     phys_geometry_t g;

@@ -137,7 +137,7 @@ int cli_cmd_inspect(int argc, char **argv)
     static const struct option lo[] = {{"geometry", 1, 0, 'g'}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     const char *file = NULL, *geo_arg = NULL;
     int quiet = 0, c;
-    optind = 1;
+    optind = 0; /* glibc: 0 resets getopt completely (1 can keep a pointer into an old argv) */
     while ((c = getopt_long(argc, argv, "g:qh", lo, NULL)) != -1) {
         switch (c) {
         case 'g': geo_arg = optarg; break;
@@ -149,6 +149,7 @@ int cli_cmd_inspect(int argc, char **argv)
     if (optind < argc) file = argv[optind++];
     if (optind < argc) return cli_err("inspect", 2, "unexpected argument '%s' (see --help)", argv[optind]);
     if (!file) return cli_err("inspect", 2, "no file given (see --help)");
+    if (cli_parse_only) return 0;
     if (io_model_is_model(file)) return inspect_model(file);
     phys_geometry_t g;
     if (geo_arg && phys_geometry_from_arg(&g, geo_arg) < 0) return cli_fail("inspect");

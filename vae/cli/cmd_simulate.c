@@ -51,7 +51,7 @@ static int parse(int argc, char **argv, opts_t *o)
     *o = (opts_t){.geometry = "ds2", .n = 10000, .seed = 1, .batch = 1000, .deflate = 4, .threshold = 1};
     const char *C = "simulate";
     int c, rc = 0;
-    optind = 1;
+    optind = 0; /* glibc: 0 resets getopt completely (1 can keep a pointer into an old argv) */
     while (!rc && (c = getopt_long(argc, argv, "o:g:n:e:l:s:b:fqh", lo, NULL)) != -1) {
         switch (c) {
         case 'o': o->out = optarg; break;
@@ -115,6 +115,7 @@ int cli_cmd_simulate(int argc, char **argv)
     opts_t o;
     int rc = parse(argc, argv, &o);
     if (rc) return rc < 0 ? 0 : rc;
+    if (cli_parse_only) return 0;
     phys_geometry_t g;
     phys_sim_t sim;
     if (phys_geometry_from_arg(&g, o.geometry) < 0 || phys_sim_init(&sim, &g) < 0)

@@ -62,7 +62,7 @@ int cli_cmd_train(int argc, char **argv)
     double d;
     uint64_t u;
     int c, rc = 0, quiet = 0;
-    optind = 1;
+    optind = 0; /* glibc: 0 resets getopt completely (1 can keep a pointer into an old argv) */
     while (!rc && (c = getopt_long(argc, argv, "d:o:p:g:e:b:s:fqh", lo, NULL)) != -1) {
         switch (c) {
         case 'd': o.data = optarg; break;
@@ -107,6 +107,7 @@ int cli_cmd_train(int argc, char **argv)
     if (optind < argc) return cli_err(C, 2, "unexpected argument '%s' (see --help)", argv[optind]);
     if (!o.data || !o.out) return cli_err(C, 2, "need -d DATA and -o MODEL (see --help)");
     if (!(o.val_fraction > 0 && o.val_fraction < 1)) return cli_err(C, 2, "--val-fraction must be in (0, 1)");
+    if (cli_parse_only) return 0;
     cli_monitor_t cm;
     base_monitor_t mon = cli_monitor(&cm, "train", quiet);
     o.monitor = &mon;
