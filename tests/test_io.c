@@ -326,7 +326,7 @@ Test(io, every_validation_error_is_one_clear_message)
     mk(h, "showers", H5T_STD_I32LE, 2, (hsize_t[]){1, 6480}, ix);
     H5Fclose(h);
     free(ix);
-    expect_open_error(p, NULL, "not floating point");
+    expect_open_error(p, NULL, "must hold float32 or float64");
     /* NaN, Inf, negative voxel energies: found on reading, with the row */
     expect_read_error(craft("xnan.h5", 2, 1, 2, 6480, 5000, 1), "NaN/Inf");
     expect_read_error(craft("xinf.h5", 2, 1, 2, 6480, 5000, 2), "NaN/Inf");

@@ -36,12 +36,13 @@ static int features(vae_infer_t *q, const vae_prior_t *p, io_loader_t *L, size_t
         int m = (size_t)got < want - k ? got : (int)(want - k);
         rc = vae_encode_showers(q, m, E, X, 0, mu, sg, NULL);
         for (int i = 0; i < m && rc == BASE_OK; i++, k++) {
-            float eps[4096], *z = mu + (size_t)i * Z;
+            float eps[4096], jit[PHYS_MAX_LAYERS], *z = mu + (size_t)i * Z;
             base_rng_t g;
             base_rng_init(&g, seed, BASE_STREAM_PRIOR_FIT | k);
             base_rng_normal(&g, eps, (size_t)Z);
+            base_rng_uniform(&g, jit, (size_t)p->L); /* dequantisation of empty layers */
             for (int j = 0; j < Z; j++) z[j] += sg[(size_t)i * Z + j] * eps[j]; /* z = mu + sigma eps */
-            vae_prior_features(p, c->e_min_mev, c->e_max_mev, E[i], z, X + (size_t)i * c->V, *Y + k * D);
+            vae_prior_features(p, c->e_min_mev, c->e_max_mev, E[i], z, X + (size_t)i * c->V, jit, *Y + k * D);
         }
     }
     free(E), free(X), free(mu), free(sg);
@@ -85,6 +86,12 @@ int vae_fit_prior_loaders(const char *model, const char *out, const layer_ctx_t 
     if (rc == BASE_OK) rc = features(&q, &m.prior, tr, MAX_TRAIN, seed, &Yt, &nt);
     if (rc == BASE_OK) rc = features(&q, &m.prior, va, MAX_VAL, seed, &Yv, &nv);
     double t0 = base_now();
+    if (rc == BASE_OK) /* the features were computed with p = 0 (ln s): choose the powers, then apply them */
+        rc = vae_prior_fit_powers(&m.prior, Yt, nt, c->e_min_mev, c->e_max_mev);
+    if (rc == BASE_OK) {
+        vae_prior_apply_powers(&m.prior, Yt, nt);
+        vae_prior_apply_powers(&m.prior, Yv, nv);
+    }
     if (rc == BASE_OK) rc = vae_prior_fit(&m.prior, Yt, nt, EM_ITERS, seed, mon, NULL);
     if (rc == BASE_OK) {
         report(&m.prior, Yt, nt, Yv, nv, base_now() - t0, mon);

@@ -93,7 +93,8 @@ static double row_gaussian(const vae_config_t *c, const float *o, const float *x
 /* Hurdle: sum_v BCE(l_v, h_v) + h_v NLL_0(y(x_v) | m_v, v_v), plus NLL(ln(E_tot/E_inc) | m_t, v_t),
  * with hits h_v = [x_v >= thr] (the target thresholded as the readout does), y the hit variable
  * above and NLL_0 the Gaussian truncated to y >= 0, so loss and sampling agree on the support.
- * The value is the density of y, not of x (the Jacobian does not depend on the outputs). */
+ * The value is the density of ln(x/thr) whatever p (the Jacobian -p ln t of y -> ln t is added;
+ * it does not depend on the outputs), so ELBOs of models with different p compare. */
 static double row_hurdle(const vae_config_t *c, const float *o, const float *x, float Ei, float *d, float g)
 {
     const int V = c->V;
@@ -104,7 +105,9 @@ static double row_hurdle(const vae_config_t *c, const float *o, const float *x, 
         s += layer_bce_logit(o[v], h, d ? &dz : NULL);
         if (d) d[v] = g * (float)dz;
         if (h) {
-            s += gauss_term(hit_fwd(c->hit_power, x[v] / thr), o[V + v], o[2 * V + v], c->lv_clamp, 1, d ? d + V + v : NULL,
+            const double t = x[v] / thr; /* the value is the density of ln t for any p: - ln(dy / d ln t) = -p ln t */
+            s -= c->hit_power > 0 ? c->hit_power * log(t) : 0.0;
+            s += gauss_term(hit_fwd(c->hit_power, t), o[V + v], o[2 * V + v], c->lv_clamp, 1, d ? d + V + v : NULL,
                             d ? d + 2 * V + v : NULL, g);
             tot += x[v];
         } else if (d) {

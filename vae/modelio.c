@@ -90,15 +90,17 @@ static int get_geometry(io_model_t *f, phys_geometry_t *g, const vae_config_t *c
     return rc;
 }
 
-/* The learned prior as three float tensors: /prior/weights (K), /prior/means (K, D) and
- * /prior/cholesky (K D, D); write = 1 writes them, 0 reads them into p (allocated by the caller). */
+/* The learned prior as float tensors: /prior/weights (K), /prior/means (K, D),
+ * /prior/cholesky (K D, D) and /prior/powers (L + 1; absent in older files: all 0, ln);
+ * write = 1 writes them, 0 reads them into p (allocated by the caller). */
 static int prior_io(io_model_t *f, vae_prior_t *p, int write)
 {
-    const size_t K = (size_t)p->K, D = (size_t)p->D, n[3] = {K, K * D, K * D * D};
+    const size_t K = (size_t)p->K, D = (size_t)p->D, L1 = (size_t)p->L + 1, n[3] = {K, K * D, K * D * D};
     double *src[3] = {p->pi, p->mu, p->chol};
-    float *buf = malloc(n[2] * sizeof(float));
+    float *buf = malloc(n[2] * sizeof(float)), pw[PHYS_MAX_LAYERS + 1];
     if (!buf) return base_error(BASE_ENOMEM, "out of memory");
     io_tensor_t t[3] = {{"/prior/weights", buf, K, 0}, {"/prior/means", buf, K, D}, {"/prior/cholesky", buf, K * D, D}};
+    io_tensor_t tp = {"/prior/powers", pw, L1, 0};
     int rc = BASE_OK;
     for (int i = 0; i < 3 && rc == BASE_OK; i++) {
         if (write) {
@@ -110,6 +112,15 @@ static int prior_io(io_model_t *f, vae_prior_t *p, int write)
         }
     }
     free(buf);
+    for (size_t l = 0; l < L1; l++) pw[l] = (float)p->power[l];
+    if (rc == BASE_OK && write) rc = io_model_put(f, &tp);
+    if (rc == BASE_OK && !write && io_model_has(f, "/prior/powers")) {
+        rc = io_model_get(f, &tp);
+        for (size_t l = 0; l < L1 && rc == BASE_OK; l++) {
+            if (!(pw[l] >= 0 && pw[l] <= 1)) rc = base_error(BASE_EIO, "/prior/powers[%zu] = %g is not in [0, 1]", l, pw[l]);
+            p->power[l] = pw[l];
+        }
+    }
     if (rc == BASE_OK && !write) rc = vae_prior_prepare(p);
     if (rc < 0 && !write) {
         char why[300];

@@ -57,11 +57,21 @@ int vae_prior_copy(vae_prior_t *dst, const vae_prior_t *src)
     memcpy(dst->su, src->su, K * sizeof(double));
     memcpy(dst->gain, src->gain, K * (D - 1) * sizeof(double));
     memcpy(dst->cchol, src->cchol, K * (D - 1) * (D - 1) * sizeof(double));
+    memcpy(dst->power, src->power, sizeof dst->power);
     return BASE_OK;
 }
 
+/* The Box-Cox transform of s > 0 with power q and its inverse (0 where 1 + q y <= 0). */
+static double bc_fwd(double q, double s) { return q > 0 ? (pow(s, q) - 1) / q : log(s); }
+static double bc_inv(double q, double y)
+{
+    if (!(q > 0)) return exp(y);
+    double b = 1 + q * y;
+    return b > 0 ? pow(b, 1 / q) : 0.0;
+}
+
 void vae_prior_features(const vae_prior_t *p, double e_min, double e_max, float E_inc, const float *z,
-                        const float *x, float *y)
+                        const float *x, const float *jitter, float *y)
 {
     const double c = p->c_mev;
     double tot = 0;
@@ -70,10 +80,57 @@ void vae_prior_features(const vae_prior_t *p, double e_min, double e_max, float 
     for (int l = 0; l < p->L; l++) {
         double e = 0;
         for (int v = p->offset[l]; v < p->offset[l + 1]; v++) e += x[v] >= c ? x[v] : 0.0;
-        y[1 + p->Z + l] = (float)log((e + c) / E_inc);
         tot += e;
+        if (e == 0 && jitter) e = c * jitter[l];
+        y[1 + p->Z + l] = (float)bc_fwd(p->power[l], (e + c) / E_inc);
     }
-    y[p->D - 1] = (float)log((tot + c) / E_inc);
+    y[p->D - 1] = (float)bc_fwd(p->power[p->L], (tot + c) / E_inc);
+}
+
+/* Profile log-likelihood of power q for coordinate j of Y (its values ln s), over the showers
+ * whose energy there is not empty (an empty layer sits at s = c / E_inc exactly: a spike that
+ * the mixture models, and that no power makes Gaussian); lnE: (N) ln E_inc of the rows. */
+static double power_profile(const vae_prior_t *p, const float *Y, size_t N, const double *lnE, int j, double q)
+{
+    double su = 0, suu = 0, sy = 0, suy = 0, syy = 0, jac = 0, n = 0;
+    for (size_t i = 0; i < N; i++) {
+        double u = Y[i * p->D], ls = Y[i * p->D + j], y = q > 0 ? expm1(q * ls) / q : ls;
+        if (ls + lnE[i] < log(2 * p->c_mev) - 1e-4) continue; /* E < c: empty (or dequantised) */
+        su += u, suu += u * u, sy += y, suy += u * y, syy += y * y, jac += ls, n++;
+    }
+    if (n < 2) return q == 0 ? 0 : -INFINITY; /* nothing to choose from: ln */
+    double mu = su / n, my = sy / n, vuu = suu / n - mu * mu, vuy = suy / n - mu * my;
+    double res = syy / n - my * my - (vuu > 1e-12 ? vuy * vuy / vuu : 0);
+    return -0.5 * n * log(fmax(res, 1e-300)) + (q - 1) * jac;
+}
+
+int vae_prior_fit_powers(vae_prior_t *p, const float *Y, size_t N, double e_min, double e_max)
+{
+    const int j0 = 1 + p->Z;
+    double *lnE = malloc((N ? N : 1) * sizeof *lnE);
+    if (!lnE) return base_error(BASE_ENOMEM, "prior: out of memory");
+    for (size_t i = 0; i < N; i++) lnE[i] = log(e_min) + Y[i * p->D] * (log(e_max) - log(e_min));
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int l = 0; l <= p->L; l++) {
+        double best = 0, lbest = -INFINITY;
+        for (int k = 0; k <= 20; k++) {
+            double q = 0.05 * k, v = power_profile(p, Y, N, lnE, j0 + l, q);
+            if (v > lbest) lbest = v, best = q;
+        }
+        p->power[l] = best;
+    }
+    free(lnE);
+    return BASE_OK;
+}
+
+void vae_prior_apply_powers(const vae_prior_t *p, float *Y, size_t N)
+{
+    for (size_t i = 0; i < N; i++)
+        for (int l = 0; l <= p->L; l++) {
+            float *y = Y + i * p->D + 1 + p->Z + l;
+            double q = p->power[l];
+            if (q > 0) *y = (float)(expm1(q * *y) / q);
+        }
 }
 
 /* ---- Gaussian algebra ---- */
@@ -388,8 +445,8 @@ void vae_prior_apply(const vae_prior_t *p, float E_inc, const float *r, double t
 {
     const int L = p->L;
     const double c = p->c_mev;
-    double w[PHYS_MAX_LAYERS], sw = 0, T = fmax(exp((double)r[L]) * E_inc - c, 0.0);
-    for (int l = 0; l < L; l++) sw += (w[l] = fmax(exp((double)r[l]) * E_inc - c, 0.0));
+    double w[PHYS_MAX_LAYERS], sw = 0, T = fmax(bc_inv(p->power[L], r[L]) * E_inc - c, 0.0);
+    for (int l = 0; l < L; l++) sw += (w[l] = fmax(bc_inv(p->power[l], r[l]) * E_inc - c, 0.0));
     for (int l = 0; l < L; l++) {
         float *xl = x + p->offset[l];
         const int n = p->offset[l + 1] - p->offset[l];

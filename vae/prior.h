@@ -8,8 +8,12 @@
  *   y = (u, z, r_1 .. r_L, r_tot),
  *   u     = (ln E_inc - ln E_min) / (ln E_max - ln E_min)   the condition,
  *   z     a draw from the encoder's posterior q(z | x, c)    (Z values),
- *   r_l   = ln((E_l + c) / E_inc)    layer energies after the readout threshold (L values),
- *   r_tot = ln((E_tot + c) / E_inc)  the total, with c the threshold (offset for empty layers),
+ *   r_l   = B_l((E_l + c) / E_inc)   layer energies after the readout threshold (L values),
+ *   r_tot = B_L((E_tot + c) / E_inc) the total, with c the threshold (offset for empty layers),
+ *   B_j(s) = (s^p_j - 1) / p_j, the Box-Cox transform (Box and Cox 1964; p_j = 0: ln s) with
+ *   one power per coordinate, chosen by its profile likelihood (vae_prior_fit_powers): a
+ *   Gaussian tail in ln s is an exponential one in energy, far heavier than the data's,
+ *   while p > 0 gives polynomial tails,
  * with one K-component full-covariance Gaussian mixture fitted by EM (Dempster, Laird and
  * Rubin 1977) to the training set: the aggregate posterior, conditioned (Tomczak and Welling
  * 2018 and Dai and Wipf 2019 fit learned priors to it; Rosca et al. 2018 on the holes).
@@ -18,8 +22,8 @@
  *   m_k(u) = mu_kx + s_kxu (u - mu_ku) / s_kuu,   S_k = S_kxx - s_kxu s_kux / s_kuu,
  * and S_k does not depend on u, so its Cholesky factor is computed once (vae_prior_prepare).
  * Generation draws (z, r) from p(. | u): z goes to the decoder, and each layer of the decoded
- * shower is scaled to its sampled energy, E_l = E_tot (e^r_l E_inc - c)+ / sum_l (...)+ with
- * E_tot = (e^r_tot E_inc - c)+, with the threshold applied so that the sums survive it
+ * shower is scaled to its sampled energy, E_l = E_tot (B_l^-1(r_l) E_inc - c)+ / sum_l (...)+
+ * with E_tot = (B_L^-1(r_tot) E_inc - c)+, with the threshold applied so that the sums survive it
  * (vae_prior_apply). The total has its own coordinate, so its resolution (0.6% at 1 TeV) is
  * not limited by the sum of 45 noisy layer draws.
  *
@@ -40,6 +44,7 @@
 typedef struct {
     int K, Z, L, D;  /* components, latent, layers; D = 1 + Z + L + 1 (0 = no prior) */
     double c_mev;    /* the offset c of r (the readout threshold) */
+    double power[PHYS_MAX_LAYERS + 1]; /* p_j of the L + 1 energy coordinates (0: ln) */
     double *pi;      /* (K) mixture weights */
     double *mu;      /* (K, D) means */
     double *chol;    /* (K, D, D) lower Cholesky factors of the covariances */
@@ -57,9 +62,21 @@ void vae_prior_free(vae_prior_t *p);
 int vae_prior_copy(vae_prior_t *dst, const vae_prior_t *src);
 
 /* y: (D) the prior's coordinates of one shower: u from E_inc (with the model's range
- * [e_min, e_max] MeV), z: (Z), x: (V) voxel energies (MeV; voxels below c do not count). */
+ * [e_min, e_max] MeV), z: (Z), x: (V) voxel energies (MeV; voxels below c do not count).
+ * jitter: (L) uniforms in (0, 1) or NULL: an empty layer gets E_l = c jitter_l instead of 0
+ * (dequantisation: the spike of empty layers at s = c / E_inc becomes a band of density just
+ * below the smallest non-empty value 2c / E_inc, which a mixture can fit without widening its
+ * components; generation turns any E_l < c back into an empty layer). */
 void vae_prior_features(const vae_prior_t *p, double e_min, double e_max, float E_inc, const float *z,
-                        const float *x, float *y);
+                        const float *x, const float *jitter, float *y);
+
+/* The powers p_j of the energy coordinates from Y: (N, D) features computed with p = 0 (ln s)
+ * with the model's range [e_min, e_max] MeV: for each coordinate the p on the grid 0, 0.05,
+ * .., 1 that maximises the Box-Cox profile likelihood of y_p regressed on u over the showers
+ * where it is not empty, -(n/2) ln s^2_res(p) + (p - 1) sum ln s. */
+int vae_prior_fit_powers(vae_prior_t *p, const float *Y, size_t N, double e_min, double e_max);
+/* Y: (N, D) features computed with p = 0, in place to the coordinates with p->power. */
+void vae_prior_apply_powers(const vae_prior_t *p, float *Y, size_t N);
 
 /* EM on Y: (N, D) rows of features; at most iters iterations (stops when the mean
  * log-likelihood gains less than 1e-5 nats); seed chooses the initial centres. *ll receives
