@@ -3,7 +3,8 @@
 #   make test       build and run the Criterion test suite
 #   make demo       build and run the demonstration (see README.md)
 #   make bench      build and run the benchmark programs in bench/ (make bench-deps: the PyTorch peer)
-#   make check-asan the test suite built with AddressSanitizer + UBSan + leak detection
+#   make check-asan the test suite and the input corpus built with AddressSanitizer + UBSan + leak detection
+#   make check-crash kill -9 / full-disk consistency; make fuzz FUZZ_SECONDS=N: long fuzzing runs
 #   make install    PREFIX=/usr/local DESTDIR= : library, header, pkg-config file, program
 #   make clean
 # Options: NATIVE=1 adds -march=native (off by default: CI and users' machines differ).
@@ -62,7 +63,7 @@ PROG   := $(BUILD)/showervae
 TESTS  := $(BUILD)/test_showervae
 DEPS_OK := $(BUILD)/.deps-ok
 
-.PHONY: all test demo bench bench-build bench-deps check-asan check-arrows check-corpus check-fuzz fuzz fuzz-build install uninstall clean deps examples-check
+.PHONY: all test demo bench bench-build bench-deps check-asan check-arrows check-corpus check-crash check-fuzz fuzz fuzz-build install uninstall clean deps examples-check
 all: $(STATIC) $(SHARED) $(PROG)
 
 # Debian packages the build needs; installed by tools/deps.sh only when missing.
@@ -112,6 +113,7 @@ test: $(TESTS) check-arrows
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} ./$(TESTS) --jobs 2
 	$(MAKE) --no-print-directory examples-check
 	$(MAKE) --no-print-directory check-corpus
+	$(MAKE) --no-print-directory check-fuzz
 
 # Fuzzing (libFuzzer, clang): four targets built with ASan and UBSan into build-fuzz/ (tests/fuzz/).
 # `make fuzz FUZZ_SECONDS=N` runs each for N seconds and merges what it finds that adds
@@ -120,7 +122,7 @@ test: $(TESTS) check-arrows
 FUZZ_TARGETS := fuzz_showers fuzz_model fuzz_xml fuzz_options
 FUZZ_SAN = -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_SECONDS ?= 300
-FUZZ_CHECK_SECONDS ?= 15
+FUZZ_CHECK_SECONDS ?= 10
 $(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(APPLIB) $(STATIC)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(REQ_CFLAGS) $(CFLAGS) -fsanitize=fuzzer $(SAN) -fopenmp $< -o $@ $(APPLIB) $(STATIC) $(APP_LIBS) $(LDLIBS)
@@ -139,6 +141,12 @@ $(CORPUS_MK): tests/corpus/mkcorpus.c | $(DEPS_OK)
 	$(CC) -std=c11 -Wall -Wextra -O1 $(SAN) -D_POSIX_C_SOURCE=200809L $(PKG_CFLAGS) $< -o $@ $(PKG_LIBS)
 check-corpus: $(PROG) $(CORPUS_MK)
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tools/lsan.supp ./tests/corpus/run.sh ./$(PROG) ./$(CORPUS_MK) $(BUILD)/corpus/work
+
+# Crash consistency (tests/crash/run.sh): kill -9 at seeded moments during simulate, generate,
+# train and evaluate, resumes, and a full disk (ulimit -f). CRASH_TRIALS kills of each kind.
+CRASH_TRIALS ?= 3
+check-crash: $(PROG)
+	./tests/crash/run.sh ./$(PROG) $(BUILD)/crash $(CRASH_TRIALS)
 
 # The include arrows point down only: base <- layers, physics <- io <- vae <- vae/eval <- vae/cli.
 check-arrows:
