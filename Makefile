@@ -123,7 +123,7 @@ FUZZ_TARGETS := fuzz_showers fuzz_model fuzz_xml fuzz_options
 FUZZ_SAN = -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_SECONDS ?= 300
 FUZZ_CHECK_SECONDS ?= 10
-$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(APPLIB) $(STATIC)
+$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h tests/fuzz/fuzz_h5.h $(APPLIB) $(STATIC)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(REQ_CFLAGS) $(CFLAGS) -fsanitize=fuzzer $(SAN) -fopenmp $< -o $@ $(APPLIB) $(STATIC) $(APP_LIBS) $(LDLIBS)
 fuzz-build:

@@ -145,6 +145,56 @@ Test(prior, layers_reach_their_energies_through_the_threshold)
     vae_prior_free(&p);
 }
 
+/* With Box-Cox powers, features and the layer scaling invert each other: the energies a
+ * shower's features give back are its layer energies (an empty, dequantised layer stays empty). */
+Test(prior, powered_features_give_back_the_layer_energies)
+{
+    phys_geometry_t g = grid(3, 2);
+    vae_prior_t p;
+    cr_assert_eq(vae_prior_init(&p, 1, 1, &g, 0.015), BASE_OK);
+    p.power[0] = 0.3, p.power[1] = 1.0, p.power[2] = 0.05, p.power[3] = 0.6;
+    const float E = 2000.f, z = 0.f, x[6] = {300, 100, 0.5f, 0.25f, 0, 0}, jit[3] = {0.4f, 0.4f, 0.7f};
+    float y[6], r[4], out[6] = {1, 1, 1, 1, 1, 1};
+    vae_prior_features(&p, 1e3, 1e6, E, &z, x, jit, y);
+    memcpy(r, y + 2, sizeof r);
+    vae_prior_apply(&p, E, r, 0.015, out);
+    /* features are floats: B^-1 amplifies their rounding by 1 / (1 + p y), to ~1e-5 relative */
+    cr_expect(fabs(out[0] + out[1] - 400) < 400e-4 && fabs(out[2] + out[3] - 0.75) < 0.75e-4, "layers %g %g",
+              out[0] + out[1], out[2] + out[3]);
+    cr_expect(out[4] == 0 && out[5] == 0, "the empty layer stays empty (%g %g)", out[4], out[5]);
+    vae_prior_free(&p);
+}
+
+/* Layer energies whose Box-Cox variable with power 0.5 is Gaussian around a line in u: the
+ * profile likelihood picks 0.5 back (one grid step), and ln for log-normal ones. */
+Test(prior, the_power_fit_recovers_the_generating_power)
+{
+    phys_geometry_t g = grid(2, 1);
+    vae_prior_t p;
+    cr_assert_eq(vae_prior_init(&p, 1, 1, &g, 0.015), BASE_OK);
+    enum { N = 20000 };
+    float *Y = malloc(sizeof(float) * N * p.D);
+    base_rng_t r;
+    base_rng_init(&r, 12, 0);
+    const double emin = 1e3, emax = 1e6;
+    for (int n = 0; n < N; n++) {
+        float u, nz[3];
+        base_rng_uniform(&r, &u, 1);
+        base_rng_normal(&r, nz, 3);
+        double lnE = log(emin) + u * (log(emax) - log(emin));
+        double y0 = -0.9 + 0.2 * u + 0.04 * nz[0], s0 = pow(1 + 0.5 * y0, 2.0); /* B_0.5 Gaussian */
+        double s1 = exp(-3 + 0.5 * u + 0.5 * nz[1]);                           /* log-normal */
+        (void)lnE;
+        float *y = Y + (size_t)n * p.D;
+        y[0] = u, y[1] = nz[2], y[2] = (float)log(s0), y[3] = (float)log(s1), y[4] = (float)log(s0 + s1);
+    }
+    cr_assert_eq(vae_prior_fit_powers(&p, Y, N, emin, emax), BASE_OK);
+    cr_expect(fabs(p.power[0] - 0.5) <= 0.051, "B_0.5-Gaussian layer: p = %g", p.power[0]);
+    cr_expect(p.power[1] <= 0.051, "log-normal layer: p = %g", p.power[1]);
+    free(Y);
+    vae_prior_free(&p);
+}
+
 Test(prior, bad_sizes_are_rejected)
 {
     phys_geometry_t g = grid(2, 2);

@@ -9,11 +9,10 @@
  * is loaded as a model and as a checkpoint.
  */
 #include "layers/ctx.h"
-#include "tests/fuzz/fuzz.h"
+#include "tests/fuzz/fuzz_h5.h"
 #include "vae/config.h"
 #include "vae/modelio.h"
 
-#include <hdf5.h>
 #include <zlib.h>
 
 static layer_ctx_t ctx;
@@ -132,8 +131,7 @@ static void replace_dataset(hid_t f, const char *name, fuzz_bytes_t *b)
     unsigned c = fuzz_u8(b), cls = c & 3, rank = (c >> 2) % 4, checked = (c >> 4) & 1;
     hsize_t dims[3] = {1, 1, 1}, total = 1;
     for (unsigned i = 0; i < rank; i++) dims[i] = fuzz_u8(b) % 80, total *= dims[i];
-    hid_t t = cls == 0 ? H5Tcopy(H5T_IEEE_F32LE) : cls == 1 ? H5Tcopy(H5T_IEEE_F64LE) : cls == 2 ? H5Tcopy(H5T_STD_I64LE)
-                                                                                        : H5Tcopy(H5T_C_S1);
+    hid_t t = fuzz_h5_type(cls);
     hid_t sp = rank ? H5Screate_simple((int)rank, dims, NULL) : H5Screate(H5S_SCALAR);
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     if (checked && rank && total) H5Pset_chunk(dcpl, (int)rank, dims), H5Pset_fletcher32(dcpl);
@@ -141,12 +139,7 @@ static void replace_dataset(hid_t f, const char *name, fuzz_bytes_t *b)
     hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
     H5Pset_create_intermediate_group(lcpl, 1);
     hid_t ds = H5Dcreate2(f, name, t, sp, lcpl, dcpl, H5P_DEFAULT);
-    if (ds >= 0 && cls < 3) {
-        double *v = malloc((total ? total : 1) * sizeof *v);
-        for (hsize_t i = 0; i < (total ? total : 1); i++) v[i] = (double)fuzz_f32(b);
-        H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v);
-        free(v);
-    }
+    if (ds >= 0 && cls < 3) fuzz_h5_fill(ds, rank ? total : 1, b);
     if (ds >= 0) H5Dclose(ds);
     H5Pclose(lcpl);
     H5Pclose(dcpl);

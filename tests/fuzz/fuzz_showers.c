@@ -9,12 +9,11 @@
  * accepts is read in full, as inspect does.
  */
 #include "io/dataset.h"
-#include "tests/fuzz/fuzz.h"
+#include "tests/fuzz/fuzz_h5.h"
 
-#include <hdf5.h>
 #include <math.h>
 
-/* A dataset name, its class (0 float32, 1 float64, 2 int32, 3 string), rank and dims; huge:
+/* A dataset name, its class (fuzz_h5_type), rank and dims; huge:
  * declared without storage. Values come from the input. */
 static void put(hid_t f, const char *name, fuzz_bytes_t *b)
 {
@@ -26,9 +25,7 @@ static void put(hid_t f, const char *name, fuzz_bytes_t *b)
         total *= dims[i] ? dims[i] : 1;
     }
     if (!huge && total > (1u << 18)) return; /* stored data stays small */
-    hid_t t = cls == 0 ? H5Tcopy(H5T_IEEE_F32LE) : cls == 1 ? H5Tcopy(H5T_IEEE_F64LE) : cls == 2 ? H5Tcopy(H5T_STD_I32LE)
-                                                                                        : H5Tcopy(H5T_C_S1);
-    if (cls == 3) H5Tset_size(t, 4);
+    hid_t t = fuzz_h5_type(cls);
     hid_t sp = H5Screate_simple((int)rank, dims, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE);
     if (huge) {
         hsize_t chunk[5];
@@ -37,12 +34,7 @@ static void put(hid_t f, const char *name, fuzz_bytes_t *b)
         H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_INCR);
     }
     hid_t ds = H5Dcreate2(f, name, t, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-    if (ds >= 0 && !huge && cls < 3 && total > 0) {
-        float *v = malloc(total * sizeof *v);
-        for (hsize_t i = 0; i < total; i++) v[i] = fuzz_f32(b);
-        H5Dwrite(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v);
-        free(v);
-    }
+    if (ds >= 0 && !huge && cls < 3) fuzz_h5_fill(ds, total, b);
     if (ds >= 0) H5Dclose(ds);
     H5Pclose(dcpl);
     H5Sclose(sp);
