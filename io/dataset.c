@@ -35,6 +35,18 @@ static int open_dset(io_dataset_t *d, const char *name, hid_t *ds, int *rank, hs
     return BASE_OK;
 }
 
+/* Refuses a dataset that declares more rows than it stores bytes: a real shower or energy row
+ * takes at least a byte even compressed, so such a dataset is empty or truncated (HDF5 lets a
+ * file declare any size without storage), and nothing is allocated for its rows. */
+static int check_storage(const io_dataset_t *d, hid_t ds, const char *name, hsize_t rows)
+{
+    hsize_t have = H5Dget_storage_size(ds);
+    if (rows > 0 && have < rows)
+        return base_error(BASE_EIO, "%s: '%s' declares %llu rows but stores %llu bytes (empty or truncated)", d->path,
+                          name, (unsigned long long)rows, (unsigned long long)have);
+    return BASE_OK;
+}
+
 /* Voxels per shower from the dims after the first: within BASE_MAX_VOXELS and not 0. */
 static int row_length(const io_dataset_t *d, const char *name, int rank, const hsize_t *dims, int *V)
 {
@@ -176,6 +188,8 @@ static int open_pair(io_dataset_t *d, const char *e_name, int want_rank)
         rc = base_error(BASE_EIO, "%s: %llu incident energies but %llu showers", d->path,
                          (unsigned long long)ed[0], (unsigned long long)sd[0]);
     if (rc == BASE_OK) rc = row_length(d, "showers", rs, sd, &d->V);
+    if (rc == BASE_OK) rc = check_storage(d, de, e_name, ed[0]);
+    if (rc == BASE_OK) rc = check_storage(d, d->showers, "showers", sd[0]);
     if (rc == BASE_OK) {
         d->n = sd[0];
         if (rs == 4)
@@ -230,7 +244,9 @@ static int open_par04_per_energy(io_dataset_t *d)
         int r;
         hsize_t dims[4];
         BASE_TRY(open_dset(d, d->groups[k].name, &ds, &r, dims));
+        int rc = check_storage(d, ds, d->groups[k].name, dims[0]);
         H5Dclose(ds);
+        if (rc < 0) return rc;
         if (r != 4)
             return base_error(BASE_EIO, "%s: Par04 dataset '%s' must be (N, R, PHI, Z); rank is %d", d->path,
                                d->groups[k].name, r);

@@ -264,7 +264,7 @@ static int parse_fields(vae_config_t *c, const cJSON *o, const char *where)
     c->batch = (int)v;
     BASE_TRY(get_num(t, "epochs", 0, 1e9, &v, where));
     c->epochs = (int)v;
-    BASE_TRY(get_num(t, "kl_warmup_steps", 0, 1e12, &v, where));
+    BASE_TRY(get_num(t, "kl_warmup_steps", 0, 1e9, &v, where)); /* an int */
     c->kl_warmup_steps = (int)v;
     if (!(c->e_max_mev > c->e_min_mev))
         return base_error(BASE_EIO, "%s: model config: energy range is empty", where);
