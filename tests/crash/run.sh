@@ -35,21 +35,21 @@ D=$W/data.h5
 # --- simulate / generate / evaluate: killed, then rerun to the same name ---
 "$P" simulate -n 20000 --energy 1:100 --seed 9 -o "$W/sim_ref.h5" -q
 "$P" train -d "$D" -p tiny -e 2 --seed 3 -o "$W/gen_model.h5" -q
-"$P" generate -m "$W/gen_model.h5" --n 60000 --seed 2 -o "$W/gen_ref.h5" -q
-"$P" evaluate -g "$W/gen_ref.h5" -r "$D" -o "$W/rep_ref" -q --cls-epochs 2 > /dev/null
+"$P" generate -m "$W/gen_model.h5" --n 30000 --seed 2 -o "$W/gen_ref.h5" -q
+"$P" evaluate -g "$W/gen_ref.h5" -r "$D" -o "$W/rep_ref" -q --no-classifier > /dev/null
 for k in $(seq 1 "$TRIALS"); do
     for what in simulate generate evaluate; do
         trials=$((trials + 1))
         case $what in
         simulate) set -- simulate -n 20000 --energy 1:100 --seed 9 -o "$W/sim.h5" -q; out=$W/sim.h5; ref=$W/sim_ref.h5; max=2 ;;
-        generate) set -- generate -m "$W/gen_model.h5" --n 60000 --seed 2 -o "$W/gen.h5" -q; out=$W/gen.h5; ref=$W/gen_ref.h5; max=2 ;;
-        evaluate) set -- evaluate -g "$W/gen_ref.h5" -r "$D" -o "$W/rep" -q --cls-epochs 2; out=$W/rep; ref=""; max=4 ;;
+        generate) set -- generate -m "$W/gen_model.h5" --n 30000 --seed 2 -o "$W/gen.h5" -q; out=$W/gen.h5; ref=$W/gen_ref.h5; max=1.5 ;;
+        evaluate) set -- evaluate -g "$W/gen_ref.h5" -r "$D" -o "$W/rep" -q --no-classifier; out=$W/rep; ref=""; max=3 ;;
         esac
         rm -rf "$out"
         "$P" "$@" > /dev/null 2>&1 &
         pid=$!
         sleep "$(delay "$k$trials" $max)"
-        kill -9 $pid 2> /dev/null
+        if kill -9 $pid 2> /dev/null; then how="killed"; else how="finished before the kill"; fi
         wait $pid 2> /dev/null
         if [ -e "$out" ]; then # finished before the kill, or killed after the rename: must be whole
             if [ "$what" = evaluate ]; then [ -s "$out/metrics.json" ] || fail "$what trial $k: partial report under the final name"
@@ -63,6 +63,7 @@ for k in $(seq 1 "$TRIALS"); do
             sed 's/"generated".*//' "$out/metrics.json" > "$W/m2"
             cmp -s "$W/m1" "$W/m2" || fail "$what trial $k: the report's metrics differ"
         fi
+        echo "$what trial $k: $how; rerun equal to an uninterrupted run, no leftovers"
     done
 done
 
@@ -104,18 +105,22 @@ for k in $(seq 1 "$TRIALS"); do
     echo "train trial $k: killed $kills times, resumed: same best model and final checkpoint"
 done
 
-# --- a full disk: a file-size limit of 1 MiB for every writer ---
-for cmd in "simulate -n 3000 -o $W/full.h5" "generate -m $W/gen_model.h5 --n 3000 -o $W/full.h5" \
-    "train -d $D -p tiny -e 1 -o $W/full.h5" "encode -m $W/gen_model.h5 -d $D -o $W/full.h5" \
-    "evaluate -g $W/gen_ref.h5 -r $D -o $W/full.h5 --no-classifier"; do
+# --- a full disk: a file-size limit (KiB) below each writer's output ---
+while read -r kib cmd; do
     trials=$((trials + 1))
     # shellcheck disable=SC2086
-    (ulimit -f 1024; exec "$P" $cmd -q) > /dev/null 2> "$W/err"
+    (ulimit -f "$kib"; exec "$P" $cmd -q) > /dev/null 2> "$W/err"
     rc=$?
     if [ $rc -ne 1 ] || [ "$(wc -l < "$W/err")" -ne 1 ] || [ -e "$W/full.h5" ] || [ -e "$W/full.h5.ckpt" ] || [ -n "$(leftovers)" ]; then
-        fail "full disk: $cmd: exit $rc, $(wc -l < "$W/err") lines: $(head -c 300 "$W/err")"
+        fail "full disk (ulimit -f $kib): $cmd: exit $rc, $(wc -l < "$W/err") lines: $(head -c 300 "$W/err")"
     fi
     rm -rf "$W/full.h5" "$W/full.h5.ckpt"
-done
+done << EOF
+1024 simulate -n 3000 -o $W/full.h5
+1024 generate -m $W/gen_model.h5 --n 3000 -o $W/full.h5
+1024 train -d $D -p tiny -e 1 -o $W/full.h5
+64 encode -m $W/gen_model.h5 -d $D -o $W/full.h5
+16 evaluate -g $W/gen_ref.h5 -r $D -o $W/full.h5 --no-classifier
+EOF
 echo "crash: $trials trials, $fails failures (uninterrupted training took ${tr}s)"
 [ "$fails" -eq 0 ]
