@@ -36,9 +36,11 @@ static void usage(FILE *f)
             "      --checkpoint-every N also checkpoint every N steps [0: at epoch ends only]\n"
             "      --max-minutes M      stop (with a checkpoint) after M minutes [0: no limit]\n"
             "      --stop-at-step N     stop (with a checkpoint) after step N [0: no limit]\n"
-            "  -f, --force              replace an existing output\n"
+            "  -f, --force              replace an existing output (and OUTPUT.ckpt)\n"
             "  -q, --quiet              no progress\n"
-            "  -h, --help               this text\n");
+            "  -h, --help               this text\n"
+            "Ctrl-C or SIGTERM: the run stops after the current batch with a checkpoint (exit 130);\n"
+            "continue it with --resume OUTPUT.ckpt. The best model is replaced only by a better one.\n");
 }
 
 static volatile sig_atomic_t interrupted;
