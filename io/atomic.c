@@ -74,7 +74,7 @@ static void rm_tree(const char *p) { nftw(p, rm_entry, 16, FTW_DEPTH | FTW_PHYS)
 
 /* Removes what killed runs left for this output: entries named prefix + PID (the temporary
  * names below) whose process no longer exists. */
-static void remove_stale(const char *dir, const char *prefix)
+static void remove_stale_in(const char *dir, const char *prefix)
 {
     DIR *d = opendir(dir);
     if (!d) return;
@@ -86,22 +86,29 @@ static void remove_stale(const char *dir, const char *prefix)
         long pid = strtol(e->d_name + k, &end, 10);
         if (end == e->d_name + k || *end || pid <= 0 || pid == (long)getpid()) continue;
         if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue; /* alive, or not ours to judge */
-        char full[4200];
+        char full[4400];
         snprintf(full, sizeof full, "%s/%s", dir, e->d_name);
         rm_tree(full);
     }
     closedir(d);
 }
 
+/* remove_stale_in for output path, whose leftovers are named fmt % (its base name) + PID. */
+static void remove_stale(const char *path, const char *fmt)
+{
+    char dir[4096], prefix[4200];
+    const char *slash = strrchr(path, '/');
+    dir_of(path, dir, sizeof dir);
+    snprintf(prefix, sizeof prefix, fmt, slash ? slash + 1 : path);
+    remove_stale_in(dir, prefix);
+}
+
 int io_atomic_begin(const char *path, int force, char *tmp, size_t n)
 {
     if (!force && access(path, F_OK) == 0)
         return base_error(BASE_EEXIST, "%s: exists (use --force to replace it)", path);
-    char dir[4096], prefix[4200];
     const char *slash0 = strrchr(path, '/');
-    dir_of(path, dir, sizeof dir);
-    snprintf(prefix, sizeof prefix, ".%s.tmp.", slash0 ? slash0 + 1 : path);
-    remove_stale(dir, prefix);
+    remove_stale(path, ".%s.tmp.");
     int dlen = slash0 ? (int)(slash0 - path + 1) : 0;
     int len = snprintf(tmp, n, "%.*s.%s.tmp.%ld", dlen, path, slash0 ? slash0 + 1 : path, (long)getpid());
     if (len < 0 || (size_t)len >= n) return base_error(BASE_EINVAL, "%s: path too long", path);
@@ -165,13 +172,8 @@ int io_atomic_dir_begin(const char *path_in, int force, char *tmp, size_t n)
     BASE_TRY(strip_slashes(path_in, path, sizeof path));
     if (!force && access(path, F_OK) == 0)
         return base_error(BASE_EEXIST, "%s: exists (use --force to replace it)", path);
-    char dir[4096], prefix[4200];
-    const char *slash0 = strrchr(path, '/');
-    dir_of(path, dir, sizeof dir);
-    snprintf(prefix, sizeof prefix, "%s.tmp.", slash0 ? slash0 + 1 : path);
-    remove_stale(dir, prefix);
-    snprintf(prefix, sizeof prefix, "%s.old.", slash0 ? slash0 + 1 : path);
-    remove_stale(dir, prefix);
+    remove_stale(path, "%s.tmp.");
+    remove_stale(path, "%s.old.");
     int len = snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
     if (len < 0 || (size_t)len >= n) return base_error(BASE_EINVAL, "%s: path too long", path);
     if (mkdir(tmp, 0755) != 0) return base_error(BASE_EIO, "%s: cannot create (%s)", tmp, strerror(errno));

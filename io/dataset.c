@@ -5,12 +5,10 @@
 #include "base/limits.h"
 #include "base/status.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define MAX_BLOCK_BYTES (64u << 20) /* one read block at most */
 

@@ -1,5 +1,6 @@
 /* vae/lik.c: preprocessing and likelihoods (see lik.h and config.h). */
 #include "vae/lik.h"
+#include "vae/boxcox.h"
 #include "base/streams.h"
 
 #include "base/fastmath.h"
@@ -44,11 +45,7 @@ void vae_prep_encoder_input(const vae_config_t *c, int n, const float *E_inc, co
     }
 }
 
-/* ---- the hit-energy variable (Box-Cox, G. Box and D. Cox, JRSS B 26 (1964) 211) ----
- * y = (t^p - 1) / p for t = x / thr >= 1, the limit p -> 0 being ln t; y >= 0 exactly at hits.
- * Inverse: t = (1 + p y)^(1/p). p > 0 shortens the right tail that ln t gives to skewed spectra. */
-static inline double hit_fwd(double p, double t) { return p > 0 ? (pow(t, p) - 1) / p : log(t); }
-static inline double hit_inv(double p, double y) { return p > 0 ? pow(1 + p * y, 1 / p) : exp(y); }
+/* ---- the hit-energy variable: y = B_p(x / thr) (vae/boxcox.h), y >= 0 exactly at hits ---- */
 
 /* ---- per-row losses (each returns the row's summed NLL and writes its gradients) ---- */
 
@@ -107,7 +104,7 @@ static double row_hurdle(const vae_config_t *c, const float *o, const float *x, 
         if (h) {
             const double t = x[v] / thr; /* the value is the density of ln t for any p: - ln(dy / d ln t) = -p ln t */
             s -= c->hit_power > 0 ? c->hit_power * log(t) : 0.0;
-            s += gauss_term(hit_fwd(c->hit_power, t), o[V + v], o[2 * V + v], c->lv_clamp, 1, d ? d + V + v : NULL,
+            s += gauss_term(vae_boxcox(c->hit_power, t), o[V + v], o[2 * V + v], c->lv_clamp, 1, d ? d + V + v : NULL,
                             d ? d + 2 * V + v : NULL, g);
             tot += x[v];
         } else if (d) {
@@ -176,7 +173,7 @@ static void gen_row(const vae_config_t *c, const float *o, float Ei, base_rng_se
             x[v] = 0.f;
             if (base_rng_seq_u01(u) < p) {
                 double s = trunc_normal(o[V + v], exp(0.5 * layer_clamp(o[2 * V + v], L)), base_rng_seq_u01(u));
-                x[v] = (float)(thr * hit_inv(c->hit_power, s));
+                x[v] = (float)(thr * vae_boxcox_inv(c->hit_power, s));
                 tot += x[v];
             }
         }
@@ -232,7 +229,7 @@ void vae_lik_init_bias(const vae_config_t *c, int n, const float *x, const float
                 s += y, q += y * y, k++;
             } else {
                 hits += xe >= thr;
-                if (xe >= thr) y = hit_fwd(c->hit_power, xe / thr), s += y, q += y * y, k++;
+                if (xe >= thr) y = vae_boxcox(c->hit_power, xe / thr), s += y, q += y * y, k++;
             }
         }
         if (c->lik == VAE_LIK_BERNOULLI) {
@@ -269,17 +266,14 @@ static double boxcox_profile(const vae_config_t *c, int n, const float *x, const
     double l = 0;
 #pragma omp parallel for schedule(static) reduction(+ : l)
     for (int v = 0; v < V; v++) {
-        double k = 0, se = 0, see = 0, sy = 0, sey = 0, syy = 0, jac = 0;
+        vae_boxcox_acc_t a = {0};
         for (int i = 0; i < n; i++) {
             double xe = x[(size_t)i * V + v];
             if (!(xe >= thr)) continue;
-            double t = xe / thr, y = hit_fwd(p, t), e = log(E_inc[i]);
-            k++, se += e, see += e * e, sy += y, sey += e * y, syy += y * y, jac += log(t);
+            double lnt = log(xe / thr);
+            vae_boxcox_add(&a, log(E_inc[i]), vae_boxcox_of_log(p, lnt), lnt);
         }
-        if (k < 20) continue;
-        double me = se / k, my = sy / k, vee = see / k - me * me, vey = sey / k - me * my, vyy = syy / k - my * my;
-        double res = vee > 1e-12 ? vyy - vey * vey / vee : vyy; /* residual variance of the fit */
-        l += -0.5 * k * log(fmax(res, 1e-12)) + (p - 1) * jac;
+        if (a.n >= 20) l += vae_boxcox_profile(&a, p);
     }
     return l;
 }

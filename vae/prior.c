@@ -1,5 +1,6 @@
 /* vae/prior.c: the conditional Gaussian-mixture prior (see prior.h). */
 #include "vae/prior.h"
+#include "vae/boxcox.h"
 
 #include "base/rng.h"
 #include "base/status.h"
@@ -61,14 +62,6 @@ int vae_prior_copy(vae_prior_t *dst, const vae_prior_t *src)
     return BASE_OK;
 }
 
-/* The Box-Cox transform of s > 0 with power q and its inverse (0 where 1 + q y <= 0). */
-static double bc_fwd(double q, double s) { return q > 0 ? (pow(s, q) - 1) / q : log(s); }
-static double bc_inv(double q, double y)
-{
-    if (!(q > 0)) return exp(y);
-    double b = 1 + q * y;
-    return b > 0 ? pow(b, 1 / q) : 0.0;
-}
 
 void vae_prior_features(const vae_prior_t *p, double e_min, double e_max, float E_inc, const float *z,
                         const float *x, const float *jitter, float *y)
@@ -82,9 +75,9 @@ void vae_prior_features(const vae_prior_t *p, double e_min, double e_max, float 
         for (int v = p->offset[l]; v < p->offset[l + 1]; v++) e += x[v] >= c ? x[v] : 0.0;
         tot += e;
         if (e == 0 && jitter) e = c * jitter[l];
-        y[1 + p->Z + l] = (float)bc_fwd(p->power[l], (e + c) / E_inc);
+        y[1 + p->Z + l] = (float)vae_boxcox(p->power[l], (e + c) / E_inc);
     }
-    y[p->D - 1] = (float)bc_fwd(p->power[p->L], (tot + c) / E_inc);
+    y[p->D - 1] = (float)vae_boxcox(p->power[p->L], (tot + c) / E_inc);
 }
 
 /* Profile log-likelihood of power q for coordinate j of Y (its values ln s), over the showers
@@ -92,16 +85,14 @@ void vae_prior_features(const vae_prior_t *p, double e_min, double e_max, float 
  * the mixture models, and that no power makes Gaussian); lnE: (N) ln E_inc of the rows. */
 static double power_profile(const vae_prior_t *p, const float *Y, size_t N, const double *lnE, int j, double q)
 {
-    double su = 0, suu = 0, sy = 0, suy = 0, syy = 0, jac = 0, n = 0;
+    vae_boxcox_acc_t a = {0};
     for (size_t i = 0; i < N; i++) {
-        double u = Y[i * p->D], ls = Y[i * p->D + j], y = q > 0 ? expm1(q * ls) / q : ls;
+        double ls = Y[i * p->D + j];
         if (ls + lnE[i] < log(2 * p->c_mev) - 1e-4) continue; /* E < c: empty (or dequantised) */
-        su += u, suu += u * u, sy += y, suy += u * y, syy += y * y, jac += ls, n++;
+        vae_boxcox_add(&a, Y[i * p->D], vae_boxcox_of_log(q, ls), ls);
     }
-    if (n < 2) return q == 0 ? 0 : -INFINITY; /* nothing to choose from: ln */
-    double mu = su / n, my = sy / n, vuu = suu / n - mu * mu, vuy = suy / n - mu * my;
-    double res = syy / n - my * my - (vuu > 1e-12 ? vuy * vuy / vuu : 0);
-    return -0.5 * n * log(fmax(res, 1e-300)) + (q - 1) * jac;
+    if (a.n < 2) return q == 0 ? 0 : -INFINITY; /* nothing to choose from: ln */
+    return vae_boxcox_profile(&a, q);
 }
 
 int vae_prior_fit_powers(vae_prior_t *p, const float *Y, size_t N, double e_min, double e_max)
@@ -128,8 +119,7 @@ void vae_prior_apply_powers(const vae_prior_t *p, float *Y, size_t N)
     for (size_t i = 0; i < N; i++)
         for (int l = 0; l <= p->L; l++) {
             float *y = Y + i * p->D + 1 + p->Z + l;
-            double q = p->power[l];
-            if (q > 0) *y = (float)(expm1(q * *y) / q);
+            *y = (float)vae_boxcox_of_log(p->power[l], *y);
         }
 }
 
@@ -445,8 +435,8 @@ void vae_prior_apply(const vae_prior_t *p, float E_inc, const float *r, double t
 {
     const int L = p->L;
     const double c = p->c_mev;
-    double w[PHYS_MAX_LAYERS], sw = 0, T = fmax(bc_inv(p->power[L], r[L]) * E_inc - c, 0.0);
-    for (int l = 0; l < L; l++) sw += (w[l] = fmax(bc_inv(p->power[l], r[l]) * E_inc - c, 0.0));
+    double w[PHYS_MAX_LAYERS], sw = 0, T = fmax(vae_boxcox_inv(p->power[L], r[L]) * E_inc - c, 0.0);
+    for (int l = 0; l < L; l++) sw += (w[l] = fmax(vae_boxcox_inv(p->power[l], r[l]) * E_inc - c, 0.0));
     for (int l = 0; l < L; l++) {
         float *xl = x + p->offset[l];
         const int n = p->offset[l + 1] - p->offset[l];
