@@ -41,6 +41,8 @@
  * choice of the fit's initial centres */
 #define BASE_STREAM_PRIOR_FIT (4ull << 56)
 #define BASE_STREAM_PRIOR_INIT (5ull << 56)
+/* vae/generate: shower i's layers redrawn with at least one hit (| i, i < 2^56) */
+#define BASE_STREAM_VAE_REDRAW (6ull << 56)
 
 typedef struct {
     const char *name;
@@ -62,6 +64,7 @@ static const base_stream_range_t base_streams[] = {
     {"vae dropout", BASE_STREAM_VAE_DROPOUT, BASE_STREAM_INDEX_MAX},
     {"prior fit", BASE_STREAM_PRIOR_FIT, BASE_STREAM_INDEX_MAX},
     {"prior init", BASE_STREAM_PRIOR_INIT, 1},
+    {"vae redraw", BASE_STREAM_VAE_REDRAW, BASE_STREAM_INDEX_MAX},
 };
 #define BASE_N_STREAMS (sizeof base_streams / sizeof base_streams[0])
 

@@ -8,6 +8,7 @@
 #include "vae/encode.h"
 #include "vae/modelio.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 #define MAX_VAL 20000   /* held-out showers its fit is measured on */
 #define EM_ITERS 80
 #define READ_ROWS 256
+#define ROWS_PER_BIN 3000 /* showers per energy bin of the marginal flow */
 
 /* Y: (n, D) features of up to cap showers of loader L (one fixed shuffle, epoch 0): the
  * posterior draw z = mu + sigma eps of each and its layer energies. Allocated here. */
@@ -50,17 +52,50 @@ static int features(vae_infer_t *q, const vae_prior_t *p, io_loader_t *L, size_t
     return rc;
 }
 
+/* The marginal flow on features Y: (n, D), with the band [-ln 2, 0) of the empty layers on
+ * the layer coordinates (vae/prior.h). */
+static int fit_flow(vae_prior_t *p, const float *Y, size_t n)
+{
+    float lo[PHYS_MAX_LAYERS + 2 + 4096] = {0};
+    for (int l = 0; l < p->L; l++) lo[p->Z + l] = (float)-log(2.0);
+    return vae_marg_fit(&p->marg, Y, n, p->D, p->D - 1, lo, ROWS_PER_BIN);
+}
+
+/* Zv: (n, Z) a copy of the latent draws of rows Y (before the flow). */
+static int keep_z(const vae_prior_t *p, const float *Y, size_t n, float **Zv)
+{
+    *Zv = malloc((n ? n : 1) * (size_t)p->Z * sizeof(float));
+    if (!*Zv) return base_error(BASE_ENOMEM, "prior: out of memory");
+    for (size_t i = 0; i < n; i++) memcpy(*Zv + i * p->Z, Y + i * p->D + 1, (size_t)p->Z * sizeof(float));
+    return BASE_OK;
+}
+
+/* Rows Y through the prior's marginal flow, in place; j: the mean ln Jacobian over the
+ * latent coordinates ([0]) and over all ([1]). */
+static int flow_forward(const vae_prior_t *p, float *Y, size_t n, double *j)
+{
+    double *ld = malloc((n ? n : 1) * 2 * sizeof(double));
+    if (!ld) return base_error(BASE_ENOMEM, "prior: out of memory");
+    vae_marg_forward(&p->marg, Y, n, p->D, p->Z, ld);
+    j[0] = j[1] = 0;
+    for (size_t i = 0; i < n; i++) j[0] += ld[2 * i], j[1] += ld[2 * i + 1];
+    if (n) j[0] /= (double)n, j[1] /= (double)n;
+    free(ld);
+    return BASE_OK;
+}
+
 /* The held-out report: ln p(z, energies | E) on both parts, and ln p(z | E) of the held-out
  * draws under the prior and under N(0, I). */
-static void report(const vae_prior_t *p, const float *Yt, size_t nt, const float *Yv, size_t nv, double secs,
-                   const base_monitor_t *mon)
+static void report(const vae_prior_t *p, const float *Yt, size_t nt, const float *Yv, size_t nv, const double *jt,
+                   const double *jv, const float *Zv, double secs, const base_monitor_t *mon)
 {
     double ct[2], cv[2], std = 0;
     vae_prior_loglik(p, Yt, nt, ct);
     vae_prior_loglik(p, Yv, nv, cv);
+    for (int i = 0; i < 2; i++) ct[i] += jt[1 - i], cv[i] += jv[1 - i]; /* + ln Jacobian of the flow */
     for (size_t i = 0; i < nv; i++)
         for (int j = 0; j < p->Z; j++) {
-            double z = Yv[i * p->D + 1 + j];
+            double z = Zv[i * p->Z + j];
             std += -0.5 * (z * z + 1.8378770664093453);
         }
     base_monitor_say(mon, BASE_MSG_INFO,
@@ -70,7 +105,7 @@ static void report(const vae_prior_t *p, const float *Yt, size_t nt, const float
 }
 
 int vae_fit_prior_loaders(const char *model, const char *out, const layer_ctx_t *ctx, io_loader_t *tr, io_loader_t *va,
-                          int components, uint64_t seed, const base_monitor_t *mon)
+                          int components, int flow, uint64_t seed, const base_monitor_t *mon)
 {
     vae_model_t m;
     phys_geometry_t g;
@@ -83,21 +118,30 @@ int vae_fit_prior_loaders(const char *model, const char *out, const layer_ctx_t 
     int rc = vae_infer_init(&q, &m, ctx, 0, LAYER_F32);
     if (rc == BASE_OK)
         rc = vae_prior_init(&m.prior, components, c->Z, &g, c->threshold_mev > 0 ? c->threshold_mev : 1e-3);
+    if (rc == BASE_OK) m.prior.anchored = flow; /* before the features: their layer coordinates */
     if (rc == BASE_OK) rc = features(&q, &m.prior, tr, MAX_TRAIN, seed, &Yt, &nt);
     if (rc == BASE_OK) rc = features(&q, &m.prior, va, MAX_VAL, seed, &Yv, &nv);
     double t0 = base_now();
-    if (rc == BASE_OK) /* the features were computed with p = 0 (ln s): choose the powers, then apply them */
+    if (rc == BASE_OK && !flow) /* the features were computed with p = 0 (ln s): choose the powers, apply them */
         rc = vae_prior_fit_powers(&m.prior, Yt, nt, c->e_min_mev, c->e_max_mev);
     if (rc == BASE_OK) {
         vae_prior_apply_powers(&m.prior, Yt, nt);
         vae_prior_apply_powers(&m.prior, Yv, nv);
     }
+    /* the marginal flow, then the mixture on its normal scores; Jacobians and the held-out z
+     * kept for the report */
+    double jt[2] = {0, 0}, jv[2] = {0, 0};
+    float *Zv = NULL;
+    if (rc == BASE_OK && flow) rc = fit_flow(&m.prior, Yt, nt);
+    if (rc == BASE_OK) rc = keep_z(&m.prior, Yv, nv, &Zv);
+    if (rc == BASE_OK) rc = flow_forward(&m.prior, Yt, nt, jt);
+    if (rc == BASE_OK) rc = flow_forward(&m.prior, Yv, nv, jv);
     if (rc == BASE_OK) rc = vae_prior_fit(&m.prior, Yt, nt, EM_ITERS, seed, mon, NULL);
     if (rc == BASE_OK) {
-        report(&m.prior, Yt, nt, Yv, nv, base_now() - t0, mon);
+        report(&m.prior, Yt, nt, Yv, nv, jt, jv, Zv, base_now() - t0, mon);
         rc = vae_model_save(&m, &g, out, 1, NULL);
     }
-    free(Yt), free(Yv);
+    free(Yt), free(Yv), free(Zv);
     vae_infer_free(&q);
     vae_model_free(&m);
     return rc;
@@ -125,7 +169,7 @@ int vae_fit_prior(const vae_fit_prior_opts_t *o)
         memset(&tr, 0, sizeof tr), memset(&va, 0, sizeof va);
         rc = io_loader_init(&tr, &d, IO_PART_TRAIN, f, o->seed, 1, 0);
         if (rc == BASE_OK) rc = io_loader_init(&va, &d, IO_PART_VAL, f, o->seed, 0, 0);
-        if (rc == BASE_OK) rc = vae_fit_prior_loaders(o->model, out, &ctx, &tr, &va, K, o->seed, o->monitor);
+        if (rc == BASE_OK) rc = vae_fit_prior_loaders(o->model, out, &ctx, &tr, &va, K, !o->no_flow, o->seed, o->monitor);
         io_loader_free(&tr);
         io_loader_free(&va);
         io_dataset_close(&d);

@@ -65,16 +65,40 @@ static int next_chunk(const vae_infer_t *q, int left, int *k)
     return left;
 }
 
+/* Layers of shower x: (V) (raw voxel samples) to which the prior gives an energy above the
+ * threshold but the draw gave no hit: redrawn given at least one hit (stream (seed, REDRAW | i)),
+ * so that the layer's energy, not the decoder's chance of an empty layer, decides. */
+static void redraw_empty(const vae_infer_t *q, const float *o, float E_inc, const float *r, uint64_t seed,
+                         uint64_t i, float *x)
+{
+    const vae_prior_t *p = &q->prior;
+    double tgt[PHYS_MAX_LAYERS];
+    base_rng_seq_t u;
+    int init = 0;
+    vae_prior_targets(p, E_inc, r, tgt);
+    for (int l = 0; l < p->L; l++) {
+        if (tgt[l] < q->cfg.threshold_mev) continue;
+        int empty = 1;
+        for (int v = p->offset[l]; v < p->offset[l + 1] && empty; v++) empty = !(x[v] > 0);
+        if (!empty) continue;
+        if (!init) base_rng_seq_init(&u, seed, BASE_STREAM_VAE_REDRAW | i), init = 1;
+        vae_lik_redraw_hits(&q->cfg, o, p->offset[l], p->offset[l + 1], &u, x);
+    }
+}
+
 /* Showers x: (n, V) from decoder outputs o of n rows; with the learned prior, the voxel
  * samples are scaled to the drawn layer energies and thresholded (vae_prior_apply). */
 static void to_showers(vae_infer_t *q, int n, const float *o, const float *E_inc, uint64_t seed, uint64_t first,
                        float *x)
 {
-    const size_t V = (size_t)q->cfg.V, L1 = (size_t)q->prior.L + 1;
+    const size_t V = (size_t)q->cfg.V, L1 = (size_t)q->prior.L + 1, O = (size_t)vae_config_n_out(&q->cfg);
     vae_lik_generate(&q->cfg, n, o, E_inc, seed, first, q->use_prior, x);
     if (!q->use_prior) return;
 #pragma omp parallel for schedule(static)
-    for (int i = 0; i < n; i++) vae_prior_apply(&q->prior, E_inc[i], q->lay + i * L1, q->cfg.threshold_mev, x + i * V);
+    for (int i = 0; i < n; i++) {
+        redraw_empty(q, o + i * O, E_inc[i], q->lay + i * L1, seed, first + (uint64_t)i, x + i * V);
+        vae_prior_apply(&q->prior, E_inc[i], q->lay + i * L1, q->cfg.threshold_mev, x + i * V);
+    }
 }
 
 int vae_generate_showers(vae_infer_t *q, int n, const float *E_inc, uint64_t seed, uint64_t first, float *x)

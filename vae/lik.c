@@ -153,6 +153,14 @@ static double trunc_normal(double m, double sigma, double u)
     return s > 0 ? s : 0;
 }
 
+/* A hit's energy (MeV) in voxel v: s from the hurdle's truncated normal, x = thr B_p^-1(s). */
+static float hit_energy(const vae_config_t *c, const float *o, int v, base_rng_seq_t *u)
+{
+    const int V = c->V;
+    double s = trunc_normal(o[V + v], exp(0.5 * layer_clamp(o[2 * V + v], c->lv_clamp)), base_rng_seq_u01(u));
+    return (float)(c->threshold_mev * vae_boxcox_inv(c->hit_power, s));
+}
+
 BASE_VECTOR_CLONES
 static void gen_row(const vae_config_t *c, const float *o, float Ei, base_rng_seq_t *u, int raw, float *x)
 {
@@ -172,8 +180,7 @@ static void gen_row(const vae_config_t *c, const float *o, float Ei, base_rng_se
             double p = 1.0 / (1.0 + exp(-(double)o[v]));
             x[v] = 0.f;
             if (base_rng_seq_u01(u) < p) {
-                double s = trunc_normal(o[V + v], exp(0.5 * layer_clamp(o[2 * V + v], L)), base_rng_seq_u01(u));
-                x[v] = (float)(thr * vae_boxcox_inv(c->hit_power, s));
+                x[v] = hit_energy(c, o, v, u);
                 tot += x[v];
             }
         }
@@ -286,4 +293,30 @@ double vae_lik_fit_hit_power(const vae_config_t *c, int n, const float *x, const
         if (l > lbest) lbest = l, best = p;
     }
     return best;
+}
+
+/* ln(1 + e^a), without overflow. */
+static double softplus(double a) { return a > 0 ? a + log1p(exp(-a)) : log1p(exp(a)); }
+
+/* Sequential sampling given at least one hit (exact): with q_v = 1 - p_v and
+ * R_v = 1 - prod_{w >= v} q_w the chance of a hit among v .. v1 - 1, voxel v is hit with
+ * probability p_v / R_v until the first hit, and with p_v after it. ln q_v = -softplus(o_v),
+ * and R_v = -expm1(sum_{w >= v} ln q_w) keeps small probabilities exact. */
+int vae_lik_redraw_hits(const vae_config_t *c, const float *o, int v0, int v1, base_rng_seq_t *u, float *x)
+{
+    if (c->lik != VAE_LIK_HURDLE || v1 <= v0) return 0;
+    double S = 0; /* sum over the remaining voxels of ln q */
+    for (int v = v0; v < v1; v++) S -= softplus(o[v]);
+    int hit = 0;
+    for (int v = v0; v < v1; v++) {
+        double lq = -softplus(o[v]), p = -expm1(lq), R = -expm1(S);
+        double pv = hit ? p : R > 0 ? p / R : (v == v1 - 1); /* R = 0: underflow; the last takes it */
+        S -= lq;
+        x[v] = 0.f;
+        if (base_rng_seq_u01(u) < pv) {
+            x[v] = hit_energy(c, o, v, u);
+            hit = 1;
+        }
+    }
+    return 1;
 }

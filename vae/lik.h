@@ -10,6 +10,7 @@
 #define VAE_LIK_H
 
 #include "vae/config.h"
+#include "base/rng.h"
 #include "base/streams.h"
 
 #include <stddef.h>
@@ -47,5 +48,11 @@ double vae_lik_fit_hit_power(const vae_config_t *c, int n, const float *x, const
  * no rescaling to the hurdle's total and no threshold. */
 void vae_lik_generate(const vae_config_t *c, int n, const float *out, const float *E_inc, uint64_t seed,
                       uint64_t first, int raw, float *x);
+
+/* Voxels [v0, v1) of one shower x (raw MeV, as raw = 1 above) redrawn from the hurdle given
+ * out: (O) its decoder outputs, conditioned on at least one hit among them (the layer that the
+ * learned prior gives energy but the first draw left empty); u: the caller's stream. Returns 0
+ * and leaves x alone for the other likelihoods. */
+int vae_lik_redraw_hits(const vae_config_t *c, const float *out, int v0, int v1, base_rng_seq_t *u, float *x);
 
 #endif

@@ -90,6 +90,32 @@ static int get_geometry(io_model_t *f, phys_geometry_t *g, const vae_config_t *c
     return rc;
 }
 
+/* The prior's marginal flow (vae/marginal.h), when it has one: its bin count as the scalar
+ * /state/prior_marginal_bins, /prior/marginal_centres (B), /prior/marginal_knots (B J, M),
+ * /prior/marginal_band (J) and /prior/marginal_empty (B, J);
+ * J must be the prior's D - 1. Read: validated (finite, strictly increasing). */
+static int marg_io(io_model_t *f, vae_marg_t *m, size_t J, int write)
+{
+    int64_t B = m->B;
+    if (write && B == 0) return BASE_OK;
+    if (!write && !io_model_has(f, "/prior/marginal_knots")) return BASE_OK;
+    if (write) BASE_TRY(io_model_put_i64(f, "prior_marginal_bins", B));
+    else {
+        BASE_TRY(io_model_get_i64(f, "prior_marginal_bins", &B));
+        if (B < 1 || B > VAE_MARG_MAX_BINS)
+            return base_error(BASE_EIO, "marginal flow with %lld bins (1 .. %d)", (long long)B, VAE_MARG_MAX_BINS);
+        BASE_TRY(vae_marg_init(m, (int)B, (int)J));
+    }
+    io_tensor_t t[4] = {{"/prior/marginal_centres", m->uc, (size_t)B, 0},
+                        {"/prior/marginal_knots", m->q, (size_t)B * J, VAE_MARG_KNOTS},
+                        {"/prior/marginal_band", m->lo, J, 0},
+                        {"/prior/marginal_empty", m->f, (size_t)B, J}};
+    int rc = BASE_OK;
+    for (int i = 0; i < 4 && rc == BASE_OK; i++) rc = write ? io_model_put(f, &t[i]) : io_model_get(f, &t[i]);
+    if (rc == BASE_OK && !write) rc = vae_marg_check(m);
+    return rc;
+}
+
 /* The learned prior as float tensors: /prior/weights (K), /prior/means (K, D),
  * /prior/cholesky (K D, D) and /prior/powers (L + 1; absent in older files: all 0, ln);
  * write = 1 writes them, 0 reads them into p (allocated by the caller). */
@@ -121,6 +147,10 @@ static int prior_io(io_model_t *f, vae_prior_t *p, int write)
             p->power[l] = pw[l];
         }
     }
+    if (rc == BASE_OK) rc = marg_io(f, &p->marg, (size_t)p->D - 1, write);
+    if (rc == BASE_OK && !write) p->anchored = p->marg.B > 0; /* the flow's coordinates (prior.h) */
+    if (rc == BASE_OK && write && p->anchored != (p->marg.B > 0))
+        rc = base_error(BASE_EINVAL, "prior: anchored coordinates without a marginal flow, or the reverse");
     if (rc == BASE_OK && !write) rc = vae_prior_prepare(p);
     if (rc < 0 && !write) {
         char why[300];

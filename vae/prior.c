@@ -41,6 +41,7 @@ void vae_prior_free(vae_prior_t *p)
 {
     if (!p) return;
     free(p->pi), free(p->mu), free(p->chol), free(p->su), free(p->gain), free(p->cchol);
+    vae_marg_free(&p->marg);
     memset(p, 0, sizeof *p);
 }
 
@@ -59,9 +60,23 @@ int vae_prior_copy(vae_prior_t *dst, const vae_prior_t *src)
     memcpy(dst->gain, src->gain, K * (D - 1) * sizeof(double));
     memcpy(dst->cchol, src->cchol, K * (D - 1) * (D - 1) * sizeof(double));
     memcpy(dst->power, src->power, sizeof dst->power);
-    return BASE_OK;
+    dst->anchored = src->anchored;
+    int rc = vae_marg_copy(&dst->marg, &src->marg);
+    if (rc != BASE_OK) vae_prior_free(dst);
+    return rc;
 }
 
+
+double vae_prior_layer_coord(const vae_prior_t *p, int l, double e, double E_inc)
+{
+    return p->anchored ? log((e + p->c_mev) / (2 * p->c_mev)) : vae_boxcox(p->power[l], (e + p->c_mev) / E_inc);
+}
+
+double vae_prior_layer_energy(const vae_prior_t *p, int l, double r, double E_inc)
+{
+    double s = p->anchored ? 2 * p->c_mev * exp(r) : vae_boxcox_inv(p->power[l], r) * E_inc;
+    return fmax(s - p->c_mev, 0.0);
+}
 
 void vae_prior_features(const vae_prior_t *p, double e_min, double e_max, float E_inc, const float *z,
                         const float *x, const float *jitter, float *y)
@@ -75,7 +90,7 @@ void vae_prior_features(const vae_prior_t *p, double e_min, double e_max, float 
         for (int v = p->offset[l]; v < p->offset[l + 1]; v++) e += x[v] >= c ? x[v] : 0.0;
         tot += e;
         if (e == 0 && jitter) e = c * jitter[l];
-        y[1 + p->Z + l] = (float)vae_boxcox(p->power[l], (e + c) / E_inc);
+        y[1 + p->Z + l] = (float)vae_prior_layer_coord(p, l, e, E_inc);
     }
     y[p->D - 1] = (float)vae_boxcox(p->power[p->L], (tot + c) / E_inc);
 }
@@ -429,18 +444,26 @@ void vae_prior_sample(const vae_prior_t *p, double u, const float *eps, double p
         for (int j = 0; j <= i; j++) s += C[(size_t)i * X + j] * eps[j];
         x[i] = (float)s;
     }
+    vae_marg_inverse(&p->marg, u, x);
+}
+
+void vae_prior_targets(const vae_prior_t *p, float E_inc, const float *r, double *tgt)
+{
+    const int L = p->L;
+    const double c = p->c_mev;
+    double sw = 0, T = fmax(vae_boxcox_inv(p->power[L], r[L]) * E_inc - c, 0.0);
+    for (int l = 0; l < L; l++) sw += (tgt[l] = vae_prior_layer_energy(p, l, r[l], E_inc));
+    for (int l = 0; l < L; l++) tgt[l] = sw > 0 ? T * tgt[l] / sw : 0;
 }
 
 void vae_prior_apply(const vae_prior_t *p, float E_inc, const float *r, double thr, float *x)
 {
-    const int L = p->L;
-    const double c = p->c_mev;
-    double w[PHYS_MAX_LAYERS], sw = 0, T = fmax(vae_boxcox_inv(p->power[L], r[L]) * E_inc - c, 0.0);
-    for (int l = 0; l < L; l++) sw += (w[l] = fmax(vae_boxcox_inv(p->power[l], r[l]) * E_inc - c, 0.0));
-    for (int l = 0; l < L; l++) {
+    double tg[PHYS_MAX_LAYERS];
+    vae_prior_targets(p, E_inc, r, tg);
+    for (int l = 0; l < p->L; l++) {
         float *xl = x + p->offset[l];
         const int n = p->offset[l + 1] - p->offset[l];
-        double tgt = sw > 0 ? T * w[l] / sw : 0, S = 0;
+        double tgt = tg[l], S = 0;
         int top = 0;
         for (int v = 0; v < n; v++) {
             S += xl[v];

@@ -14,6 +14,8 @@
  *   one power per coordinate, chosen by its profile likelihood (vae_prior_fit_powers): a
  *   Gaussian tail in ln s is an exponential one in energy, far heavier than the data's,
  *   while p > 0 gives polynomial tails,
+ * each coordinate then mapped to a normal score given u by a monotone conditional marginal
+ * flow (vae/marginal.h: the marginals are the data's, the mixture carries the dependence),
  * with one K-component full-covariance Gaussian mixture fitted by EM (Dempster, Laird and
  * Rubin 1977) to the training set: the aggregate posterior, conditioned (Tomczak and Welling
  * 2018 and Dai and Wipf 2019 fit learned priors to it; Rosca et al. 2018 on the holes).
@@ -27,6 +29,13 @@
  * (vae_prior_apply). The total has its own coordinate, so its resolution (0.6% at 1 TeV) is
  * not limited by the sum of 45 noisy layer draws.
  *
+ * With the marginal flow the layer coordinates are anchored at the threshold instead,
+ *   r_l = ln((E_l + c) / 2c)   (non-empty layers at r_l >= 0, empty ones dequantised to [-ln 2, 0)),
+ * so the edge between empty and non-empty layers sits at the same place for every E_inc: the
+ * flow's quantiles, pooled over a bin of E_inc, would otherwise smear that edge and leak empty
+ * layers into energies just above the threshold. The powers are then 0: a quantile map needs no
+ * power transform.
+ *
  * Covariances get a ridge of 1e-4 times each coordinate's variance (the data's scale) so EM
  * cannot collapse a component on a few showers. Everything is in double; sums run in a fixed
  * order, so a fit is the same for any thread count.
@@ -36,6 +45,7 @@
 #define VAE_PRIOR_H
 
 #include "base/monitor.h"
+#include "vae/marginal.h"
 #include "physics/geometry.h"
 
 #include <stddef.h>
@@ -53,7 +63,15 @@ typedef struct {
     double *su;      /* (K) s_kuu */
     double *gain;    /* (K, D - 1) s_kxu / s_kuu */
     double *cchol;   /* (K, D - 1, D - 1) Cholesky factors of S_k */
+    vae_marg_t marg; /* the conditional marginal flow y -> t before the mixture (B = 0: none);
+                      * a prior with a flow has anchored layer coordinates (below) and p = 0 */
+    int anchored;    /* 1: layer coordinates ln((E_l + c) / 2c) (set with the flow) */
 } vae_prior_t;
+
+/* The layer coordinate r_l of a layer energy e (MeV) at E_inc, and back to e (>= 0 below the
+ * threshold only through the dequantisation band). */
+double vae_prior_layer_coord(const vae_prior_t *p, int l, double e, double E_inc);
+double vae_prior_layer_energy(const vae_prior_t *p, int l, double r, double E_inc);
 
 /* Allocates a prior of K components for Z latent dimensions on geometry g (L = its layers). */
 int vae_prior_init(vae_prior_t *p, int K, int Z, const phys_geometry_t *g, double c_mev);
@@ -84,15 +102,21 @@ void vae_prior_apply_powers(const vae_prior_t *p, float *Y, size_t N);
 int vae_prior_fit(vae_prior_t *p, const float *Y, size_t N, int iters, uint64_t seed, const base_monitor_t *mon,
                   double *ll);
 /* Mean over N rows of ln p(y) (joint) and, if cond is not NULL, of ln p(x | u) and of
- * ln p(z | u) (the z marginal) into cond[0], cond[1]. */
+ * ln p(z | u) (the z marginal) into cond[0], cond[1]: the mixture's densities of rows Y in its
+ * own coordinates (after the marginal flow; add the flow's ln Jacobian for densities of y). */
 double vae_prior_loglik(const vae_prior_t *p, const float *Y, size_t N, double *cond);
 
 /* Computes su, gain and cchol from pi, mu and chol (after fitting or loading). */
 int vae_prior_prepare(vae_prior_t *p);
 
 /* One draw of x = (z, r, r_tot): (D - 1) given u, from standard normals eps: (D - 1) and a
- * uniform pick in (0, 1) that chooses the component. */
+ * uniform pick in (0, 1) that chooses the component: t from the mixture, then y = G(t | u)
+ * through the marginal flow (vae/marginal.h) when the prior has one. */
 void vae_prior_sample(const vae_prior_t *p, double u, const float *eps, double pick, float *x);
+
+/* tgt: (L) the layer energies (MeV) that r: (L + 1) gives at E_inc: the total
+ * E_tot = (B_L^-1(r_tot) E_inc - c)+ shared in proportion to w_l = (B_l^-1(r_l) E_inc - c)+. */
+void vae_prior_targets(const vae_prior_t *p, float E_inc, const float *r, double *tgt);
 
 /* Scales each layer of shower x: (V) MeV to the energies in r: (L + 1) (r_1 .. r_L, r_tot) at
  * E_inc, and applies the readout threshold thr so that the layer sums survive it: scale,

@@ -295,7 +295,7 @@ static int run(run_t *r, vae_train_result_t *res)
     }
     double train_secs = base_now() - t0; /* the rate counts training steps, not the prior's fit */
     if (rc == BASE_OK && r->have_best && c->prior_k > 0 && !r->interrupted)
-        rc = vae_fit_prior_loaders(o->out, o->out, &r->ctx, &r->tr, &r->va, c->prior_k, r->st.seed, o->monitor);
+        rc = vae_fit_prior_loaders(o->out, o->out, &r->ctx, &r->tr, &r->va, c->prior_k, 1, r->st.seed, o->monitor);
     double secs = base_now() - t0;
     if (rc == BASE_OK && res)
         *res = (vae_train_result_t){r->st.step, secs,

@@ -8,6 +8,7 @@
  * filter), an attribute replaced by another class or shape, an entry deleted. Then the file
  * is loaded as a model and as a checkpoint.
  */
+#include "base/rng.h"
 #include "io/h5.h"
 #include "layers/ctx.h"
 #include "tests/fuzz/fuzz_h5.h"
@@ -29,6 +30,28 @@ static void copy_file(const char *src, const char *dst)
     if (b) fclose(b);
 }
 
+/* A learned prior with its marginal flow (2 components, 4 energy bins) fitted to random
+ * features, so that edits reach every entry the prior reader checks. */
+static int add_prior(vae_model_t *m, const phys_geometry_t *g)
+{
+    vae_prior_t *p = &m->prior;
+    if (vae_prior_init(p, 2, m->cfg.Z, g, 0.015) != 0) return -1;
+    p->anchored = 1;
+    enum { N = 400 };
+    const int D = p->D;
+    float *Y = malloc(sizeof(float) * N * D), lo[64] = {0};
+    base_rng_t r;
+    base_rng_init(&r, 3, 0);
+    base_rng_normal(&r, Y, (size_t)N * D);
+    for (int i = 0; i < N; i++) Y[(size_t)i * D] = (float)(i % 97) / 96.f;
+    for (int l = 0; l < p->L; l++) lo[p->Z + l] = -0.6931f;
+    int rc = D <= 64 ? vae_marg_fit(&p->marg, Y, N, D, D - 1, lo, 100) : -1;
+    if (rc == 0) vae_marg_forward(&p->marg, Y, N, D, p->Z, NULL);
+    if (rc == 0) rc = vae_prior_fit(p, Y, N, 20, 1, NULL, NULL);
+    free(Y);
+    return rc;
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
@@ -48,6 +71,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (vae_config_preset(&c, "tiny", "fuzzgrid", g.n_voxels, 0.015) != 0 || vae_model_init(&m, &c, &ctx, 4) != 0)
         abort();
     vae_model_init_params(&m, 1);
+    if (add_prior(&m, &g) != 0) abort(); /* the model template carries a learned prior with its flow */
     vae_train_state_t st;
     memset(&st, 0, sizeof st);
     st.step = st.adam.t = 3, st.epoch = 1, st.best_val = -10, st.seed = 1;
@@ -183,8 +207,10 @@ static void edit(hid_t f, fuzz_bytes_t *b)
         H5Ldelete(f, l.names[fuzz_u8(b) % l.n], H5P_DEFAULT);
     } else if (op == 5) {
         static const char *st[] = {"/state/step", "/state/epoch", "/state/adam_t", "/state/batch_in_epoch",
-                                   "/state/seed", "/state/best_val", "/state/adam_m", "/prior/weights"};
-        replace_dataset(f, st[fuzz_u8(b) % 8], b);
+                                   "/state/seed", "/state/best_val", "/state/adam_m", "/prior/weights",
+                                   "/state/prior_marginal_bins", "/prior/marginal_knots", "/prior/marginal_empty",
+                                   "/prior/marginal_band"};
+        replace_dataset(f, st[fuzz_u8(b) % 12], b);
     }
 }
 

@@ -22,6 +22,8 @@ static void usage(FILE *f)
             "  -k, --components K       mixture components [the model's, else 12]\n"
             "      --val-fraction F     held-out share, split as in training [0.1]\n"
             "  -s, --seed S             split and posterior draws; the training's seed [1]\n"
+            "      --no-flow            no marginal flow: the mixture on Box-Cox coordinates\n"
+            "                           (the prior of earlier versions) [flow on]\n"
             "  -f, --force              replace an existing OUTPUT\n"
             "  -q, --quiet              no progress\n"
             "  -h, --help               this text\n");
@@ -31,7 +33,8 @@ int cli_cmd_fit_prior(int argc, char **argv)
 {
     static const struct option lo[] = {{"model", 1, 0, 'm'}, {"data", 1, 0, 'd'}, {"output", 1, 0, 'o'},
                                        {"components", 1, 0, 'k'}, {"val-fraction", 1, 0, 'V'}, {"seed", 1, 0, 's'},
-                                       {"force", 0, 0, 'f'}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+                                       {"force", 0, 0, 'f'}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'},
+                                       {"no-flow", 0, 0, 'N'}, {0, 0, 0, 0}};
     vae_fit_prior_opts_t o = {.val_fraction = 0.1, .seed = 1};
     const char *C = "fit-prior";
     long v;
@@ -46,6 +49,7 @@ int cli_cmd_fit_prior(int argc, char **argv)
         case 'V': rc = cli_parse_double(C, "--val-fraction", optarg, &o.val_fraction); break;
         case 's': rc = cli_parse_u64(C, "--seed", optarg, &o.seed); break;
         case 'f': o.force = 1; break;
+        case 'N': o.no_flow = 1; break;
         case 'q': quiet = 1; break;
         case 'h': usage(stdout); return 0;
         default: return cli_bad_option(C, argv);

@@ -117,8 +117,10 @@ static int inspect_model(const char *file)
     printf("  conditions %d inputs; energy range %.4g .. %.4g GeV\n", m.E, c->e_min_mev * 1e-3, c->e_max_mev * 1e-3);
     printf("  parameters %zu (arena floats, with alignment padding)\n", m.A.n);
     if (m.prior.K > 0)
-        printf("  prior      learned: %d-component mixture of (ln E, z, %d layer energies, total)\n", m.prior.K,
-               m.prior.L);
+        printf("  prior      learned: %d-component mixture of (ln E, z, %d layer energies, total)%s\n", m.prior.K,
+               m.prior.L, m.prior.marg.B > 0 ? " after a marginal flow" : " (Box-Cox coordinates, no flow)");
+    if (m.prior.marg.B > 0)
+        printf("  flow       %d energy bins, %d knots per coordinate\n", m.prior.marg.B, m.prior.marg.M);
     else
         printf("  prior      standard normal%s\n", c->prior_k > 0 ? " (a learned prior is configured but not fitted: "
                                                                   "showervae fit-prior)" : "");
