@@ -142,3 +142,39 @@ Test(lik, hurdle_samples_follow_the_modelled_hit_variable)
     cr_expect(fabs(m - 3) < 0.02 && fabs(sd - 0.5) < 0.02, "y mean %g sd %g", m, sd);
     free(out), free(x);
 }
+
+/* The redraw given at least one hit (vae_lik_redraw_hits) is exact: every draw has a hit, and
+ * voxel v is hit with probability p_v / (1 - prod_w (1 - p_w)) (the conditional of independent
+ * hits given their union), here with small and unequal p_v (logits -6 .. 0) over voxels 2 .. 6;
+ * voxels outside the range are untouched, and other likelihoods are left alone. */
+Test(lik, redraw_given_a_hit_is_the_exact_conditional)
+{
+    vae_config_t c = cfg(VAE_LIK_HURDLE);
+    const int O = 3 * V + 2, v0 = 2, v1 = 7;
+    float out[3 * V + 2];
+    for (int v = 0; v < V; v++) out[v] = -6.f + 1.5f * (float)(v - v0), out[V + v] = 2.f, out[2 * V + v] = 0.f;
+    out[3 * V] = out[3 * V + 1] = 0.f;
+    (void)O;
+    double p[V], none = 1;
+    for (int v = v0; v < v1; v++) p[v] = 1 / (1 + exp(-(double)out[v])), none *= 1 - p[v];
+    enum { M = 200000 };
+    long hits[V] = {0}, empty = 0;
+    base_rng_seq_t u;
+    base_rng_seq_init(&u, 4, 0);
+    for (int i = 0; i < M; i++) {
+        float x[V] = {7, 7, 7, 7, 7, 7, 7};
+        cr_assert_eq(vae_lik_redraw_hits(&c, out, v0, v1, &u, x), 1);
+        int any = 0;
+        for (int v = v0; v < v1; v++) any |= x[v] > 0, hits[v] += x[v] > 0;
+        empty += !any;
+        cr_assert(x[0] == 7 && x[1] == 7, "voxels outside [v0, v1) are not touched");
+    }
+    cr_expect_eq(empty, 0, "%ld draws without a hit", empty);
+    for (int v = v0; v < v1; v++) {
+        double want = p[v] / (1 - none), got = hits[v] / (double)M, se = sqrt(want * (1 - want) / M);
+        cr_expect(fabs(got - want) < 5 * se + 1e-4, "voxel %d: hit rate %g, want %g", v, got, want);
+    }
+    vae_config_t g = cfg(VAE_LIK_GAUSSIAN);
+    float x[V] = {0};
+    cr_expect_eq(vae_lik_redraw_hits(&g, out, v0, v1, &u, x), 0);
+}
