@@ -67,7 +67,9 @@ static int next_chunk(const vae_infer_t *q, int left, int *k)
 
 /* Layers of shower x: (V) (raw voxel samples) to which the prior gives an energy above the
  * threshold but the draw gave no hit: redrawn given at least one hit (stream (seed, REDRAW | i)),
- * so that the layer's energy, not the decoder's chance of an empty layer, decides. */
+ * so that the layer's energy, not the decoder's chance of an empty layer, decides. Only for a
+ * prior with the marginal flow, whose empty layers are the data's: without it the mixture puts
+ * empty layers just above the threshold, and filling those made fidelity worse (README). */
 static void redraw_empty(const vae_infer_t *q, const float *o, float E_inc, const float *r, uint64_t seed,
                          uint64_t i, float *x)
 {
@@ -75,6 +77,7 @@ static void redraw_empty(const vae_infer_t *q, const float *o, float E_inc, cons
     double tgt[PHYS_MAX_LAYERS];
     base_rng_seq_t u;
     int init = 0;
+    if (!p->anchored) return;
     vae_prior_targets(p, E_inc, r, tgt);
     for (int l = 0; l < p->L; l++) {
         if (tgt[l] < q->cfg.threshold_mev) continue;
