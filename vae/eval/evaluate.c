@@ -109,30 +109,52 @@ static int add_hist(ev_t *e, const char *name, const char *xl, int n, double lo,
     return eval_hist_init(&p->h[1], n, lo, hi, logx);
 }
 
-/* Histogram list: [E_tot/E_inc, voxel spectrum, then per layer: E, EC_x, EC_y, EC_r, W_x, W_y, W_r, sparsity]. */
+/* The challenge's ranges (code/evaluate_plotting_helper.py) for layer l of the named dataset:
+ * centres in x/y, widths in x/y, centre in r, width in r (mm). ds2/ds3: [-30, 30], [0, 30],
+ * [0, 42], [0, 20]; ds1: [-100, 100] ([-500, 500] in layers 12, 13), [0, 100] ([0, 400] in 12,
+ * 13), [0, 500] ([0, 1500] in 12, 13, 14) for both r features. Other grids: the outer radius. */
+static void ranges_of(const char *m, const phys_geometry_t *g, int l, double *ec, double *w, double *ecr, double *wr)
+{
+    if (!strcmp(m, "ds2") || !strcmp(m, "ds3")) {
+        *ec = 30, *w = 30, *ecr = 42, *wr = 20;
+    } else if (!strncmp(m, "ds1", 3)) {
+        *ec = l == 12 || l == 13 ? 500 : 100;
+        *w = l == 12 || l == 13 ? 400 : 100;
+        *ecr = *wr = l >= 12 && l <= 14 ? 1500 : 500;
+    } else {
+        *ec = *w = *ecr = *wr = g->r_edges[l][g->n_r[l]];
+    }
+}
+
+/* Histogram list: [E_tot/E_inc, voxel spectrum, then per layer: E, EC_x, EC_y, EC_r, W_x, W_y,
+ * W_r, sparsity], binned as the challenge bins them: E_tot/E_inc 100 bins on [0.5, 1.5]; layer
+ * energies np.logspace(log10 thr, log10 max_ref, 40) and voxels (..., 50): 40 and 50 edges, so
+ * 39 and 49 bins; centres and widths 100 bins on ranges_of; sparsity 20 bins on [0, 1]. Of
+ * these, evaluate.py's hist mode runs E_tot/E_inc, the layer energies, the x/y centres and
+ * widths and the voxels; the r features and sparsity are defined in its helper but not run. */
 static int make_hists(ev_t *e)
 {
     const double thr = e->geo.threshold_mev;
     const char *m = phys_geometry_match(&e->geo);
-    int calo = !strcmp(m, "ds2") || !strcmp(m, "ds3");
     e->h = calloc((size_t)(2 + PHYS_HLF_PER_LAYER * e->L), sizeof *e->h);
     if (!e->h) return base_error(BASE_ENOMEM, "evaluate: out of memory");
     BASE_TRY(add_hist(e, "Etot_Einc", "E_tot / E_inc", 100, 0.5, 1.5, 0, 0));
-    BASE_TRY(add_hist(e, "voxel_energy", "voxel energy [MeV]", 50, thr, fmax(e->R.vmax, thr * 10), 1, 1));
+    BASE_TRY(add_hist(e, "voxel_energy", "voxel energy [MeV]", 49, thr, fmax(e->R.vmax, thr * 10), 1, 1));
     char n[48], xl[80];
     for (int j = 0; j < e->L; j++) {
         int l = e->layer_of[j];
-        double rmax = calo ? 30 : e->geo.r_edges[l][e->geo.n_r[l]];
+        double ec, w, ecr, wr;
+        ranges_of(m, &e->geo, l, &ec, &w, &ecr, &wr);
         snprintf(n, sizeof n, "E_layer%d", l), snprintf(xl, sizeof xl, "energy in layer %d [MeV]", l);
-        BASE_TRY(add_hist(e, n, xl, 40, thr, fmax(e->R.emax[j], thr * 10), 1, 1));
+        BASE_TRY(add_hist(e, n, xl, 39, thr, fmax(e->R.emax[j], thr * 10), 1, 1));
         const char *what[6] = {"EC_x", "EC_y", "EC_r", "W_x", "W_y", "W_r"};
         const char *lab[6] = {"centre of energy in x (eta) [mm]", "centre of energy in y (phi) [mm]",
                               "centre of energy in r [mm]", "width in x (eta) [mm]", "width in y (phi) [mm]",
                               "width in r [mm]"};
+        const double lo[6] = {-ec, -ec, 0, 0, 0, 0}, hi[6] = {ec, ec, ecr, w, w, wr};
         for (int k = 0; k < 6; k++) {
             snprintf(n, sizeof n, "%s%d", what[k], l), snprintf(xl, sizeof xl, "%s, layer %d", lab[k], l);
-            double lo = (k < 2) ? -rmax : 0;
-            BASE_TRY(add_hist(e, n, xl, 100, lo, rmax, 0, 1));
+            BASE_TRY(add_hist(e, n, xl, 100, lo[k], hi[k], 0, 1));
         }
         snprintf(n, sizeof n, "sparsity%d", l), snprintf(xl, sizeof xl, "sparsity (empty fraction), layer %d", l);
         BASE_TRY(add_hist(e, n, xl, 20, 0, 1, 0, 1));
