@@ -26,6 +26,10 @@
 #define BASE_STREAM_EPOCH_MAX (1ull << 24)
 /* vae/eval/evaluate: the classifier's train/test/validation split */
 #define BASE_STREAM_EVAL_SPLIT 0x5B117C15ull
+/* vae/eval/distance: the batches of FPD and KPD */
+#define BASE_STREAM_EVAL_DISTANCE 0xD157A9CEull
+/* vae/eval/prdc: the subsample of showers */
+#define BASE_STREAM_EVAL_PRDC 0x9D2C0000ull
 /* vae/eval/classifier: initial weights, and the shuffle of epoch e (| e, e < 2^24) */
 #define BASE_STREAM_CLS_INIT (0xC1A55ull << 40)
 #define BASE_STREAM_CLS_EPOCH (0xC1A55ull << 32)
@@ -56,6 +60,8 @@ static const base_stream_range_t base_streams[] = {
     {"io split", BASE_STREAM_IO_SPLIT, 1},
     {"io shuffle", BASE_STREAM_IO_SHUFFLE, BASE_STREAM_EPOCH_MAX},
     {"eval split", BASE_STREAM_EVAL_SPLIT, 1},
+    {"eval distance", BASE_STREAM_EVAL_DISTANCE, 1},
+    {"eval prdc", BASE_STREAM_EVAL_PRDC, 1},
     {"cls init", BASE_STREAM_CLS_INIT, 1},
     {"cls epoch", BASE_STREAM_CLS_EPOCH, BASE_STREAM_EPOCH_MAX},
     {"vae init", BASE_STREAM_VAE_INIT, 1},

@@ -23,7 +23,11 @@ static void usage(FILE *f)
             "  -s, --seed S           seed of the classifier split and training [1]\n"
             "      --cls-epochs N     classifier epochs (the best on the test split is kept) [20]\n"
             "      --cls-memory MB    memory for the low-level classifier's inputs [1024]\n"
-            "      --no-classifier    histograms and separation power only\n"
+            "      --no-classifier    no classifier tests\n"
+            "      --no-distances     no FPD and KPD (physics distances on the high-level features)\n"
+            "      --no-prdc          no precision, recall, density and coverage\n"
+            "      --prdc-showers N   PRDC on the first N showers of each file; it holds them in memory\n"
+            "                         (N x voxels x 4 bytes each) and costs N^2 [all]\n"
             "  -f, --force            replace the report directory\n"
             "  -q, --quiet            no progress\n"
             "  -h, --help             this text\n");
@@ -34,6 +38,7 @@ int cli_cmd_evaluate(int argc, char **argv)
     static const struct option lo[] = {
         {"generated", 1, 0, 'g'}, {"reference", 1, 0, 'r'}, {"output", 1, 0, 'o'}, {"geometry", 1, 0, 'G'},
         {"seed", 1, 0, 's'}, {"cls-epochs", 1, 0, 'E'}, {"cls-memory", 1, 0, 'M'}, {"no-classifier", 0, 0, 'N'},
+        {"no-distances", 0, 0, 'D'}, {"no-prdc", 0, 0, 'P'}, {"prdc-showers", 1, 0, 'S'},
         {"force", 0, 0, 'f'}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     eval_opts_t o = {.seed = 1, .cls_epochs = 20};
     const char *C = "evaluate";
@@ -50,6 +55,9 @@ int cli_cmd_evaluate(int argc, char **argv)
         case 'E': rc = cli_parse_int(C, "--cls-epochs", optarg, 1, 10000, &v), o.cls_epochs = (int)v; break;
         case 'M': rc = cli_parse_int(C, "--cls-memory", optarg, 16, 1 << 20, &v), o.cls_mem_bytes = (size_t)v << 20; break;
         case 'N': o.no_cls = 1; break;
+        case 'D': o.no_distances = 1; break;
+        case 'P': o.no_prdc = 1; break;
+        case 'S': rc = cli_parse_int(C, "--prdc-showers", optarg, 10, 1L << 40, &v), o.prdc_showers = (size_t)v; break;
         case 'f': o.force = 1; break;
         case 'q': quiet = 1; break;
         case 'h': usage(stdout); return 0;
@@ -66,6 +74,9 @@ int cli_cmd_evaluate(int argc, char **argv)
     o.monitor = &mon;
     if (eval_run(&o, &r) < 0) return cli_fail(C);
     printf("evaluate: separation E_tot/E_inc %.4f, mean separation %.4f (max %.4f)", r.sep_etot, r.sep_mean, r.sep_max);
+    if (r.have_fpd) printf(", FPD %.3g +- %.2g, KPD %.3g +- %.2g", r.fpd, r.fpd_err, r.kpd, r.kpd_err);
+    if (r.have_prdc) printf(", precision %.4f recall %.4f density %.4f coverage %.4f", r.precision, r.recall, r.density,
+                            r.coverage);
     if (!o.no_cls) printf(", AUC low %.4f (JSD %.4f), AUC high %.4f (JSD %.4f)", r.auc_low, r.jsd_low, r.auc_high, r.jsd_high);
     size_t k = strlen(o.out);
     while (k > 1 && o.out[k - 1] == '/') k--;

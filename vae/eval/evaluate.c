@@ -10,6 +10,9 @@
 #include "vae/eval/stats.h"
 #include "physics/observables.h"
 #include "vae/eval/classifier.h"
+#include "vae/eval/distance.h"
+#include "vae/eval/prdc.h"
+#include "base/clock.h"
 #include "base/monitor.h"
 #include "io/atomic.h"
 
@@ -49,6 +52,13 @@ typedef struct {
     float *hl;         /* (n0 + n1, F) high-level classifier inputs */
     float *ll;         /* (m0 + m1, V + 1) low-level classifier inputs */
     size_t m[2], stride[2];
+    int Fc, La;        /* the challenge's high-level features per shower; layers binned in alpha */
+    double *cc[2];     /* (n_s, Fc) those features per sample (FPD, KPD) */
+    float *vox[2];     /* (p_s, V) thresholded voxels of the first p_s showers (PRDC) */
+    size_t p[2];
+    double fpd[2], kpd[2]; /* value, error */
+    eval_prdc_t prdc;
+    int have_dist, have_prdc;
     ranges_t R;
     char tmp[1100];
 } ev_t;
@@ -162,6 +172,26 @@ static int make_hists(ev_t *e)
     return BASE_OK;
 }
 
+/* The challenge's high-level row (evaluate.py prepare_high_data_for_classifier, without the
+ * label): log10 E_inc, log10(E_l + 1e-8) per layer, EC_x/100, EC_y/100, W_x/100, W_y/100 per
+ * layer binned in alpha, log10(E_tot + 1e-8), sparsity, EC_r/100, W_r/100 per layer; energies
+ * absolute (MeV). f: the features of observables.h. */
+static void cc_row(const ev_t *e, double E, const double *f, double *r)
+{
+    const int L = e->L;
+    int k = 0;
+    r[k++] = log10(E);
+    for (int j = 0; j < L; j++) r[k++] = log10(f[1 + PHYS_HLF_PER_LAYER * j] + 1e-8);
+    const int which[4] = {1, 2, 4, 5}; /* EC_x, EC_y, W_x, W_y in a layer's block */
+    for (int w = 0; w < 4; w++)
+        for (int j = 0; j < L; j++)
+            if (e->geo.n_alpha[e->layer_of[j]] > 1) r[k++] = f[1 + PHYS_HLF_PER_LAYER * j + which[w]] / 100;
+    r[k++] = log10(f[0] + 1e-8);
+    for (int j = 0; j < L; j++) r[k++] = f[1 + PHYS_HLF_PER_LAYER * j + 7];
+    for (int j = 0; j < L; j++) r[k++] = f[1 + PHYS_HLF_PER_LAYER * j + 3] / 100;
+    for (int j = 0; j < L; j++) r[k++] = f[1 + PHYS_HLF_PER_LAYER * j + 6] / 100;
+}
+
 /* ---- pass 2: everything else ---- */
 static void visit_fill(ev_t *e, int s, size_t i, float E, const float *x, const double *f)
 {
@@ -188,6 +218,8 @@ static void visit_fill(ev_t *e, int s, size_t i, float E, const float *x, const 
         for (int k = 1; k < 7; k++) o[k] = (float)(g[k] / 100);
         o[7] = (float)g[7];
     }
+    if (e->cc[s]) cc_row(e, E, f, e->cc[s] + i * (size_t)e->Fc);
+    if (e->vox[s] && i < e->p[s]) memcpy(e->vox[s] + i * (size_t)e->V, x, (size_t)e->V * sizeof(float));
     /* low-level row (every stride-th shower): log10 E_inc, voxels / E_inc */
     if (e->ll && i % e->stride[s] == 0 && i / e->stride[s] < e->m[s]) {
         float *q = e->ll + ((s ? e->m[0] : 0) + i / e->stride[s]) * (size_t)(e->V + 1);
@@ -347,6 +379,19 @@ static int write_json_html(ev_t *e, const eval_cls_result_t *lo, const eval_cls_
     cJSON_AddItemToObject(j, "separation_power", sep);
     cJSON_AddNumberToObject(j, "separation_mean", s / e->nh);
     cJSON_AddNumberToObject(j, "separation_max", mx);
+    if (e->have_dist) {
+        cJSON *f = cJSON_AddObjectToObject(j, "fpd"), *k = cJSON_AddObjectToObject(j, "kpd");
+        cJSON_AddNumberToObject(f, "value", e->fpd[0]), cJSON_AddNumberToObject(f, "error", e->fpd[1]);
+        cJSON_AddNumberToObject(k, "value", e->kpd[0]), cJSON_AddNumberToObject(k, "error", e->kpd[1]);
+        cJSON_AddNumberToObject(j, "physics_distance_features", e->Fc);
+    }
+    if (e->have_prdc) {
+        cJSON *q = cJSON_AddObjectToObject(j, "prdc");
+        cJSON_AddNumberToObject(q, "precision", e->prdc.precision), cJSON_AddNumberToObject(q, "recall", e->prdc.recall);
+        cJSON_AddNumberToObject(q, "density", e->prdc.density), cJSON_AddNumberToObject(q, "coverage", e->prdc.coverage);
+        cJSON_AddNumberToObject(q, "k", 5);
+        cJSON_AddNumberToObject(q, "n_reference", (double)e->p[1]), cJSON_AddNumberToObject(q, "n_generated", (double)e->p[0]);
+    }
     cJSON *c = cJSON_AddObjectToObject(j, "classifier");
     cJSON_AddItemToObject(c, "low_level", cls_json(lo, ran));
     cJSON_AddItemToObject(c, "high_level", cls_json(hi, ran));
@@ -356,7 +401,9 @@ static int write_json_html(ev_t *e, const eval_cls_result_t *lo, const eval_cls_
     int rc = txt ? write_text(p, txt) : base_error(BASE_ENOMEM, "out of memory");
     free(txt);
     *res = (eval_result_t){e->h[0].sep, s / e->nh, mx, ran ? lo->auc : NAN, ran ? lo->jsd : NAN,
-                               ran ? hi->auc : NAN, ran ? hi->jsd : NAN, e->obs[0].ratio_mean, e->obs[1].ratio_mean};
+                               ran ? hi->auc : NAN, ran ? hi->jsd : NAN, e->obs[0].ratio_mean, e->obs[1].ratio_mean,
+                               e->have_dist, e->have_prdc, e->fpd[0], e->fpd[1], e->kpd[0], e->kpd[1],
+                               e->prdc.precision, e->prdc.recall, e->prdc.density, e->prdc.coverage};
     if (rc < 0) return rc;
     /* index.html: summary, the plots, the separation table */
     size_t cap = 65536 + (size_t)e->nh * 160;
@@ -379,6 +426,17 @@ static int write_json_html(ev_t *e, const eval_cls_result_t *lo, const eval_cls_
         OUT("<tr><td>classifier AUC, low level</td><td>%.4f</td><td>JSD %.4f; 0.5 = indistinguishable</td></tr>", lo->auc, lo->jsd);
         OUT("<tr><td>classifier AUC, high level</td><td>%.4f</td><td>JSD %.4f</td></tr>", hi->auc, hi->jsd);
     }
+    if (e->have_dist) {
+        OUT("<tr><td>FPD x 10<sup>3</sup></td><td>%.4f &plusmn; %.4f</td><td>Frechet distance of the %d high-level "
+            "features extrapolated to infinite samples; 0 = same means and covariances</td></tr>",
+            e->fpd[0] * 1e3, e->fpd[1] * 1e3, e->Fc);
+        OUT("<tr><td>KPD x 10<sup>3</sup></td><td>%.4f &plusmn; %.4f</td><td>kernel (MMD) distance, median of 10 "
+            "batches; 0 = same distribution</td></tr>", e->kpd[0] * 1e3, e->kpd[1] * 1e3);
+    }
+    if (e->have_prdc)
+        OUT("<tr><td>precision / recall / density / coverage</td><td>%.4f / %.4f / %.4f / %.4f</td><td>k = 5 on "
+            "log10 voxel energies; 1 / 1 / 1 / 1 for samples of one distribution</td></tr>",
+            e->prdc.precision, e->prdc.recall, e->prdc.density, e->prdc.coverage);
     OUT("</table><h2>Plots</h2><p>Reference: thick grey line; generated: blue line; lower panels: gen/ref.</p>");
     OUT("<img src=\"plots/Etot_Einc.png\"><img src=\"plots/voxel_energy.png\">"
         "<img src=\"plots/longitudinal_profile.png\">%s", e->obs[0].n_rad ? "<img src=\"plots/radial_profile.png\">" : "");
@@ -426,6 +484,8 @@ static int open_inputs(ev_t *e)
     if (!e->layer_of || !e->R.emax) return base_error(BASE_ENOMEM, "evaluate: out of memory");
     for (int l = 0, j = 0; l < e->geo.n_layers; l++)
         if (e->geo.n_r[l]) e->layer_of[j++] = l;
+    for (int j = 0; j < e->L; j++) e->La += e->geo.n_alpha[e->layer_of[j]] > 1;
+    e->Fc = 2 + 4 * e->L + 4 * e->La;
     return BASE_OK;
 }
 
@@ -438,6 +498,17 @@ static int allocate(ev_t *e)
     e->img[1] = calloc((size_t)e->V, sizeof(double));
     e->hl = malloc(n * (size_t)e->F * sizeof(float));
     if (!e->img[0] || !e->img[1] || !e->hl) return base_error(BASE_ENOMEM, "evaluate: out of memory");
+    for (int s = 0; s < 2 && !e->o->no_distances; s++) {
+        e->cc[s] = malloc(e->d[s].n * (size_t)e->Fc * sizeof(double));
+        if (!e->cc[s]) return base_error(BASE_ENOMEM, "evaluate: out of memory for the physics distances");
+    }
+    for (int s = 0; s < 2 && !e->o->no_prdc; s++) {
+        size_t cap = e->o->prdc_showers ? e->o->prdc_showers : e->d[s].n;
+        e->p[s] = e->d[s].n < cap ? e->d[s].n : cap;
+        e->vox[s] = malloc(e->p[s] * (size_t)e->V * sizeof(float));
+        if (!e->vox[s])
+            return base_error(BASE_ENOMEM, "evaluate: out of memory for %zu showers of PRDC (see --prdc-showers)", e->p[s]);
+    }
     if (!e->o->no_cls) { /* low-level inputs: as many showers as the memory budget allows */
         size_t budget = e->o->cls_mem_bytes ? e->o->cls_mem_bytes : (1u << 30);
         size_t per = budget / (2 * (size_t)(e->V + 1) * sizeof(float));
@@ -461,7 +532,47 @@ static void release(ev_t *e)
     }
     for (int k = 0; k < e->nh; k++) eval_hist_free(&e->h[k].h[0]), eval_hist_free(&e->h[k].h[1]);
     free(e->h), free(e->hl), free(e->ll), free(e->layer_of), free(e->R.emax);
+    for (int s = 0; s < 2; s++) free(e->cc[s]), free(e->vox[s]), e->cc[s] = NULL, e->vox[s] = NULL;
     e->R.emax = NULL;
+}
+
+/* FPD and KPD of the generated against the reference high-level rows (distance.h), with the
+ * challenge's settings (FPD from 10,000 showers up; fewer showers: batch sizes scaled down). */
+static int distances(ev_t *e)
+{
+    if (!e->cc[0]) return BASE_OK;
+    const base_monitor_t *mon = e->o->monitor;
+    eval_distance_opts_t d = eval_distance_defaults();
+    size_t n = e->d[0].n < e->d[1].n ? e->d[0].n : e->d[1].n;
+    if (n < (size_t)d.min_samples) { /* keep the 1/N range's shape: min = n, max = 5 n */
+        d.min_samples = (int)(n > 100 ? n : 100), d.max_samples = 5 * d.min_samples;
+        base_monitor_say(mon, BASE_MSG_WARNING,
+                         "FPD: %zu showers is below the challenge's smallest batch of 10,000: batches of %d to %d", n,
+                         d.min_samples, d.max_samples);
+    }
+    if (n < (size_t)d.kpd_batch_size) d.kpd_batch_size = (int)(n > 10 ? n : 10);
+    double t0 = base_now();
+    BASE_TRY(eval_fpd(e->cc[1], e->d[1].n, e->cc[0], e->d[0].n, e->Fc, &d, &e->fpd[0], &e->fpd[1]));
+    BASE_TRY(eval_kpd(e->cc[1], e->d[1].n, e->cc[0], e->d[0].n, e->Fc, &d, &e->kpd[0], &e->kpd[1]));
+    e->have_dist = 1;
+    base_monitor_say(mon, BASE_MSG_INFO, "FPD x 10^3 = %.4f +- %.4f, KPD x 10^3 = %.4f +- %.4f (%d features, %.0f s)",
+                     e->fpd[0] * 1e3, e->fpd[1] * 1e3, e->kpd[0] * 1e3, e->kpd[1] * 1e3, e->Fc, base_now() - t0);
+    return BASE_OK;
+}
+
+/* PRDC on log10 voxel energies, reference = real (prdc.h). */
+static int prdc(ev_t *e)
+{
+    if (!e->vox[0]) return BASE_OK;
+    double t0 = base_now();
+    for (int s = 0; s < 2; s++) eval_prdc_features(e->vox[s], e->p[s], e->V);
+    BASE_TRY(eval_prdc(e->vox[1], e->p[1], e->vox[0], e->p[0], e->V, 5, &e->prdc));
+    e->have_prdc = 1;
+    base_monitor_say(e->o->monitor, BASE_MSG_INFO,
+                     "precision %.4f, recall %.4f, density %.4f, coverage %.4f (k = 5, %zu + %zu showers, %.0f s)",
+                     e->prdc.precision, e->prdc.recall, e->prdc.density, e->prdc.coverage, e->p[1], e->p[0],
+                     base_now() - t0);
+    return BASE_OK;
 }
 
 /* Computes everything and writes the report into e->tmp. */
@@ -475,6 +586,8 @@ static int body(ev_t *e, eval_result_t *res)
     BASE_TRY(stream(e, 0, visit_fill, "generated"));
     BASE_TRY(stream(e, 1, visit_fill, "reference"));
     for (int k = 0; k < e->nh; k++) e->h[k].sep = eval_separation(e->h[k].h[0].h, e->h[k].h[1].h, e->h[k].h[0].n);
+    BASE_TRY(distances(e));
+    BASE_TRY(prdc(e));
     eval_cls_result_t lo = {0}, hi = {0};
     if (!o->no_cls) {
         base_monitor_say(o->monitor, BASE_MSG_INFO, "classifier on high-level features (%d inputs)", e->F);

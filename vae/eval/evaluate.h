@@ -29,6 +29,9 @@ typedef struct {
     int cls_epochs;       /* classifier epochs (20) */
     size_t cls_mem_bytes; /* memory for the low-level classifier's inputs (1 GiB) */
     int no_cls, force;
+    int no_distances;     /* skip FPD and KPD */
+    int no_prdc;          /* skip precision/recall/density/coverage */
+    size_t prdc_showers;  /* PRDC on the first N showers of each sample (0: all) */
     const base_monitor_t *monitor; /* progress and messages; NULL: silent */
 } eval_opts_t;
 
@@ -37,6 +40,9 @@ typedef struct {
     double sep_mean, sep_max;  /* over all histograms */
     double auc_low, jsd_low, auc_high, jsd_high; /* NaN when skipped */
     double ratio_gen, ratio_ref; /* mean E_tot/E_inc */
+    int have_fpd, have_prdc;
+    double fpd, fpd_err, kpd, kpd_err;
+    double precision, recall, density, coverage;
 } eval_result_t;
 
 int eval_run(const eval_opts_t *o, eval_result_t *res);
