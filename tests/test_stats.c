@@ -1,8 +1,13 @@
 /* tests/test_stats.c: each metric against a hand calculation on tiny inputs. */
+#include "base/rng.h"
+#include "base/status.h"
+#include "layers/ctx.h"
+#include "vae/eval/classifier.h"
 #include "vae/eval/stats.h"
 
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdlib.h>
 
 Test(stats, separation_power_by_hand)
 {
@@ -62,10 +67,56 @@ Test(stats, isotonic_calibration_and_jsd_by_hand)
     cr_expect(eval_isotonic_apply(&c, 0.05) == 0 && eval_isotonic_apply(&c, 0.1) == 0);
     cr_expect(eval_isotonic_apply(&c, 0.25) == 0.5 && eval_isotonic_apply(&c, 0.45) == 1);
     cr_expect(eval_isotonic_apply(&c, 9) == 1);
+    /* between blocks the map is linear, as sklearn's predict (np.interp over the blocks' ends):
+     * 0.15 lies halfway between block {0.1} (p 0) and block {0.2, 0.3} (p 0.5); 0.35 halfway
+     * between 0.3 (0.5) and 0.4 (1) */
+    cr_expect(fabs(eval_isotonic_apply(&c, 0.15) - 0.25) < 1e-6, "%g", eval_isotonic_apply(&c, 0.15));
+    cr_expect(fabs(eval_isotonic_apply(&c, 0.35) - 0.75) < 1e-6, "%g", eval_isotonic_apply(&c, 0.35));
+    eval_isotonic_free(&c);
+    /* tied scores share one block whatever their labels' order */
+    float t[4] = {0.2f, 0.2f, 0.2f, 0.7f};
+    unsigned char ty[4] = {1, 0, 1, 1};
+    cr_assert_eq(eval_isotonic_fit(&c, t, ty, 4), 0);
+    cr_expect(fabs(eval_isotonic_apply(&c, 0.2) - 2.0 / 3) < 1e-12, "%g", eval_isotonic_apply(&c, 0.2));
     eval_isotonic_free(&c);
     /* JSD: a perfect classifier gives ln 2, a blind one 0 */
     double p1[2] = {0, 1}, p2[2] = {0.5, 0.5};
     unsigned char l[2] = {0, 1};
     cr_expect(fabs(eval_jsd(p1, l, 2) - log(2)) < 1e-6);
     cr_expect(fabs(eval_jsd(p2, l, 2)) < 1e-12);
+}
+
+/* The classifier with the challenge's settings (unstandardised inputs, LeakyReLU 0.01, the
+ * epoch of best test accuracy, calibrated AUC, JSD / ln 2), narrowed to 3 x 64 for speed, on
+ * two Gaussian samples whose first feature differs by one standard deviation: the best
+ * possible AUC is Phi(1 / sqrt 2) = 0.760 and the best accuracy Phi(0.5) = 0.691. */
+Test(stats, classifier_with_the_challenge_settings_finds_a_known_separation)
+{
+    enum { N = 8000, D = 8 };
+    float *X = malloc(sizeof(float) * N * D);
+    unsigned char y[N], split[N];
+    base_rng_t r;
+    base_rng_init(&r, 21, 0);
+    base_rng_normal(&r, X, (size_t)N * D);
+    for (int i = 0; i < N; i++) {
+        y[i] = i % 2;
+        X[i * D] += y[i] ? 1.f : 0.f;
+        split[i] = (i / 2) % 5 < 3 ? 0 : (i / 2) % 5 == 3 ? 1 : 2;
+    }
+    layer_ctx_t ctx;
+    cr_assert_eq(layer_ctx_init(&ctx), BASE_OK);
+    eval_cls_opts_t o = eval_cls_defaults(1);
+    cr_expect(o.n_hidden == 3 && o.hidden[0] == 2048 && o.batch == 1000 && o.epochs == 50 && fabsf(o.lr - 2e-4f) < 1e-9f &&
+                  fabsf(o.slope - 0.01f) < 1e-9f && !o.standardise && o.by_accuracy && o.challenge_scores,
+              "the challenge's settings");
+    o.hidden[0] = o.hidden[1] = o.hidden[2] = 64, o.batch = 200, o.epochs = 10, o.lr = 1e-3f;
+    eval_cls_result_t res;
+    cr_assert_eq(eval_cls_run(&ctx, X, y, split, N, D, &o, &res), BASE_OK, "%s", base_last_error());
+    cr_expect(res.auc > 0.72 && res.auc < 0.80, "AUC %g (best possible 0.760)", res.auc);
+    cr_expect(res.accuracy > 0.65 && res.accuracy < 0.72, "accuracy %g (best possible 0.691)", res.accuracy);
+    cr_expect(res.jsd > 0.05 && res.jsd < 0.3, "JSD %g in units of ln 2", res.jsd);
+    cr_expect(res.best_epoch >= 1 && res.best_epoch <= res.epochs_run, "best epoch %d of %d", res.best_epoch,
+              res.epochs_run);
+    layer_ctx_free(&ctx);
+    free(X);
 }

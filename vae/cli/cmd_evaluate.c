@@ -13,16 +13,25 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: showervae evaluate -g GEN.h5 -r REF.h5 -o REPORT_DIR [options]\n"
             "Compare generated with reference showers using the CaloChallenge definitions: high-level\n"
-            "features and their histograms, separation power, classifier two-sample tests (AUC, JSD).\n"
+            "features and their histograms, separation power, classifier two-sample tests (AUC, JSD),\n"
+            "physics distances (FPD, KPD) and precision, recall, density, coverage.\n"
             "Writes REPORT_DIR/{index.html, metrics.json, hists/*.csv, plots/*.png}.\n"
             "\n"
             "  -g, --generated FILE   generated showers (required)\n"
             "  -r, --reference FILE   reference showers (required)\n"
             "  -o, --output DIR       report directory (required; never replaced unless --force)\n"
             "      --geometry G       ds1-photons, ds1-pions, ds2, ds3 or a binning .xml [from the files]\n"
+            "      --protocol P       calochallenge (the challenge's evaluate.py definitions: its\n"
+            "                         classifier of 3 x 2048 for 50 epochs, FPD, KPD, PRDC; hours on\n"
+            "                         2 cores for 100k + 100k showers) or quick (a 2 x 256 classifier\n"
+            "                         for 20 epochs: minutes; its AUCs are not the challenge's)\n"
+            "                         [calochallenge]\n"
             "  -s, --seed S           seed of the classifier split and training [1]\n"
-            "      --cls-epochs N     classifier epochs (the best on the test split is kept) [20]\n"
-            "      --cls-memory MB    memory for the low-level classifier's inputs [1024]\n"
+            "      --cls-epochs N     classifier epochs (the best on the test split is kept)\n"
+            "                         [the protocol's: 50, quick 20]\n"
+            "      --cls-threads N    threads for the classifiers [all]\n"
+            "      --cls-memory MB    memory for the low-level classifier's inputs; beyond it an even\n"
+            "                         subsample is used, with a warning [8192, quick 1024]\n"
             "      --no-classifier    no classifier tests\n"
             "      --no-distances     no FPD and KPD (physics distances on the high-level features)\n"
             "      --no-prdc          no precision, recall, density and coverage\n"
@@ -38,9 +47,9 @@ int cli_cmd_evaluate(int argc, char **argv)
     static const struct option lo[] = {
         {"generated", 1, 0, 'g'}, {"reference", 1, 0, 'r'}, {"output", 1, 0, 'o'}, {"geometry", 1, 0, 'G'},
         {"seed", 1, 0, 's'}, {"cls-epochs", 1, 0, 'E'}, {"cls-memory", 1, 0, 'M'}, {"no-classifier", 0, 0, 'N'},
-        {"no-distances", 0, 0, 'D'}, {"no-prdc", 0, 0, 'P'}, {"prdc-showers", 1, 0, 'S'},
+        {"protocol", 1, 0, 'p'}, {"cls-threads", 1, 0, 'T'}, {"no-distances", 0, 0, 'D'}, {"no-prdc", 0, 0, 'P'}, {"prdc-showers", 1, 0, 'S'},
         {"force", 0, 0, 'f'}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
-    eval_opts_t o = {.seed = 1, .cls_epochs = 20};
+    eval_opts_t o = {.seed = 1};
     const char *C = "evaluate";
     long v;
     int c, rc = 0, quiet = 0;
@@ -56,6 +65,11 @@ int cli_cmd_evaluate(int argc, char **argv)
         case 'M': rc = cli_parse_int(C, "--cls-memory", optarg, 16, 1 << 20, &v), o.cls_mem_bytes = (size_t)v << 20; break;
         case 'N': o.no_cls = 1; break;
         case 'D': o.no_distances = 1; break;
+        case 'p':
+            if (!strcmp(optarg, "calochallenge") || !strcmp(optarg, "quick")) o.quick = !strcmp(optarg, "quick");
+            else rc = cli_err(C, 2, "--protocol must be calochallenge or quick, not '%s'", optarg);
+            break;
+        case 'T': rc = cli_parse_int(C, "--cls-threads", optarg, 1, 4096, &v), o.cls_threads = (int)v; break;
         case 'P': o.no_prdc = 1; break;
         case 'S': rc = cli_parse_int(C, "--prdc-showers", optarg, 10, 1L << 40, &v), o.prdc_showers = (size_t)v; break;
         case 'f': o.force = 1; break;

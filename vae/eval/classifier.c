@@ -13,9 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-eval_cls_opts_t eval_cls_defaults(void)
+eval_cls_opts_t eval_cls_defaults(int challenge)
 {
-    return (eval_cls_opts_t){.n_hidden = 2, .hidden = {256, 256}, .epochs = 20, .batch = 128, .lr = 5e-4f, .seed = 1};
+    if (challenge)
+        return (eval_cls_opts_t){.n_hidden = 3, .hidden = {2048, 2048, 2048}, .epochs = 50, .batch = 1000, .lr = 2e-4f,
+                                 .slope = 0.01f, .by_accuracy = 1, .challenge_scores = 1, .seed = 1};
+    return (eval_cls_opts_t){.n_hidden = 2, .hidden = {256, 256}, .epochs = 20, .batch = 128, .lr = 5e-4f,
+                             .slope = 0.2f, .standardise = 1, .clip = 10.0, .seed = 1};
 }
 
 typedef struct {
@@ -38,22 +42,25 @@ static int scores(net_t *t, const float *X, const size_t *idx, size_t k, float *
     return BASE_OK;
 }
 
-/* Mean BCE on logits of rows idx (k). */
-static double bce(const float *s, const unsigned char *y, const size_t *idx, size_t k)
+/* Mean BCE on logits of rows idx (k), and the accuracy of logit > 0 (p > 0.5: numpy rounds
+ * 0.5 to 0) into *acc. */
+static double bce(const float *s, const unsigned char *y, const size_t *idx, size_t k, double *acc)
 {
-    double L = 0;
+    double L = 0, a = 0;
     for (size_t i = 0; i < k; i++) {
         L += layer_bce_logit(s[i], y[idx[i]], NULL);
+        a += (s[i] > 0) == (y[idx[i]] == 1);
     }
+    *acc = a / (double)k;
     return L / (double)k;
 }
 
 /* One epoch over the training rows in a seeded order. */
 static int train_epoch(net_t *t, const float *X, const unsigned char *y, const size_t *tr, size_t ntr, uint32_t *perm,
-                       layer_adam_t *opt, float lr, uint64_t seed, int epoch)
+                       layer_adam_t *opt, const eval_cls_opts_t *o, int epoch)
 {
     base_rng_t r;
-    base_rng_init(&r, seed, BASE_STREAM_CLS_EPOCH | (uint64_t)epoch);
+    base_rng_init(&r, o->seed, BASE_STREAM_CLS_EPOCH | (uint64_t)epoch);
     base_rng_permutation(&r, perm, ntr);
     for (size_t f = 0; f + (size_t)t->B <= ntr; f += (size_t)t->B) {
         for (int i = 0; i < t->B; i++) {
@@ -64,8 +71,8 @@ static int train_epoch(net_t *t, const float *X, const unsigned char *y, const s
         BASE_TRY(layer_mlp_forward(&t->m, t->xb, 1, NULL));
         layer_loss_bce_logits(t->m.y, t->yb, t->B, 1, 1.f, t->db, NULL);
         BASE_TRY(layer_mlp_backward(&t->m, t->xb, t->db, NULL));
-        layer_grad_clip(&t->A, 10.0);
-        layer_adam_step(opt, &t->A, lr);
+        if (o->clip > 0) layer_grad_clip(&t->A, o->clip);
+        layer_adam_step(opt, &t->A, o->lr);
     }
     return BASE_OK;
 }
@@ -97,20 +104,25 @@ static int fit(net_t *t, const float *Z, const unsigned char *y, size_t *idx[3],
     int rc = perm && s && best ? BASE_OK : base_error(BASE_ENOMEM, "classifier: out of memory");
     layer_adam_t opt;
     layer_adam_init(&opt, 0.f);
-    double best_loss = INFINITY;
+    double best_loss = INFINITY, best_acc = -1;
     for (int e = 0; e < o->epochs && rc == BASE_OK; e++) {
-        rc = train_epoch(t, Z, y, idx[0], cnt[0], perm, &opt, o->lr, o->seed, e);
+        rc = train_epoch(t, Z, y, idx[0], cnt[0], perm, &opt, o, e);
         if (rc == BASE_OK) rc = scores(t, Z, idx[1], cnt[1], s);
-        double L = rc == BASE_OK ? bce(s, y, idx[1], cnt[1]) : INFINITY;
-        if (L < best_loss) { /* the best epoch on the test split */
-            best_loss = L;
+        double acc = 0, L = rc == BASE_OK ? bce(s, y, idx[1], cnt[1], &acc) : INFINITY;
+        r->epochs_run = e + 1;
+        if (rc == BASE_OK && (o->by_accuracy ? acc > best_acc : L < best_loss)) { /* the best epoch on the test split */
+            best_loss = L, best_acc = acc;
             r->best_epoch = e + 1;
             memcpy(best, t->A.param, t->A.n * sizeof *best);
         }
+        if (o->by_accuracy && acc == 1.0) break; /* the challenge stops at a perfect test accuracy */
+        if (o->monitor)
+            base_monitor_say(o->monitor, BASE_MSG_INFO, "classifier epoch %d/%d: test BCE %.4f, accuracy %.4f", e + 1,
+                             o->epochs, L, acc);
     }
     if (rc == BASE_OK && r->best_epoch > 0) {
         memcpy(t->A.param, best, t->A.n * sizeof *best);
-        r->test_loss = best_loss;
+        r->test_loss = best_loss, r->test_accuracy = best_acc;
         /* calibrate on the test split, measure on the validation split */
         eval_isotonic_t cal;
         unsigned char *lt = malloc(cnt[1] + cnt[2] + 1);
@@ -120,12 +132,24 @@ static int fit(net_t *t, const float *Z, const unsigned char *y, size_t *idx[3],
         if (rc == BASE_OK) rc = eval_isotonic_fit(&cal, s, lt, cnt[1]);
         if (rc == BASE_OK) rc = scores(t, Z, idx[2], cnt[2], s);
         if (rc == BASE_OK) {
+            double acc = 0;
             for (size_t i = 0; i < cnt[2]; i++) {
                 lt[i] = y[idx[2][i]];
                 p[i] = eval_isotonic_apply(&cal, s[i]);
+                if (o->challenge_scores) p[i] = fmin(fmax(p[i], 1e-6), 1 - 1e-6); /* IsotonicRegression(y_min, y_max) */
+                acc += (p[i] > 0.5) == (lt[i] == 1);
             }
-            r->auc = eval_auc(s, lt, cnt[2]);
-            r->jsd = eval_jsd(p, lt, cnt[2]);
+            r->accuracy = acc / (double)cnt[2];
+            if (o->challenge_scores) { /* the AUC of the calibrated probabilities; JSD / ln 2 */
+                float *pf = malloc(cnt[2] * sizeof *pf);
+                if (!pf) rc = base_error(BASE_ENOMEM, "classifier: out of memory");
+                for (size_t i = 0; pf && i < cnt[2]; i++) pf[i] = (float)p[i];
+                if (pf) r->auc = eval_auc(pf, lt, cnt[2]), r->jsd = eval_jsd(p, lt, cnt[2]) / log(2.0);
+                free(pf);
+            } else {
+                r->auc = eval_auc(s, lt, cnt[2]);
+                r->jsd = eval_jsd(p, lt, cnt[2]);
+            }
             eval_isotonic_free(&cal);
         }
         free(lt), free(p);
@@ -151,8 +175,8 @@ int eval_cls_run(const layer_ctx_t *ctx, float *X, const unsigned char *y, const
     for (size_t i = 0; i < n; i++) idx[split[i]][cnt[split[i]]++] = i;
     net_t t = {.B = o->batch, .D = D};
     float *Z = X;
-    int rc = standardise(X, idx[0], cnt[0], n, D);
-    layer_mlp_cfg_t mc = {.B = t.B, .in = D, .n = o->n_hidden, .n_out = 1, .act = {LAYER_ACT_LEAKY_RELU, 0.2f}};
+    int rc = o->standardise ? standardise(X, idx[0], cnt[0], n, D) : BASE_OK;
+    layer_mlp_cfg_t mc = {.B = t.B, .in = D, .n = o->n_hidden, .n_out = 1, .act = {LAYER_ACT_LEAKY_RELU, o->slope}};
     for (int i = 0; i < o->n_hidden && i < LAYER_MLP_MAX; i++) mc.w[i] = o->hidden[i];
     if (rc == BASE_OK) rc = layer_arena_init(&t.A, layer_mlp_arena_size(&mc));
     if (rc == BASE_OK) rc = layer_mlp_init(&t.m, ctx, &t.A, &mc);

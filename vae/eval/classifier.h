@@ -1,35 +1,51 @@
 /* vae/eval/classifier.h: the classifier two-sample test of the CaloChallenge, on the layer library.
  *
- * A binary DNN (hidden LeakyReLU(0.2) layers, one logit, BCE on logits, Adam) learns to tell
- * generated (label 1) from reference (label 0) showers. Features are standardised with the
- * training split's mean and deviation. The split is given per sample (0 train, 1 test,
- * 2 validation; CaloChallenge uses 60/20/20); the epoch with the lowest test loss is kept,
- * its scores are calibrated by isotonic regression on the test split, and the AUC (raw scores)
- * and JSD (calibrated) are measured on the validation split. AUC 0.5: indistinguishable.
+ * A binary DNN (hidden LeakyReLU layers, one logit, BCE on logits, Adam) learns to tell
+ * generated (label 1) from reference (label 0) showers. The split is given per sample (0 train,
+ * 1 test, 2 validation). Two ways to run it (eval_cls_defaults):
+ * - the challenge's (code/evaluate.py): 3 layers of 2048 with LeakyReLU(0.01), Adam at 2e-4,
+ *   batches of 1000, 50 epochs, inputs as given (not standardised), no gradient clipping; the
+ *   epoch with the best test accuracy (logit > 0, i.e. p > 0.5) is kept and training stops at
+ *   test accuracy 1; its scores are calibrated by isotonic regression (probabilities kept in
+ *   [1e-6, 1 - 1e-6]) fitted on the test split, and the AUC and the JSD are measured on the
+ *   validation split with the calibrated probabilities, the JSD in units of ln 2;
+ * - quick: 2 x 256, LeakyReLU(0.2), standardised inputs, gradient norm clipped at 10, the epoch
+ *   with the lowest test loss, AUC of the raw scores, JSD in nats.
+ * Batches are whole: a remainder of the training rows smaller than a batch is left out of each
+ * epoch (PyTorch's loader would run it as a smaller batch).
  * Deterministic for a seed (shuffling by Philox; oneDNN with a fixed thread count).
  */
 #ifndef VAE_CLASSIFIER_H
 #define VAE_CLASSIFIER_H
 
+#include "base/monitor.h"
 #include "layers/ctx.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
 typedef struct {
-    int n_hidden, hidden[4]; /* widths (CaloChallenge: 3 x 2048; default here 2 x 256) */
-    int epochs, batch;       /* default 20, 128 */
-    float lr;                /* default 5e-4 */
+    int n_hidden, hidden[4]; /* widths */
+    int epochs, batch;
+    float lr, slope;         /* Adam's rate, the LeakyReLU slope */
+    int standardise;         /* 1: inputs to mean 0, sd 1 with the training rows' statistics */
+    double clip;             /* gradient norm clip (0: none) */
+    int by_accuracy;         /* 1: keep the epoch of best test accuracy, stop at 1; 0: lowest test BCE */
+    int challenge_scores;    /* 1: AUC of the calibrated probabilities, JSD / ln 2; 0: raw AUC, nats */
     uint64_t seed;
+    const base_monitor_t *monitor; /* per-epoch lines; NULL: silent */
 } eval_cls_opts_t;
 
 typedef struct {
     double auc, jsd;  /* on the validation split */
+    double accuracy;  /* on the validation split (calibrated probabilities > 0.5) */
     int best_epoch;   /* 1-based */
-    double test_loss; /* BCE of the best epoch on the test split */
+    int epochs_run;
+    double test_loss, test_accuracy; /* of the best epoch on the test split */
 } eval_cls_result_t;
 
-eval_cls_opts_t eval_cls_defaults(void);
+/* challenge = 1: the challenge's settings; 0: quick (see above). */
+eval_cls_opts_t eval_cls_defaults(int challenge);
 
 /* X: (n, D) features, standardised in place (no copy: the low-level inputs can be large);
  * y: (n) labels 0/1; split: (n) 0/1/2. */

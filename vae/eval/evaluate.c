@@ -25,6 +25,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 /* The reference's largest layer and voxel energies: the upper edges of their log bins. */
 typedef struct {
@@ -205,20 +208,27 @@ static void visit_fill(ev_t *e, int s, size_t i, float E, const float *x, const 
         for (int k = 0; k < PHYS_HLF_PER_LAYER; k++)
             eval_hist_fill(&e->h[2 + PHYS_HLF_PER_LAYER * j + k].h[s], f[1 + PHYS_HLF_PER_LAYER * j + k]);
     phys_obs_add(&e->obs[s], E, x);
-    /* high-level classifier row: log10 E_inc, log10(E_tot/E_inc), per layer log10(E_l/E_inc),
-     * EC/100, W/100, sparsity (energies relative to E_inc, so that the network need not learn to
-     * cancel log10 E_inc against the absolute energies) */
     float *r = e->hl + ((s ? e->d[0].n : 0) + i) * (size_t)e->F;
-    r[0] = log10f(E);
-    r[1] = (float)log10(f[0] / E + 1e-8);
-    for (int j = 0; j < e->L; j++) {
-        const double *g = f + 1 + PHYS_HLF_PER_LAYER * j;
-        float *o = r + 2 + PHYS_HLF_PER_LAYER * j;
-        o[0] = (float)log10(g[0] / E + 1e-8);
-        for (int k = 1; k < 7; k++) o[k] = (float)(g[k] / 100);
-        o[7] = (float)g[7];
+    if (e->o->quick) {
+        /* quick: log10 E_inc, log10(E_tot/E_inc), per layer log10(E_l/E_inc), EC/100, W/100,
+         * sparsity (energies relative to E_inc, so that the network need not learn to cancel
+         * log10 E_inc against the absolute energies) */
+        r[0] = log10f(E);
+        r[1] = (float)log10(f[0] / E + 1e-8);
+        for (int j = 0; j < e->L; j++) {
+            const double *g = f + 1 + PHYS_HLF_PER_LAYER * j;
+            float *o = r + 2 + PHYS_HLF_PER_LAYER * j;
+            o[0] = (float)log10(g[0] / E + 1e-8);
+            for (int k = 1; k < 7; k++) o[k] = (float)(g[k] / 100);
+            o[7] = (float)g[7];
+        }
+        if (e->cc[s]) cc_row(e, E, f, e->cc[s] + i * (size_t)e->Fc);
+    } else { /* the challenge's row, for its classifier and (in double) for FPD and KPD */
+        double c[4 * PHYS_MAX_LAYERS * 2 + 2];
+        cc_row(e, E, f, c);
+        for (int k = 0; k < e->Fc; k++) r[k] = (float)c[k];
+        if (e->cc[s]) memcpy(e->cc[s] + i * (size_t)e->Fc, c, (size_t)e->Fc * sizeof(double));
     }
-    if (e->cc[s]) cc_row(e, E, f, e->cc[s] + i * (size_t)e->Fc);
     if (e->vox[s] && i < e->p[s]) memcpy(e->vox[s] + i * (size_t)e->V, x, (size_t)e->V * sizeof(float));
     /* low-level row (every stride-th shower): log10 E_inc, voxels / E_inc */
     if (e->ll && i % e->stride[s] == 0 && i / e->stride[s] < e->m[s]) {
@@ -228,35 +238,61 @@ static void visit_fill(ev_t *e, int s, size_t i, float E, const float *x, const 
     }
 }
 
-/* The two classifier tests: split 60/20/20 by a seeded uniform per sample. */
+/* Rows per part (train, test, validation) of a sample of n showers: the challenge's counts
+ * (evaluate.py ttv_split: ds2/ds3 60k/20k/20k, ds1 photons 80k/20k/21k, pions 80k/20k/20.8k)
+ * when the sample has that many, the validation part taking any rest as np.split does; else
+ * int(0.6 n), int(0.2 n) and the rest (its split without a dataset). */
+static void part_sizes(const ev_t *e, size_t n, size_t c[3])
+{
+    const char *m = phys_geometry_match(&e->geo);
+    size_t a = 0, b = 0, v = 0;
+    if (!strcmp(m, "ds2") || !strcmp(m, "ds3")) a = 60000, b = 20000, v = 20000;
+    else if (!strcmp(m, "ds1-photons")) a = 80000, b = 20000, v = 21000;
+    else if (!strcmp(m, "ds1-pions")) a = 80000, b = 20000, v = 20800;
+    if (a && n >= a + b + v) c[0] = a, c[1] = b;
+    else c[0] = (size_t)(0.6 * (double)n), c[1] = (size_t)(0.2 * (double)n);
+    c[2] = n - c[0] - c[1];
+}
+
+/* The two classifier tests. Each sample is split by a seeded permutation of its indices (the
+ * same permutation for both when they have the same size: the i-th generated and the i-th
+ * reference shower land in the same part, so identical samples cannot be told apart by
+ * memorising training showers). */
 static int classify(ev_t *e, float *X, size_t n0, size_t n1, int D, eval_cls_result_t *r)
 {
-    size_t n = n0 + n1;
+    size_t n = n0 + n1, ns[2] = {n0, n1}, big = n0 > n1 ? n0 : n1;
     unsigned char *y = malloc(n), *split = malloc(n);
-    if (!y || !split) {
-        free(y), free(split);
+    uint32_t *perm = malloc(big * sizeof *perm);
+    if (!y || !split || !perm) {
+        free(y), free(split), free(perm);
         return base_error(BASE_ENOMEM, "evaluate: out of memory");
     }
-    base_rng_t g;
-    base_rng_init(&g, e->o->seed, BASE_STREAM_EVAL_SPLIT);
-    for (size_t i = 0; i < n; i++) {
-        /* the split follows the index within each sample: the i-th generated and the i-th
-         * reference shower land in the same part (identical samples cannot be told apart by
-         * memorising training showers) */
-        uint32_t w[4];
-        g.offset = i < n0 ? i : i - n0;
-        base_rng_next_block(&g, w);
-        double u = base_rng_to_unit(w[0]);
-        y[i] = i < n0; /* generated = 1 */
-        split[i] = u < 0.6 ? 0 : u < 0.8 ? 1 : 2;
+    for (int s = 0; s < 2; s++) {
+        base_rng_t g;
+        base_rng_init(&g, e->o->seed, BASE_STREAM_EVAL_SPLIT);
+        base_rng_permutation(&g, perm, ns[s]);
+        size_t c[3];
+        part_sizes(e, ns[s], c);
+        for (size_t k = 0; k < ns[s]; k++) {
+            size_t i = (s ? n0 : 0) + perm[k];
+            y[i] = s == 0; /* generated = 1 */
+            split[i] = k < c[0] ? 0 : k < c[0] + c[1] ? 1 : 2;
+        }
     }
+    free(perm);
     layer_ctx_t ctx;
     int rc = layer_ctx_init(&ctx);
-    eval_cls_opts_t co = eval_cls_defaults();
+    eval_cls_opts_t co = eval_cls_defaults(!e->o->quick);
     co.seed = e->o->seed;
+    co.monitor = e->o->monitor;
     if (e->o->cls_epochs > 0) co.epochs = e->o->cls_epochs;
     size_t ntr = (size_t)(0.6 * n);
-    if (ntr < 16 * (size_t)co.batch) co.batch = ntr / 16 > 16 ? (int)(ntr / 16) : 16; /* enough steps per epoch */
+    if (ntr < 16 * (size_t)co.batch) { /* enough steps per epoch */
+        co.batch = ntr / 16 > 16 ? (int)(ntr / 16) : 16;
+        if (!e->o->quick)
+            base_monitor_say(e->o->monitor, BASE_MSG_WARNING,
+                             "classifier: %zu training rows: batches of %d instead of the challenge's 1000", ntr, co.batch);
+    }
     if (rc == BASE_OK) rc = eval_cls_run(&ctx, X, y, split, n, D, &co, r);
     layer_ctx_free(&ctx);
     free(y), free(split);
@@ -343,7 +379,7 @@ static int write_text(const char *path, const char *text)
     return fclose(f) == 0 && !bad ? BASE_OK : base_error(BASE_EIO, "%s: write failed (disk full?)", path);
 }
 
-static cJSON *cls_json(const eval_cls_result_t *r, int ran)
+static cJSON *cls_json(const eval_cls_result_t *r, int ran, int quick)
 {
     cJSON *o = cJSON_CreateObject();
     if (!ran) {
@@ -352,8 +388,12 @@ static cJSON *cls_json(const eval_cls_result_t *r, int ran)
     }
     cJSON_AddNumberToObject(o, "auc", r->auc);
     cJSON_AddNumberToObject(o, "jsd", r->jsd);
+    cJSON_AddStringToObject(o, "jsd_unit", quick ? "nats" : "ln 2");
+    cJSON_AddNumberToObject(o, "accuracy", r->accuracy);
     cJSON_AddNumberToObject(o, "best_epoch", r->best_epoch);
+    cJSON_AddNumberToObject(o, "epochs_run", r->epochs_run);
     cJSON_AddNumberToObject(o, "test_bce", r->test_loss);
+    cJSON_AddNumberToObject(o, "test_accuracy", r->test_accuracy);
     return o;
 }
 
@@ -361,6 +401,7 @@ static int write_json_html(ev_t *e, const eval_cls_result_t *lo, const eval_cls_
                            eval_result_t *res)
 {
     cJSON *j = cJSON_CreateObject(), *sep = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "protocol", e->o->quick ? "quick" : "calochallenge");
     cJSON_AddStringToObject(j, "generated", e->o->gen);
     cJSON_AddStringToObject(j, "reference", e->o->ref);
     cJSON_AddStringToObject(j, "geometry", e->geo.name);
@@ -393,8 +434,8 @@ static int write_json_html(ev_t *e, const eval_cls_result_t *lo, const eval_cls_
         cJSON_AddNumberToObject(q, "n_reference", (double)e->p[1]), cJSON_AddNumberToObject(q, "n_generated", (double)e->p[0]);
     }
     cJSON *c = cJSON_AddObjectToObject(j, "classifier");
-    cJSON_AddItemToObject(c, "low_level", cls_json(lo, ran));
-    cJSON_AddItemToObject(c, "high_level", cls_json(hi, ran));
+    cJSON_AddItemToObject(c, "low_level", cls_json(lo, ran, e->o->quick));
+    cJSON_AddItemToObject(c, "high_level", cls_json(hi, ran, e->o->quick));
     char *txt = cJSON_Print(j), p[1300];
     cJSON_Delete(j);
     snprintf(p, sizeof p, "%s/metrics.json", e->tmp);
@@ -417,6 +458,13 @@ static int write_json_html(ev_t *e, const eval_cls_result_t *lo, const eval_cls_
     OUT("<h1>showervae evaluation</h1><p>generated: %s (%zu showers)<br>reference: %s (%zu showers)<br>geometry %s, "
         "readout threshold %.4g MeV applied to both, seed %llu</p>",
         e->o->gen, e->d[0].n, e->o->ref, e->d[1].n, e->geo.name, e->geo.threshold_mev, (unsigned long long)e->o->seed);
+    if (e->o->quick)
+        OUT("<p><b>Protocol: quick.</b> A small classifier (2 x 256, 20 epochs) on relative high-level features and "
+            "a subsample of voxels: its AUCs and JSDs are for training-time checks and are <b>not</b> the "
+            "CaloChallenge's numbers. The histograms and separation powers are the challenge's.</p>");
+    else
+        OUT("<p><b>Protocol: calochallenge</b> (the definitions of the challenge's code/evaluate.py: histograms, "
+            "separation power, its 3 x 2048 classifiers with isotonic calibration, FPD, KPD, PRDC).</p>");
     OUT("<h2>Summary</h2><table><tr><th>metric</th><th>value</th><th>reading</th></tr>");
     OUT("<tr><td>separation E_tot/E_inc</td><td>%.4f</td><td>0 identical, 1 disjoint</td></tr>", e->h[0].sep);
     OUT("<tr><td>mean separation over %d histograms</td><td>%.4f</td><td>max %.4f</td></tr>", e->nh, s / e->nh, mx);
@@ -486,6 +534,7 @@ static int open_inputs(ev_t *e)
         if (e->geo.n_r[l]) e->layer_of[j++] = l;
     for (int j = 0; j < e->L; j++) e->La += e->geo.n_alpha[e->layer_of[j]] > 1;
     e->Fc = 2 + 4 * e->L + 4 * e->La;
+    if (!o->quick) e->F = e->Fc; /* the challenge's high-level classifier inputs */
     return BASE_OK;
 }
 
@@ -510,8 +559,13 @@ static int allocate(ev_t *e)
             return base_error(BASE_ENOMEM, "evaluate: out of memory for %zu showers of PRDC (see --prdc-showers)", e->p[s]);
     }
     if (!e->o->no_cls) { /* low-level inputs: as many showers as the memory budget allows */
-        size_t budget = e->o->cls_mem_bytes ? e->o->cls_mem_bytes : (1u << 30);
+        size_t budget = e->o->cls_mem_bytes ? e->o->cls_mem_bytes : (size_t)(e->o->quick ? 1024 : 8192) << 20;
         size_t per = budget / (2 * (size_t)(e->V + 1) * sizeof(float));
+        if (!e->o->quick && (e->d[0].n > per || e->d[1].n > per))
+            base_monitor_say(e->o->monitor, BASE_MSG_WARNING,
+                             "low-level classifier: %zu showers per file fit in --cls-memory %zu MB, the files have %zu "
+                             "and %zu: it runs on an even subsample, which the challenge does not do",
+                             per, budget >> 20, e->d[0].n, e->d[1].n);
         for (int s = 0; s < 2; s++) {
             e->m[s] = e->d[s].n < per ? e->d[s].n : per;
             e->stride[s] = (e->d[s].n + e->m[s] - 1) / e->m[s];
@@ -590,11 +644,21 @@ static int body(ev_t *e, eval_result_t *res)
     BASE_TRY(prdc(e));
     eval_cls_result_t lo = {0}, hi = {0};
     if (!o->no_cls) {
+#ifdef _OPENMP
+        int threads = omp_get_max_threads();
+        if (o->cls_threads > 0) omp_set_num_threads(o->cls_threads);
+#endif
+        double t0 = base_now();
         base_monitor_say(o->monitor, BASE_MSG_INFO, "classifier on high-level features (%d inputs)", e->F);
         BASE_TRY(classify(e, e->hl, e->d[0].n, e->d[1].n, e->F, &hi));
         base_monitor_say(o->monitor, BASE_MSG_INFO, "classifier on low-level features (%d inputs, %zu + %zu showers)", e->V + 1,
                     e->m[0], e->m[1]);
         BASE_TRY(classify(e, e->ll, e->m[0], e->m[1], e->V + 1, &lo));
+#ifdef _OPENMP
+        omp_set_num_threads(threads);
+#endif
+        base_monitor_say(o->monitor, BASE_MSG_INFO, "classifiers: %.0f s (%s protocol)", base_now() - t0,
+                         o->quick ? "quick" : "calochallenge");
     }
     char p[1300];
     const char *sub[2] = {"hists", "plots"};

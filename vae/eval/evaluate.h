@@ -26,8 +26,10 @@
 typedef struct {
     const char *gen, *ref, *out, *geometry;
     uint64_t seed;
-    int cls_epochs;       /* classifier epochs (20) */
-    size_t cls_mem_bytes; /* memory for the low-level classifier's inputs (1 GiB) */
+    int quick;            /* 0: the CaloChallenge protocol; 1: quick (small classifier, relative features) */
+    int cls_epochs;       /* classifier epochs (0: the protocol's, 50 or 20) */
+    int cls_threads;      /* threads of the classifier (0: all) */
+    size_t cls_mem_bytes; /* memory for the low-level classifier's inputs (0: 8 GiB, quick 1 GiB) */
     int no_cls, force;
     int no_distances;     /* skip FPD and KPD */
     int no_prdc;          /* skip precision/recall/density/coverage */

@@ -105,17 +105,24 @@ int eval_isotonic_fit(eval_isotonic_t *c, const float *score, const unsigned cha
     sl_t *v = sorted(score, label, n);
     double *sum = malloc((n ? n : 1) * sizeof *sum), *w = malloc((n ? n : 1) * sizeof *w);
     c->x = malloc((n ? n : 1) * sizeof *c->x);
+    c->xl = malloc((n ? n : 1) * sizeof *c->xl);
     c->p = malloc((n ? n : 1) * sizeof *c->p);
-    if (!v || !sum || !w || !c->x || !c->p) {
+    if (!v || !sum || !w || !c->x || !c->xl || !c->p) {
         free(v), free(sum), free(w);
         eval_isotonic_free(c);
         return base_error(BASE_ENOMEM, "isotonic: out of memory");
     }
-    /* pool adjacent violators: blocks of (sum of labels, count), merged while means decrease */
+    /* pool adjacent violators: blocks of (sum of labels, count) over [xl, x], merged while means
+     * do not increase (equal scores always end in one block: a new score equal to the last
+     * block's upper end joins it) */
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
-        sum[k] = v[i].y, w[k] = 1, c->x[k] = v[i].s;
-        k++;
+        if (k > 0 && v[i].s == c->x[k - 1]) {
+            sum[k - 1] += v[i].y, w[k - 1] += 1;
+        } else {
+            sum[k] = v[i].y, w[k] = 1, c->x[k] = c->xl[k] = v[i].s;
+            k++;
+        }
         while (k > 1 && sum[k - 2] / w[k - 2] >= sum[k - 1] / w[k - 1]) {
             sum[k - 2] += sum[k - 1], w[k - 2] += w[k - 1], c->x[k - 2] = c->x[k - 1];
             k--;
@@ -130,20 +137,25 @@ int eval_isotonic_fit(eval_isotonic_t *c, const float *score, const unsigned cha
 double eval_isotonic_apply(const eval_isotonic_t *c, double s)
 {
     if (c->n == 0) return 0.5;
-    size_t lo = 0, hi = c->n - 1; /* first block whose upper threshold >= s */
-    if (s > c->x[hi]) return c->p[hi];
+    size_t lo = 0, hi = c->n - 1; /* the first block whose upper end >= s */
+    if (s >= c->x[hi]) return c->p[hi];
+    if (s <= c->xl[0]) return c->p[0];
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
         if (c->x[mid] >= s) hi = mid;
         else lo = mid + 1;
     }
-    return c->p[lo];
+    if (s >= c->xl[lo]) return c->p[lo]; /* inside the block */
+    /* between block lo - 1's upper end and block lo's lower end: linear, as sklearn's np.interp */
+    double a = c->x[lo - 1], b = c->xl[lo];
+    return c->p[lo - 1] + (s - a) / (b - a) * (c->p[lo] - c->p[lo - 1]);
 }
 
 void eval_isotonic_free(eval_isotonic_t *c)
 {
     if (!c) return;
     free(c->x);
+    free(c->xl);
     free(c->p);
     memset(c, 0, sizeof *c);
 }

@@ -36,11 +36,13 @@ double eval_separation(const double *a, const double *b, int n);
 /* AUC of scores (n) with labels 0/1 (n). */
 double eval_auc(const float *score, const unsigned char *label, size_t n);
 
-/* Isotonic calibration: fit on (score, label) of n samples; the map is stored as a step
- * function of sorted thresholds. */
+/* Isotonic calibration (as sklearn's IsotonicRegression with out_of_bounds='clip'): fit on
+ * (score, label) of n samples by pool adjacent violators into blocks [xl_i, x_i] of constant
+ * probability p_i; applied, a score inside a block gets its p, a score between two blocks the
+ * linear interpolation of their p (np.interp over the blocks' ends), beyond the ends the end's. */
 typedef struct {
     size_t n;
-    double *x, *p; /* owned: block upper thresholds and fitted probabilities */
+    double *x, *xl, *p; /* owned: block upper and lower ends, fitted probabilities */
 } eval_isotonic_t;
 int eval_isotonic_fit(eval_isotonic_t *c, const float *score, const unsigned char *label, size_t n);
 double eval_isotonic_apply(const eval_isotonic_t *c, double score);
