@@ -214,7 +214,7 @@ demo: $(PROG)
 	./$(PROG) inspect -q $(DEMO_OUT)/showers.h5
 	./$(PROG) inspect -q $(DEMO_OUT)/generated.h5
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} ./$(PROG) evaluate -g $(DEMO_OUT)/generated.h5 -r $(DEMO_OUT)/showers.h5 \
-	    --cls-epochs 10 --force -o $(DEMO_OUT)/report
+	    --protocol quick --cls-epochs 10 --force -o $(DEMO_OUT)/report
 	@echo "demo: simulated showers $(DEMO_OUT)/showers.h5, model $(DEMO_OUT)/model.h5, generated showers $(DEMO_OUT)/generated.h5"
 	@echo "demo: evaluation report $(DEMO_OUT)/report/index.html (metrics in $(DEMO_OUT)/report/metrics.json)"
 

@@ -598,6 +598,10 @@ static int distances(ev_t *e)
     const base_monitor_t *mon = e->o->monitor;
     eval_distance_opts_t d = eval_distance_defaults();
     size_t n = e->d[0].n < e->d[1].n ? e->d[0].n : e->d[1].n;
+    if (n < 10) {
+        base_monitor_say(mon, BASE_MSG_WARNING, "FPD and KPD skipped: %zu showers (need 10 per file)", n);
+        return BASE_OK;
+    }
     if (n < (size_t)d.min_samples) { /* keep the 1/N range's shape: min = n, max = 5 n */
         d.min_samples = (int)(n > 100 ? n : 100), d.max_samples = 5 * d.min_samples;
         base_monitor_say(mon, BASE_MSG_WARNING,
@@ -618,6 +622,11 @@ static int distances(ev_t *e)
 static int prdc(ev_t *e)
 {
     if (!e->vox[0]) return BASE_OK;
+    if (e->p[0] < 10 || e->p[1] < 10) {
+        base_monitor_say(e->o->monitor, BASE_MSG_WARNING, "PRDC skipped: %zu and %zu showers (need 10 per file)",
+                         e->p[1], e->p[0]);
+        return BASE_OK;
+    }
     double t0 = base_now();
     for (int s = 0; s < 2; s++) eval_prdc_features(e->vox[s], e->p[s], e->V);
     BASE_TRY(eval_prdc(e->vox[1], e->p[1], e->vox[0], e->p[0], e->V, 5, &e->prdc));

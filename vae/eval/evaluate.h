@@ -1,17 +1,17 @@
 /* vae/eval/evaluate.h: `showervae evaluate`: generated vs reference showers with the CaloChallenge
  * definitions, streamed, into a report directory (program side: prints progress).
  *
- * Both samples get the readout threshold (15.15 keV for ds2/ds3, 1 MeV for ds1). Features and
- * histograms (physics/observables.h, vae/eval/stats.h), with the CaloChallenge bins:
- * E_tot/E_inc 100 bins on [0.5, 1.5]; E_layer 40 log bins from the threshold to the reference's
- * largest layer energy; centres of energy in x ("eta") and y ("phi") 100 bins on [-30, 30] mm and
- * widths on [0, 30] mm for ds2/ds3 (the outer radius otherwise), the same for r; sparsity 20 bins
- * on [0, 1]; voxel energies 50 log bins from the threshold to the reference's largest voxel.
- * Separation power for every histogram; two classifier tests (vae/eval/classifier.h): low level
- * [log10 E_inc, voxels / E_inc] on a subsample bounded by memory, and high level
- * [log10 E_inc, log10(E_tot/E_inc), per layer log10(E_l/E_inc), EC/100, widths/100, sparsity]
- * (CaloChallenge uses absolute log10 energies; relative ones spare the network the cancellation).
- * The 60/20/20 split is by shower index within each sample, with the seed.
+ * Both samples get the readout threshold (15.15 keV for ds2/ds3, 1 MeV for ds1). Features
+ * (physics/observables.h) and histograms (vae/eval/stats.h) with the challenge's bins (see
+ * make_hists in evaluate.c); separation power for every histogram; FPD and KPD on the
+ * challenge's high-level features (vae/eval/distance.h); precision, recall, density and
+ * coverage on log10 voxel energies (vae/eval/prdc.h); two classifier tests
+ * (vae/eval/classifier.h) whose settings, inputs and split follow the protocol:
+ *   calochallenge: the challenge's evaluate.py (its network, raw inputs [log10 E_inc,
+ *     voxels / E_inc] and its 362-feature high-level rows for ds2, 60k/20k/20k per sample when
+ *     the files are that large, calibrated AUC, JSD / ln 2);
+ *   quick: a small classifier on relative high-level features and a voxel subsample.
+ * Each sample is split by a seeded permutation of its shower indices.
  * Report: metrics.json, hists/<name>.csv, plots/<name>.png, index.html; written to a temporary
  * directory and renamed into place; an existing report is replaced only with force.
  */
