@@ -53,6 +53,22 @@ static const char *sample(const char *name, int n, uint64_t seed, float scale)
     return p[k];
 }
 
+/* The parsed metrics.json of report directory out (the caller deletes it). */
+static cJSON *metrics(const char *out)
+{
+    char p[300], *txt = malloc(1 << 20);
+    snprintf(p, sizeof p, "%s/metrics.json", out);
+    FILE *f = fopen(p, "r");
+    cr_assert_not_null(f, "no %s", p);
+    size_t n = fread(txt, 1, (1 << 20) - 1, f);
+    fclose(f);
+    txt[n] = 0;
+    cJSON *j = cJSON_Parse(txt);
+    free(txt);
+    cr_assert_not_null(j, "%s is not JSON", p);
+    return j;
+}
+
 static eval_result_t evaluate(const char *gen, const char *ref, const char *out)
 {
     eval_opts_t o = {.gen = gen, .ref = ref, .out = out, .seed = 3, .cls_epochs = 8, .quick = 1};
@@ -80,20 +96,12 @@ Test(evaluate, identical_samples_give_zero_separation_and_chance_auc)
         snprintf(p, sizeof p, "%s/%s", out, files[i]);
         cr_expect(access(p, R_OK) == 0, "missing %s", files[i]);
     }
-    char p[300], *txt = malloc(1 << 20);
-    snprintf(p, sizeof p, "%s/metrics.json", out);
-    FILE *f = fopen(p, "r");
-    size_t n = fread(txt, 1, (1 << 20) - 1, f);
-    fclose(f);
-    txt[n] = 0;
-    cJSON *j = cJSON_Parse(txt);
-    cr_assert_not_null(j, "metrics.json is not JSON");
+    cJSON *j = metrics(out);
     cJSON *sep = cJSON_GetObjectItem(j, "separation_power");
     cr_expect_eq(cJSON_GetArraySize(sep), 2 + 45 * 8, "one separation per histogram");
     cJSON *cls = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "classifier"), "low_level");
     cr_expect(fabs(cJSON_GetObjectItem(cls, "auc")->valuedouble - r.auc_low) < 1e-12);
     cJSON_Delete(j);
-    free(txt);
     /* an existing report is not replaced without force */
     eval_opts_t o = {.gen = a, .ref = a, .out = out, .no_cls = 1};
     cr_expect_eq(eval_run(&o, NULL), BASE_EEXIST);
@@ -153,16 +161,8 @@ Test(evaluate, the_calochallenge_protocol_sees_a_distortion_and_not_a_copy)
     cr_expect(r.fpd > 10 * r.fpd_err, "distorted: FPD %g +- %g", r.fpd, r.fpd_err);
     cr_expect(r.precision < 0.9 && r.coverage < 0.95, "distorted: precision %g, coverage %g", r.precision, r.coverage);
     cr_expect(r.sep_etot == r.sep_max, "E_tot/E_inc (%g) dominates the separations (max %g)", r.sep_etot, r.sep_max);
-    char p[300], *txt = malloc(1 << 20);
-    snprintf(p, sizeof p, "%s/metrics.json", out);
-    FILE *f = fopen(p, "r");
-    size_t n = fread(txt, 1, (1 << 20) - 1, f);
-    fclose(f);
-    txt[n] = 0;
-    cJSON *j = cJSON_Parse(txt);
-    cr_assert_not_null(j);
+    cJSON *j = metrics(out);
     cr_expect_str_eq(cJSON_GetObjectItem(j, "protocol")->valuestring, "calochallenge");
     cr_expect(cJSON_GetObjectItem(j, "fpd") && cJSON_GetObjectItem(j, "kpd") && cJSON_GetObjectItem(j, "prdc"));
     cJSON_Delete(j);
-    free(txt);
 }

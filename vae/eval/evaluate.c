@@ -60,6 +60,7 @@ typedef struct {
     float *vox[2];     /* (p_s, V) thresholded voxels of the first p_s showers (PRDC) */
     size_t p[2];
     double fpd[2], kpd[2]; /* value, error */
+    int fpd_batches[2], kpd_batch; /* the batch sizes used (the challenge's: 10000-50000, 5000) */
     eval_prdc_t prdc;
     int have_dist, have_prdc;
     ranges_t R;
@@ -424,6 +425,8 @@ static int write_json_html(ev_t *e, const eval_cls_result_t *lo, const eval_cls_
         cJSON *f = cJSON_AddObjectToObject(j, "fpd"), *k = cJSON_AddObjectToObject(j, "kpd");
         cJSON_AddNumberToObject(f, "value", e->fpd[0]), cJSON_AddNumberToObject(f, "error", e->fpd[1]);
         cJSON_AddNumberToObject(k, "value", e->kpd[0]), cJSON_AddNumberToObject(k, "error", e->kpd[1]);
+        cJSON_AddNumberToObject(f, "batch_min", e->fpd_batches[0]), cJSON_AddNumberToObject(f, "batch_max", e->fpd_batches[1]);
+        cJSON_AddNumberToObject(k, "batch", e->kpd_batch);
         cJSON_AddNumberToObject(j, "physics_distance_features", e->Fc);
     }
     if (e->have_prdc) {
@@ -604,15 +607,16 @@ static int distances(ev_t *e)
     }
     if (n < (size_t)d.min_samples) { /* keep the 1/N range's shape: min = n, max = 5 n */
         d.min_samples = (int)(n > 100 ? n : 100), d.max_samples = 5 * d.min_samples;
-        base_monitor_say(mon, BASE_MSG_WARNING,
-                         "FPD: %zu showers is below the challenge's smallest batch of 10,000: batches of %d to %d", n,
-                         d.min_samples, d.max_samples);
+        base_monitor_say(mon, BASE_MSG_INFO,
+                         "FPD: %zu showers is below the challenge's smallest batch of 10,000: batches of %d to %d "
+                         "(recorded in metrics.json)", n, d.min_samples, d.max_samples);
     }
     if (n < (size_t)d.kpd_batch_size) d.kpd_batch_size = (int)(n > 10 ? n : 10);
     double t0 = base_now();
     BASE_TRY(eval_fpd(e->cc[1], e->d[1].n, e->cc[0], e->d[0].n, e->Fc, &d, &e->fpd[0], &e->fpd[1]));
     BASE_TRY(eval_kpd(e->cc[1], e->d[1].n, e->cc[0], e->d[0].n, e->Fc, &d, &e->kpd[0], &e->kpd[1]));
-    e->have_dist = 1;
+    e->have_dist = 1, e->fpd_batches[0] = d.min_samples, e->fpd_batches[1] = d.max_samples;
+    e->kpd_batch = d.kpd_batch_size;
     base_monitor_say(mon, BASE_MSG_INFO, "FPD x 10^3 = %.4f +- %.4f, KPD x 10^3 = %.4f +- %.4f (%d features, %.0f s)",
                      e->fpd[0] * 1e3, e->fpd[1] * 1e3, e->kpd[0] * 1e3, e->kpd[1] * 1e3, e->Fc, base_now() - t0);
     return BASE_OK;
