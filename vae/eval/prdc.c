@@ -81,7 +81,6 @@ typedef struct {
     const double *rr2, *rf2; /* squared radii of reals and fakes */
     unsigned *cnt;           /* (threads, nf) #{i: d(i, j) < r_i} */
     unsigned char *rec, *cov; /* (nr) */
-    int threads;
 } cross_t;
 
 #ifdef _OPENMP
@@ -122,7 +121,7 @@ int eval_prdc(const float *R, size_t nr, const float *F, size_t nf, int V, int k
     knn_t kr = {k, rr2}, kf = {k, rf2};
     if (rc == BASE_OK) rc = for_pairs(R, qr, nr, R, qr, nr, V, knn_row, &kr);
     if (rc == BASE_OK) rc = for_pairs(F, qf, nf, F, qf, nf, V, knn_row, &kf);
-    cross_t c = {rr2, rf2, cnt, rec, cov, T};
+    cross_t c = {rr2, rf2, cnt, rec, cov};
     if (rc == BASE_OK) rc = for_pairs(R, qr, nr, F, qf, nf, V, cross_row, &c);
     if (rc == BASE_OK) {
         double prec = 0, dens = 0, recall = 0, cover = 0;
