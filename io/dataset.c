@@ -33,15 +33,27 @@ static int open_dset(io_dataset_t *d, const char *name, hid_t *ds, int *rank, hs
     return BASE_OK;
 }
 
-/* Refuses a dataset that declares more rows than it stores bytes: a real shower or energy row
- * takes at least a byte even compressed, so such a dataset is empty or truncated (HDF5 lets a
- * file declare any size without storage), and nothing is allocated for its rows. */
+/* Refuses a dataset that declares more data than its storage can hold: HDF5 lets a file declare
+ * any size without storage, so such a dataset is empty or truncated, and nothing is allocated for
+ * its rows. Deflate, the compression HDF5 files carry, shrinks data at most 1032-fold (a 258-byte
+ * match per 2 bits), so even rows of one repeated value (a fixed incident energy) need
+ * bytes / 1032 of storage; a dataset below that is refused. */
+enum { DEFLATE_MAX_RATIO = 1032 };
 static int check_storage(const io_dataset_t *d, hid_t ds, const char *name, hsize_t rows)
 {
-    hsize_t have = H5Dget_storage_size(ds);
-    if (rows > 0 && have < rows)
-        return base_error(BASE_EIO, "%s: '%s' declares %llu rows but stores %llu bytes (empty or truncated)", d->path,
-                          name, (unsigned long long)rows, (unsigned long long)have);
+    hsize_t have = H5Dget_storage_size(ds), dims[4] = {0}, bytes = 0;
+    hid_t t = H5Dget_type(ds), sp = H5Dget_space(ds);
+    int rank = sp >= 0 ? H5Sget_simple_extent_dims(sp, dims, NULL) : -1;
+    if (t >= 0 && rank >= 1) {
+        bytes = (hsize_t)H5Tget_size(t);
+        for (int i = 0; i < rank; i++) /* saturating: an absurd declaration stays absurd */
+            bytes = dims[i] && bytes > (hsize_t)-1 / dims[i] ? (hsize_t)-1 : bytes * dims[i];
+    }
+    if (t >= 0) H5Tclose(t);
+    if (sp >= 0) H5Sclose(sp);
+    if (rows > 0 && (bytes == 0 || have < bytes / DEFLATE_MAX_RATIO || have == 0))
+        return base_error(BASE_EIO, "%s: '%s' declares %llu rows (%llu bytes) but stores %llu bytes (empty or truncated)",
+                          d->path, name, (unsigned long long)rows, (unsigned long long)bytes, (unsigned long long)have);
     return BASE_OK;
 }
 

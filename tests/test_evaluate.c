@@ -166,3 +166,68 @@ Test(evaluate, the_calochallenge_protocol_sees_a_distortion_and_not_a_copy)
     cr_expect(cJSON_GetObjectItem(j, "fpd") && cJSON_GetObjectItem(j, "kpd") && cJSON_GetObjectItem(j, "prdc"));
     cJSON_Delete(j);
 }
+
+/* A ds1-photons file: at each of the 15 energies 2^8..2^22 MeV, 40 showers whose whole energy
+ * sits in one voxel with E_tot/E_inc cycling through 0.935, 0.945, 0.955, 0.965 (+ shift at the
+ * energy shifted); the energy `missing` has no showers. */
+static const char *ds1_sample(const char *name, double shifted, double shift, double missing)
+{
+    static char p[2][128];
+    static int k;
+    k = (k + 1) % 2;
+    snprintf(p[k], sizeof p[k], "%s/%s", D, name);
+    phys_geometry_t g;
+    cr_assert_eq(phys_geometry_preset(&g, "ds1-photons"), BASE_OK);
+    const size_t V = 368;
+    float *E = malloc(15 * 40 * sizeof *E), *X = calloc(15 * 40 * V, sizeof *X);
+    size_t n = 0;
+    for (int i = 0; i < 15; i++) {
+        double e = ldexp(1, 8 + i);
+        if (e == missing) continue;
+        for (int c = 0; c < 40; c++, n++) {
+            E[n] = (float)e;
+            X[n * V + 100] = (float)(e * (0.935 + 0.01 * (c % 4) + (e == shifted ? shift : 0)));
+        }
+    }
+    io_writer_t w;
+    cr_assert_eq(io_writer_open(&w, p[k], &g, NULL), BASE_OK, "%s", base_last_error());
+    cr_assert_eq(io_writer_append(&w, E, X, n), BASE_OK);
+    cr_assert_eq(io_writer_close(&w), BASE_OK);
+    free(E), free(X);
+    return p[k];
+}
+
+/* ds1's E_tot/E_inc per incident energy (evaluate_plotting_helper.py plot_Etot_Einc_discrete),
+ * by hand: from 4 GeV on the photon bins are 0.01 wide, so a shift of 0.01 moves every shower
+ * one bin: p = q = 1/4 on three bins and 1/4 against 0 on two: separation 1/2 (2 (1/4)^2 / (1/4))
+ * = 1/4. Below 4 GeV the four ratios share one bin of [0.4, 1.4] / 20: 0. An energy the
+ * generated file lacks has no separation (null, as evaluate.py's NaN). */
+Test(evaluate, ds1_energies_get_their_own_etot_histograms)
+{
+    const char *ref = ds1_sample("ds1_ref.h5", 0, 0, 0), *gen = ds1_sample("ds1_gen.h5", 65536, 0.01, 4096);
+    char out[160];
+    snprintf(out, sizeof out, "%s/rep_ds1", D);
+    eval_opts_t o = {.gen = gen, .ref = ref, .out = out, .no_cls = 1, .quick = 1};
+    eval_result_t r;
+    cr_assert_eq(eval_run(&o, &r), BASE_OK, "%s", base_last_error());
+    cJSON *j = metrics(out), *sep = cJSON_GetObjectItem(j, "separation_power");
+    int seen = 0;
+    for (int i = 0; i < 15; i++) {
+        char n[48];
+        double e = ldexp(1, 8 + i);
+        snprintf(n, sizeof n, "Etot_Einc_E%.0f", e);
+        cJSON *s = cJSON_GetObjectItem(sep, n);
+        cr_assert_not_null(s, "no %s", n);
+        seen++;
+        if (e == 4096) cr_expect(cJSON_IsNull(s), "%s: an energy without generated showers is null", n);
+        else if (e == 65536) cr_expect(fabs(s->valuedouble - 0.25) < 1e-12, "%s: %.15g, expected 1/4", n, s->valuedouble);
+        else cr_expect(fabs(s->valuedouble) < 1e-12, "%s: %g, expected 0", n, s->valuedouble);
+    }
+    cr_expect_eq(seen, 15);
+    cr_expect(isfinite(r.sep_mean) && r.sep_max >= 0.25, "mean %g, max %g over the defined separations", r.sep_mean,
+              r.sep_max);
+    char p[300];
+    snprintf(p, sizeof p, "%s/plots/Etot_Einc_E65536.png", out);
+    cr_expect(access(p, R_OK) == 0, "missing %s", p);
+    cJSON_Delete(j);
+}
