@@ -4,6 +4,7 @@
 #include "layers/ctx.h"
 #include "vae/eval/classifier.h"
 #include "vae/eval/stats.h"
+#include "base/bf16.h"
 
 #include <criterion/criterion.h>
 #include <math.h>
@@ -111,12 +112,25 @@ Test(stats, classifier_with_the_challenge_settings_finds_a_known_separation)
               "the challenge's settings");
     o.hidden[0] = o.hidden[1] = o.hidden[2] = 64, o.batch = 200, o.epochs = 10, o.lr = 1e-3f;
     eval_cls_result_t res;
-    cr_assert_eq(eval_cls_run(&ctx, X, y, split, N, D, &o, &res), BASE_OK, "%s", base_last_error());
+    cr_assert_eq(eval_cls_run(&ctx, X, NULL, y, split, N, D, &o, &res), BASE_OK, "%s", base_last_error());
     cr_expect(res.auc > 0.72 && res.auc < 0.80, "AUC %g (best possible 0.760)", res.auc);
     cr_expect(res.accuracy > 0.65 && res.accuracy < 0.72, "accuracy %g (best possible 0.691)", res.accuracy);
     cr_expect(res.jsd > 0.05 && res.jsd < 0.3, "JSD %g in units of ln 2", res.jsd);
     cr_expect(res.best_epoch >= 1 && res.best_epoch <= res.epochs_run, "best epoch %d of %d", res.best_epoch,
               res.epochs_run);
+    /* the inputs held in bf16 (evaluate's low-level inputs beyond --cls-memory) give exactly
+     * what the same bf16-rounded values give in f32, and stay within the rounding of the f32 run */
+    uint16_t *Xh = malloc(sizeof(uint16_t) * N * D);
+    base_bf16_from_f32_n(X, Xh, (size_t)N * D);
+    base_bf16_to_f32_n(Xh, X, (size_t)N * D);
+    eval_cls_result_t rh, rr;
+    cr_assert_eq(eval_cls_run(&ctx, NULL, Xh, y, split, N, D, &o, &rh), BASE_OK, "%s", base_last_error());
+    cr_assert_eq(eval_cls_run(&ctx, X, NULL, y, split, N, D, &o, &rr), BASE_OK, "%s", base_last_error());
+    cr_expect(rh.auc == rr.auc && rh.jsd == rr.jsd && rh.best_epoch == rr.best_epoch, "bf16 rows %g %g, rounded f32 %g %g",
+              rh.auc, rh.jsd, rr.auc, rr.jsd);
+    cr_expect(fabs(rh.auc - res.auc) < 0.01, "bf16 AUC %g, f32 %g", rh.auc, res.auc);
+    o.standardise = 1;
+    cr_expect_eq(eval_cls_run(&ctx, NULL, Xh, y, split, N, D, &o, &rh), BASE_EINVAL, "bf16 rows are not standardised");
     layer_ctx_free(&ctx);
-    free(X);
+    free(X), free(Xh);
 }

@@ -1,5 +1,6 @@
 /* vae/infer.c: folded inference chains (see infer.h). */
 #include "vae/infer.h"
+#include "base/bf16.h"
 #include "layers/loss.h"
 
 #include "base/status.h"
@@ -180,18 +181,6 @@ int vae_infer_decode(vae_infer_t *q, int n)
     return chain_run(q, &q->dec, n, q->dec_in, q->out);
 }
 
-/* f32 -> bf16, round to nearest even (the top 16 bits of the rounded f32; NaN kept quiet): the
- * decoder's input, Z + E values per row, too few for a oneDNN reorder per fixed size to pay. */
-static void to_bf16(const float *x, uint16_t *y, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        uint32_t u;
-        memcpy(&u, &x[i], 4);
-        int nan = (u & 0x7fffffffu) > 0x7f800000u;
-        y[i] = nan ? (uint16_t)((u >> 16) | 0x40) : (uint16_t)((u + 0x7fffu + ((u >> 16) & 1)) >> 16);
-    }
-}
-
 int vae_infer_decode_fixed(vae_infer_t *q, int k, int mc, base_rng_t *r, float *out)
 {
     vae_chain_t *c = &q->dec;
@@ -199,7 +188,7 @@ int vae_infer_decode_fixed(vae_infer_t *q, int k, int mc, base_rng_t *r, float *
     if (mc && q->prec != LAYER_F32) return base_error(BASE_EINVAL, "MC dropout runs in f32 only");
     const void *in = q->dec_in;
     if (q->prec == LAYER_BF16) {
-        to_bf16(q->dec_in, q->dec_in16, (size_t)M * (q->cfg.Z + q->E));
+        base_bf16_from_f32_n(q->dec_in, q->dec_in16, (size_t)M * (q->cfg.Z + q->E));
         in = q->dec_in16;
     }
     float *bufs[2] = {q->b0, q->b1};

@@ -8,6 +8,7 @@
 #include "base/status.h"
 #include "vae/eval/stats.h"
 #include "layers/mlp.h"
+#include "base/bf16.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -27,15 +28,23 @@ typedef struct {
     layer_arena_t A;
     float *xb, *yb, *db; /* (B, D), (B), (B) */
     int B, D;
+    const float *X;      /* (n, D) rows in f32, or */
+    const uint16_t *Xh;  /* (n, D) rows in bf16 */
 } net_t;
 
+/* dst (D) <- row `row` of the inputs, in f32. */
+static void load_row(const net_t *t, size_t row, float *dst)
+{
+    if (t->X) memcpy(dst, t->X + row * t->D, (size_t)t->D * sizeof(float));
+    else base_bf16_to_f32_n(t->Xh + row * t->D, dst, (size_t)t->D);
+}
+
 /* Scores (logits) of rows idx[0..k) into out, in padded batches. */
-static int scores(net_t *t, const float *X, const size_t *idx, size_t k, float *out)
+static int scores(net_t *t, const size_t *idx, size_t k, float *out)
 {
     for (size_t f = 0; f < k; f += (size_t)t->B) {
         size_t m = k - f < (size_t)t->B ? k - f : (size_t)t->B;
-        for (size_t i = 0; i < (size_t)t->B; i++)
-            memcpy(t->xb + i * t->D, X + idx[f + (i < m ? i : 0)] * t->D, (size_t)t->D * sizeof(float));
+        for (size_t i = 0; i < (size_t)t->B; i++) load_row(t, idx[f + (i < m ? i : 0)], t->xb + i * t->D);
         BASE_TRY(layer_mlp_forward(&t->m, t->xb, 0, NULL));
         for (size_t i = 0; i < m; i++) out[f + i] = t->m.y[i];
     }
@@ -56,7 +65,7 @@ static double bce(const float *s, const unsigned char *y, const size_t *idx, siz
 }
 
 /* One epoch over the training rows in a seeded order. */
-static int train_epoch(net_t *t, const float *X, const unsigned char *y, const size_t *tr, size_t ntr, uint32_t *perm,
+static int train_epoch(net_t *t, const unsigned char *y, const size_t *tr, size_t ntr, uint32_t *perm,
                        layer_adam_t *opt, const eval_cls_opts_t *o, int epoch)
 {
     base_rng_t r;
@@ -65,7 +74,7 @@ static int train_epoch(net_t *t, const float *X, const unsigned char *y, const s
     for (size_t f = 0; f + (size_t)t->B <= ntr; f += (size_t)t->B) {
         for (int i = 0; i < t->B; i++) {
             size_t row = tr[perm[f + (size_t)i]];
-            memcpy(t->xb + (size_t)i * t->D, X + row * t->D, (size_t)t->D * sizeof(float));
+            load_row(t, row, t->xb + (size_t)i * t->D);
             t->yb[i] = y[row];
         }
         BASE_TRY(layer_mlp_forward(&t->m, t->xb, 1, NULL));
@@ -96,7 +105,7 @@ static int standardise(float *X, const size_t *tr, size_t ntr, size_t n, int D)
     return BASE_OK;
 }
 
-static int fit(net_t *t, const float *Z, const unsigned char *y, size_t *idx[3], const size_t cnt[3],
+static int fit(net_t *t, const unsigned char *y, size_t *idx[3], const size_t cnt[3],
                const eval_cls_opts_t *o, eval_cls_result_t *r)
 {
     uint32_t *perm = malloc(cnt[0] * sizeof *perm);
@@ -106,8 +115,8 @@ static int fit(net_t *t, const float *Z, const unsigned char *y, size_t *idx[3],
     layer_adam_init(&opt, 0.f);
     double best_loss = INFINITY, best_acc = -1;
     for (int e = 0; e < o->epochs && rc == BASE_OK; e++) {
-        rc = train_epoch(t, Z, y, idx[0], cnt[0], perm, &opt, o, e);
-        if (rc == BASE_OK) rc = scores(t, Z, idx[1], cnt[1], s);
+        rc = train_epoch(t, y, idx[0], cnt[0], perm, &opt, o, e);
+        if (rc == BASE_OK) rc = scores(t, idx[1], cnt[1], s);
         double acc = 0, L = rc == BASE_OK ? bce(s, y, idx[1], cnt[1], &acc) : INFINITY;
         r->epochs_run = e + 1;
         if (rc == BASE_OK && (o->by_accuracy ? acc > best_acc : L < best_loss)) { /* the best epoch on the test split */
@@ -127,10 +136,10 @@ static int fit(net_t *t, const float *Z, const unsigned char *y, size_t *idx[3],
         eval_isotonic_t cal;
         unsigned char *lt = malloc(cnt[1] + cnt[2] + 1);
         double *p = malloc((cnt[2] + 1) * sizeof *p);
-        rc = lt && p ? scores(t, Z, idx[1], cnt[1], s) : base_error(BASE_ENOMEM, "classifier: out of memory");
+        rc = lt && p ? scores(t, idx[1], cnt[1], s) : base_error(BASE_ENOMEM, "classifier: out of memory");
         for (size_t i = 0; rc == BASE_OK && i < cnt[1]; i++) lt[i] = y[idx[1][i]];
         if (rc == BASE_OK) rc = eval_isotonic_fit(&cal, s, lt, cnt[1]);
-        if (rc == BASE_OK) rc = scores(t, Z, idx[2], cnt[2], s);
+        if (rc == BASE_OK) rc = scores(t, idx[2], cnt[2], s);
         if (rc == BASE_OK) {
             double acc = 0;
             for (size_t i = 0; i < cnt[2]; i++) {
@@ -158,10 +167,12 @@ static int fit(net_t *t, const float *Z, const unsigned char *y, size_t *idx[3],
     return rc;
 }
 
-int eval_cls_run(const layer_ctx_t *ctx, float *X, const unsigned char *y, const unsigned char *split, size_t n,
+int eval_cls_run(const layer_ctx_t *ctx, float *X, const uint16_t *Xh, const unsigned char *y, const unsigned char *split, size_t n,
                 int D, const eval_cls_opts_t *o, eval_cls_result_t *r)
 {
     memset(r, 0, sizeof *r);
+    if (!X == !Xh || (o->standardise && !X))
+        return base_error(BASE_EINVAL, "classifier: inputs in f32 or (without standardising) bf16, one of them");
     size_t cnt[3] = {0, 0, 0}, *idx[3];
     for (size_t i = 0; i < n; i++) cnt[split[i]]++;
     if (cnt[0] < (size_t)o->batch || cnt[1] < 2 || cnt[2] < 2)
@@ -173,8 +184,7 @@ int eval_cls_run(const layer_ctx_t *ctx, float *X, const unsigned char *y, const
         return base_error(BASE_ENOMEM, "classifier: out of memory");
     }
     for (size_t i = 0; i < n; i++) idx[split[i]][cnt[split[i]]++] = i;
-    net_t t = {.B = o->batch, .D = D};
-    float *Z = X;
+    net_t t = {.B = o->batch, .D = D, .X = X, .Xh = Xh};
     int rc = o->standardise ? standardise(X, idx[0], cnt[0], n, D) : BASE_OK;
     layer_mlp_cfg_t mc = {.B = t.B, .in = D, .n = o->n_hidden, .n_out = 1, .act = {LAYER_ACT_LEAKY_RELU, o->slope}};
     for (int i = 0; i < o->n_hidden && i < LAYER_MLP_MAX; i++) mc.w[i] = o->hidden[i];
@@ -187,7 +197,7 @@ int eval_cls_run(const layer_ctx_t *ctx, float *X, const unsigned char *y, const
         t.xb = malloc((size_t)t.B * D * sizeof(float));
         t.yb = malloc((size_t)t.B * sizeof(float));
         t.db = malloc((size_t)t.B * sizeof(float));
-        rc = t.xb && t.yb && t.db ? fit(&t, Z, y, idx, cnt, o, r) : base_error(BASE_ENOMEM, "classifier: out of memory");
+        rc = t.xb && t.yb && t.db ? fit(&t, y, idx, cnt, o, r) : base_error(BASE_ENOMEM, "classifier: out of memory");
     }
     layer_mlp_free(&t.m);
     layer_arena_free(&t.A);

@@ -47,9 +47,10 @@ typedef struct {
 /* challenge = 1: the challenge's settings; 0: quick (see above). */
 eval_cls_opts_t eval_cls_defaults(int challenge);
 
-/* X: (n, D) features, standardised in place (no copy: the low-level inputs can be large);
- * y: (n) labels 0/1; split: (n) 0/1/2. */
-int eval_cls_run(const layer_ctx_t *ctx, float *X, const unsigned char *y, const unsigned char *split, size_t n,
+/* X: (n, D) features in f32, standardised in place if asked (no copy: the low-level inputs can
+ * be large), or Xh: (n, D) in bf16 (base/bf16.h; half the memory, not standardised), the other
+ * NULL; y: (n) labels 0/1; split: (n) 0/1/2. Each batch is converted to f32 as it is loaded. */
+int eval_cls_run(const layer_ctx_t *ctx, float *X, const uint16_t *Xh, const unsigned char *y, const unsigned char *split, size_t n,
                 int D, const eval_cls_opts_t *o, eval_cls_result_t *r);
 
 #endif

@@ -15,6 +15,7 @@
 #include "base/clock.h"
 #include "base/monitor.h"
 #include "io/atomic.h"
+#include "base/bf16.h"
 
 #include <cJSON.h>
 #include <errno.h>
@@ -54,7 +55,8 @@ typedef struct {
     phys_obs_t obs[2];
     double *img[2];    /* (V) sums of voxel energies */
     float *hl;         /* (n0 + n1, F) high-level classifier inputs */
-    float *ll;         /* (m0 + m1, V + 1) low-level classifier inputs */
+    float *ll;         /* (m0 + m1, V + 1) low-level classifier inputs in f32, or */
+    uint16_t *llh;     /* the same in bf16, when f32 would exceed --cls-memory */
     size_t m[2], stride[2];
     int Fc, La;        /* the challenge's high-level features per shower; layers binned in alpha */
     double *cc[2];     /* (n_s, Fc) those features per sample (FPD, KPD) */
@@ -252,10 +254,17 @@ static void visit_fill(ev_t *e, int s, size_t i, float E, const float *x, const 
     }
     if (e->vox[s] && i < e->p[s]) memcpy(e->vox[s] + i * (size_t)e->V, x, (size_t)e->V * sizeof(float));
     /* low-level row (every stride-th shower): log10 E_inc, voxels / E_inc */
-    if (e->ll && i % e->stride[s] == 0 && i / e->stride[s] < e->m[s]) {
-        float *q = e->ll + ((s ? e->m[0] : 0) + i / e->stride[s]) * (size_t)(e->V + 1);
-        q[0] = log10f(E);
-        for (int v = 0; v < e->V; v++) q[1 + v] = x[v] / E;
+    if ((e->ll || e->llh) && i % e->stride[s] == 0 && i / e->stride[s] < e->m[s]) {
+        size_t at = ((s ? e->m[0] : 0) + i / e->stride[s]) * (size_t)(e->V + 1);
+        if (e->ll) {
+            float *q = e->ll + at;
+            q[0] = log10f(E);
+            for (int v = 0; v < e->V; v++) q[1 + v] = x[v] / E;
+        } else {
+            uint16_t *q = e->llh + at;
+            q[0] = base_bf16_from_f32(log10f(E));
+            for (int v = 0; v < e->V; v++) q[1 + v] = base_bf16_from_f32(x[v] / E);
+        }
     }
 }
 
@@ -279,7 +288,7 @@ static void part_sizes(const ev_t *e, size_t n, size_t c[3])
  * same permutation for both when they have the same size: the i-th generated and the i-th
  * reference shower land in the same part, so identical samples cannot be told apart by
  * memorising training showers). */
-static int classify(ev_t *e, float *X, size_t n0, size_t n1, int D, eval_cls_result_t *r)
+static int classify(ev_t *e, float *X, const uint16_t *Xh, size_t n0, size_t n1, int D, eval_cls_result_t *r)
 {
     size_t n = n0 + n1, ns[2] = {n0, n1}, big = n0 > n1 ? n0 : n1;
     unsigned char *y = malloc(n), *split = malloc(n);
@@ -314,7 +323,7 @@ static int classify(ev_t *e, float *X, size_t n0, size_t n1, int D, eval_cls_res
             base_monitor_say(e->o->monitor, BASE_MSG_WARNING,
                              "classifier: %zu training rows: batches of %d instead of the challenge's 1000", ntr, co.batch);
     }
-    if (rc == BASE_OK) rc = eval_cls_run(&ctx, X, y, split, n, D, &co, r);
+    if (rc == BASE_OK) rc = eval_cls_run(&ctx, X, Xh, y, split, n, D, &co, r);
     layer_ctx_free(&ctx);
     free(y), free(split);
     return rc;
@@ -564,6 +573,39 @@ static int open_inputs(ev_t *e)
     return BASE_OK;
 }
 
+/* The low-level classifier's inputs within the memory budget (--cls-memory): every shower in
+ * f32 if they fit (2 x 100k ds2 showers need 5.2 GB), else every shower in bf16 (half: 2.6 GB;
+ * measured on the classifier in the README), else an even subsample in bf16, with a warning.
+ * The quick protocol standardises its inputs in place, so it keeps f32 and subsamples. */
+static int allocate_low_level(ev_t *e)
+{
+    const size_t budget = e->o->cls_mem_bytes ? e->o->cls_mem_bytes : (size_t)(e->o->quick ? 1024 : 4096) << 20;
+    const size_t row = (size_t)(e->V + 1), n = e->d[0].n + e->d[1].n, MB = 1 << 20;
+    int bf16 = !e->o->quick && n * row * sizeof(float) > budget; /* quick standardises: f32 */
+    size_t per = budget / (2 * row * (bf16 ? sizeof(uint16_t) : sizeof(float)));
+    if (e->d[0].n > per || e->d[1].n > per)
+        base_monitor_say(e->o->monitor, e->o->quick ? BASE_MSG_INFO : BASE_MSG_WARNING,
+                         "low-level classifier: %zu showers per file fit in --cls-memory %zu MB (in bf16), the files "
+                         "have %zu and %zu: it runs on an even subsample%s",
+                         per, budget / MB, e->d[0].n, e->d[1].n, e->o->quick ? "" : ", which the challenge does not do");
+    else if (bf16)
+        base_monitor_say(e->o->monitor, BASE_MSG_INFO,
+                         "low-level classifier: inputs held in bf16 (%zu MB; f32 would need %zu MB, over --cls-memory %zu MB)",
+                         n * row * 2 / MB, n * row * 4 / MB, budget / MB);
+    for (int s = 0; s < 2; s++) {
+        e->m[s] = e->d[s].n < per ? e->d[s].n : per;
+        e->stride[s] = (e->d[s].n + e->m[s] - 1) / e->m[s];
+        e->m[s] = (e->d[s].n + e->stride[s] - 1) / e->stride[s];
+    }
+    size_t rows = (e->m[0] + e->m[1]) * row;
+    if (bf16) e->llh = malloc(rows * sizeof *e->llh);
+    else e->ll = malloc(rows * sizeof *e->ll);
+    if (!e->ll && !e->llh)
+        return base_error(BASE_ENOMEM, "evaluate: out of memory for the low-level inputs (%zu MB; see --cls-memory)",
+                          rows * (bf16 ? 2 : 4) / MB);
+    return BASE_OK;
+}
+
 static int allocate(ev_t *e)
 {
     size_t n = e->d[0].n + e->d[1].n;
@@ -584,23 +626,7 @@ static int allocate(ev_t *e)
         if (!e->vox[s])
             return base_error(BASE_ENOMEM, "evaluate: out of memory for %zu showers of PRDC (see --prdc-showers)", e->p[s]);
     }
-    if (!e->o->no_cls) { /* low-level inputs: as many showers as the memory budget allows */
-        size_t budget = e->o->cls_mem_bytes ? e->o->cls_mem_bytes : (size_t)(e->o->quick ? 1024 : 8192) << 20;
-        size_t per = budget / (2 * (size_t)(e->V + 1) * sizeof(float));
-        if (!e->o->quick && (e->d[0].n > per || e->d[1].n > per))
-            base_monitor_say(e->o->monitor, BASE_MSG_WARNING,
-                             "low-level classifier: %zu showers per file fit in --cls-memory %zu MB, the files have %zu "
-                             "and %zu: it runs on an even subsample, which the challenge does not do",
-                             per, budget >> 20, e->d[0].n, e->d[1].n);
-        for (int s = 0; s < 2; s++) {
-            e->m[s] = e->d[s].n < per ? e->d[s].n : per;
-            e->stride[s] = (e->d[s].n + e->m[s] - 1) / e->m[s];
-            e->m[s] = (e->d[s].n + e->stride[s] - 1) / e->stride[s];
-        }
-        e->ll = malloc((e->m[0] + e->m[1]) * (size_t)(e->V + 1) * sizeof(float));
-        if (!e->ll) return base_error(BASE_ENOMEM, "evaluate: out of memory");
-    }
-    return BASE_OK;
+    return e->o->no_cls ? BASE_OK : allocate_low_level(e);
 }
 
 static void release(ev_t *e)
@@ -611,7 +637,7 @@ static void release(ev_t *e)
         free(e->img[s]);
     }
     for (int k = 0; k < e->nh; k++) eval_hist_free(&e->h[k].h[0]), eval_hist_free(&e->h[k].h[1]);
-    free(e->h), free(e->hl), free(e->ll), free(e->layer_of), free(e->R.emax);
+    free(e->h), free(e->hl), free(e->ll), free(e->llh), free(e->layer_of), free(e->R.emax);
     for (int s = 0; s < 2; s++) free(e->cc[s]), free(e->vox[s]), e->cc[s] = NULL, e->vox[s] = NULL;
     e->R.emax = NULL;
 }
@@ -691,10 +717,10 @@ static int body(ev_t *e, eval_result_t *res)
 #endif
         double t0 = base_now();
         base_monitor_say(o->monitor, BASE_MSG_INFO, "classifier on high-level features (%d inputs)", e->F);
-        BASE_TRY(classify(e, e->hl, e->d[0].n, e->d[1].n, e->F, &hi));
+        BASE_TRY(classify(e, e->hl, NULL, e->d[0].n, e->d[1].n, e->F, &hi));
         base_monitor_say(o->monitor, BASE_MSG_INFO, "classifier on low-level features (%d inputs, %zu + %zu showers)", e->V + 1,
                     e->m[0], e->m[1]);
-        BASE_TRY(classify(e, e->ll, e->m[0], e->m[1], e->V + 1, &lo));
+        BASE_TRY(classify(e, e->ll, e->llh, e->m[0], e->m[1], e->V + 1, &lo));
 #ifdef _OPENMP
         omp_set_num_threads(threads);
 #endif

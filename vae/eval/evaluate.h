@@ -29,7 +29,7 @@ typedef struct {
     int quick;            /* 0: the CaloChallenge protocol; 1: quick (small classifier, relative features) */
     int cls_epochs;       /* classifier epochs (0: the protocol's, 50 or 20) */
     int cls_threads;      /* threads of the classifier (0: all) */
-    size_t cls_mem_bytes; /* memory for the low-level classifier's inputs (0: 8 GiB, quick 1 GiB) */
+    size_t cls_mem_bytes; /* memory for the low-level classifier's inputs (0: 4 GiB, quick 1 GiB): f32 if it fits, else bf16, else a subsample */
     int no_cls, force;
     int no_distances;     /* skip FPD and KPD */
     int no_prdc;          /* skip precision/recall/density/coverage */
