@@ -270,6 +270,17 @@ void layer_dense_init_params_glorot_uniform(layer_dense_t *L, base_rng_t *r)
     memset(layer_dense_b(L), 0, (size_t)L->cfg.out * sizeof(float));
 }
 
+void layer_dense_init_params_torch(layer_dense_t *L, base_rng_t *r)
+{
+    const size_t n = (size_t)L->cfg.in * L->cfg.out;
+    const float a = (float)(1.0 / sqrt((double)L->cfg.in));
+    float *w = layer_dense_w(L), *b = layer_dense_b(L);
+    base_rng_uniform(r, w, n);
+    for (size_t i = 0; i < n; i++) w[i] = a * (2 * w[i] - 1);
+    base_rng_uniform(r, b, (size_t)L->cfg.out);
+    for (int o = 0; o < L->cfg.out; o++) b[o] = a * (2 * b[o] - 1);
+}
+
 static int exec(const layer_ctx_t *ctx, dnnl_primitive_t p, int nargs, const dnnl_exec_arg_t *args)
 {
     LAYER_DNNL_TRY(dnnl_primitive_execute(p, ctx->st, nargs, args));

@@ -83,6 +83,9 @@ void layer_dense_init_params(layer_dense_t *L, base_rng_t *r);
  * W ~ U(-a, a), a = sqrt(6 / (in + out)); b = 0. Draws from r. */
 void layer_dense_init_params_normal(layer_dense_t *L, base_rng_t *r, float sd);
 void layer_dense_init_params_glorot_uniform(layer_dense_t *L, base_rng_t *r);
+/* PyTorch's torch.nn.Linear default (reset_parameters: kaiming_uniform_ with a = sqrt 5, and
+ * the bias bound): W ~ U(-a, a) and b ~ U(-a, a), a = 1 / sqrt(in). Draws from r. */
+void layer_dense_init_params_torch(layer_dense_t *L, base_rng_t *r);
 
 /* Pointers into the arena. */
 float *layer_dense_w(const layer_dense_t *L);

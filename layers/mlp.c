@@ -76,7 +76,7 @@ int layer_mlp_init(layer_mlp_t *m, const layer_ctx_t *ctx, layer_arena_t *A, con
     const float dropout = cfg->dropout;
     if (n < 0 || n > LAYER_MLP_MAX) return base_error(BASE_EINVAL, "mlp: %d hidden blocks (at most %d)", n, LAYER_MLP_MAX);
     memset(m, 0, sizeof *m);
-    m->B = B, m->in = in, m->n = n, m->n_out = n_out, m->keras_init = cfg->keras_init;
+    m->B = B, m->in = in, m->n = n, m->n_out = n_out, m->keras_init = cfg->keras_init, m->torch_init = cfg->torch_init;
     int rc = BASE_OK;
     for (int i = 0; i < n && rc == BASE_OK; i++)
         rc = block_init(&m->blk[i], ctx, A, B, i ? w[i - 1] : in, w[i], act, batch_norm, cfg->bn_after_act, dropout);
@@ -103,10 +103,12 @@ void layer_mlp_init_params(layer_mlp_t *m, base_rng_t *r)
 {
     for (int i = 0; i < m->n; i++) {
         if (m->keras_init) layer_dense_init_params_normal(&m->blk[i].dense, r, 0.05f);
+        else if (m->torch_init) layer_dense_init_params_torch(&m->blk[i].dense, r);
         else layer_dense_init_params(&m->blk[i].dense, r);
         if (m->blk[i].bn) layer_bnorm_init_params(&m->blk[i].bnorm);
     }
     if (m->keras_init) layer_dense_init_params_glorot_uniform(&m->head, r);
+    else if (m->torch_init) layer_dense_init_params_torch(&m->head, r);
     else layer_dense_init_params(&m->head, r);
 }
 

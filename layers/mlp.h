@@ -33,7 +33,7 @@ typedef struct {
 } layer_mlp_block_t;
 
 typedef struct {
-    int B, in, n, n_out, keras_init;
+    int B, in, n, n_out, keras_init, torch_init;
     layer_mlp_block_t blk[LAYER_MLP_MAX];
     layer_dense_t head;
     float *y; /* (B, n_out) head output */
@@ -47,6 +47,7 @@ typedef struct {
     int batch_norm;        /* dense -> BN -> activation */
     int bn_after_act;      /* with batch_norm: dense -> activation -> BN instead (Keras Par04) */
     int keras_init;        /* initial weights as Keras: hidden N(0, 0.05^2), head Glorot uniform */
+    int torch_init;        /* initial weights and biases as PyTorch's Linear: U(+-1 / sqrt(in)) */
     float dropout;         /* after every block; 0: none */
 } layer_mlp_cfg_t;
 

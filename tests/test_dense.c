@@ -328,3 +328,27 @@ Test(dense, keras_initialisers_have_their_moments)
     layer_dense_free(&L);
     layer_arena_free(&A);
 }
+
+/* PyTorch Linear's default: W and b uniform on +-1/sqrt(in): variance 1 / (3 in), inside the bound. */
+Test(dense, torch_initialiser_has_its_moments)
+{
+    const int in = 512, out = 256;
+    layer_arena_t A;
+    layer_dense_t L;
+    init_layer(&A, &L, in, out);
+    base_rng_t r;
+    base_rng_init(&r, 4, 0);
+    layer_dense_init_params_torch(&L, &r);
+    const double a = 1 / sqrt((double)in), want = a * a / 3;
+    double s = 0, q = 0, mx = 0;
+    const float *w = layer_dense_w(&L), *b = layer_dense_b(&L);
+    for (int i = 0; i < in * out; i++) s += w[i], q += (double)w[i] * w[i], mx = fmax(mx, fabs(w[i]));
+    cr_expect(fabs(q / (in * out) / want - 1) < 0.02, "variance %g, want %g", q / (in * out), want);
+    cr_expect(fabs(s / (in * out)) < 5 * sqrt(want / (in * out)));
+    double bq = 0, bmx = 0;
+    for (int o = 0; o < out; o++) bq += (double)b[o] * b[o], bmx = fmax(bmx, fabs(b[o]));
+    cr_expect(mx <= a && bmx <= a, "outside +-%g: %g %g", a, mx, bmx);
+    cr_expect(fabs(bq / out / want - 1) < 0.3, "bias variance %g, want %g", bq / out, want);
+    layer_dense_free(&L);
+    layer_arena_free(&A);
+}

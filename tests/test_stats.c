@@ -134,3 +134,40 @@ Test(stats, classifier_with_the_challenge_settings_finds_a_known_separation)
     layer_ctx_free(&ctx);
     free(X), free(Xh);
 }
+
+/* A last training batch smaller than the batch size runs as PyTorch's loader runs it: 50
+ * training rows in batches of 64 (one padded batch of 50) take the same Adam steps as batches
+ * of 50, so the two runs end with the same test loss and AUC (to float rounding). */
+Test(stats, a_partial_last_batch_is_a_batch_of_its_rows)
+{
+    enum { N = 400, D = 6 };
+    float X[N * D];
+    unsigned char y[N], split[N];
+    base_rng_t r;
+    base_rng_init(&r, 5, 0);
+    base_rng_normal(&r, X, (size_t)N * D);
+    for (int i = 0; i < N; i++) {
+        y[i] = i % 2;
+        X[i * D] += y[i] ? 1.f : 0.f;
+        split[i] = i < 50 ? 0 : i < 225 ? 1 : 2;
+    }
+    layer_ctx_t ctx;
+    cr_assert_eq(layer_ctx_init(&ctx), BASE_OK);
+    eval_cls_opts_t o = eval_cls_defaults(1);
+    o.hidden[0] = o.hidden[1] = o.hidden[2] = 16, o.epochs = 5, o.lr = 1e-2f;
+    eval_cls_result_t a, b;
+    o.batch = 64;
+    cr_assert_eq(eval_cls_run(&ctx, X, NULL, y, split, N, D, &o, &a), BASE_OK, "%s", base_last_error());
+    o.batch = 50;
+    cr_assert_eq(eval_cls_run(&ctx, X, NULL, y, split, N, D, &o, &b), BASE_OK, "%s", base_last_error());
+    cr_expect(fabs(a.test_loss - b.test_loss) < 1e-5 * b.test_loss, "test BCE %.8f (padded) vs %.8f", a.test_loss,
+              b.test_loss);
+    cr_expect(fabs(a.auc - b.auc) < 1e-3 && a.best_epoch == b.best_epoch, "AUC %g vs %g, best epoch %d vs %d", a.auc,
+              b.auc, a.best_epoch, b.best_epoch);
+    /* and the steps did something: 5 epochs moved the test loss away from its start */
+    o.epochs = 1, o.lr = 0;
+    eval_cls_result_t z;
+    cr_assert_eq(eval_cls_run(&ctx, X, NULL, y, split, N, D, &o, &z), BASE_OK, "%s", base_last_error());
+    cr_expect(fabs(z.test_loss - b.test_loss) > 1e-3, "trained %g, untrained %g", b.test_loss, z.test_loss);
+    layer_ctx_free(&ctx);
+}

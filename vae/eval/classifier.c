@@ -18,7 +18,7 @@ eval_cls_opts_t eval_cls_defaults(int challenge)
 {
     if (challenge)
         return (eval_cls_opts_t){.n_hidden = 3, .hidden = {2048, 2048, 2048}, .epochs = 50, .batch = 1000, .lr = 2e-4f,
-                                 .slope = 0.01f, .by_accuracy = 1, .challenge_scores = 1, .seed = 1};
+                                 .slope = 0.01f, .by_accuracy = 1, .challenge_scores = 1, .torch_init = 1, .seed = 1};
     return (eval_cls_opts_t){.n_hidden = 2, .hidden = {256, 256}, .epochs = 20, .batch = 128, .lr = 5e-4f,
                              .slope = 0.2f, .standardise = 1, .clip = 10.0, .seed = 1};
 }
@@ -64,21 +64,26 @@ static double bce(const float *s, const unsigned char *y, const size_t *idx, siz
     return L / (double)k;
 }
 
-/* One epoch over the training rows in a seeded order. */
+/* One epoch over the training rows in a seeded order, in batches of B and, as PyTorch's
+ * DataLoader (drop_last False), a last batch of the m < B rows left: it runs padded to B with
+ * the padding's gradient zero and the loss the mean over its m rows, the same step as a batch
+ * of m (no layer mixes rows: no batch norm here). */
 static int train_epoch(net_t *t, const unsigned char *y, const size_t *tr, size_t ntr, uint32_t *perm,
                        layer_adam_t *opt, const eval_cls_opts_t *o, int epoch)
 {
     base_rng_t r;
     base_rng_init(&r, o->seed, BASE_STREAM_CLS_EPOCH | (uint64_t)epoch);
     base_rng_permutation(&r, perm, ntr);
-    for (size_t f = 0; f + (size_t)t->B <= ntr; f += (size_t)t->B) {
+    for (size_t f = 0; f < ntr; f += (size_t)t->B) {
+        const int m = ntr - f < (size_t)t->B ? (int)(ntr - f) : t->B;
         for (int i = 0; i < t->B; i++) {
-            size_t row = tr[perm[f + (size_t)i]];
+            size_t row = tr[perm[f + (size_t)(i < m ? i : 0)]];
             load_row(t, row, t->xb + (size_t)i * t->D);
             t->yb[i] = y[row];
         }
         BASE_TRY(layer_mlp_forward(&t->m, t->xb, 1, NULL));
-        layer_loss_bce_logits(t->m.y, t->yb, t->B, 1, 1.f, t->db, NULL);
+        layer_loss_bce_logits(t->m.y, t->yb, m, 1, 1.f, t->db, NULL); /* d/dz of the mean over m rows */
+        for (int i = m; i < t->B; i++) t->db[i] = 0;
         BASE_TRY(layer_mlp_backward(&t->m, t->xb, t->db, NULL));
         if (o->clip > 0) layer_grad_clip(&t->A, o->clip);
         layer_adam_step(opt, &t->A, o->lr);
@@ -175,9 +180,9 @@ int eval_cls_run(const layer_ctx_t *ctx, float *X, const uint16_t *Xh, const uns
         return base_error(BASE_EINVAL, "classifier: inputs in f32 or (without standardising) bf16, one of them");
     size_t cnt[3] = {0, 0, 0}, *idx[3];
     for (size_t i = 0; i < n; i++) cnt[split[i]]++;
-    if (cnt[0] < (size_t)o->batch || cnt[1] < 2 || cnt[2] < 2)
-        return base_error(BASE_EINVAL, "classifier: %zu/%zu/%zu train/test/validation samples (need a batch of %d to "
-                           "train)", cnt[0], cnt[1], cnt[2], o->batch);
+    if (cnt[0] < 1 || cnt[1] < 2 || cnt[2] < 2)
+        return base_error(BASE_EINVAL, "classifier: %zu/%zu/%zu train/test/validation samples (need 1/2/2)", cnt[0],
+                          cnt[1], cnt[2]);
     for (int k = 0; k < 3; k++) idx[k] = malloc(cnt[k] * sizeof(size_t)), cnt[k] = 0;
     if (!idx[0] || !idx[1] || !idx[2]) {
         for (int k = 0; k < 3; k++) free(idx[k]);
@@ -186,7 +191,8 @@ int eval_cls_run(const layer_ctx_t *ctx, float *X, const uint16_t *Xh, const uns
     for (size_t i = 0; i < n; i++) idx[split[i]][cnt[split[i]]++] = i;
     net_t t = {.B = o->batch, .D = D, .X = X, .Xh = Xh};
     int rc = o->standardise ? standardise(X, idx[0], cnt[0], n, D) : BASE_OK;
-    layer_mlp_cfg_t mc = {.B = t.B, .in = D, .n = o->n_hidden, .n_out = 1, .act = {LAYER_ACT_LEAKY_RELU, o->slope}};
+    layer_mlp_cfg_t mc = {.B = t.B, .in = D, .n = o->n_hidden, .n_out = 1, .act = {LAYER_ACT_LEAKY_RELU, o->slope},
+                          .torch_init = o->torch_init};
     for (int i = 0; i < o->n_hidden && i < LAYER_MLP_MAX; i++) mc.w[i] = o->hidden[i];
     if (rc == BASE_OK) rc = layer_arena_init(&t.A, layer_mlp_arena_size(&mc));
     if (rc == BASE_OK) rc = layer_mlp_init(&t.m, ctx, &t.A, &mc);

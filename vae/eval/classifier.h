@@ -3,16 +3,17 @@
  * A binary DNN (hidden LeakyReLU layers, one logit, BCE on logits, Adam) learns to tell
  * generated (label 1) from reference (label 0) showers. The split is given per sample (0 train,
  * 1 test, 2 validation). Two ways to run it (eval_cls_defaults):
- * - the challenge's (code/evaluate.py): 3 layers of 2048 with LeakyReLU(0.01), Adam at 2e-4,
+ * - the challenge's (code/evaluate.py): 3 layers of 2048 with LeakyReLU(0.01), initial weights
+ *   and biases as PyTorch's Linear (U(+-1 / sqrt(in)), its network's own), Adam at 2e-4,
  *   batches of 1000, 50 epochs, inputs as given (not standardised), no gradient clipping; the
  *   epoch with the best test accuracy (logit > 0, i.e. p > 0.5) is kept and training stops at
  *   test accuracy 1; its scores are calibrated by isotonic regression (probabilities kept in
  *   [1e-6, 1 - 1e-6]) fitted on the test split, and the AUC and the JSD are measured on the
  *   validation split with the calibrated probabilities, the JSD in units of ln 2;
- * - quick: 2 x 256, LeakyReLU(0.2), standardised inputs, gradient norm clipped at 10, the epoch
+ * - quick: 2 x 256, LeakyReLU(0.2), He initial weights, standardised inputs, gradient norm clipped at 10, the epoch
  *   with the lowest test loss, AUC of the raw scores, JSD in nats.
- * Batches are whole: a remainder of the training rows smaller than a batch is left out of each
- * epoch (PyTorch's loader would run it as a smaller batch).
+ * A remainder of the training rows smaller than a batch is run as a last, smaller batch, as
+ * PyTorch's loader runs it.
  * Deterministic for a seed (shuffling by Philox; oneDNN with a fixed thread count).
  */
 #ifndef VAE_CLASSIFIER_H
@@ -29,6 +30,7 @@ typedef struct {
     int epochs, batch;
     float lr, slope;         /* Adam's rate, the LeakyReLU slope */
     int standardise;         /* 1: inputs to mean 0, sd 1 with the training rows' statistics */
+    int torch_init;          /* 1: PyTorch Linear's initial weights and biases; 0: He, zero biases */
     double clip;             /* gradient norm clip (0: none) */
     int by_accuracy;         /* 1: keep the epoch of best test accuracy, stop at 1; 0: lowest test BCE */
     int challenge_scores;    /* 1: AUC of the calibrated probabilities, JSD / ln 2; 0: raw AUC, nats */
