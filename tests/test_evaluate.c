@@ -231,3 +231,22 @@ Test(evaluate, ds1_energies_get_their_own_etot_histograms)
     cr_expect(access(p, R_OK) == 0, "missing %s", p);
     cJSON_Delete(j);
 }
+
+/* The calochallenge classifiers give the same numbers with 1 and 2 threads (seeded shuffles and
+ * initial weights; oneDNN's products do not change their sums with the thread count here). */
+Test(evaluate, the_classifiers_do_not_depend_on_the_thread_count)
+{
+    const char *a = sample("a.h5", 2500, 1, 1.f), *b = sample("b.h5", 2500, 2, 1.05f);
+    eval_result_t r[2];
+    for (int t = 0; t < 2; t++) {
+        char out[160];
+        snprintf(out, sizeof out, "%s/rep_threads%d", D, t + 1);
+        eval_opts_t o = {.gen = b, .ref = a, .out = out, .seed = 4, .cls_epochs = 1, .cls_threads = t + 1,
+                         .no_prdc = 1, .no_distances = 1};
+        cr_assert_eq(eval_run(&o, &r[t]), BASE_OK, "%s", base_last_error());
+    }
+    cr_expect(r[0].auc_low == r[1].auc_low && r[0].jsd_low == r[1].jsd_low, "low level: %.17g %.17g vs %.17g %.17g",
+              r[0].auc_low, r[0].jsd_low, r[1].auc_low, r[1].jsd_low);
+    cr_expect(r[0].auc_high == r[1].auc_high && r[0].jsd_high == r[1].jsd_high,
+              "high level: %.17g %.17g vs %.17g %.17g", r[0].auc_high, r[0].jsd_high, r[1].auc_high, r[1].jsd_high);
+}

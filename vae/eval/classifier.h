@@ -14,7 +14,8 @@
  *   with the lowest test loss, AUC of the raw scores, JSD in nats.
  * A remainder of the training rows smaller than a batch is run as a last, smaller batch, as
  * PyTorch's loader runs it.
- * Deterministic for a seed (shuffling by Philox; oneDNN with a fixed thread count).
+ * Deterministic for a seed (shuffles and initial weights by Philox), the same numbers for any
+ * thread count (tests/test_evaluate.c).
  */
 #ifndef VAE_CLASSIFIER_H
 #define VAE_CLASSIFIER_H
