@@ -9,6 +9,7 @@
 
 #include <criterion/criterion.h>
 #include <math.h>
+#include <omp.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,6 +163,34 @@ Test(api, two_threads_generate_the_same_showers_as_sequential_calls)
         cr_expect(memcmp(seq[k].out, par[k].out, 20 * 6480 * 4) == 0, "thread %d differs from sequential", k);
         free(seq[k].out), free(par[k].out);
     }
+}
+
+/* Threads per generator: 1 by default; 2 and 0 (every core) give the same showers as 1, in
+ * any batch split; the caller's own OpenMP setting is the same after every call. */
+Test(api, the_thread_count_is_per_generator_and_does_not_change_the_showers)
+{
+    vae_generator_t *g;
+    cr_assert_eq(vae_generator_open(&g, MODEL), VAE_OK, "%s", vae_last_error());
+    enum { N = 300, V = 6480 };
+    float *E = malloc(N * 4), *a = malloc((size_t)N * V * 4), *b = malloc((size_t)N * V * 4);
+    for (int i = 0; i < N; i++) E[i] = 500.f * (i + 1);
+    omp_set_num_threads(2);
+    cr_assert_eq(vae_generate(g, N, E, 3, 7, a), VAE_OK, "%s", vae_last_error());
+    cr_expect_eq(omp_get_max_threads(), 2, "the caller's setting is restored");
+    cr_expect_eq(vae_generator_set_threads(g, 2), 2);
+    cr_assert_eq(vae_generate(g, 100, E, 3, 7, b), VAE_OK);
+    cr_assert_eq(vae_generate(g, N - 100, E + 100, 3, 107, b + 100 * (size_t)V), VAE_OK);
+    cr_expect(memcmp(a, b, (size_t)N * V * 4) == 0, "2 threads (batches 100 + 200) differ from 1 thread");
+    cr_expect_eq(vae_generator_set_threads(g, 0), omp_get_num_procs());
+    memset(b, 0, (size_t)N * V * 4);
+    cr_assert_eq(vae_generate(g, N, E, 3, 7, b), VAE_OK);
+    cr_expect(memcmp(a, b, (size_t)N * V * 4) == 0, "every core differs from 1 thread");
+    cr_expect_eq(omp_get_max_threads(), 2);
+    cr_expect_eq(vae_generator_set_threads(g, -1), VAE_EINVAL);
+    cr_expect(strstr(vae_last_error(), "threads") != NULL);
+    cr_expect_eq(vae_generator_set_threads(g, 1), 1);
+    vae_generator_close(g);
+    free(E), free(a), free(b);
 }
 
 Test(api, bf16_precision_falls_back_or_stays_close_to_f32)

@@ -10,6 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 /* The numeric codes are the library's (base/status.h). */
 _Static_assert(VAE_EINVAL == BASE_EINVAL && VAE_EIO == BASE_EIO && VAE_ENOMEM == BASE_ENOMEM,
@@ -21,7 +24,53 @@ struct vae_generator {
     vae_model_t model; /* parameters (batch 0) */
     phys_geometry_t geo;
     vae_infer_t q;     /* folded inference chain and fixed-row decoder */
+    int threads;       /* OpenMP threads of its calls (vae_generator_set_threads; 1 by default) */
 };
+
+/* The generator's work runs with its own thread count: the calling thread's OpenMP setting
+ * (a per-thread ICV, so other host threads are untouched) is swapped in for the call and
+ * restored after it. Its primitives are created under the same count, since oneDNN fixes a
+ * primitive's thread partition when it creates it. */
+static int threads_enter(const vae_generator_t *g)
+{
+#ifdef _OPENMP
+    int prev = omp_get_max_threads();
+    omp_set_num_threads(g->threads);
+    return prev;
+#else
+    (void)g;
+    return 1;
+#endif
+}
+
+static void threads_leave(int prev)
+{
+#ifdef _OPENMP
+    omp_set_num_threads(prev);
+#else
+    (void)prev;
+#endif
+}
+
+/* Rebuilds the decoder's primitives at precision p under the generator's thread count; on
+ * failure keeps a working generator at the old precision and returns the error (what: the
+ * caller's name). The prior choice survives. */
+static int rebuild(vae_generator_t *g, layer_prec_t p, const char *what)
+{
+    layer_prec_t old = g->q.prec;
+    int use_prior = g->q.use_prior, t = threads_enter(g);
+    vae_infer_free(&g->q);
+    int rc = vae_infer_init(&g->q, &g->model, &g->ctx, 0, p);
+    if (rc != BASE_OK) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "%s", base_last_error());
+        if (vae_infer_init(&g->q, &g->model, &g->ctx, 0, old) != BASE_OK) memset(&g->q, 0, sizeof g->q);
+        rc = base_error(rc, "%s: %s", what, msg);
+    }
+    g->q.use_prior = use_prior;
+    threads_leave(t);
+    return rc;
+}
 
 const char *vae_version(void) { return SHOWERVAE_VERSION_STRING; }
 
@@ -33,10 +82,15 @@ int vae_generator_open(vae_generator_t **out, const char *path)
     if (!path) return base_error(BASE_EINVAL, "vae_generator_open: no path");
     vae_generator_t *g = calloc(1, sizeof *g);
     if (!g) return base_error(BASE_ENOMEM, "vae_generator_open: out of memory");
+    g->threads = 1;
     int rc = layer_ctx_init(&g->ctx);
     if (rc == BASE_OK) rc = vae_model_load(&g->model, &g->geo, path, &g->ctx, 0, NULL);
     if (rc == BASE_OK && g->geo.layer_depth_mm <= 0) g->geo.layer_depth_mm = 3.4; /* W/Si readout layer */
-    if (rc == BASE_OK) rc = vae_infer_init(&g->q, &g->model, &g->ctx, 0, LAYER_F32);
+    if (rc == BASE_OK) {
+        int t = threads_enter(g);
+        rc = vae_infer_init(&g->q, &g->model, &g->ctx, 0, LAYER_F32);
+        threads_leave(t);
+    }
     if (rc != BASE_OK) {
         vae_generator_close(g);
         return rc;
@@ -59,21 +113,28 @@ int vae_generator_set_precision(vae_generator_t *g, int precision)
     if (precision < VAE_PRECISION_F32 || precision > VAE_PRECISION_BF16_EMULATED)
         return base_error(BASE_EINVAL, "vae_generator_set_precision: unknown precision %d", precision);
     layer_prec_t p = vae_infer_resolve_precision((vae_prec_request_t)precision, NULL);
-    if (p != g->q.prec) {
-        layer_prec_t old = g->q.prec;
-        int use_prior = g->q.use_prior; /* the prior choice survives the rebuild */
-        vae_infer_free(&g->q);
-        int rc = vae_infer_init(&g->q, &g->model, &g->ctx, 0, p);
-        if (rc != BASE_OK) { /* keep a working generator at the old precision */
-            char msg[256];
-            snprintf(msg, sizeof msg, "%s", base_last_error());
-            if (vae_infer_init(&g->q, &g->model, &g->ctx, 0, old) != BASE_OK) memset(&g->q, 0, sizeof g->q);
-            g->q.use_prior = use_prior;
-            return base_error(rc, "vae_generator_set_precision: %s", msg);
-        }
-        g->q.use_prior = use_prior;
-    }
+    if (p != g->q.prec) BASE_TRY(rebuild(g, p, "vae_generator_set_precision"));
     return p == LAYER_BF16 ? VAE_PRECISION_BF16 : VAE_PRECISION_F32;
+}
+
+int vae_generator_set_threads(vae_generator_t *g, int n)
+{
+    if (n < 0 || n > 4096) return base_error(BASE_EINVAL, "vae_generator_set_threads: %d threads", n);
+#ifdef _OPENMP
+    if (n == 0) n = omp_get_num_procs();
+#else
+    n = 1;
+#endif
+    if (n != g->threads) {
+        int old = g->threads;
+        g->threads = n;
+        int rc = rebuild(g, g->q.prec, "vae_generator_set_threads");
+        if (rc != BASE_OK) {
+            g->threads = old;
+            return rc;
+        }
+    }
+    return g->threads;
 }
 
 int vae_generator_set_prior(vae_generator_t *g, int prior)
@@ -109,7 +170,10 @@ int vae_generate(vae_generator_t *g, int n, const float *E, uint64_t seed, uint6
     if (n < 0 || (n > 0 && (!E || !out))) return base_error(BASE_EINVAL, "vae_generate: bad arguments");
     for (int i = 0; i < n; i++)
         if (!(E[i] > 0) || E[i] > 1e12f) return base_error(BASE_EINVAL, "vae_generate: energy %g MeV", E[i]);
-    return vae_generate_showers(&g->q, n, E, seed, first, out);
+    int t = threads_enter(g);
+    int rc = vae_generate_showers(&g->q, n, E, seed, first, out);
+    threads_leave(t);
+    return rc;
 }
 
 int vae_to_hits(const vae_generator_t *g, const float *voxels, const double pos[3], const double dir[3],

@@ -90,6 +90,15 @@ void vae_generator_energy_range(const vae_generator_t *g, double *min_mev, doubl
  * decoder's primitives: call it once after open, not per particle. */
 int vae_generator_set_precision(vae_generator_t *g, int precision);
 
+/* Threads of this generator's calls (vae_generate and the rebuilds); 0: every core. Default 1,
+ * as ONNX Runtime's intra-op default in Geant4's Par04 hook: a host that simulates one particle
+ * per call on its own worker threads keeps its cores, and no thread team is started per call.
+ * Only the calling thread's OpenMP setting is touched, for the duration of the call. The
+ * showers do not depend on it. Rebuilds the decoder's primitives (oneDNN fixes their thread
+ * partition when it creates them): call it once after open. Returns the count now used (1
+ * where the library was built without OpenMP) or a negative status. */
+int vae_generator_set_threads(vae_generator_t *g, int n);
+
 /* Where a shower's latent z and its layer energies come from (vae_generator_set_prior). */
 #define VAE_PRIOR_LEARNED 0  /* the default when the model has one: p(z, energies | E) fitted after training */
 #define VAE_PRIOR_STANDARD 1 /* z ~ N(0, I), the energies from the decoder alone */
