@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <libdeflate.h>
 #include <zlib.h>
 
 typedef struct {
@@ -26,14 +27,17 @@ typedef struct job {
 
 typedef struct {
     struct io_chunkpipe *p;
-    unsigned char *tmp, *out; /* shuffled bytes, compressed chunk (compressBound bytes) */
+    unsigned char *tmp, *out; /* shuffled bytes, compressed chunk (out_cap bytes) */
+    size_t out_cap;
+    struct libdeflate_compressor *ld; /* libdeflate's state at the pipe's level (NULL: zlib) */
     pthread_t th;
 } worker_t;
 
 struct io_chunkpipe {
     hid_t ds;
     size_t rows, cols, raw_bytes;
-    int level, n_slot, n_thread;
+    io_chunkpipe_codec_t codec;
+    int n_slot, n_thread, n_w; /* slots, threads started, workers allocated */
     pthread_mutex_t mu, *h5;
     pthread_cond_t cv_work, cv_free;
     slot_t *slot;
@@ -65,15 +69,25 @@ static int store(io_chunkpipe_t *p, worker_t *w, const job_t *j, double *t_comp,
     double t0 = base_now();
     const void *buf = j->src;
     size_t size = p->raw_bytes;
-    if (p->level > 0) {
-        shuffle4((const unsigned char *)j->src, w->tmp, p->raw_bytes / 4);
-        uLongf len = compressBound((uLong)p->raw_bytes);
-        int z = compress2(w->out, &len, w->tmp, (uLong)p->raw_bytes, p->level);
-        if (z != Z_OK) {
-            snprintf(p->err, sizeof p->err, "zlib compress2 failed (%d) on chunk %zu", z, j->index);
-            return -1;
+    if (p->codec.level > 0) {
+        const unsigned char *in = (const unsigned char *)j->src;
+        if (p->codec.shuffle) shuffle4(in, w->tmp, p->raw_bytes / 4), in = w->tmp;
+        if (w->ld) {
+            size = libdeflate_zlib_compress(w->ld, in, p->raw_bytes, w->out, w->out_cap);
+            if (size == 0) {
+                snprintf(p->err, sizeof p->err, "libdeflate: chunk %zu does not fit its bound", j->index);
+                return -1;
+            }
+        } else {
+            uLongf len = (uLongf)w->out_cap;
+            int z = compress2(w->out, &len, in, (uLong)p->raw_bytes, p->codec.level);
+            if (z != Z_OK) {
+                snprintf(p->err, sizeof p->err, "zlib compress2 failed (%d) on chunk %zu", z, j->index);
+                return -1;
+            }
+            size = len;
         }
-        buf = w->out, size = len;
+        buf = w->out;
     }
     double t1 = base_now();
     hsize_t off[2] = {(hsize_t)(j->index * p->rows), 0};
@@ -117,28 +131,34 @@ static void *worker(void *arg)
     return NULL;
 }
 
-int io_chunkpipe_open(io_chunkpipe_t **out, hid_t ds, size_t chunk_rows, size_t cols, int deflate, int threads,
-                      pthread_mutex_t *h5lock)
+int io_chunkpipe_open(io_chunkpipe_t **out, hid_t ds, size_t chunk_rows, size_t cols, const io_chunkpipe_codec_t *codec,
+                      int threads, pthread_mutex_t *h5lock)
 {
     *out = NULL;
+    const int deflate = codec->level;
     if (threads < 1 || chunk_rows < 1 || cols < 1 || deflate < 0 || deflate > 9)
         return base_error(BASE_EINVAL, "chunk pipe: bad arguments (threads %d, deflate %d)", threads, deflate);
     io_chunkpipe_t *p = calloc(1, sizeof *p);
     if (!p) return base_error(BASE_ENOMEM, "chunk pipe: out of memory");
     p->ds = ds, p->rows = chunk_rows, p->cols = cols, p->raw_bytes = chunk_rows * cols * 4;
-    p->level = deflate, p->h5 = h5lock, p->fill = -1;
+    p->codec = *codec, p->h5 = h5lock, p->fill = -1;
     p->n_slot = 2 * threads + 2;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv_work, NULL);
     pthread_cond_init(&p->cv_free, NULL);
     p->slot = calloc((size_t)p->n_slot, sizeof *p->slot);
     p->w = calloc((size_t)threads, sizeof *p->w);
+    p->n_w = p->w ? threads : 0;
     int ok = p->slot && p->w;
     for (int i = 0; ok && i < p->n_slot; i++) ok = (p->slot[i].raw = malloc(p->raw_bytes)) != NULL;
     for (int i = 0; ok && i < threads && deflate > 0; i++) {
-        p->w[i].tmp = malloc(p->raw_bytes);
-        p->w[i].out = malloc(compressBound((uLong)p->raw_bytes));
-        ok = p->w[i].tmp && p->w[i].out;
+        worker_t *w = &p->w[i];
+        /* libdeflate's levels 1-9 are zlib's scale (it adds 10-12); if it cannot start, zlib */
+        if (!codec->zlib) w->ld = libdeflate_alloc_compressor(deflate);
+        w->out_cap = w->ld ? libdeflate_zlib_compress_bound(w->ld, p->raw_bytes) : compressBound((uLong)p->raw_bytes);
+        w->tmp = malloc(p->raw_bytes);
+        w->out = malloc(w->out_cap);
+        ok = ok && w->tmp && w->out;
     }
     for (; ok && p->n_thread < threads; p->n_thread++) {
         p->w[p->n_thread].p = p;
@@ -261,7 +281,10 @@ void io_chunkpipe_free(io_chunkpipe_t *p)
     pthread_mutex_unlock(&p->mu);
     for (int i = 0; i < p->n_thread; i++) pthread_join(p->w[i].th, NULL);
     for (int i = 0; p->slot && i < p->n_slot; i++) free(p->slot[i].raw);
-    for (int i = 0; p->w && i < p->n_thread; i++) free(p->w[i].tmp), free(p->w[i].out);
+    for (int i = 0; i < p->n_w; i++) {
+        free(p->w[i].tmp), free(p->w[i].out);
+        if (p->w[i].ld) libdeflate_free_compressor(p->w[i].ld);
+    }
     free(p->slot);
     free(p->w);
     pthread_mutex_destroy(&p->mu);

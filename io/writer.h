@@ -48,6 +48,8 @@ typedef struct {
     size_t chunk_rows;  /* rows per chunk; 0 = about 1 MiB per chunk */
     int force;          /* replace an existing file */
     int threads;        /* compression threads for the showers (0: HDF5's filter, in the caller) */
+    int no_shuffle;     /* deflate without HDF5's byte shuffle before it */
+    int zlib;           /* the threads deflate with zlib instead of libdeflate (same format) */
     int no_showers;     /* omit the showers dataset (e.g. a file of latents) */
     const char *producer; /* the "producer" attribute, e.g. "showervae 0.2.0" (NULL: none) */
     int n_extra;        /* further (N, cols) float32 datasets written row by row */
