@@ -331,6 +331,7 @@ void io_dataset_close(io_dataset_t *d)
     free(d->energies);
     free(d->groups);
     free(d->scratch);
+    free(d->cache);
     memset(d, 0, sizeof *d);
     d->file = H5I_INVALID_HID;
     d->showers = H5I_INVALID_HID;
@@ -376,6 +377,10 @@ int io_dataset_read(io_dataset_t *d, size_t first, size_t count, float *E_mev, f
         return base_error(BASE_EINVAL, "%s: rows %zu..%zu requested of %zu", d->path, first,
                            first + count - 1, d->n);
     if (E_mev) memcpy(E_mev, d->energies + first, count * sizeof *E_mev);
+    if (d->cache) { /* validated when it was filled */
+        memcpy(showers, d->cache + first * (size_t)d->V, count * (size_t)d->V * sizeof *showers);
+        return BASE_OK;
+    }
     if (d->layout == IO_LAYOUT_CALOCHALLENGE) {
         BASE_TRY(read_rows(d, d->showers, 2, first, count, (size_t)d->V, showers));
     } else if (d->layout == IO_LAYOUT_PAR04) {
@@ -394,4 +399,27 @@ int io_dataset_read(io_dataset_t *d, size_t first, size_t count, float *E_mev, f
         }
     }
     return check_showers(d, showers, count, first);
+}
+
+int io_dataset_cache(io_dataset_t *d, size_t budget, const base_monitor_t *mon)
+{
+    if (d->cache) return 1;
+    const size_t V = (size_t)d->V, bytes = d->n * V * sizeof(float);
+    if (d->n == 0 || bytes / V / sizeof(float) != d->n || bytes > budget) return 0;
+    float *c = malloc(bytes);
+    if (!c) return 0; /* not an error: the file is read as before */
+    base_monitor_begin(mon, "reading into memory", "showers", d->n);
+    int rc = BASE_OK;
+    for (size_t f = 0; f < d->n && rc == BASE_OK; f += d->block_rows) {
+        size_t k = d->n - f < d->block_rows ? d->n - f : d->block_rows;
+        rc = io_dataset_read(d, f, k, NULL, c + f * V);
+        base_monitor_update(mon, f + k, NULL);
+    }
+    if (rc != BASE_OK) {
+        free(c);
+        return rc;
+    }
+    base_monitor_end(mon, d->n);
+    d->cache = c;
+    return 1;
 }

@@ -16,12 +16,15 @@
  *
  * Memory: nothing is held but the handles and the N incident energies; rows are read in blocks.
  * The HDF5 chunk cache is sized to one row-block of chunks so a block is decompressed once.
+ * io_dataset_cache keeps every row in memory instead, when they fit a budget: the file is read,
+ * inflated and validated once, and later reads are copies (training's epochs, evaluation).
  * Not thread safe (HDF5 serial build): one thread per dataset.
  */
 #ifndef IO_DATASET_H
 #define IO_DATASET_H
 
 #include "physics/geometry.h"
+#include "base/monitor.h"
 
 #include <hdf5.h>
 #include <stddef.h>
@@ -48,6 +51,7 @@ typedef struct {
     io_group_t *groups;    /* Par04 per-energy: n_groups datasets (owned) */
     int n_groups;
     float *scratch;        /* owned: Par04 transposition buffer, block_rows rows */
+    float *cache;          /* owned: (n, V) every shower, validated (io_dataset_cache); NULL: read the file */
 } io_dataset_t;
 
 /* Opens and validates path. geo: the expected grid, or NULL to infer it from the voxel count
@@ -58,6 +62,12 @@ void io_dataset_close(io_dataset_t *d);
 /* showers: (count, V) float32 canonical order, rows first .. first + count - 1; E_mev: (count)
  * (may be NULL). Rejects NaN/Inf and negative voxel energies with the row number. */
 int io_dataset_read(io_dataset_t *d, size_t first, size_t count, float *E_mev, float *showers);
+
+/* Reads every shower into memory if n x V x 4 bytes fit in budget_bytes; then io_dataset_read
+ * copies from memory. Returns 1 when cached, 0 when it does not fit (nothing changes), or a
+ * negative status (a bad row, as io_dataset_read reports it; nothing is cached). monitor: a
+ * progress line (NULL: silent). */
+int io_dataset_cache(io_dataset_t *d, size_t budget_bytes, const base_monitor_t *monitor);
 
 /* The name of a layout ("CaloChallenge", "Par04", "Par04 per-energy"). */
 const char *io_layout_name(io_layout_t l);

@@ -608,3 +608,39 @@ Test(io, a_fixed_energy_sample_compresses_and_is_read)
     io_dataset_close(&ds);
     free(E), free(X);
 }
+
+/* io_dataset_cache: every row in memory when it fits, reads then equal the file's; too small a
+ * budget changes nothing; a bad row is reported when caching, and nothing is cached. */
+Test(io, a_cached_dataset_reads_as_the_file)
+{
+    const char *p = path("cache.h5");
+    write_ds2(p, 70, 70);
+    io_dataset_t d;
+    cr_assert_eq(io_dataset_open(&d, p, NULL), BASE_OK, "%s", base_last_error());
+    cr_expect_eq(io_dataset_cache(&d, 70 * 6480 * 4 - 1, NULL), 0, "cached beyond its budget");
+    cr_expect_null(d.cache);
+    cr_assert_eq(io_dataset_cache(&d, 70 * 6480 * 4, NULL), 1, "%s", base_last_error());
+    cr_expect_not_null(d.cache);
+    io_dataset_close(&d);
+    expect_sample(p, 70); /* through the file */
+    cr_assert_eq(io_dataset_open(&d, p, NULL), BASE_OK);
+    cr_assert_eq(io_dataset_cache(&d, (size_t)1 << 30, NULL), 1);
+    float *E = malloc(20 * 4), *X = malloc(20 * 6480 * 4), *Er = malloc(20 * 4), *Xr = malloc(20 * 6480 * 4);
+    sample(Er, Xr, 33, 20, 6480);
+    cr_assert_eq(io_dataset_read(&d, 33, 20, E, X), BASE_OK);
+    cr_expect(memcmp(E, Er, 20 * 4) == 0 && memcmp(X, Xr, 20 * 6480 * 4) == 0, "cached rows differ");
+    io_dataset_close(&d);
+    /* a NaN in row 41 */
+    hid_t f = H5Fopen(p, H5F_ACC_RDWR, H5P_DEFAULT), ds = H5Dopen2(f, "showers", H5P_DEFAULT);
+    hid_t fs = H5Dget_space(ds), ms = H5Screate_simple(1, (hsize_t[]){1}, NULL);
+    H5Sselect_hyperslab(fs, H5S_SELECT_SET, (hsize_t[]){41, 5}, NULL, (hsize_t[]){1, 1}, NULL);
+    float nan = NAN;
+    cr_assert(H5Dwrite(ds, H5T_NATIVE_FLOAT, ms, fs, H5P_DEFAULT, &nan) >= 0);
+    H5Sclose(ms), H5Sclose(fs), H5Dclose(ds), H5Fclose(f);
+    cr_assert_eq(io_dataset_open(&d, p, NULL), BASE_OK);
+    cr_expect_eq(io_dataset_cache(&d, (size_t)1 << 30, NULL), BASE_EIO);
+    cr_expect(strstr(base_last_error(), "41") != NULL, "%s", base_last_error());
+    cr_expect_null(d.cache);
+    io_dataset_close(&d);
+    free(E), free(X), free(Er), free(Xr);
+}

@@ -70,13 +70,17 @@ static vae_train_opts_t tiny_opts(const char *out, int epochs)
 
 /* Counts what training reports through its monitor (it prints nothing itself). */
 typedef struct {
-    int begins, ends, messages, epoch_lines, prior_tasks, prior_lines, in_epoch;
+    int begins, ends, messages, epoch_lines, prior_tasks, prior_lines, in_epoch, reads;
     size_t updates, last_done, total;
 } mon_count_t;
 static void mc_begin(void *u, const char *label, const char *unit, size_t total)
 {
     mon_count_t *c = u;
     c->in_epoch = strncmp(label, "epoch", 5) == 0;
+    if (!strcmp(label, "reading into memory")) { /* the data file, once */
+        c->reads++;
+        return;
+    }
     if (!c->in_epoch) { /* the learned prior's fit after the last epoch */
         c->prior_tasks++;
         cr_expect(strcmp(label, "prior") == 0, "label '%s'", label);
@@ -120,6 +124,7 @@ Test(vae, training_lowers_the_validation_elbo_clearly)
               mc.messages);
     cr_expect(mc.prior_tasks == 1 && mc.prior_lines == 1, "monitor: %d prior fits, %d prior reports", mc.prior_tasks,
               mc.prior_lines);
+    cr_expect_eq(mc.reads, 1, "the data is read into memory once");
     o = tiny_opts(path("m8.h5"), 8);
     cr_assert_eq(vae_train(&o, &r8), BASE_OK, "%s", base_last_error());
     cr_log_info("validation ELBO after 1 epoch %.1f, after 8 epochs %.1f (recon %.1f, KL %.2f, active %d/%d)",
@@ -132,6 +137,21 @@ Test(vae, training_lowers_the_validation_elbo_clearly)
     cr_expect(r8.val_elbo > r1.val_elbo + 0.1 * fabs(r1.val_elbo),
               "ELBO %.1f -> %.1f: not a clear improvement", r1.val_elbo, r8.val_elbo);
     cr_expect(access(path("m8.h5.ckpt"), F_OK) == 0, "no checkpoint");
+}
+
+/* The data held in memory (the default when it fits) trains exactly as when every epoch reads
+ * the file: the same batches, the same model. */
+Test(vae, data_in_memory_trains_as_data_read_from_the_file)
+{
+    vae_train_result_t a, b;
+    vae_train_opts_t o = tiny_opts(path("mem.h5"), 2);
+    cr_assert_eq(vae_train(&o, &a), BASE_OK, "%s", base_last_error());
+    o = tiny_opts(path("file.h5"), 2);
+    o.data_mem_bytes = 1; /* nothing fits */
+    cr_assert_eq(vae_train(&o, &b), BASE_OK, "%s", base_last_error());
+    cr_expect(a.steps == b.steps && a.val_elbo == b.val_elbo && a.val_kl == b.val_kl,
+              "in memory: %lld steps, ELBO %.17g; from the file: %lld, %.17g", (long long)a.steps, a.val_elbo,
+              (long long)b.steps, b.val_elbo);
 }
 
 Test(vae, kl_per_dimension_matches_a_hand_computation)

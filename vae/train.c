@@ -121,6 +121,13 @@ static int setup(run_t *r)
     }
     BASE_TRY(layer_ctx_init(&r->ctx));
     BASE_TRY(io_dataset_open(&r->data, o->data, gp));
+    /* the whole file in memory when it fits: inflated once instead of every epoch */
+    const size_t budget = o->data_mem_bytes ? o->data_mem_bytes : (size_t)4096 << 20;
+    int cached = io_dataset_cache(&r->data, budget, o->monitor);
+    if (cached < 0) return cached;
+    if (!cached)
+        base_monitor_say(o->monitor, BASE_MSG_INFO, "%s: %.0f MB of showers exceed --data-memory %zu MB: read from the file every epoch",
+                         o->data, (double)r->data.n * r->data.V * 4 / 1048576, budget >> 20);
     layer_adam_init(&r->st.adam, 0.f);
     if (o->resume) {
         /* the batch size of the checkpoint's config */

@@ -40,6 +40,7 @@ typedef struct {
     int keras_init;          /* 1: Keras initialisers and zero output bias (Par04's own); 0: the preset's */
     int lr_constant;         /* 1: constant learning rate (Par04's own); 0: the preset's */
     int force;
+    size_t data_mem_bytes;   /* the data file is held in memory (read once) when it fits; 0: 4 GiB */
     const base_monitor_t *monitor; /* progress and messages (base/monitor.h); NULL: silent */
     volatile sig_atomic_t *cancel; /* set non-zero (e.g. by a SIGINT handler) to stop after the
                                     * current batch with a checkpoint; NULL: never */
