@@ -191,10 +191,16 @@ bench: $(BENCH_BIN)
 	         "bench_io --dir $(BUILD)/bench-out"; do \
 	  echo "== $$b"; ./$(BUILD)/bench/$$b; done
 
-# The PyTorch peer of bench_vae: Debian's python3-torch, and OpenBLAS so that its eager
-# linear layers do not run on the reference BLAS.
+# The peers of bench_vae: Debian's python3-torch (and OpenBLAS so that its eager linear layers
+# do not run on the reference BLAS; it also exports the ONNX models), and ONNX Runtime's CPU
+# build from npm (onnxruntime-node $(ORT_VERSION), its install script skipped: it only fetches
+# GPU parts) into $(BUILD)/ort with node and npm (Debian's, when no node is installed).
+ORT_VERSION ?= 1.30.0
 bench-deps:
 	SHOWERVAE_PKGS="python3-torch libopenblas0-pthread" ./tools/deps.sh
+	command -v npm >/dev/null 2>&1 || SHOWERVAE_PKGS="nodejs npm" ./tools/deps.sh
+	test -d $(BUILD)/ort/node_modules/onnxruntime-node || \
+	  npm install --prefix $(BUILD)/ort --no-audit --no-fund --ignore-scripts onnxruntime-node@$(ORT_VERSION)
 
 # The demonstration: simulate a small ds2 dataset with the built-in simulator, train the
 # default model on it for a few epochs, generate as many showers, inspect the files and

@@ -12,9 +12,12 @@
  * FLOPs counted: generation 2 x (decoder multiply-adds) per shower; training 3 x 2 x (encoder +
  * decoder multiply-adds) per shower less 2 x the first encoder layer's (no input gradient).
  * Models have random weights (speed does not depend on them).
- * The peer is bench/peer_torch.py run with the Debian python3 (python3-torch, `make
- * bench-deps`), same thread count; without PyTorch it is skipped with a message.
- * Usage: bench_vae [--quick] [--window S] [--no-peer] [--python PATH] [--peer-script PATH]
+ * Two peers, same thread count: PyTorch (bench/peer_torch.py with the Debian python3,
+ * python3-torch) and ONNX Runtime (the same generators exported by peer_torch.py
+ * --export-onnx, run by bench/peer_ort.js on onnxruntime-node's CPU provider); `make
+ * bench-deps` installs both. A missing peer is skipped with a message.
+ * Usage: bench_vae [--quick] [--window S] [--no-peer] [--no-ort] [--python PATH]
+ *                  [--peer-script PATH] [--node PATH] [--ort-modules DIR]
  */
 #include "bench/timing.h"
 #include "layers/optim.h"
@@ -132,21 +135,14 @@ static void measure(const layer_ctx_t *ctx, const char *preset, double window, o
     free(x);
 }
 
-/* ---- the peer ---- */
-/* Runs the peer; returns its parsed JSON or NULL (a message says why). */
-static cJSON *run_peer(const char *python, const char *script, int threads, double window)
+/* ---- the peers ---- */
+/* Runs cmd, which prints one JSON object; returns it parsed, or NULL with a message naming
+ * the peer and the hint (how to install it). */
+static cJSON *run_json(const char *cmd, const char *peer, const char *hint)
 {
-    if (access(python, X_OK) != 0) {
-        fprintf(stderr, "%s: PyTorch peer skipped (no Python at %s); `make bench-deps` installs python3-torch\n",
-                PROG, python);
-        return NULL;
-    }
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=%d '%s' '%s' --threads %d --window %g", threads, python, script,
-             threads, window);
     FILE *f = popen(cmd, "r");
     if (!f) {
-        fprintf(stderr, "%s: peer skipped: cannot run %s\n", PROG, python);
+        fprintf(stderr, "%s: %s peer skipped: cannot run it\n", PROG, peer);
         return NULL;
     }
     static char out[1 << 16];
@@ -156,11 +152,51 @@ static cJSON *run_peer(const char *python, const char *script, int threads, doub
     cJSON *j = cJSON_Parse(out);
     if (st != 0 || !j || cJSON_GetObjectItem(j, "error")) {
         cJSON *e = j ? cJSON_GetObjectItem(j, "error") : NULL;
-        fprintf(stderr, "%s: PyTorch peer skipped (%s); `make bench-deps` installs python3-torch\n", PROG,
-                cJSON_IsString(e) ? e->valuestring : "it did not run");
+        fprintf(stderr, "%s: %s peer skipped (%s); %s\n", PROG, peer, cJSON_IsString(e) ? e->valuestring : "it did not run",
+                hint);
         cJSON_Delete(j);
         return NULL;
     }
+    return j;
+}
+
+static cJSON *run_peer(const char *python, const char *script, int threads, double window)
+{
+    const char *hint = "`make bench-deps` installs python3-torch";
+    if (access(python, X_OK) != 0) {
+        fprintf(stderr, "%s: PyTorch peer skipped (no Python at %s); %s\n", PROG, python, hint);
+        return NULL;
+    }
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=%d '%s' '%s' --threads %d --window %g", threads, python, script,
+             threads, window);
+    return run_json(cmd, "PyTorch", hint);
+}
+
+/* The ONNX Runtime peer: peer_torch.py exports the generators into a temporary directory,
+ * peer_ort.js (node, onnxruntime-node from modules) times them. */
+static cJSON *run_ort(const char *python, const char *script, const char *node, const char *modules, int threads,
+                      double window)
+{
+    const char *hint = "`make bench-deps` installs python3-torch, node and onnxruntime-node";
+    char dir[] = "/tmp/bench_vae_onnx.XXXXXX", cmd[2048], js[1024];
+    if (access(python, X_OK) != 0 || !mkdtemp(dir)) {
+        fprintf(stderr, "%s: ONNX Runtime peer skipped (no Python at %s to export the models); %s\n", PROG, python, hint);
+        return NULL;
+    }
+    snprintf(cmd, sizeof cmd, "'%s' '%s' --export-onnx %s", python, script, dir);
+    cJSON *e = run_json(cmd, "ONNX Runtime (export)", hint), *j = NULL;
+    if (e) {
+        snprintf(js, sizeof js, "%s", script);
+        char *slash = strrchr(js, '/');
+        snprintf(slash ? slash + 1 : js, sizeof js - (size_t)(slash ? slash + 1 - js : 0), "peer_ort.js");
+        snprintf(cmd, sizeof cmd, "NODE_PATH='%s' '%s' '%s' --models %s --threads %d --window %g", modules, node, js, dir,
+                 threads, window);
+        j = run_json(cmd, "ONNX Runtime", hint);
+    }
+    cJSON_Delete(e);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) fprintf(stderr, "%s: could not remove %s\n", PROG, dir);
     return j;
 }
 
@@ -192,34 +228,44 @@ static void cpu_model(char *s, size_t n)
     if (f) fclose(f);
 }
 
-/* one table row; s_ours, s_peer: seconds per shower (peer 0: none) */
+/* one table row; s_ours, s_peer, s_ort: seconds per shower (peer 0: none) */
 static void row(const char *preset, const char *what, const char *batch, double s_ours, double flop, double peak,
-                double s_peer, const char *peer_mode)
+                double s_peer, const char *peer_mode, double s_ort)
 {
     double g = flop / s_ours * 1e-9;
     printf("| %-9s | %-22s | %5s | %9.4f | %8.0f | %6.1f | %5.1f%% |", preset, what, batch, s_ours * 1e3,
            1 / s_ours, g, 100 * g / peak);
     if (s_peer > 0)
-        printf(" %9.4f | %8.0f | %-10s | **%.2fx** |\n", s_peer * 1e3, 1 / s_peer, peer_mode, s_peer / s_ours);
+        printf(" %9.4f | %8.0f | %-10s | **%.2fx** |", s_peer * 1e3, 1 / s_peer, peer_mode, s_peer / s_ours);
     else
-        printf(" - | - | - | - |\n");
+        printf(" - | - | - | - |");
+    if (s_ort > 0)
+        printf(" %9.4f | **%.2fx** |\n", s_ort * 1e3, s_ort / s_ours);
+    else
+        printf(" - | - |\n");
 }
 
 int main(int argc, char **argv)
 {
     double window = 1.0;
-    int peer = 1;
+    int peer = 1, ort = 1;
+    const char *node = getenv("SHOWERVAE_NODE") ? getenv("SHOWERVAE_NODE") : "node";
+    const char *modules = getenv("SHOWERVAE_ORT_MODULES") ? getenv("SHOWERVAE_ORT_MODULES") : "build/ort/node_modules";
     const char *python = getenv("SHOWERVAE_PYTHON") ? getenv("SHOWERVAE_PYTHON") : "/usr/bin/python3";
     const char *script = "bench/peer_torch.py";
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--quick")) window = 0.2;
         else if (!strcmp(argv[i], "--window") && i + 1 < argc) window = atof(argv[++i]);
         else if (!strcmp(argv[i], "--no-peer")) peer = 0;
+        else if (!strcmp(argv[i], "--no-ort")) ort = 0;
+        else if (!strcmp(argv[i], "--node") && i + 1 < argc) node = argv[++i];
+        else if (!strcmp(argv[i], "--ort-modules") && i + 1 < argc) modules = argv[++i];
         else if (!strcmp(argv[i], "--python") && i + 1 < argc) python = argv[++i];
         else if (!strcmp(argv[i], "--peer-script") && i + 1 < argc) script = argv[++i];
         else {
-            fprintf(stderr, "usage: %s [--quick] [--window S (1.0)] [--no-peer] [--python PATH (/usr/bin/python3)] "
-                            "[--peer-script PATH (bench/peer_torch.py)]\n", PROG);
+            fprintf(stderr, "usage: %s [--quick] [--window S (1.0)] [--no-peer] [--no-ort] [--python PATH "
+                            "(/usr/bin/python3)] [--peer-script PATH (bench/peer_torch.py)] [--node PATH (node)] "
+                            "[--ort-modules DIR (build/ort/node_modules)]\n", PROG);
             return 2;
         }
     }
@@ -231,6 +277,7 @@ int main(int argc, char **argv)
     memset(o, 0, sizeof o);
     for (int p = 0; p < NPRESET; p++) measure(&ctx, PRESETS[p], window, &o[p]);
     cJSON *pj = peer ? run_peer(python, script, layer_threads(), window) : NULL;
+    cJSON *oj = ort ? run_ort(python, script, node, modules, layer_threads(), window) : NULL;
 
     cpu_model(cpu, sizeof cpu);
     const dnnl_version_t *v = dnnl_version();
@@ -241,8 +288,12 @@ int main(int argc, char **argv)
     if (pj)
         printf("peer: PyTorch %s, %d threads, fastest of eager / TorchScript-frozen per row\n",
                jstr(pj, (const char *const[]){"torch"}, 1), (int)jnum(pj, (const char *const[]){"threads"}, 1));
+    if (oj)
+        printf("peer: ONNX Runtime %s (onnxruntime-node, CPU provider), %d intra-op threads, the same generators "
+               "exported from PyTorch\n", jstr(oj, (const char *const[]){"ort"}, 1),
+               (int)jnum(oj, (const char *const[]){"threads"}, 1));
     printf("\n| preset | what | batch | ms/shower | showers/s | GFLOP/s | of peak | PyTorch ms/shower | PyTorch showers/s "
-           "| PyTorch mode | speed-up |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
+           "| PyTorch mode | vs PyTorch | ORT ms/shower | vs ORT |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (int p = 0; p < NPRESET; p++) {
         for (int k = 0; k < 2; k++)
             for (int b = 0; b < NBATCH; b++) {
@@ -252,15 +303,18 @@ int main(int argc, char **argv)
                 const char *path[] = {"presets", PRESETS[p], "gen", bs, "s_per_shower"};
                 const char *mpath[] = {"presets", PRESETS[p], "gen", bs, "mode"};
                 row(PRESETS[p], k ? (layer_bf16_native() ? "generate, bf16" : "generate, bf16 emulated") : "generate, f32",
-                    bs, o[p].gen_s[k][b], o[p].dec_flop, peak, pj ? jnum(pj, path, 5) : 0, pj ? jstr(pj, mpath, 5) : "");
+                    bs, o[p].gen_s[k][b], o[p].dec_flop, peak, pj ? jnum(pj, path, 5) : 0, pj ? jstr(pj, mpath, 5) : "",
+                    oj ? jnum(oj, path, 5) : 0);
             }
         const char *tpath[] = {"presets", PRESETS[p], "train", "showers_per_s"};
         double tp = pj ? jnum(pj, tpath, 4) : 0;
         row(PRESETS[p], "train (fwd, bwd, Adam)", "1024", 1 / o[p].train_per_s, o[p].train_flop, peak,
-            tp > 0 ? 1 / tp : 0, "eager");
+            tp > 0 ? 1 / tp : 0, "eager", 0);
     }
-    printf("\nspeed-up = showervae showers/s / PyTorch showers/s; bf16 rows are compared with PyTorch in f32.\n");
+    printf("\nvs PyTorch, vs ORT = showervae showers/s / the peer's showers/s; bf16 rows are compared with the peers "
+           "in f32.\n");
     cJSON_Delete(pj);
+    cJSON_Delete(oj);
     layer_ctx_free(&ctx);
     return 0;
 }

@@ -14,7 +14,11 @@ torch.jit.trace + freeze + optimize_for_inference) and its name reported. Timing
 call, then calls for at least --window seconds (three times that for batch 10000 and training),
 at least 3 calls; the fastest call is reported, as in bench_vae (a shared VM's neighbours only
 ever add time).
-Usage: peer_torch.py [--threads T] [--window S] [--voxels V] [--presets a,b]
+With --export-onnx DIR it times nothing: it writes DIR/<preset>.onnx, the same generator as one
+ONNX graph (input E (n, 1) MeV, output (n, V) MeV; z drawn inside by RandomNormalLike, batch
+norm in inference form, random weights), for the ONNX Runtime peer (bench/peer_ort.js), and
+prints {"onnx": {preset: path}}.
+Usage: peer_torch.py [--threads T] [--window S] [--voxels V] [--presets a,b] [--export-onnx DIR]
 Exit status 3 when torch cannot be imported (the caller skips the peer).
 """
 import argparse
@@ -61,6 +65,22 @@ class Generator(nn.Module):
         c = c.expand(-1, self.cond)
         x = torch.sigmoid(self.dec(torch.cat([z, c], 1))) * E
         return torch.where(x < THRESHOLD_MEV, torch.zeros_like(x), x)
+
+
+class GraphGenerator(Generator):
+    """E -> showers with z drawn inside: one ONNX graph for the ONNX Runtime peer."""
+
+    def forward(self, E):
+        return Generator.forward(self, torch.randn_like(E.expand(-1, self.Z)), E)
+
+
+def export_onnx(p, V, path):
+    torch.manual_seed(1)
+    dec = mlp(p["Z"] + p["cond"], p["dec"], V, p["bn"]).eval()
+    gen = GraphGenerator(dec, p["Z"], p["cond"]).eval()
+    E = torch.full((4, 1), 1e4)
+    torch.onnx.export(gen, (E,), path, input_names=["E"], output_names=["showers"],
+                      dynamic_axes={"E": {0: "n"}, "showers": {0: "n"}}, opset_version=13)
 
 
 def timed(f, window):
@@ -128,7 +148,15 @@ def main():
     ap.add_argument("--window", type=float, default=2.0)
     ap.add_argument("--voxels", type=int, default=6480)
     ap.add_argument("--presets", default="bench-ds2,par04")
+    ap.add_argument("--export-onnx", metavar="DIR")
     a = ap.parse_args()
+    if a.export_onnx:
+        paths = {}
+        for name in a.presets.split(","):
+            paths[name] = "%s/%s.onnx" % (a.export_onnx, name)
+            export_onnx(PRESETS[name], a.voxels, paths[name])
+        print(json.dumps({"onnx": paths}))
+        return
     torch.set_num_threads(a.threads)
     res = {"torch": torch.__version__, "threads": torch.get_num_threads(),
            "mkldnn": torch.backends.mkldnn.is_available(), "presets": {}}
