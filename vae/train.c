@@ -121,13 +121,6 @@ static int setup(run_t *r)
     }
     BASE_TRY(layer_ctx_init(&r->ctx));
     BASE_TRY(io_dataset_open(&r->data, o->data, gp));
-    /* the whole file in memory when it fits: inflated once instead of every epoch */
-    const size_t budget = o->data_mem_bytes ? o->data_mem_bytes : (size_t)4096 << 20;
-    int cached = io_dataset_cache(&r->data, budget, o->monitor);
-    if (cached < 0) return cached;
-    if (!cached)
-        base_monitor_say(o->monitor, BASE_MSG_INFO, "%s: %.0f MB of showers exceed --data-memory %zu MB: read from the file every epoch",
-                         o->data, (double)r->data.n * r->data.V * 4 / 1048576, budget >> 20);
     layer_adam_init(&r->st.adam, 0.f);
     if (o->resume) {
         /* the batch size of the checkpoint's config */
@@ -172,6 +165,14 @@ static int setup(run_t *r)
     if (r->steps_per_epoch < 1)
         return base_error(BASE_EINVAL, "%s: %zu training showers, fewer than one batch of %d", o->data, r->tr.n_part,
                            c->batch);
+    /* the whole file in memory when it fits: inflated once instead of every epoch (after every
+     * check of the options and the model, so that a bad one fails before any reading) */
+    const size_t budget = o->data_mem_bytes ? o->data_mem_bytes : (size_t)4096 << 20;
+    int cached = io_dataset_cache(&r->data, budget, o->monitor);
+    if (cached < 0) return cached;
+    if (!cached)
+        base_monitor_say(o->monitor, BASE_MSG_INFO, "%s: %.0f MB of showers exceed --data-memory %zu MB: read from the file every epoch",
+                         o->data, (double)r->data.n * r->data.V * 4 / 1048576, budget >> 20);
     int64_t total = r->steps_per_epoch * c->epochs;
     r->sched = (layer_lr_schedule_t){.kind = c->lr_constant ? LAYER_LR_CONSTANT : LAYER_LR_COSINE, .base = c->lr,
                                      .warmup = c->lr_constant ? 0 : total / 50,
