@@ -7,9 +7,10 @@
  *   raw write     the same number of bytes written with write(2) in 8 MiB blocks + fsync
  *   compute only  generation without writing
  *   uncompressed  writer with deflate 0, chunks stored by the writer's threads
- *   HDF5 deflate  shuffle + deflate 4 by HDF5's own filter on the calling thread
- *   threaded      shuffle + deflate 4 compressed on every core, direct chunk writes
- *                 (io/chunkpipe.h), overlapped with generation
+ *   HDF5 deflate  shuffle + deflate 4 by HDF5's own filter on the calling thread (zlib)
+ *   threaded zlib shuffle + zlib deflate 4 on every core, direct chunk writes (io/chunkpipe.h),
+ *                 overlapped with generation: the same bytes as HDF5's filter
+ *   threaded      the same with libdeflate, then without shuffle (the default)
  * The writer runs use two shower buffers: batch k is written (io_writer_append_async) while
  * batch k + 1 is generated.
  * and prints a markdown table: seconds, showers/s, MB/s of raw shower bytes, and the split
@@ -196,29 +197,39 @@ int main(int argc, char **argv)
     char path[1100];
     snprintf(path, sizeof path, "%s/e2e.h5", dir);
     io_writer_opts_t plain = io_writer_defaults(), filt = io_writer_defaults(), thr = io_writer_defaults();
+    io_writer_opts_t thz = io_writer_defaults(), ns = io_writer_defaults();
     plain.deflate = 0;
     filt.threads = 0;
-    run_t r[5] = {{.name = "raw write(2) of the same bytes"},
-                  {.name = "generation only (no output)"},
-                  {.name = "uncompressed HDF5"},
-                  {.name = "deflate 4, HDF5 filter (1 thread)"},
-                  {.name = "deflate 4, threaded + direct write"}};
+    thz.zlib = 1;
+    thz.shower_shuffle = thr.shower_shuffle = filt.shower_shuffle = 1; /* ns: the default, no shuffle */
+    enum { NR = 7 };
+    run_t r[NR] = {{.name = "raw write(2) of the same bytes"},
+                   {.name = "generation only (no output)"},
+                   {.name = "uncompressed HDF5"},
+                   {.name = "deflate 4, HDF5 filter (1 thread)"},
+                   {.name = "deflate 4, threaded zlib"},
+                   {.name = "deflate 4, threaded libdeflate"},
+                   {.name = "deflate 4, libdeflate, no shuffle"}};
     fprintf(stderr, "%s: %zu showers of %d voxels (%.2f GB raw), batch %zu, %d threads, %d compression threads\n",
             PROG, n, g.n_voxels, raw_bytes * 1e-9, B, layer_threads(), thr.threads);
     raw_write(path, raw_bytes + n * 4, &r[0]);
     generate(&q, &g, n, B, NULL, NULL, &r[1]);
     generate(&q, &g, n, B, path, &plain, &r[2]);
     generate(&q, &g, n, B, path, &filt, &r[3]);
-    generate(&q, &g, n, B, path, &thr, &r[4]);
+    generate(&q, &g, n, B, path, &thz, &r[4]);
+    generate(&q, &g, n, B, path, &thr, &r[5]);
+    generate(&q, &g, n, B, path, &ns, &r[6]);
     printf("\n%s: %zu ds2 showers (bench-ds2 %s), batch %zu, ISA %s, %d threads, %d compression threads, "
            "output in %s\n\n", PROG, n, model ? model : "random weights", B, layer_isa_name(), layer_threads(),
            thr.threads, dir);
     printf("| run | seconds | showers/s | MB/s (raw) | file MB | compute s | compress s | write s | wait s | fsync s "
            "| cores busy |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
-    for (int i = 0; i < 5; i++) row(&r[i], n, raw_bytes);
-    printf("\nuncompressed / raw file-system rate: %.0f%%; threaded deflate / HDF5 filter: %.2fx; compression "
-           "ratio %.1f\n", 100 * r[0].total / r[2].total, r[3].total / r[4].total,
-           r[4].stored ? (double)raw_bytes / r[4].stored : 0);
+    for (int i = 0; i < NR; i++) row(&r[i], n, raw_bytes);
+    printf("\nuncompressed / raw file-system rate: %.0f%%; threaded libdeflate / HDF5 filter: %.2fx (threaded zlib "
+           "%.2fx, no shuffle %.2fx); compression ratio %.2f (zlib %.2f, no shuffle %.2f)\n", 100 * r[0].total / r[2].total,
+           r[3].total / r[5].total, r[3].total / r[4].total, r[3].total / r[6].total,
+           r[5].stored ? (double)raw_bytes / r[5].stored : 0, r[4].stored ? (double)raw_bytes / r[4].stored : 0,
+           r[6].stored ? (double)raw_bytes / r[6].stored : 0);
     vae_infer_free(&q);
     vae_model_free(&m);
     layer_ctx_free(&ctx);

@@ -48,7 +48,9 @@ typedef struct {
     size_t chunk_rows;  /* rows per chunk; 0 = about 1 MiB per chunk */
     int force;          /* replace an existing file */
     int threads;        /* compression threads for the showers (0: HDF5's filter, in the caller) */
-    int no_shuffle;     /* deflate without HDF5's byte shuffle before it */
+    int shower_shuffle; /* HDF5's byte shuffle before deflate on the showers; default 0: on
+                         * sparse showers deflate alone is 13% smaller and 1.7x faster (bench_e2e).
+                         * The energies and extra datasets (dense) always have it. */
     int zlib;           /* the threads deflate with zlib instead of libdeflate (same format) */
     int no_showers;     /* omit the showers dataset (e.g. a file of latents) */
     const char *producer; /* the "producer" attribute, e.g. "showervae 0.2.0" (NULL: none) */
