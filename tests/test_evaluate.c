@@ -28,8 +28,9 @@ static void teardown(void)
 
 TestSuite(evaluate, .init = setup, .fini = teardown, .timeout = 600);
 
-/* n ds2 showers, 1-100 GeV, seed; voxel energies scaled by scale. */
-static const char *sample(const char *name, int n, uint64_t seed, float scale)
+/* n ds2 showers, 1-100 GeV, seed; voxel energies scaled by scale; shift > 0: every shower
+ * moved that many layers deeper (layer l takes layer l - shift's voxels, the first ones empty). */
+static const char *sample_with(const char *name, int n, uint64_t seed, float scale, int shift)
 {
     static char p[4][128];
     static int k;
@@ -45,12 +46,23 @@ static const char *sample(const char *name, int n, uint64_t seed, float scale)
     cr_assert_eq(phys_sim_batch(&s, E, (size_t)n, seed, 0, X), BASE_OK);
     for (int i = 0; i < n; i++) Ef[i] = (float)E[i];
     for (size_t v = 0; v < (size_t)n * 6480; v++) X[v] *= scale;
+    if (shift > 0)
+        for (int i = 0; i < n; i++) {
+            float *x = X + (size_t)i * 6480; /* 45 layers of 144 voxels */
+            memmove(x + 144 * shift, x, (size_t)(45 - shift) * 144 * sizeof *x);
+            memset(x, 0, (size_t)shift * 144 * sizeof *x);
+        }
     io_writer_t w;
     cr_assert_eq(io_writer_open(&w, p[k], &g, NULL), BASE_OK);
     cr_assert_eq(io_writer_append(&w, Ef, X, (size_t)n), BASE_OK);
     cr_assert_eq(io_writer_close(&w), BASE_OK);
     free(E), free(Ef), free(X);
     return p[k];
+}
+
+static const char *sample(const char *name, int n, uint64_t seed, float scale)
+{
+    return sample_with(name, n, seed, scale, 0);
 }
 
 /* The parsed metrics.json of report directory out (the caller deletes it). */
@@ -115,6 +127,22 @@ Test(evaluate, independent_samples_of_one_distribution_are_indistinguishable)
     eval_result_t r = evaluate(a, b, out);
     cr_expect(fabs(r.auc_low - 0.5) < 0.05 && fabs(r.auc_high - 0.5) < 0.05, "AUC %g %g", r.auc_low, r.auc_high);
     cr_expect(r.sep_etot < 0.05, "E_tot/E_inc separation %g", r.sep_etot);
+    /* the physics distances of two samples of one distribution. KPD (an unbiased MMD) is
+     * compatible with 0. FPD is not at any size measured here, in evaluate.py's definition as
+     * in ours (they agree on real files): its extrapolation in 1/N leaves a floor from the 362
+     * strongly correlated features, 0.27 at 2,500 + 2,500 showers and 0.018 at 100k + 20k; it
+     * must stay far below what a shape distortion gives at the same size (showers one layer
+     * deeper; an energy scale of even 10% moves the normalised features less than the floor) */
+    cr_log_info("independent: FPD %g +- %g, KPD %g +- %g", r.fpd, r.fpd_err, r.kpd, r.kpd_err);
+    cr_expect(fabs(r.kpd) <= 3 * r.kpd_err + 1e-5, "independent: KPD %g +- %g", r.kpd, r.kpd_err);
+    const char *c = sample_with("c.h5", 2500, 2, 1.f, 1);
+    snprintf(out, sizeof out, "%s/rep_indep_scaled", D);
+    eval_opts_t o = {.gen = c, .ref = a, .out = out, .seed = 3, .no_cls = 1, .no_prdc = 1, .quick = 1};
+    eval_result_t d;
+    cr_assert_eq(eval_run(&o, &d), BASE_OK, "%s", base_last_error());
+    cr_log_info("one layer deeper: FPD %g +- %g, KPD %g +- %g", d.fpd, d.fpd_err, d.kpd, d.kpd_err);
+    cr_expect(r.have_fpd && d.fpd > 3 * r.fpd, "FPD of one distribution %g, one layer deeper %g", r.fpd, d.fpd);
+    cr_expect(d.kpd > 10 * d.kpd_err, "one layer deeper: KPD %g +- %g", d.kpd, d.kpd_err);
 }
 
 Test(evaluate, a_distorted_sample_is_caught)
@@ -135,7 +163,7 @@ Test(evaluate, a_distorted_sample_is_caught)
 
 /* The calochallenge protocol end to end on small samples: identical samples give chance AUCs
  * (its 3 x 2048 classifiers, 1 epoch), FPD and KPD compatible with 0 and PRDC of 1; a sample
- * scaled by 1.1 gives an FPD far above its error, a lower precision and coverage, and its
+ * scaled by 1.1 gives a lower precision and coverage, and its
  * E_tot/E_inc separation dominates (its classifiers are not run here: on 1,500 training showers
  * of raw features at the challenge's rate they need more epochs than a unit test can spend; the
  * classifier's challenge settings are tested in test_stats.c). metrics.json names the protocol. */
@@ -158,7 +186,7 @@ Test(evaluate, the_calochallenge_protocol_sees_a_distortion_and_not_a_copy)
     cr_assert_eq(eval_run(&o, &r), BASE_OK, "%s", base_last_error());
     cr_log_info("distorted, calochallenge: FPD %g +- %g, KPD %g +- %g, PRDC %.3f %.3f %.3f %.3f", r.fpd, r.fpd_err,
                 r.kpd, r.kpd_err, r.precision, r.recall, r.density, r.coverage);
-    cr_expect(r.fpd > 10 * r.fpd_err, "distorted: FPD %g +- %g", r.fpd, r.fpd_err);
+    /* (FPD and KPD do not see a 10% scale at this size: see the test of independent samples) */
     cr_expect(r.precision < 0.9 && r.coverage < 0.95, "distorted: precision %g, coverage %g", r.precision, r.coverage);
     cr_expect(r.sep_etot == r.sep_max, "E_tot/E_inc (%g) dominates the separations (max %g)", r.sep_etot, r.sep_max);
     cJSON *j = metrics(out);
