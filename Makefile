@@ -187,7 +187,7 @@ bench-build: $(BENCH_BIN)
 
 bench: $(BENCH_BIN)
 	@export OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2}; set -e; \
-	for b in bench_vae bench_hook "bench_e2e --dir $(BUILD)/bench-out" bench_dense bench_simulate \
+	for b in bench_vae bench_hook "bench_train --dir $(BUILD)/bench-out" "bench_e2e --dir $(BUILD)/bench-out" bench_dense bench_simulate \
 	         "bench_io --dir $(BUILD)/bench-out"; do \
 	  echo "== $$b"; ./$(BUILD)/bench/$$b; done
 
