@@ -161,7 +161,8 @@ static int make_disc_hists(ev_t *e, int photons)
 }
 
 /* Histogram list: [E_tot/E_inc, voxel spectrum, then per layer: E, EC_x, EC_y, EC_r, W_x, W_y,
- * W_r, sparsity, for ds1 then E_tot/E_inc per incident energy (make_disc_hists)], binned as the challenge bins them: E_tot/E_inc 100 bins on [0.5, 1.5]; layer
+ * W_r, sparsity, for ds1 then E_tot/E_inc per incident energy (make_disc_hists)], binned as
+ * the challenge bins them: E_tot/E_inc 100 bins on [0.5, 1.5]; layer
  * energies np.logspace(log10 thr, log10 max_ref, 40) and voxels (..., 50): 40 and 50 edges, so
  * 39 and 49 bins; centres and widths 100 bins on ranges_of; sparsity 20 bins on [0, 1]. Of
  * these, evaluate.py's hist mode runs E_tot/E_inc, the layer energies, the x/y centres and
@@ -438,7 +439,7 @@ static int write_json_html(ev_t *e, const eval_cls_result_t *lo, const eval_cls_
     cJSON_AddNumberToObject(j, "mean_etot_einc_generated", e->obs[0].ratio_mean);
     cJSON_AddNumberToObject(j, "mean_etot_einc_reference", e->obs[1].ratio_mean);
     double s = 0, mx = 0;
-    int ns = 0; /* separations defined (NaN: a ds1 energy neither sample has; JSON null) */
+    int ns = 0; /* separations defined (NaN: a ds1 energy one sample lacks; JSON null) */
     for (int k = 0; k < e->nh; k++) {
         cJSON_AddNumberToObject(sep, e->h[k].name, e->h[k].sep);
         if (isnan(e->h[k].sep)) continue;
