@@ -129,8 +129,9 @@ int vae_generator_set_threads(vae_generator_t *g, int n)
         int old = g->threads;
         g->threads = n;
         int rc = rebuild(g, g->q.prec, "vae_generator_set_threads");
-        if (rc != BASE_OK) {
+        if (rc != BASE_OK) { /* back to the old count, primitives rebuilt under it (best effort) */
             g->threads = old;
+            if (rebuild(g, g->q.prec, "vae_generator_set_threads") != BASE_OK) memset(&g->q, 0, sizeof g->q);
             return rc;
         }
     }
