@@ -4,6 +4,9 @@
 #include "base/status.h"
 
 #include <math.h>
+#include <omp.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 size_t layer_dense_arena_size(int in, int out)
@@ -176,17 +179,58 @@ static int build_fixed_all(layer_dense_t *L)
     return k ? build_fixed_weights(L, &w_md) : BASE_OK;
 }
 
+/* The fixed size the any-row path is probed against: the largest but one (8 rows of 1, 8,
+ * 64, 512), or the only one. */
+static int probe_size(const layer_dense_t *L)
+{
+    int k = 0;
+    while (k + 1 < LAYER_DENSE_FIXED && L->cfg.infer_rows[k + 1] > 0) k++;
+    return k > 0 ? k - 1 : 0;
+}
+
+/* Packs W for the panel GEMM and looks for the K chunk with which it gives oneDNN's rows bit
+ * for bit on pseudo-random inputs in [-1, 1) (a different sum order changes most of them).
+ * None: the any-row path stays off (not an error). */
+static int pgemm_setup(layer_dense_t *L)
+{
+    const int in = L->cfg.in, out = L->cfg.out, k = probe_size(L), M = L->cfg.infer_rows[k];
+    L->pg_on = 0;
+    if (!layer_pgemm_supported(L->cfg.act)) return BASE_OK;
+    if (!L->pg.P) BASE_TRY(layer_pgemm_init(&L->pg, in, out, 512, L->cfg.act));
+    layer_pgemm_pack(&L->pg, layer_dense_w(L), layer_dense_b(L));
+    float *x = malloc((size_t)M * in * sizeof(float)), *y = malloc((size_t)M * out * sizeof(float)),
+          *y1 = malloc((size_t)M * out * sizeof(float));
+    int rc = x && y && y1 ? BASE_OK : base_error(BASE_ENOMEM, "dense: out of memory for the probe");
+    uint32_t u = 12345u;
+    for (size_t i = 0; rc == BASE_OK && i < (size_t)M * in; i++) {
+        u = u * 1664525u + 1013904223u;
+        x[i] = (float)(u >> 8) / 8388608.f - 1.f;
+    }
+    if (rc == BASE_OK) rc = layer_dense_infer_fixed(L, k, x, y);
+    const int kc[] = {512, 1024, 256, in};
+    for (int c = 0; rc == BASE_OK && c < 4 && !L->pg_on; c++) {
+        L->pg.kc = kc[c];
+        layer_pgemm_run(&L->pg, M, x, y1, 1);
+        L->pg_on = memcmp(y, y1, (size_t)M * out * sizeof(float)) == 0;
+    }
+    free(x);
+    free(y);
+    free(y1);
+    return rc;
+}
+
 int layer_dense_pack(layer_dense_t *L)
 {
     if (!L->fx_w) return BASE_OK;
     if (!L->fx_pack) { /* f32: in place */
         LAYER_DNNL_TRY(dnnl_memory_set_data_handle(L->fx_w, layer_dense_w(L)));
-    } else {
-        LAYER_DNNL_TRY(dnnl_memory_set_data_handle(L->fx_wsrc, layer_dense_w(L)));
-        LAYER_DNNL_TRY(dnnl_primitive_execute(L->fx_pack, L->ctx->st, 2,
-                                              (dnnl_exec_arg_t[]){{DNNL_ARG_FROM, L->fx_wsrc}, {DNNL_ARG_TO, L->fx_w}}));
-        LAYER_DNNL_TRY(dnnl_stream_wait(L->ctx->st));
+        L->packed = 1;
+        return pgemm_setup(L);
     }
+    LAYER_DNNL_TRY(dnnl_memory_set_data_handle(L->fx_wsrc, layer_dense_w(L)));
+    LAYER_DNNL_TRY(dnnl_primitive_execute(L->fx_pack, L->ctx->st, 2,
+                                          (dnnl_exec_arg_t[]){{DNNL_ARG_FROM, L->fx_wsrc}, {DNNL_ARG_TO, L->fx_w}}));
+    LAYER_DNNL_TRY(dnnl_stream_wait(L->ctx->st));
     L->packed = 1;
     return BASE_OK;
 }
@@ -224,6 +268,7 @@ void layer_dense_free(layer_dense_t *L)
     layer_prims_free(&L->inf, 1);
     layer_prims_free(L->fx, LAYER_DENSE_FIXED);
     layer_prims_free(&L->fx_pack, 1);
+    layer_pgemm_free(&L->pg);
     dnnl_memory_t *m[] = {&L->m_x, &L->m_w,  &L->m_b,  &L->m_y, &L->m_dy, &L->m_dx, &L->m_dw,
                           &L->m_db, &L->i_x, &L->i_wt, &L->i_b, &L->i_y, &L->i_sp, &L->fx_w, &L->fx_wsrc};
     for (unsigned i = 0; i < sizeof m / sizeof *m; i++) layer_mems_free(m[i], 1);
@@ -385,5 +430,22 @@ int layer_dense_infer_fixed(layer_dense_t *L, int k, const void *x, void *y)
                                        {DNNL_ARG_BIAS, L->i_b}, {DNNL_ARG_DST, L->fx_y[k]},
                                        {DNNL_ARG_SCRATCHPAD, L->fx_sp[k]}}));
     LAYER_DNNL_TRY(dnnl_stream_wait(L->ctx->st));
+    return BASE_OK;
+}
+
+int layer_dense_any_rows(const layer_dense_t *L) { return L->packed && L->pg_on; }
+
+int layer_dense_infer_rows(layer_dense_t *L, int M, const float *x, float *y)
+{
+    int k = LAYER_DENSE_FIXED - 1;
+    while (k > 0 && L->cfg.infer_rows[k] <= 0) k--;
+    if (L->cfg.infer_prec != LAYER_F32 || M < 1 || M > L->cfg.infer_rows[k])
+        return base_error(BASE_EINVAL, "dense: %d rows on the f32 row path (1..%d)", M, L->cfg.infer_rows[k]);
+    if (M == L->cfg.infer_rows[k] || !layer_dense_any_rows(L)) {
+        while (k >= 0 && L->cfg.infer_rows[k] != M) k--;
+        if (k < 0) return base_error(BASE_EINVAL, "dense: no fixed-row primitive for %d rows", M);
+        return layer_dense_infer_fixed(L, k, x, y);
+    }
+    layer_pgemm_run(&L->pg, M, x, y, omp_get_max_threads());
     return BASE_OK;
 }

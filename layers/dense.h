@@ -18,6 +18,13 @@
  *    (cfg.infer_prec) W is converted once (layer_dense_pack) into a bf16 copy in the layout
  *    oneDNN picks, x is bf16, y is bf16 (or f32 for cfg.infer_dst_f32): half the weight
  *    bytes, for CPUs with AVX512-BF16 (oneDNN emulates it on plain AVX-512).
+ *  - any-row inference (f32 fixed-row layers, AVX-512, identity/relu/leaky relu): a packed
+ *    copy of W for the panel GEMM (layers/pgemm.h), which serves any row count M. At each
+ *    layer_dense_pack the layer probes the K chunk for which the panel GEMM computes the
+ *    largest-but-one fixed size bit for bit as oneDNN does (it does on AVX-512 CPUs with
+ *    oneDNN 2.6: chunks of 512, of 1024 above K = 1024); only then is the path on
+ *    (layer_dense_any_rows), so rows stay the same whichever engine computes them. It costs a
+ *    second copy of W.
  *
  * Gradients are written, not accumulated: layer_dense_backward overwrites dW, db (and dx).
  * Not thread safe: one thread per layer (see ctx.h). The inference matmul runs with its own
@@ -30,6 +37,7 @@
 #include "layers/act.h"
 #include "layers/arena.h"
 #include "layers/ctx.h"
+#include "layers/pgemm.h"
 #include "base/rng.h"
 
 #define LAYER_DENSE_FIXED 4
@@ -64,6 +72,8 @@ typedef struct {
     dnnl_primitive_t fx_pack;            /* bf16: reorder W (f32) -> fx_w */
     dnnl_memory_t fx_wsrc;
     int packed;
+    layer_pgemm_t pg;                    /* any-row path (owned), valid when pg_on */
+    int pg_on;
     int i_n;
 } layer_dense_t;
 
@@ -107,6 +117,15 @@ int layer_dense_infer(layer_dense_t *L, int n, const float *x, float *y);
 /* x: (M, in) -> y: (M, out) on the fixed-row primitive k (M = cfg.infer_rows[k]); x and y are
  * f32 or bf16 (uint16_t) as cfg.infer_prec and cfg.infer_dst_f32 say. Needs layer_dense_pack. */
 int layer_dense_infer_fixed(layer_dense_t *L, int k, const void *x, void *y);
+
+/* Whether the any-row path is on (see the header comment); needs layer_dense_pack. */
+int layer_dense_any_rows(const layer_dense_t *L);
+
+/* x: (M, in) -> y: (M, out), f32, 1 <= M <= the largest fixed size: that size on its oneDNN
+ * primitive, any other M on the panel GEMM (any-row path) or, when that is off, on the fixed
+ * size equal to M (BASE_EINVAL if there is none). Same rows either way. Threads: the calling
+ * thread's OpenMP count. */
+int layer_dense_infer_rows(layer_dense_t *L, int M, const float *x, float *y);
 
 /* Whether this CPU runs bf16 natively (AVX512-BF16 or AMX), and whether oneDNN can run it at
  * all here (natively or emulated on AVX-512). */

@@ -3,6 +3,7 @@
 #include "layers/act.h"
 #include "layers/arena.h"
 #include "layers/dense.h"
+#include "layers/pgemm.h"
 #include "layers/ref.h"
 #include "base/status.h"
 #include "tests/testutil.h"
@@ -11,6 +12,7 @@
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
+#include <string.h>
 
 TestSuite(dense, .init = tu_ctx_setup, .fini = tu_ctx_teardown);
 
@@ -147,6 +149,95 @@ Test(dense, fixed_row_sizes_give_the_same_rows_bit_for_bit_at_any_thread_count)
         free(yr);
         fixture_free(&f);
     }
+}
+
+/* The panel GEMM: bit for bit its scalar fmaf loop (the same sums) for any M, K chunk, thread
+ * count and ragged N, and close to the double reference loop. */
+Test(dense, panel_gemm_matches_its_scalar_loop_bit_for_bit_and_the_double_loop)
+{
+    if (!layer_pgemm_supported(ACTS[0])) cr_skip_test("no AVX-512 on this CPU");
+    const int shapes[][3] = {{33, 256, 512}, {70, 37, 512}, {1025, 50, 1024}, {14, 20, 512}, {300, 130, 7}};
+    const int Ms[] = {1, 2, 9, 100, 130};
+    for (int s = 0; s < 5; s++)
+        for (int a = 0; a < 3; a++) {
+            const int K = shapes[s][0], N = shapes[s][1], kc = shapes[s][2], Mx = 130;
+            float *W = malloc((size_t)N * K * 4), *b = malloc((size_t)N * 4), *x = malloc((size_t)Mx * K * 4);
+            float *y = malloc((size_t)Mx * N * 4), *yr = malloc((size_t)Mx * N * 4);
+            double *xd = malloc((size_t)Mx * K * 8), *wd = malloc((size_t)N * K * 8), *bd = malloc((size_t)N * 8),
+                   *yd = malloc((size_t)Mx * N * 8);
+            tu_fill(W, (size_t)N * K, -0.5f, 0.5f, 3 + s);
+            tu_fill(b, (size_t)N, -0.5f, 0.5f, 4 + s);
+            tu_fill(x, (size_t)Mx * K, -1, 1, 5 + s);
+            layer_pgemm_t g;
+            cr_assert_eq(layer_pgemm_init(&g, K, N, kc, ACTS[a]), BASE_OK, "%s", base_last_error());
+            layer_pgemm_pack(&g, W, b);
+            layer_pgemm_ref(W, b, K, N, kc, ACTS[a], Mx, x, yr);
+            tu_to_double(xd, x, (size_t)Mx * K);
+            tu_to_double(wd, W, (size_t)N * K);
+            tu_to_double(bd, b, (size_t)N);
+            layer_ref_dense(yd, xd, wd, bd, Mx, K, N, ACTS[a]);
+            double e = tu_max_rel_err(yr, yd, (size_t)Mx * N, 1.0);
+            cr_expect(e < 1e-4, "%dx%d: the scalar loop is %g from the double loop", K, N, e);
+            for (int m = 0; m < 5; m++)
+                for (int t = 1; t <= 2; t++) {
+                    memset(y, 0xff, (size_t)Mx * N * 4); /* NaN: every output must be written */
+                    layer_pgemm_run(&g, Ms[m], x, y, t);
+                    cr_expect(memcmp(y, yr, (size_t)Ms[m] * N * 4) == 0, "%dx%d %s: M = %d on %d threads differs",
+                              K, N, layer_act_name(ACTS[a].kind), Ms[m], t);
+                }
+            layer_pgemm_free(&g);
+            free(W), free(b), free(x), free(y), free(yr), free(xd), free(wd), free(bd), free(yd);
+        }
+    cr_assert_eq(layer_pgemm_init(&(layer_pgemm_t){0}, 10, 10, 512, ACTS[3]), BASE_EINVAL); /* sigmoid */
+}
+
+/* The any-row path of a fixed-row layer: on for the decoders' shapes and exact activations,
+ * and any M gives the rows of the largest fixed size bit for bit (oneDNN's sums), on 1 and 2
+ * threads; off for an inexact activation, where only the fixed sizes run. */
+Test(dense, any_row_counts_give_the_fixed_rows_bit_for_bit)
+{
+    if (!layer_pgemm_supported(ACTS[0])) cr_skip_test("no AVX-512 on this CPU");
+    const int shapes[][2] = {{33, 256}, {256, 512}, {512, 1024}, {1024, 700}, {14, 20}, {100, 300}, {1100, 64}};
+    const int Ms[] = {1, 5, 100, 511, 512};
+    for (int s = 0; s < 7; s++)
+        for (int a = 0; a < 3; a++) {
+            fixture_t f;
+            const int in = shapes[s][0], out = shapes[s][1];
+            f.in = in, f.out = out;
+            cr_assert_eq(layer_arena_init(&f.A, layer_dense_arena_size(in, out)), BASE_OK);
+            layer_dense_cfg_t cfg = {.in = in, .out = out, .act = ACTS[a], .infer_rows = {1, 8, 64, 512},
+                                     .infer_dst_f32 = 1};
+            cr_assert_eq(layer_dense_init(&f.L, &tu_ctx, &f.A, &cfg), BASE_OK, "%s", base_last_error());
+            tu_fill(layer_dense_w(&f.L), (size_t)in * out, -0.5f, 0.5f, in + a);
+            tu_fill(layer_dense_b(&f.L), (size_t)out, -0.5f, 0.5f, out);
+            cr_assert_eq(layer_dense_pack(&f.L), BASE_OK, "%s", base_last_error());
+            cr_assert(layer_dense_any_rows(&f.L), "%dx%d %s: no K chunk reproduces oneDNN", in, out,
+                      layer_act_name(ACTS[a].kind));
+            float *x = malloc((size_t)512 * in * 4), *y = malloc((size_t)512 * out * 4), *y1 = malloc((size_t)512 * out * 4);
+            tu_fill(x, (size_t)512 * in, -1, 1, 9);
+            cr_assert_eq(layer_dense_infer_fixed(&f.L, 3, x, y), BASE_OK, "%s", base_last_error());
+            for (int m = 0; m < 5; m++)
+                for (int t = 1; t <= 2; t++) {
+                    omp_set_num_threads(t);
+                    cr_assert_eq(layer_dense_infer_rows(&f.L, Ms[m], x, y1), BASE_OK, "%s", base_last_error());
+                    cr_expect(memcmp(y, y1, (size_t)Ms[m] * out * 4) == 0, "%dx%d %s: %d rows on %d threads differ",
+                              in, out, layer_act_name(ACTS[a].kind), Ms[m], t);
+                }
+            omp_set_num_threads(2);
+            free(x), free(y), free(y1);
+            fixture_free(&f);
+        }
+    fixture_t f;
+    cr_assert_eq(layer_arena_init(&f.A, layer_dense_arena_size(40, 30)), BASE_OK);
+    layer_dense_cfg_t cfg = {.in = 40, .out = 30, .act = ACTS[3], .infer_rows = {1, 8, 64, 512}, .infer_dst_f32 = 1};
+    cr_assert_eq(layer_dense_init(&f.L, &tu_ctx, &f.A, &cfg), BASE_OK, "%s", base_last_error());
+    cr_assert_eq(layer_dense_pack(&f.L), BASE_OK);
+    cr_expect(!layer_dense_any_rows(&f.L), "sigmoid: the any-row path must stay off");
+    float x[100 * 40] = {0}, y[100 * 30];
+    cr_expect_eq(layer_dense_infer_rows(&f.L, 100, x, y), BASE_EINVAL);
+    cr_expect_eq(layer_dense_infer_rows(&f.L, 64, x, y), BASE_OK);
+    cr_expect_eq(layer_dense_infer_rows(&f.L, 513, x, y), BASE_EINVAL);
+    fixture_free(&f);
 }
 
 /* bf16 -> f32: the high half of the f32 bits. */

@@ -50,18 +50,18 @@ static void fill_inputs(vae_infer_t *q, int n, int M, const float *E_inc, uint64
     for (int i = n; i < M; i++) memcpy(q->dec_in + (size_t)i * W, q->dec_in, (size_t)W * sizeof(float));
 }
 
-/* The next chunk and the fixed size k that runs it: the largest size that fits in what is
- * left, or, for a tail below the middle size (64), the smallest size that holds the whole tail
- * (padded). E.g. 100 = 64 + 36 (padded to 64), 1 = 1, 5 = 8 (padded). */
-static int next_chunk(const vae_infer_t *q, int left, int *k)
+/* The next chunk of what is left and the rows *M the decoder runs for it (>= the chunk; the
+ * inputs are padded up to it). Any-row decoder: chunks of up to VAE_INFER_MAX_ROWS, unpadded.
+ * Fixed sizes: the largest size that fits in what is left, or, for a tail below the middle
+ * size (64), the smallest size that holds the whole tail (padded). E.g. 100 = 64 + 36
+ * (padded to 64), 1 = 1, 5 = 8 (padded). */
+static int next_chunk(const vae_infer_t *q, int left, int *M)
 {
+    if (q->any_rows) return *M = left < VAE_INFER_MAX_ROWS ? left : VAE_INFER_MAX_ROWS;
     int j = LAYER_DENSE_FIXED - 1;
     while (j > 0 && q->rows[j] > left) j--;
-    if (q->rows[j] == left || left >= q->rows[LAYER_DENSE_FIXED - 2]) {
-        *k = j;
-        return q->rows[j];
-    }
-    *k = j + 1;
+    if (q->rows[j] == left || left >= q->rows[LAYER_DENSE_FIXED - 2]) return *M = q->rows[j];
+    *M = q->rows[j + 1];
     return left;
 }
 
@@ -107,14 +107,14 @@ static void to_showers(vae_infer_t *q, int n, const float *o, const float *E_inc
 int vae_generate_showers(vae_infer_t *q, int n, const float *E_inc, uint64_t seed, uint64_t first, float *x)
 {
     const size_t V = (size_t)q->cfg.V;
-    for (int k = 0, m, j; k < n; k += m) {
-        m = next_chunk(q, n - k, &j);
-        fill_inputs(q, m, q->rows[j], E_inc + k, seed, first + (uint64_t)k);
+    for (int k = 0, m, M; k < n; k += m) {
+        m = next_chunk(q, n - k, &M);
+        fill_inputs(q, m, M, E_inc + k, seed, first + (uint64_t)k);
         /* Bernoulli, full chunk: the head writes straight into the showers, which are then
          * transformed in place (26 MB less memory traffic per 512 rows; the weights stay in
          * cache) */
-        float *dst = x + (size_t)k * V, *o = q->cfg.lik == VAE_LIK_BERNOULLI && m == q->rows[j] ? dst : q->out;
-        BASE_TRY(vae_infer_decode_fixed(q, j, 0, NULL, o));
+        float *dst = x + (size_t)k * V, *o = q->cfg.lik == VAE_LIK_BERNOULLI && m == M ? dst : q->out;
+        BASE_TRY(vae_infer_decode_rows(q, M, 0, NULL, o));
         to_showers(q, m, o, E_inc + k, seed, first + (uint64_t)k, dst);
     }
     return BASE_OK;
@@ -129,16 +129,16 @@ int vae_generate_mc(vae_infer_t *q, int n, const float *E_inc, uint64_t seed, ui
     float *x = malloc(C * V * sizeof(float));
     double *s1 = malloc(C * V * sizeof(double)), *s2 = malloc(C * V * sizeof(double));
     int rc = (x && s1 && s2) ? BASE_OK : base_error(BASE_ENOMEM, "out of memory");
-    for (int k = 0, m = 0, j; k < n && rc == BASE_OK; k += m) {
-        m = next_chunk(q, n - k, &j);
+    for (int k = 0, m = 0, M; k < n && rc == BASE_OK; k += m) {
+        m = next_chunk(q, n - k, &M);
         memset(s1, 0, C * V * sizeof(double));
         memset(s2, 0, C * V * sizeof(double));
         for (int p = 0; p < K && rc == BASE_OK; p++) {
-            fill_inputs(q, m, q->rows[j], E_inc + k, seed, first + (uint64_t)k);
+            fill_inputs(q, m, M, E_inc + k, seed, first + (uint64_t)k);
             base_rng_t r;
             base_rng_init(&r, seed, BASE_STREAM_VAE_DROPOUT | (first + (uint64_t)k));
             r.offset = (uint64_t)p << 32; /* pass p: its own masks */
-            rc = vae_infer_decode_fixed(q, j, 1, &r, NULL);
+            rc = vae_infer_decode_rows(q, M, 1, &r, NULL);
             to_showers(q, m, q->out, E_inc + k, seed, first + (uint64_t)k, x);
             for (size_t j = 0; j < (size_t)m * V; j++) {
                 s1[j] += x[j];

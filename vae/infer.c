@@ -109,6 +109,8 @@ int vae_infer_init(vae_infer_t *q, const vae_model_t *m, const layer_ctx_t *ctx,
     BASE_TRY(layer_arena_init(&q->A, chain_size(&m->enc) + chain_size(&m->dec)));
     int rc = chain_init(&q->enc, &m->enc, ctx, &q->A, m->cfg.act, NULL, LAYER_F32);
     if (rc == BASE_OK) rc = chain_init(&q->dec, &m->dec, ctx, &q->A, m->cfg.act, q->rows, prec);
+    q->any_rows = rc == BASE_OK && prec == LAYER_F32;
+    for (int i = 0; q->any_rows && i <= q->dec.n; i++) q->any_rows = layer_dense_any_rows(&q->dec.d[i]);
     int widest = m->cfg.V + q->E;
     for (int i = 0; i <= q->enc.n; i++) widest = q->enc.out[i] > widest ? q->enc.out[i] : widest;
     for (int i = 0; i <= q->dec.n; i++) widest = q->dec.out[i] > widest ? q->dec.out[i] : widest;
@@ -181,10 +183,19 @@ int vae_infer_decode(vae_infer_t *q, int n)
     return chain_run(q, &q->dec, n, q->dec_in, q->out);
 }
 
-int vae_infer_decode_fixed(vae_infer_t *q, int k, int mc, base_rng_t *r, float *out)
+/* One decoder layer on M rows: the f32 row path (any M there), or the bf16 fixed size M. */
+static int dec_layer(vae_infer_t *q, int i, int M, const void *x, void *y)
+{
+    if (q->prec == LAYER_F32) return layer_dense_infer_rows(&q->dec.d[i], M, x, y);
+    int k = LAYER_DENSE_FIXED - 1;
+    while (k > 0 && q->rows[k] != M) k--;
+    if (q->rows[k] != M) return base_error(BASE_EINVAL, "inference: no bf16 decoder for %d rows", M);
+    return layer_dense_infer_fixed(&q->dec.d[i], k, x, y);
+}
+
+int vae_infer_decode_rows(vae_infer_t *q, int M, int mc, base_rng_t *r, float *out)
 {
     vae_chain_t *c = &q->dec;
-    const int M = q->rows[k];
     if (mc && q->prec != LAYER_F32) return base_error(BASE_EINVAL, "MC dropout runs in f32 only");
     const void *in = q->dec_in;
     if (q->prec == LAYER_BF16) {
@@ -193,10 +204,10 @@ int vae_infer_decode_fixed(vae_infer_t *q, int k, int mc, base_rng_t *r, float *
     }
     float *bufs[2] = {q->b0, q->b1};
     for (int i = 0; i < c->n; i++) {
-        BASE_TRY(layer_dense_infer_fixed(&c->d[i], k, in, bufs[i % 2]));
+        BASE_TRY(dec_layer(q, i, M, in, bufs[i % 2]));
         if (mc && q->cfg.dropout > 0)
             BASE_TRY(layer_dropout_forward(&q->drop, LAYER_DROPOUT_MC, r, bufs[i % 2], bufs[i % 2], (size_t)M * c->out[i]));
         in = bufs[i % 2];
     }
-    return layer_dense_infer_fixed(&c->d[c->n], k, in, out ? out : q->out);
+    return dec_layer(q, c->n, M, in, out ? out : q->out);
 }

@@ -8,7 +8,8 @@
  * encoder and any batch of up to max_n rows, and the decoder also has fixed-row primitives for
  * the sizes in VAE_INFER_ROWS, built once: generation splits its batches into these sizes
  * (generate.h). In f32 every size computes a row with the same sums, so showers do not depend
- * on the split; the decoder may instead run in bf16 (precision LAYER_BF16: the hidden
+ * on the split, and where the panel GEMM reproduces those sums (any_rows, layers/dense.h) a
+ * chunk may have any size up to the largest, with no padding; the decoder may instead run in bf16 (precision LAYER_BF16: the hidden
  * activations are bf16 too, the head writes f32). With MC dropout (K stochastic passes),
  * dropout stays on between blocks (Gal and Ghahramani 2016; f32 only).
  * Buffers hold max(max_n, the largest fixed size) rows; the weights are copies (the source
@@ -33,6 +34,7 @@ typedef struct {
     int E, O, max_n;
     int rows[LAYER_DENSE_FIXED]; /* VAE_INFER_ROWS */
     layer_prec_t prec;           /* of the decoder's fixed-row path */
+    int any_rows;                /* f32 decoder on the any-row path: any chunk of 1..512 rows */
     layer_arena_t A; /* owned: folded weights */
     vae_chain_t enc, dec;
     layer_dropout_t drop; /* MC dropout (p = cfg.dropout) */
@@ -59,8 +61,9 @@ void vae_infer_free(vae_infer_t *q);
 int vae_infer_encode(vae_infer_t *q, int n, const float *in, float *mu, float *lv);
 /* q->dec_in (n, Z + E) -> q->out (n, O) on the run-time-batch path (f32). */
 int vae_infer_decode(vae_infer_t *q, int n);
-/* q->dec_in (rows[k], Z + E) -> out (rows[k], O) on fixed-row primitive k; out = NULL means
- * q->out. mc: dropout on, masks from r (f32 only). */
-int vae_infer_decode_fixed(vae_infer_t *q, int k, int mc, base_rng_t *r, float *out);
+/* q->dec_in (M, Z + E) -> out (M, O) on the row path: M one of rows[], or any M up to
+ * VAE_INFER_MAX_ROWS when any_rows; out = NULL means q->out. mc: dropout on, masks from r
+ * (f32 only). A row's result does not depend on M. */
+int vae_infer_decode_rows(vae_infer_t *q, int M, int mc, base_rng_t *r, float *out);
 
 #endif
