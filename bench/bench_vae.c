@@ -116,8 +116,9 @@ static void measure(const layer_ctx_t *ctx, const char *preset, double window, o
         for (int b = 0; b < NBATCH; b++) {
             gen_t g = {&q, BATCHES[b], Eg, x};
             o->gen_s[p][b] = bench_time(run_gen, &g, BATCHES[b] >= 10000 ? 3 * window : window, NULL) / BATCHES[b];
-            fprintf(stderr, "%s: %s %s batch %d: %.4f ms/shower\n", PROG, preset, p ? "bf16" : "f32", BATCHES[b],
-                    o->gen_s[p][b] * 1e3);
+            fprintf(stderr, "%s: %s %s batch %d: %.4f ms/shower (chunks of %d rows%s)\n", PROG, preset,
+                    p ? "bf16" : "f32", BATCHES[b], o->gen_s[p][b] * 1e3, q.chunk,
+                    q.any_rows ? ", any-row path" : ", fixed sizes");
         }
         vae_infer_free(&q);
     }

@@ -1,11 +1,14 @@
 /* layers/ctx.c: engine/stream context and primitive helpers (see ctx.h). */
+#define _GNU_SOURCE /* sysconf(_SC_LEVEL2_CACHE_SIZE) */
 #include "layers/ctx.h"
 
 #include "base/status.h"
 
 #include <oneapi/dnnl/dnnl_debug.h>
 #include <omp.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 int layer_ctx_init(layer_ctx_t *ctx)
 {
@@ -77,6 +80,39 @@ void layer_mems_free(dnnl_memory_t *m, int n)
         if (m[i]) dnnl_memory_destroy(m[i]);
         m[i] = NULL;
     }
+}
+
+/* The sysfs size of cpu0's cache of this level ("1024K"), data or unified. */
+static long sysfs_cache(int level)
+{
+    for (int i = 0; i < 8; i++) {
+        char path[96], buf[32];
+        long lv = 0, kb = 0;
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/level", i);
+        FILE *f = fopen(path, "r");
+        if (!f) break;
+        int ok = fscanf(f, "%ld", &lv) == 1;
+        fclose(f);
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/type", i);
+        if (!ok || lv != level || !(f = fopen(path, "r"))) continue;
+        ok = fgets(buf, sizeof buf, f) && strncmp(buf, "Instruction", 11) != 0;
+        fclose(f);
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/size", i);
+        if (!ok || !(f = fopen(path, "r"))) continue;
+        ok = fscanf(f, "%ldK", &kb) == 1;
+        fclose(f);
+        if (ok) return kb * 1024;
+    }
+    return 0;
+}
+
+long layer_cache_bytes(int level)
+{
+    long b = 0;
+#ifdef _SC_LEVEL2_CACHE_SIZE
+    b = sysconf(level == 2 ? _SC_LEVEL2_CACHE_SIZE : _SC_LEVEL3_CACHE_SIZE);
+#endif
+    return b > 0 ? b : sysfs_cache(level);
 }
 
 const char *layer_isa_name(void)

@@ -57,6 +57,9 @@ void layer_mems_free(dnnl_memory_t *m, int n);
 
 /* Human-readable name of the ISA oneDNN dispatches to, e.g. "avx512_core_vnni". */
 const char *layer_isa_name(void);
+/* Bytes of one core's data cache at level 2 or 3 (sysconf, else /sys/devices/system/cpu/
+ * cpu0/cache), or 0 when neither says. */
+long layer_cache_bytes(int level);
 /* Threads oneDNN and our OpenMP loops use (omp_get_max_threads). */
 int layer_threads(void);
 

@@ -51,13 +51,13 @@ static void fill_inputs(vae_infer_t *q, int n, int M, const float *E_inc, uint64
 }
 
 /* The next chunk of what is left and the rows *M the decoder runs for it (>= the chunk; the
- * inputs are padded up to it). Any-row decoder: chunks of up to VAE_INFER_MAX_ROWS, unpadded.
+ * inputs are padded up to it). Any-row decoder: chunks of up to cap rows, unpadded.
  * Fixed sizes: the largest size that fits in what is left, or, for a tail below the middle
  * size (64), the smallest size that holds the whole tail (padded). E.g. 100 = 64 + 36
  * (padded to 64), 1 = 1, 5 = 8 (padded). */
-static int next_chunk(const vae_infer_t *q, int left, int *M)
+static int next_chunk(const vae_infer_t *q, int left, int cap, int *M)
 {
-    if (q->any_rows) return *M = left < VAE_INFER_MAX_ROWS ? left : VAE_INFER_MAX_ROWS;
+    if (q->any_rows) return *M = left < cap ? left : cap;
     int j = LAYER_DENSE_FIXED - 1;
     while (j > 0 && q->rows[j] > left) j--;
     if (q->rows[j] == left || left >= q->rows[LAYER_DENSE_FIXED - 2]) return *M = q->rows[j];
@@ -108,7 +108,7 @@ int vae_generate_showers(vae_infer_t *q, int n, const float *E_inc, uint64_t see
 {
     const size_t V = (size_t)q->cfg.V;
     for (int k = 0, m, M; k < n; k += m) {
-        m = next_chunk(q, n - k, &M);
+        m = next_chunk(q, n - k, q->chunk, &M);
         fill_inputs(q, m, M, E_inc + k, seed, first + (uint64_t)k);
         /* Bernoulli, full chunk: the head writes straight into the showers, which are then
          * transformed in place (26 MB less memory traffic per 512 rows; the weights stay in
@@ -130,7 +130,7 @@ int vae_generate_mc(vae_infer_t *q, int n, const float *E_inc, uint64_t seed, ui
     double *s1 = malloc(C * V * sizeof(double)), *s2 = malloc(C * V * sizeof(double));
     int rc = (x && s1 && s2) ? BASE_OK : base_error(BASE_ENOMEM, "out of memory");
     for (int k = 0, m = 0, M; k < n && rc == BASE_OK; k += m) {
-        m = next_chunk(q, n - k, &M);
+        m = next_chunk(q, n - k, VAE_INFER_MAX_ROWS, &M); /* fixed: the masks follow the chunks */
         memset(s1, 0, C * V * sizeof(double));
         memset(s2, 0, C * V * sizeof(double));
         for (int p = 0; p < K && rc == BASE_OK; p++) {

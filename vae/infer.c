@@ -78,6 +78,26 @@ static void chain_free(vae_chain_t *c)
     memset(c, 0, sizeof *c);
 }
 
+/* Rows per generation chunk on the any-row path, from this machine's L2: the chunk's decoder
+ * activations (every layer's output, f32) fit in the L2 of the cores running it, unless the
+ * weights are larger, then as many rows that re-reading the weights per chunk costs no more
+ * than the chunk's activations:
+ *     rows = clamp(max(L2 x threads, weight bytes) / activation bytes per row, 32, 512),
+ * rounded down to a multiple of 16. E.g. bench-ds2 (29 MB of weights, 33 KB per row): 512;
+ * par04 on ds2 (2.6 MB, 27 KB per row, 2 x 1 MiB of L2): 96. */
+static int chunk_rows(const vae_chain_t *c, int in)
+{
+    double w = 0, a = 0, l2 = (double)layer_cache_bytes(2) * layer_threads();
+    for (int i = 0; i <= c->n; i++) {
+        w += 4.0 * in * c->out[i];
+        a += 4.0 * c->out[i];
+        in = c->out[i];
+    }
+    double r = (l2 > w ? l2 : w) / a;
+    r = r < 32 ? 32 : r > VAE_INFER_MAX_ROWS ? VAE_INFER_MAX_ROWS : r;
+    return (int)r / 16 * 16;
+}
+
 layer_prec_t vae_infer_resolve_precision(vae_prec_request_t req, const char **note)
 {
     static _Thread_local char msg[200];
@@ -111,6 +131,7 @@ int vae_infer_init(vae_infer_t *q, const vae_model_t *m, const layer_ctx_t *ctx,
     if (rc == BASE_OK) rc = chain_init(&q->dec, &m->dec, ctx, &q->A, m->cfg.act, q->rows, prec);
     q->any_rows = rc == BASE_OK && prec == LAYER_F32;
     for (int i = 0; q->any_rows && i <= q->dec.n; i++) q->any_rows = layer_dense_any_rows(&q->dec.d[i]);
+    q->chunk = q->any_rows ? chunk_rows(&q->dec, m->cfg.Z + q->E) : VAE_INFER_MAX_ROWS;
     int widest = m->cfg.V + q->E;
     for (int i = 0; i <= q->enc.n; i++) widest = q->enc.out[i] > widest ? q->enc.out[i] : widest;
     for (int i = 0; i <= q->dec.n; i++) widest = q->dec.out[i] > widest ? q->dec.out[i] : widest;

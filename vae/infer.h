@@ -35,6 +35,7 @@ typedef struct {
     int rows[LAYER_DENSE_FIXED]; /* VAE_INFER_ROWS */
     layer_prec_t prec;           /* of the decoder's fixed-row path */
     int any_rows;                /* f32 decoder on the any-row path: any chunk of 1..512 rows */
+    int chunk;                   /* rows per generation chunk (any_rows: from the L2 size) */
     layer_arena_t A; /* owned: folded weights */
     vae_chain_t enc, dec;
     layer_dropout_t drop; /* MC dropout (p = cfg.dropout) */
