@@ -2,6 +2,7 @@
  * every validation error on a crafted bad file, the Par04 layouts, and the streamed loader. */
 #include "io/atomic.h"
 #include "io/h5.h"
+#include "io/chunkread.h"
 #include "io/dataset.h"
 #include "io/loader.h"
 #include "io/chunkpipe.h"
@@ -11,6 +12,7 @@
 
 #include <criterion/criterion.h>
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -640,6 +642,71 @@ Test(io, a_cached_dataset_reads_as_the_file)
     cr_assert_eq(io_dataset_open(&d, p, NULL), BASE_OK);
     cr_expect_eq(io_dataset_cache(&d, (size_t)1 << 30, NULL), BASE_EIO);
     cr_expect(strstr(base_last_error(), "41") != NULL, "%s", base_last_error());
+    cr_expect_null(d.cache);
+    io_dataset_close(&d);
+    free(E), free(X), free(Er), free(Xr);
+}
+
+/* A CaloChallenge file of sample() rows whose showers have chunks of cr rows and the given
+ * filters (shuffle, deflate level or -1, fletcher32: a pipeline the parallel reader leaves to
+ * HDF5). */
+static void craft_chunked(const char *p, size_t n, size_t cr, int shuffle, int deflate, int fletcher)
+{
+    float *E = malloc(n * 4), *X = malloc(n * 6480 * 4);
+    sample(E, X, 0, n, 6480);
+    hid_t f = H5Fcreate(p, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    mk(f, "incident_energies", H5T_IEEE_F32LE, 2, (hsize_t[]){n, 1}, E);
+    hid_t sp = H5Screate_simple(2, (hsize_t[]){n, 6480}, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(dcpl, 2, (hsize_t[]){cr, 6480});
+    if (shuffle) H5Pset_shuffle(dcpl);
+    if (deflate >= 0) H5Pset_deflate(dcpl, (unsigned)deflate);
+    if (fletcher) H5Pset_fletcher32(dcpl);
+    hid_t ds = H5Dcreate2(f, "showers", H5T_IEEE_F32LE, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    cr_assert(ds >= 0 && H5Dwrite(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, X) >= 0);
+    H5Dclose(ds), H5Pclose(dcpl), H5Sclose(sp), H5Fclose(f);
+    free(E), free(X);
+}
+
+/* Every pipeline the parallel reader decodes (none, deflate, shuffle, shuffle + deflate), a
+ * partial last chunk, and one it leaves to HDF5 (fletcher32), on 1 and 2 threads: the cache
+ * holds what the file holds. A chunk that does not inflate is an error naming file and row. */
+Test(io, chunks_inflated_in_parallel_read_as_the_file)
+{
+    const int pipes[][3] = {{0, -1, 0}, {0, 1, 0}, {1, -1, 0}, {1, 6, 0}, {1, 1, 1}};
+    const size_t n = 50;
+    float *E = malloc(n * 4), *X = malloc(n * 6480 * 4), *Er = malloc(n * 4), *Xr = malloc(n * 6480 * 4);
+    sample(Er, Xr, 0, n, 6480);
+    for (int k = 0; k < 5; k++)
+        for (int t = 1; t <= 2; t++) {
+            const char *p = path("chunked.h5");
+            craft_chunked(p, n, 7, pipes[k][0], pipes[k][1], pipes[k][2]);
+            io_dataset_t d;
+            cr_assert_eq(io_dataset_open(&d, p, NULL), BASE_OK, "%s", base_last_error());
+            hid_t ds = H5Dopen2(d.file, "showers", H5P_DEFAULT);
+            memset(X, 0xff, n * 6480 * 4);
+            int rc = io_chunkread_all(ds, n, 6480, t, X, p, NULL);
+            H5Dclose(ds);
+            cr_expect_eq(rc, pipes[k][2] ? 0 : 1, "pipeline %d: %d (%s)", k, rc, base_last_error());
+            if (rc == 1) cr_expect(memcmp(X, Xr, n * 6480 * 4) == 0, "pipeline %d, %d threads: values differ", k, t);
+            omp_set_num_threads(t);
+            cr_assert_eq(io_dataset_cache(&d, (size_t)1 << 30, NULL), 1, "%s", base_last_error());
+            cr_assert_eq(io_dataset_read(&d, 0, n, E, X), BASE_OK);
+            cr_expect(memcmp(E, Er, n * 4) == 0 && memcmp(X, Xr, n * 6480 * 4) == 0, "pipeline %d: cache differs", k);
+            io_dataset_close(&d);
+            omp_set_num_threads(2);
+        }
+    /* chunk 3 (rows 21..27) replaced by bytes that claim to be deflated and are not */
+    const char *p = path("chunked.h5");
+    craft_chunked(p, n, 7, 1, 1, 0);
+    hid_t f = H5Fopen(p, H5F_ACC_RDWR, H5P_DEFAULT), ds = H5Dopen2(f, "showers", H5P_DEFAULT);
+    unsigned char junk[64];
+    memset(junk, 0x5a, sizeof junk);
+    cr_assert(H5Dwrite_chunk(ds, H5P_DEFAULT, 0, (hsize_t[]){21, 0}, sizeof junk, junk) >= 0);
+    H5Dclose(ds), H5Fclose(f);
+    io_dataset_t d;
+    cr_assert_eq(io_dataset_open(&d, p, NULL), BASE_OK, "%s", base_last_error());
+    cr_expect_eq(io_dataset_cache(&d, (size_t)1 << 30, NULL), BASE_EIO);
+    cr_expect(strstr(base_last_error(), "chunked.h5") && strstr(base_last_error(), "row 21"), "%s", base_last_error());
     cr_expect_null(d.cache);
     io_dataset_close(&d);
     free(E), free(X), free(Er), free(Xr);
