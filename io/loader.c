@@ -44,10 +44,12 @@ int io_loader_init(io_loader_t *L, io_dataset_t *d, io_part_t part, double val_f
     L->blk_e = malloc(d->block_rows * sizeof(float));
     L->blk_x = malloc(d->block_rows * row);
     if (shuffle) {
-        L->buf_e = malloc(L->cap * sizeof(float));
+        L->buf_e = malloc(L->cap * sizeof(float)); /* pages untouched while the data is in memory */
         L->buf_x = malloc(L->cap * row);
+        L->buf_pe = malloc(L->cap * sizeof *L->buf_pe);
+        L->buf_px = malloc(L->cap * sizeof *L->buf_px);
     }
-    if (!L->order || !L->blk_e || !L->blk_x || (shuffle && (!L->buf_e || !L->buf_x))) {
+    if (!L->order || !L->blk_e || !L->blk_x || (shuffle && (!L->buf_e || !L->buf_x || !L->buf_pe || !L->buf_px))) {
         io_loader_free(L);
         return base_error(BASE_ENOMEM, "%s: loader out of memory", d->path);
     }
@@ -62,6 +64,8 @@ void io_loader_free(io_loader_t *L)
     free(L->blk_x);
     free(L->buf_e);
     free(L->buf_x);
+    free(L->buf_pe);
+    free(L->buf_px);
     memset(L, 0, sizeof *L);
 }
 
@@ -76,6 +80,7 @@ int io_loader_epoch(io_loader_t *L, uint64_t epoch)
     L->next_block = 0;
     L->blk_n = L->blk_pos = 0;
     L->buf_n = 0;
+    L->by_ref = L->d->cache != NULL;
     return BASE_OK;
 }
 
@@ -88,8 +93,8 @@ static int next_row(io_loader_t *L, const float **e, const float **x)
         while (L->blk_pos < L->blk_n) {
             size_t k = L->blk_pos++;
             if (in_part(L, L->blk_first + k)) {
-                *e = L->blk_e + k;
-                *x = L->blk_x + k * d->V;
+                *e = L->cur_e + k;
+                *x = L->cur_x + k * d->V;
                 return 1;
             }
         }
@@ -98,7 +103,14 @@ static int next_row(io_loader_t *L, const float **e, const float **x)
         L->blk_first = b * d->block_rows;
         L->blk_n = d->n - L->blk_first < d->block_rows ? d->n - L->blk_first : d->block_rows;
         L->blk_pos = 0;
+        if (L->by_ref) { /* rows of the cache, validated when it was filled */
+            L->cur_e = d->energies + L->blk_first;
+            L->cur_x = d->cache + L->blk_first * d->V;
+            continue;
+        }
         BASE_TRY(io_dataset_read(L->d, L->blk_first, L->blk_n, L->blk_e, L->blk_x));
+        L->cur_e = L->blk_e;
+        L->cur_x = L->blk_x;
     }
 }
 
@@ -116,18 +128,30 @@ int io_loader_next(io_loader_t *L, int B, float *E, float *X, int *got)
             /* fill the buffer, then emit a random entry and close the gap with the last */
             int r = 1;
             while (L->buf_n < L->cap && (r = next_row(L, &e, &x)) == 1) {
-                L->buf_e[L->buf_n] = *e;
-                memcpy(L->buf_x + L->buf_n * V, x, V * sizeof(float));
+                if (L->by_ref) {
+                    L->buf_pe[L->buf_n] = e;
+                    L->buf_px[L->buf_n] = x;
+                } else {
+                    L->buf_e[L->buf_n] = *e;
+                    memcpy(L->buf_x + L->buf_n * V, x, V * sizeof(float));
+                }
                 L->buf_n++;
             }
             if (r < 0) return r;
             if (L->buf_n == 0) break;
             size_t j = base_rng_below(&L->rng, (uint32_t)L->buf_n);
-            E[*got] = L->buf_e[j];
-            memcpy(X + (size_t)*got * V, L->buf_x + j * V, V * sizeof(float));
             L->buf_n--;
-            L->buf_e[j] = L->buf_e[L->buf_n];
-            memmove(L->buf_x + j * V, L->buf_x + L->buf_n * V, V * sizeof(float));
+            if (L->by_ref) {
+                E[*got] = *L->buf_pe[j];
+                memcpy(X + (size_t)*got * V, L->buf_px[j], V * sizeof(float));
+                L->buf_pe[j] = L->buf_pe[L->buf_n];
+                L->buf_px[j] = L->buf_px[L->buf_n];
+            } else {
+                E[*got] = L->buf_e[j];
+                memcpy(X + (size_t)*got * V, L->buf_x + j * V, V * sizeof(float));
+                L->buf_e[j] = L->buf_e[L->buf_n];
+                memmove(L->buf_x + j * V, L->buf_x + L->buf_n * V, V * sizeof(float));
+            }
             (*got)++;
             continue;
         }

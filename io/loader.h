@@ -11,6 +11,9 @@
  * memory stays bounded by one block plus the buffer; without shuffling, file order.
  * The epoch's randomness is the stream (seed, BASE_STREAM_IO_SHUFFLE + epoch): the same seed and
  * epoch give the same batches.
+ * When the dataset is held in memory (io_dataset_cache) at the start of an epoch, the blocks
+ * and the shuffle buffer refer to its rows instead of copying them: one copy per row, into
+ * the batch, and the same batches as reading the file.
  */
 #ifndef IO_LOADER_H
 #define IO_LOADER_H
@@ -37,7 +40,10 @@ typedef struct {
     float *blk_e, *blk_x;     /* owned: the current block (block_rows rows) */
     size_t blk_n, blk_pos, blk_first;
     float *buf_e, *buf_x;     /* owned: shuffle buffer (cap rows) */
+    const float **buf_pe, **buf_px; /* owned: the same by reference (cap entries), in memory */
+    const float *cur_e, *cur_x; /* the current block: blk_* or rows of the dataset's cache */
     size_t cap, buf_n;
+    int by_ref;               /* this epoch refers to the dataset's cache */
     base_rng_t rng;
 } io_loader_t;
 

@@ -711,3 +711,38 @@ Test(io, chunks_inflated_in_parallel_read_as_the_file)
     io_dataset_close(&d);
     free(E), free(X), free(Er), free(Xr);
 }
+
+/* With the data in memory the loader refers to its rows instead of copying them; the batches
+ * are the ones read from the file, shuffled and not, over two epochs. */
+Test(io, a_loader_on_data_in_memory_gives_the_batches_of_the_file)
+{
+    const char *p = path("loadmem.h5");
+    craft_chunked(p, 300, 32, 0, 1, 0);
+    io_dataset_t d[2];
+    io_loader_t L[2];
+    for (int shuffle = 0; shuffle <= 1; shuffle++) {
+        for (int k = 0; k < 2; k++) {
+            cr_assert_eq(io_dataset_open(&d[k], p, NULL), BASE_OK, "%s", base_last_error());
+            /* a shuffle buffer of 50 rows: the buffer's random picks matter */
+            cr_assert_eq(io_loader_init(&L[k], &d[k], IO_PART_TRAIN, 0.2, 7, shuffle, 50 * 6480 * 4), BASE_OK);
+        }
+        cr_assert_eq(io_dataset_cache(&d[1], (size_t)1 << 30, NULL), 1);
+        float *E[2], *X[2];
+        for (int k = 0; k < 2; k++) E[k] = malloc(64 * 4), X[k] = malloc(64 * 6480 * 4);
+        for (int e = 0; e < 2; e++) {
+            int got[2] = {1, 1}, batches = 0;
+            for (int k = 0; k < 2; k++) io_loader_epoch(&L[k], (uint64_t)e);
+            cr_expect(L[1].by_ref && !L[0].by_ref);
+            while (got[0] > 0) {
+                for (int k = 0; k < 2; k++) cr_assert_eq(io_loader_next(&L[k], 64, E[k], X[k], &got[k]), BASE_OK);
+                cr_assert_eq(got[0], got[1]);
+                cr_expect(memcmp(E[0], E[1], (size_t)got[0] * 4) == 0 &&
+                              memcmp(X[0], X[1], (size_t)got[0] * 6480 * 4) == 0,
+                          "shuffle %d, epoch %d, batch %d differs", shuffle, e, batches);
+                batches++;
+            }
+            cr_expect(batches >= 4);
+        }
+        for (int k = 0; k < 2; k++) io_loader_free(&L[k]), io_dataset_close(&d[k]), free(E[k]), free(X[k]);
+    }
+}
