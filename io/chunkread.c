@@ -94,45 +94,85 @@ static int decode(const stored_t *s, int shuf, int defl, struct libdeflate_decom
     return 0;
 }
 
-int io_chunkread_all(hid_t ds, size_t rows, size_t cols, int threads, float *out, const char *path,
-                     const base_monitor_t *mon)
+size_t io_chunkread_rows(hid_t ds, size_t cols)
+{
+    int shuf, defl;
+    return handled(ds, cols, &shuf, &defl);
+}
+
+/* Reads and decodes n <= 4 x threads chunks (first rows r0[i]) into out + i x cr x cols. */
+static int batch(hid_t ds, size_t rows, size_t cols, size_t cr, int shuf, int defl, int threads, stored_t *st,
+                 unsigned char *tmp, const size_t *r0, size_t n, float *out, const char *path)
+{
+    const size_t cbytes = cr * cols * sizeof(float);
+    for (size_t i = 0; i < n; i++) BASE_TRY(read_stored(ds, r0[i], &st[i], path));
+    long bad = LONG_MAX; /* the first chunk of the batch that does not decode */
+#pragma omp parallel num_threads(threads) reduction(min : bad)
+    {
+        struct libdeflate_decompressor *dz = libdeflate_alloc_decompressor();
+        unsigned char *t = tmp + 2 * cbytes * (size_t)omp_get_thread_num();
+#pragma omp for schedule(dynamic, 1)
+        for (size_t i = 0; i < n; i++) {
+            const size_t nr = rows - r0[i] < cr ? rows - r0[i] : cr;
+            float *o = out + i * cr * cols;
+            unsigned char *dst = nr == cr ? (unsigned char *)o : t + cbytes;
+            if (!dz || decode(&st[i], shuf, defl, dz, t, cbytes, dst) != 0) bad = bad < (long)i ? bad : (long)i;
+            else if (nr < cr) memcpy(o, dst, nr * cols * sizeof(float));
+        }
+        libdeflate_free_decompressor(dz);
+    }
+    if (bad != LONG_MAX)
+        return base_error(BASE_EIO, "%s: the chunk at row %zu does not decode to %zu bytes (file damaged?)", path,
+                          r0[bad], cbytes);
+    return BASE_OK;
+}
+
+/* Reads chunks first[0..n) in batches of 4 x threads; per batch, out advances and the
+ * monitor (if any) is told how many rows are done. */
+static int chunks(hid_t ds, size_t rows, size_t cols, int threads, const size_t *first, size_t n, float *out,
+                  const char *path, const base_monitor_t *mon)
 {
     int shuf, defl;
     const size_t cr = handled(ds, cols, &shuf, &defl);
-    if (!cr || rows == 0) return 0;
+    if (!cr) return 0;
     threads = threads < 1 ? 1 : threads;
-    const size_t cbytes = cr * cols * sizeof(float), nchunks = (rows + cr - 1) / cr, batch = 4 * (size_t)threads;
-    stored_t *st = calloc(batch, sizeof *st);
+    const size_t cbytes = cr * cols * sizeof(float), nb = 4 * (size_t)threads;
+    for (size_t i = 0; i < n; i++)
+        if (first[i] % cr || first[i] >= rows)
+            return base_error(BASE_EINVAL, "%s: row %zu does not start a chunk of %zu rows", path, first[i], cr);
+    stored_t *st = calloc(nb, sizeof *st);
     unsigned char *tmp = malloc(2 * cbytes * (size_t)threads); /* per thread: scratch and the edge chunk */
-    int rc = st && tmp ? BASE_OK : base_error(BASE_ENOMEM, "%s: out of memory reading into memory", path);
-    base_monitor_begin(mon, "reading into memory", "showers", rows);
-    for (size_t c0 = 0; c0 < nchunks && rc == BASE_OK; c0 += batch) {
-        const size_t nb = nchunks - c0 < batch ? nchunks - c0 : batch;
-        for (size_t i = 0; i < nb && rc == BASE_OK; i++) rc = read_stored(ds, (c0 + i) * cr, &st[i], path);
-        if (rc != BASE_OK) break;
-        long bad = LONG_MAX; /* the first chunk of the batch that does not decode */
-#pragma omp parallel num_threads(threads) reduction(min : bad)
-        {
-            struct libdeflate_decompressor *dz = libdeflate_alloc_decompressor();
-            unsigned char *t = tmp + 2 * cbytes * (size_t)omp_get_thread_num();
-#pragma omp for schedule(dynamic, 1)
-            for (size_t i = 0; i < nb; i++) {
-                const size_t r0 = (c0 + i) * cr, nr = rows - r0 < cr ? rows - r0 : cr;
-                unsigned char *dst = nr == cr ? (unsigned char *)(out + r0 * cols) : t + cbytes;
-                if (!dz || decode(&st[i], shuf, defl, dz, t, cbytes, dst) != 0) bad = bad < (long)i ? bad : (long)i;
-                else if (nr < cr) memcpy(out + r0 * cols, dst, nr * cols * sizeof(float));
-            }
-            libdeflate_free_decompressor(dz);
-        }
-        if (bad != LONG_MAX)
-            rc = base_error(BASE_EIO, "%s: the chunk at row %zu does not decode to %zu bytes (file damaged?)", path,
-                            (c0 + (size_t)bad) * cr, cbytes);
-        base_monitor_update(mon, (c0 + nb) * cr < rows ? (c0 + nb) * cr : rows, NULL);
+    int rc = st && tmp ? BASE_OK : base_error(BASE_ENOMEM, "%s: out of memory reading chunks", path);
+    for (size_t c0 = 0; c0 < n && rc == BASE_OK; c0 += nb) {
+        const size_t k = n - c0 < nb ? n - c0 : nb;
+        rc = batch(ds, rows, cols, cr, shuf, defl, threads, st, tmp, first + c0, k, out + c0 * cr * cols, path);
+        size_t done = (c0 + k) * cr;
+        base_monitor_update(mon, done < rows ? done : rows, NULL);
     }
-    for (size_t i = 0; st && i < batch; i++) free(st[i].raw);
+    for (size_t i = 0; st && i < nb; i++) free(st[i].raw);
     free(st);
     free(tmp);
-    if (rc != BASE_OK) return rc;
-    base_monitor_end(mon, rows);
-    return 1;
+    return rc == BASE_OK ? 1 : rc;
+}
+
+int io_chunkread_chunks(hid_t ds, size_t rows, size_t cols, int threads, const size_t *first, size_t n, float *out,
+                        const char *path)
+{
+    return chunks(ds, rows, cols, threads, first, n, out, path, NULL);
+}
+
+int io_chunkread_all(hid_t ds, size_t rows, size_t cols, int threads, float *out, const char *path,
+                     const base_monitor_t *mon)
+{
+    const size_t cr = io_chunkread_rows(ds, cols);
+    if (!cr || rows == 0) return 0;
+    const size_t n = (rows + cr - 1) / cr;
+    size_t *first = malloc(n * sizeof *first);
+    if (!first) return base_error(BASE_ENOMEM, "%s: out of memory reading into memory", path);
+    for (size_t i = 0; i < n; i++) first[i] = i * cr;
+    base_monitor_begin(mon, "reading into memory", "showers", rows);
+    int rc = chunks(ds, rows, cols, threads, first, n, out, path, mon);
+    free(first);
+    if (rc == 1) base_monitor_end(mon, rows);
+    return rc;
 }

@@ -20,6 +20,15 @@
 #include <hdf5.h>
 #include <stddef.h>
 
+/* Chunk rows of ds when it is a layout this reader handles, else 0. */
+size_t io_chunkread_rows(hid_t ds, size_t cols);
+
+/* The n chunks that start at rows first[i] (multiples of the chunk rows, ascending or not)
+ * into out + i x chunk rows x cols; a chunk past the end of the dataset's `rows` is cut there.
+ * Returns 1, 0 (layout not handled) or a negative status as io_chunkread_all. */
+int io_chunkread_chunks(hid_t ds, size_t rows, size_t cols, int threads, const size_t *first, size_t n, float *out,
+                        const char *path);
+
 /* out: (rows, cols), the whole dataset ds of file `path` (for messages). Returns 1 when read,
  * 0 when the layout is not handled (out untouched), or a negative status naming path and the
  * first row of the bad chunk (a chunk that does not inflate to its size: damaged file).

@@ -404,6 +404,28 @@ int io_dataset_read(io_dataset_t *d, size_t first, size_t count, float *E_mev, f
     return check_showers(d, showers, count, first);
 }
 
+int io_dataset_read_blocks(io_dataset_t *d, const size_t *blocks, size_t n, int threads, float *E_mev, float *showers)
+{
+    const size_t V = (size_t)d->V, br = d->block_rows;
+    size_t first[64];
+    int rc = 0;
+    if (!d->cache && d->layout == IO_LAYOUT_CALOCHALLENGE && n <= 64 && io_chunkread_rows(d->showers, V) == br) {
+        for (size_t i = 0; i < n; i++) first[i] = blocks[i] * br;
+        rc = io_chunkread_chunks(d->showers, d->n, V, threads, first, n, showers, d->path);
+    }
+    for (size_t i = 0; i < n && rc >= 0; i++) {
+        const size_t r0 = blocks[i] * br, k = d->n - r0 < br ? d->n - r0 : br;
+        if (r0 >= d->n) return base_error(BASE_EINVAL, "%s: block %zu beyond %zu rows", d->path, blocks[i], d->n);
+        if (rc == 1) {
+            memcpy(E_mev + i * br, d->energies + r0, k * sizeof(float));
+            BASE_TRY(check_showers(d, showers + i * br * V, k, r0));
+        } else {
+            BASE_TRY(io_dataset_read(d, r0, k, E_mev + i * br, showers + i * br * V));
+        }
+    }
+    return rc < 0 ? rc : BASE_OK;
+}
+
 /* check_showers over all n rows of x on the OpenMP threads; the message names the first bad
  * row, as the serial check would. */
 static int check_showers_parallel(const io_dataset_t *d, const float *x)

@@ -63,6 +63,12 @@ void io_dataset_close(io_dataset_t *d);
  * (may be NULL). Rejects NaN/Inf and negative voxel energies with the row number. */
 int io_dataset_read(io_dataset_t *d, size_t first, size_t count, float *E_mev, float *showers);
 
+/* The n row blocks blocks[i] (rows blocks[i] x block_rows .. +block_rows, cut at n rows) into
+ * E_mev + i x block_rows and showers + i x block_rows x V, checked as io_dataset_read does. A
+ * CaloChallenge file whose chunks are the blocks has them inflated on up to `threads` threads
+ * (io/chunkread.h); any other file is read block by block. */
+int io_dataset_read_blocks(io_dataset_t *d, const size_t *blocks, size_t n, int threads, float *E_mev, float *showers);
+
 /* Reads every shower into memory if n x V x 4 bytes fit in budget_bytes; then io_dataset_read
  * copies from memory. Returns 1 when cached, 0 when it does not fit (nothing changes), or a
  * negative status (a bad row, as io_dataset_read reports it; nothing is cached). monitor: a

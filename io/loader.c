@@ -4,6 +4,7 @@
 
 #include "base/status.h"
 
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,8 +42,10 @@ int io_loader_init(io_loader_t *L, io_dataset_t *d, io_part_t part, double val_f
     L->cap = shuffle ? (buffer_bytes ? buffer_bytes : (256u << 20)) / row : 0;
     if (shuffle && L->cap < 1) L->cap = 1;
     L->order = malloc(L->n_blocks * sizeof *L->order);
-    L->blk_e = malloc(d->block_rows * sizeof(float));
-    L->blk_x = malloc(d->block_rows * row);
+    L->grp_cap = 4 * (size_t)omp_get_max_threads();
+    L->grp_cap = L->grp_cap > 64 ? 64 : L->grp_cap < 1 ? 1 : L->grp_cap;
+    L->blk_e = malloc(L->grp_cap * d->block_rows * sizeof(float));
+    L->blk_x = malloc(L->grp_cap * d->block_rows * row);
     if (shuffle) {
         L->buf_e = malloc(L->cap * sizeof(float)); /* pages untouched while the data is in memory */
         L->buf_x = malloc(L->cap * row);
@@ -79,38 +82,59 @@ int io_loader_epoch(io_loader_t *L, uint64_t epoch)
     }
     L->next_block = 0;
     L->blk_n = L->blk_pos = 0;
+    L->grp_n = L->grp_i = 0;
     L->buf_n = 0;
     L->by_ref = L->d->cache != NULL;
     return BASE_OK;
 }
 
-/* Makes the next row of the current block that belongs to the part available; reads blocks as
- * needed. Returns 1 with *e, *x pointing at it, 0 at the end of the file, < 0 on error. */
-static int next_row(io_loader_t *L, const float **e, const float **x)
+/* Moves to the next block of the order: rows of the cache (by reference), or the next block of
+ * the group read, reading the next group of blocks when this one is used up. Returns 1, 0 at
+ * the end of the file, < 0 on error. */
+static int next_block(io_loader_t *L)
 {
     const io_dataset_t *d = L->d;
+    const size_t br = d->block_rows;
+    if (L->by_ref) { /* validated when the cache was filled */
+        if (L->next_block >= L->n_blocks) return 0;
+        L->blk_first = L->order[L->next_block++] * br;
+        L->cur_e = d->energies + L->blk_first;
+        L->cur_x = d->cache + L->blk_first * d->V;
+    } else {
+        if (L->grp_i + 1 < L->grp_n) {
+            L->grp_i++;
+        } else {
+            if (L->next_block >= L->n_blocks) return 0;
+            for (L->grp_n = 0; L->grp_n < L->grp_cap && L->next_block < L->n_blocks;)
+                L->grp[L->grp_n++] = L->order[L->next_block++];
+            L->grp_i = 0;
+            BASE_TRY(io_dataset_read_blocks(L->d, L->grp, L->grp_n, omp_get_max_threads(), L->blk_e, L->blk_x));
+        }
+        L->blk_first = L->grp[L->grp_i] * br;
+        L->cur_e = L->blk_e + L->grp_i * br;
+        L->cur_x = L->blk_x + L->grp_i * br * d->V;
+    }
+    L->blk_n = d->n - L->blk_first < br ? d->n - L->blk_first : br;
+    L->blk_pos = 0;
+    return 1;
+}
+
+/* Makes the next row of the current block that belongs to the part available; moves through
+ * the blocks as needed. Returns 1 with *e, *x pointing at it, 0 at the end of the file, < 0 on
+ * error. */
+static int next_row(io_loader_t *L, const float **e, const float **x)
+{
     for (;;) {
         while (L->blk_pos < L->blk_n) {
             size_t k = L->blk_pos++;
             if (in_part(L, L->blk_first + k)) {
                 *e = L->cur_e + k;
-                *x = L->cur_x + k * d->V;
+                *x = L->cur_x + k * L->d->V;
                 return 1;
             }
         }
-        if (L->next_block >= L->n_blocks) return 0;
-        size_t b = L->order[L->next_block++];
-        L->blk_first = b * d->block_rows;
-        L->blk_n = d->n - L->blk_first < d->block_rows ? d->n - L->blk_first : d->block_rows;
-        L->blk_pos = 0;
-        if (L->by_ref) { /* rows of the cache, validated when it was filled */
-            L->cur_e = d->energies + L->blk_first;
-            L->cur_x = d->cache + L->blk_first * d->V;
-            continue;
-        }
-        BASE_TRY(io_dataset_read(L->d, L->blk_first, L->blk_n, L->blk_e, L->blk_x));
-        L->cur_e = L->blk_e;
-        L->cur_x = L->blk_x;
+        int r = next_block(L);
+        if (r <= 0) return r;
     }
 }
 

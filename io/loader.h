@@ -11,7 +11,9 @@
  * memory stays bounded by one block plus the buffer; without shuffling, file order.
  * The epoch's randomness is the stream (seed, BASE_STREAM_IO_SHUFFLE + epoch): the same seed and
  * epoch give the same batches.
- * When the dataset is held in memory (io_dataset_cache) at the start of an epoch, the blocks
+ * Reading the file, the next 4 x threads blocks of the order are read together, their chunks
+ * inflated in parallel where the file allows (io_dataset_read_blocks); the same rows in the
+ * same order. When the dataset is held in memory (io_dataset_cache) at the start of an epoch, the blocks
  * and the shuffle buffer refer to its rows instead of copying them: one copy per row, into
  * the batch, and the same batches as reading the file.
  */
@@ -37,8 +39,9 @@ typedef struct {
     size_t n_part;            /* showers in this part */
     size_t n_blocks, next_block;
     uint32_t *order;          /* owned: block visiting order */
-    float *blk_e, *blk_x;     /* owned: the current block (block_rows rows) */
-    size_t blk_n, blk_pos, blk_first;
+    float *blk_e, *blk_x;     /* owned: the current group of blocks (grp_cap x block_rows rows) */
+    size_t blk_n, blk_pos, blk_first; /* the current block: rows, next row, its first file row */
+    size_t grp[64], grp_n, grp_i, grp_cap; /* the group's blocks, how many, the current one */
     float *buf_e, *buf_x;     /* owned: shuffle buffer (cap rows) */
     const float **buf_pe, **buf_px; /* owned: the same by reference (cap entries), in memory */
     const float *cur_e, *cur_x; /* the current block: blk_* or rows of the dataset's cache */
