@@ -128,7 +128,9 @@ int main(int argc, char **argv)
     layer_ctx_t c;
     CHECK(layer_ctx_init(&c));
     const dnnl_version_t *v = dnnl_version();
-    printf("bench_dense: oneDNN %d.%d.%d, isa %s, threads %d\n\n", v->major, v->minor, v->patch,
+    char cpu[200];
+    bench_cpu_model(cpu, sizeof cpu);
+    printf("bench_dense on %s: oneDNN %d.%d.%d, isa %s, threads %d\n\n", cpu, v->major, v->minor, v->patch,
            layer_isa_name(), layer_threads());
     char detail[160];
     double peak = bench_matmul_peak(&c, min_window, detail);

@@ -219,8 +219,10 @@ int main(int argc, char **argv)
     generate(&q, &g, n, B, path, &thz, &r[4]);
     generate(&q, &g, n, B, path, &thr, &r[5]);
     generate(&q, &g, n, B, path, &ns, &r[6]);
-    printf("\n%s: %zu ds2 showers (bench-ds2 %s), batch %zu, ISA %s, %d threads, %d compression threads, "
-           "output in %s\n\n", PROG, n, model ? model : "random weights", B, layer_isa_name(), layer_threads(),
+    char cpu[200];
+    bench_cpu_model(cpu, sizeof cpu);
+    printf("\n%s on %s: %zu ds2 showers (bench-ds2 %s), batch %zu, ISA %s, %d threads, %d compression threads, "
+           "output in %s\n\n", PROG, cpu, n, model ? model : "random weights", B, layer_isa_name(), layer_threads(),
            thr.threads, dir);
     printf("| run | seconds | showers/s | MB/s (raw) | file MB | compute s | compress s | write s | wait s | fsync s "
            "| cores busy |\n|---|---|---|---|---|---|---|---|---|---|---|\n");

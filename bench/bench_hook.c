@@ -112,8 +112,10 @@ int main(int argc, char **argv)
     char dir[] = "/tmp/bench_hook.XXXXXX", path[2][256];
     if (!mkdtemp(dir)) bench_check(-1, PROG, "mkdtemp");
     for (int p = 0; p < 2; p++) make_model(&ctx, PRESETS[p], dir, path[p], sizeof path[p]);
-    printf("\n%s: %d cores, ISA %s; single-particle vae_generate calls, %.1f s per row; loaded = %d busy "
-           "processes on the same cores\n\n", PROG, cores, layer_isa_name(), seconds, load);
+    char cpu[200];
+    bench_cpu_model(cpu, sizeof cpu);
+    printf("\n%s on %s: %d cores, ISA %s; single-particle vae_generate calls, %.1f s per row; loaded = %d busy "
+           "processes on the same cores\n\n", PROG, cpu, cores, layer_isa_name(), seconds, load);
     printf("| decoder | threads | host | median ms | p99 ms | fastest ms | median / quiet |\n|---|---|---|---|---|---|---|\n");
     pid_t pid[64];
     for (int p = 0; p < 2; p++) {

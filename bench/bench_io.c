@@ -8,12 +8,14 @@
  * so that `make bench` stays short.
  * Usage: bench_io [--n N] [--geometry G] [--dir DIR] [--keep]
  */
+#include "bench/timing.h"
 #include "io/loader.h"
 #include "base/clock.h"
 #include "io/writer.h"
 #include "base/status.h"
 #include "physics/simulate.h"
 
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,8 +98,10 @@ int main(int argc, char **argv)
     fseek(f, 0, SEEK_END);
     double file_gb = ftell(f) / 1e9;
     fclose(f);
-    printf("bench_io: %s grid, %zu showers, %.2f GB of float32 payload, file %.2f GB (shuffle+deflate 1)\n",
-           g.name, N, gb, file_gb);
+    char cpu[200];
+    bench_cpu_model(cpu, sizeof cpu);
+    printf("bench_io on %s: %s grid, %zu showers, %.2f GB of float32 payload, file %.2f GB (shuffle+deflate 1), "
+           "%d threads\n", cpu, g.name, N, gb, file_gb, omp_get_max_threads());
     printf("| step | showers/s | payload GB/s | peak RSS (MB) |\n|---|---|---|---|\n");
     printf("| write (deflate on %d threads, direct chunk writes) | %.0f | %.3f | %.0f |\n", o.threads, N / tw, gb / tw,
            rss_write);

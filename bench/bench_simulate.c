@@ -5,6 +5,7 @@
  * sample (mean E_tot/E_inc and its relative spread, occupancy) as a sanity line.
  * Usage: bench_simulate [--quick]
  */
+#include "bench/timing.h"
 #include "layers/ctx.h"
 #include "base/clock.h"
 #include "base/status.h"
@@ -26,7 +27,9 @@ int main(int argc, char **argv)
         return 1;
     }
     const int threads = omp_get_max_threads();
-    printf("bench_simulate: ds2 grid (%d voxels), W/Si detector, isa %s, threads %d\n\n",
+    char cpu[200];
+    bench_cpu_model(cpu, sizeof cpu);
+    printf("bench_simulate on %s: ds2 grid (%d voxels), W/Si detector, isa %s, threads %d\n\n", cpu,
            g.n_voxels, layer_isa_name(), threads);
     printf("| E (GeV) | spots/shower | 1 thread: showers/s | spots/s per core | %d threads: showers/s | "
            "E_tot/E_inc | rel. spread | occupancy |\n", threads);

@@ -11,8 +11,13 @@
  *   streamed    vae_train reading the file every epoch (--data-memory 0)
  * End-to-end rates are training showers / seconds of the epochs (vae_train's rate: steps,
  * validation and checkpoints; not the learned prior's fit); the first column adds the time to
- * open and read the file. Also printed: CPU, ISA, threads.
- * Usage: bench_train [--n N (20000)] [--epochs E (2)] [--dir DIR (build/bench-out)]
+ * open and read the file. The PyTorch peer (bench/peer_torch.py --train-file) trains the same
+ * architecture on the same file as a PyTorch user's script would: h5py into memory, a shuffled
+ * DataLoader at the preset's batch, a 10% validation pass per epoch; its rate is training
+ * showers / seconds of the epochs too (its reading time printed apart). Also printed: CPU,
+ * ISA, threads.
+ * Usage: bench_train [--n N (20000)] [--epochs E (2)] [--dir DIR (build/bench-out)] [--no-peer]
+ *                    [--python PATH (/usr/bin/python3)] [--peer-script PATH (bench/peer_torch.py)]
  */
 #include "base/clock.h"
 #include "base/status.h"
@@ -109,17 +114,44 @@ static double e2e_rate(const char *data, const char *out, const char *preset, in
     return r.showers_per_s;
 }
 
+/* The PyTorch peer's end-to-end training on the same file (NULL: skipped, with a message). */
+static cJSON *run_peer(const char *python, const char *script, const char *data, int epochs)
+{
+    const char *hint = "`make bench-deps` installs python3-torch";
+    if (access(python, X_OK) != 0) {
+        fprintf(stderr, "%s: PyTorch peer skipped (no Python at %s); %s\n", PROG, python, hint);
+        return NULL;
+    }
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=%d '%s' '%s' --threads %d --train-file '%s' --epochs %d --presets %s,%s",
+             layer_threads(), python, script, layer_threads(), data, epochs, PRESETS[0], PRESETS[1]);
+    return bench_run_json(PROG, cmd, "PyTorch", hint);
+}
+
+/* "value" of key in the peer's e2e entry for preset, or -1. */
+static double peer_num(const cJSON *j, const char *preset, const char *key)
+{
+    const cJSON *e = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "e2e"), preset);
+    const cJSON *v = cJSON_GetObjectItem(e, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : -1;
+}
+
 int main(int argc, char **argv)
 {
     size_t n = 20000;
-    int epochs = 2;
-    const char *dir = "build/bench-out";
+    int epochs = 2, peer = 1;
+    const char *dir = "build/bench-out", *script = "bench/peer_torch.py";
+    const char *python = getenv("SHOWERVAE_PYTHON") ? getenv("SHOWERVAE_PYTHON") : "/usr/bin/python3";
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--n") && i + 1 < argc) n = (size_t)atol(argv[++i]);
         else if (!strcmp(argv[i], "--epochs") && i + 1 < argc) epochs = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--dir") && i + 1 < argc) dir = argv[++i];
+        else if (!strcmp(argv[i], "--no-peer")) peer = 0;
+        else if (!strcmp(argv[i], "--python") && i + 1 < argc) python = argv[++i];
+        else if (!strcmp(argv[i], "--peer-script") && i + 1 < argc) script = argv[++i];
         else {
-            fprintf(stderr, "usage: %s [--n N (20000)] [--epochs E (2)] [--dir DIR (build/bench-out)]\n", PROG);
+            fprintf(stderr, "usage: %s [--n N (20000)] [--epochs E (2)] [--dir DIR (build/bench-out)] [--no-peer] "
+                            "[--python PATH (/usr/bin/python3)] [--peer-script PATH (bench/peer_torch.py)]\n", PROG);
             return 2;
         }
     }
@@ -132,18 +164,33 @@ int main(int argc, char **argv)
     make_data(data, n, &E, &X);
     layer_ctx_t ctx;
     CHECK(layer_ctx_init(&ctx));
-    printf("\n%s: %zu ds2 showers (deflate 1, chunks of 100), %d epochs, ISA %s, %d threads\n\n", PROG, n, epochs,
-           layer_isa_name(), layer_threads());
-    printf("| preset | step showers/s | in memory showers/s | of step | wall s (with reading) | streamed showers/s "
-           "| of step | wall s |\n|---|---|---|---|---|---|---|---|\n");
+    double step[2], mem[2], str[2], wm[2], ws[2];
     for (int p = 0; p < 2; p++) {
-        double step = step_rate(&ctx, PRESETS[p], E, X, n), wm, ws;
-        double mem = e2e_rate(data, out, PRESETS[p], epochs, 0, &wm);
-        double str = e2e_rate(data, out, PRESETS[p], epochs, 1, &ws);
-        printf("| %s | %.0f | %.0f | %.0f%% | %.1f | %.0f | %.0f%% | %.1f |\n", PRESETS[p], step, mem, 100 * mem / step,
-               wm, str, 100 * str / step, ws);
-        fflush(stdout);
+        step[p] = step_rate(&ctx, PRESETS[p], E, X, n);
+        mem[p] = e2e_rate(data, out, PRESETS[p], epochs, 0, &wm[p]);
+        str[p] = e2e_rate(data, out, PRESETS[p], epochs, 1, &ws[p]);
+        fprintf(stderr, "%s: %s done\n", PROG, PRESETS[p]);
     }
+    cJSON *pj = peer ? run_peer(python, script, data, epochs) : NULL;
+    char cpu[200];
+    bench_cpu_model(cpu, sizeof cpu);
+    printf("\n%s on %s: %zu ds2 showers (deflate 1, chunks of 100), %d epochs, ISA %s, %d threads\n", PROG, cpu, n,
+           epochs, layer_isa_name(), layer_threads());
+    if (pj)
+        printf("peer: PyTorch %s, %d threads (h5py into memory, DataLoader)\n",
+               cJSON_GetStringValue(cJSON_GetObjectItem(pj, "torch")), layer_threads());
+    printf("\n| preset | step showers/s | in memory showers/s | of step | wall s (with reading) | streamed showers/s "
+           "| of step | wall s | PyTorch e2e showers/s | PyTorch reading s | vs PyTorch |\n"
+           "|---|---|---|---|---|---|---|---|---|---|---|\n");
+    for (int p = 0; p < 2; p++) {
+        printf("| %s | %.0f | %.0f | %.0f%% | %.1f | %.0f | %.0f%% | %.1f |", PRESETS[p], step[p], mem[p],
+               100 * mem[p] / step[p], wm[p], str[p], 100 * str[p] / step[p], ws[p]);
+        double pr = peer_num(pj, PRESETS[p], "showers_per_s"), pl = peer_num(pj, PRESETS[p], "load_s");
+        if (pr > 0) printf(" %.0f | %.1f | **%.2fx** |\n", pr, pl, mem[p] / pr);
+        else printf(" - | - | - |\n");
+    }
+    printf("\nvs PyTorch = in-memory showers/s / the peer's showers/s.\n");
+    cJSON_Delete(pj);
     unlink(data), unlink(out);
     char ck[1200];
     snprintf(ck, sizeof ck, "%s.ckpt", out);

@@ -42,6 +42,7 @@ enum { NPRESET = 2, NBATCH = 3, V = 6480, TRAIN_B = 1024 };
 
 typedef struct {
     double gen_s[2][NBATCH]; /* [f32, bf16] seconds per shower (0: not measured) */
+    double dec_weights;      /* decoder weights (count): bytes read per batch-1 call / 4 (f32) */
     double train_per_s;
     double dec_flop, train_flop; /* per shower */
 } ours_t;
@@ -106,6 +107,7 @@ static void measure(const layer_ctx_t *ctx, const char *preset, double window, o
     const int E = vae_config_n_cond(&c);
     double enc = macs(V + E, c.enc, c.n_enc, 2 * c.Z), dec = macs(c.Z + E, c.dec, c.n_dec, vae_config_n_out(&c));
     o->dec_flop = 2 * dec;
+    o->dec_weights = dec; /* one multiply-add per weight per shower */
     o->train_flop = 6 * (enc + dec) - 2.0 * (V + E) * c.enc[0];
     float *Eg = energies(10000, 2), *x = malloc((size_t)10000 * V * sizeof(float));
     if (!x) bench_check(-1, PROG, "out of memory");
@@ -137,30 +139,6 @@ static void measure(const layer_ctx_t *ctx, const char *preset, double window, o
 }
 
 /* ---- the peers ---- */
-/* Runs cmd, which prints one JSON object; returns it parsed, or NULL with a message naming
- * the peer and the hint (how to install it). */
-static cJSON *run_json(const char *cmd, const char *peer, const char *hint)
-{
-    FILE *f = popen(cmd, "r");
-    if (!f) {
-        fprintf(stderr, "%s: %s peer skipped: cannot run it\n", PROG, peer);
-        return NULL;
-    }
-    static char out[1 << 16];
-    size_t n = fread(out, 1, sizeof out - 1, f);
-    out[n] = 0;
-    int st = pclose(f);
-    cJSON *j = cJSON_Parse(out);
-    if (st != 0 || !j || cJSON_GetObjectItem(j, "error")) {
-        cJSON *e = j ? cJSON_GetObjectItem(j, "error") : NULL;
-        fprintf(stderr, "%s: %s peer skipped (%s); %s\n", PROG, peer, cJSON_IsString(e) ? e->valuestring : "it did not run",
-                hint);
-        cJSON_Delete(j);
-        return NULL;
-    }
-    return j;
-}
-
 static cJSON *run_peer(const char *python, const char *script, int threads, double window)
 {
     const char *hint = "`make bench-deps` installs python3-torch";
@@ -171,7 +149,7 @@ static cJSON *run_peer(const char *python, const char *script, int threads, doub
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=%d '%s' '%s' --threads %d --window %g", threads, python, script,
              threads, window);
-    return run_json(cmd, "PyTorch", hint);
+    return bench_run_json(PROG, cmd, "PyTorch", hint);
 }
 
 /* The ONNX Runtime peer: peer_torch.py exports the generators into a temporary directory,
@@ -186,14 +164,14 @@ static cJSON *run_ort(const char *python, const char *script, const char *node, 
         return NULL;
     }
     snprintf(cmd, sizeof cmd, "'%s' '%s' --export-onnx %s", python, script, dir);
-    cJSON *e = run_json(cmd, "ONNX Runtime (export)", hint), *j = NULL;
+    cJSON *e = bench_run_json(PROG, cmd, "ONNX Runtime (export)", hint), *j = NULL;
     if (e) {
         snprintf(js, sizeof js, "%s", script);
         char *slash = strrchr(js, '/');
         snprintf(slash ? slash + 1 : js, sizeof js - (size_t)(slash ? slash + 1 - js : 0), "peer_ort.js");
         snprintf(cmd, sizeof cmd, "NODE_PATH='%s' '%s' '%s' --models %s --threads %d --window %g", modules, node, js, dir,
                  threads, window);
-        j = run_json(cmd, "ONNX Runtime", hint);
+        j = bench_run_json(PROG, cmd, "ONNX Runtime", hint);
     }
     cJSON_Delete(e);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
@@ -214,21 +192,6 @@ static const char *jstr(const cJSON *j, const char *const *path, int n)
 }
 
 /* ---- the table ---- */
-static void cpu_model(char *s, size_t n)
-{
-    snprintf(s, n, "unknown CPU");
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    char line[256];
-    while (f && fgets(line, sizeof line, f))
-        if (strncmp(line, "model name", 10) == 0) {
-            char *v = strchr(line, ':');
-            snprintf(s, n, "%s", v ? v + 2 : line);
-            s[strcspn(s, "\n")] = 0;
-            break;
-        }
-    if (f) fclose(f);
-}
-
 /* one table row; s_ours, s_peer, s_ort: seconds per shower (peer 0: none) */
 static void row(const char *preset, const char *what, const char *batch, double s_ours, double flop, double peak,
                 double s_peer, const char *peer_mode, double s_ort)
@@ -274,13 +237,17 @@ int main(int argc, char **argv)
     CHECK(layer_ctx_init(&ctx));
     char detail[160], cpu[256];
     double peak = bench_matmul_peak(&ctx, window, detail);
+    const long l3 = layer_cache_bytes(3);
+    const size_t cached = l3 > 0 ? (size_t)l3 * 3 / 4 : (size_t)16 << 20;
+    const double bw_l3 = bench_read_gbps(cached, layer_threads(), window);
+    const double bw_mem = bench_read_gbps((size_t)1 << 30, layer_threads(), 2 * window);
     ours_t o[NPRESET];
     memset(o, 0, sizeof o);
     for (int p = 0; p < NPRESET; p++) measure(&ctx, PRESETS[p], window, &o[p]);
     cJSON *pj = peer ? run_peer(python, script, layer_threads(), window) : NULL;
     cJSON *oj = ort ? run_ort(python, script, node, modules, layer_threads(), window) : NULL;
 
-    cpu_model(cpu, sizeof cpu);
+    bench_cpu_model(cpu, sizeof cpu);
     const dnnl_version_t *v = dnnl_version();
     printf("\n%s on %s: oneDNN %d.%d.%d, ISA %s, %d threads, bf16 %s; measured f32 matmul peak %.1f GFLOP/s "
            "(best of %s)\n", PROG, cpu, v->major, v->minor, v->patch, layer_isa_name(), layer_threads(),
@@ -314,6 +281,16 @@ int main(int argc, char **argv)
     }
     printf("\nvs PyTorch, vs ORT = showervae showers/s / the peer's showers/s; bf16 rows are compared with the peers "
            "in f32.\n");
+    printf("\nBatch 1 reads every decoder weight once per call. Read bandwidth of this machine with %d threads: "
+           "%.0f GB/s from a %.0f MiB buffer (in the %.0f MiB L3), %.0f GB/s from 1 GiB (memory).\n",
+           layer_threads(), bw_l3, cached / 1048576.0, l3 / 1048576.0, bw_mem);
+    for (int p = 0; p < NPRESET; p++)
+        for (int k = 0; k < 2; k++)
+            if (o[p].gen_s[k][0] > 0) {
+                const double mb = o[p].dec_weights * (k ? 2 : 4) / 1e6, gbs = mb / o[p].gen_s[k][0] * 1e-3;
+                printf("- %s %s batch 1: %.1f MB of weights in %.4f ms = %.0f GB/s, %.0f%% of the L3 read rate\n",
+                       PRESETS[p], k ? "bf16" : "f32", mb, o[p].gen_s[k][0] * 1e3, gbs, 100 * gbs / bw_l3);
+            }
     cJSON_Delete(pj);
     cJSON_Delete(oj);
     layer_ctx_free(&ctx);

@@ -18,7 +18,13 @@ With --export-onnx DIR it times nothing: it writes DIR/<preset>.onnx, the same g
 ONNX graph (input E (n, 1) MeV, output (n, V) MeV; z drawn inside by RandomNormalLike, batch
 norm in inference form, random weights), for the ONNX Runtime peer (bench/peer_ort.js), and
 prints {"onnx": {preset: path}}.
+With --train-file FILE it times what a PyTorch user's training script does with a shower file
+that fits in memory: h5py reads it into tensors, a DataLoader (shuffle, the preset's batch, as
+showervae train) feeds --epochs epochs of the same step (with the preset's batch norm), and a
+validation pass (10%) ends each epoch; it prints {"e2e": {preset: {"batch", "load_s",
+"showers_per_s"}}} with training showers / seconds of the epochs (load time apart).
 Usage: peer_torch.py [--threads T] [--window S] [--voxels V] [--presets a,b] [--export-onnx DIR]
+                     [--train-file FILE [--epochs E]]
 Exit status 3 when torch cannot be imported (the caller skips the peer).
 """
 import argparse
@@ -35,8 +41,8 @@ except ImportError as e:  # the caller prints a skip message
 
 # the presets of vae/config.c (hidden widths, latent, conditions, batch norm)
 PRESETS = {
-    "bench-ds2": dict(enc=[1024, 512, 256], dec=[256, 512, 1024], Z=32, cond=1, bn=False),
-    "par04": dict(enc=[100, 50, 20, 14], dec=[14, 20, 50, 100], Z=10, cond=4, bn=True),
+    "bench-ds2": dict(enc=[1024, 512, 256], dec=[256, 512, 1024], Z=32, cond=1, bn=False, batch=256),
+    "par04": dict(enc=[100, 50, 20, 14], dec=[14, 20, 50, 100], Z=10, cond=4, bn=True, batch=128),
 }
 THRESHOLD_MEV = 0.01515
 
@@ -118,28 +124,70 @@ def bench_generation(p, V, window):
     return out
 
 
-def bench_training(p, V, window, B=1024):
+def vae_step(p, V):
+    """The model and one training step on (frac (B, V) = E_cell / E_inc, E (B, 1) MeV);
+    step(frac, E, train) returns the loss (backward and Adam only when train)."""
     torch.manual_seed(2)
     enc = mlp(V + p["cond"], p["enc"], 2 * p["Z"], p["bn"])
     dec = mlp(p["Z"] + p["cond"], p["dec"], V, p["bn"])
     opt = torch.optim.Adam(list(enc.parameters()) + list(dec.parameters()), lr=3e-4)
-    E = torch.exp(torch.empty(B, 1).uniform_(6.9, 13.8))
-    frac = torch.rand(B, V) * (torch.rand(B, V) < 0.3) / V  # E_cell / E_inc
-    c = (torch.log(E / 1e3) / 6.907755).expand(-1, p["cond"])
     bce = nn.BCEWithLogitsLoss(reduction="sum")
 
-    def step():
+    def step(frac, E, train=True):
+        B = frac.shape[0]
+        c = (torch.log(E / 1e3) / 6.907755).expand(-1, p["cond"])
         h = enc(torch.cat([frac, c], 1))
         mu, lv = h[:, : p["Z"]], h[:, p["Z"]:].clamp(-8, 8)
         z = mu + torch.exp(0.5 * lv) * torch.randn_like(mu)
         logits = dec(torch.cat([z, c], 1))
         kl = 0.5 * (mu * mu + lv.exp() - 1 - lv).sum()
         loss = (bce(logits, frac) + kl) / B
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        if train:
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        return loss
 
-    return {"batch": B, "showers_per_s": B / timed(step, 3 * window)}
+    return step, (enc, dec)
+
+
+def bench_training(p, V, window, B=1024):
+    step, _ = vae_step(p, V)
+    E = torch.exp(torch.empty(B, 1).uniform_(6.9, 13.8))
+    frac = torch.rand(B, V) * (torch.rand(B, V) < 0.3) / V  # E_cell / E_inc
+    return {"batch": B, "showers_per_s": B / timed(lambda: step(frac, E), 3 * window)}
+
+
+def train_e2e(p, path, epochs):
+    import h5py
+    import numpy as np
+    from torch.utils.data import DataLoader, TensorDataset
+
+    t0 = time.perf_counter()
+    with h5py.File(path, "r") as f:
+        E = torch.from_numpy(np.asarray(f["incident_energies"], dtype=np.float32).reshape(-1, 1))
+        X = torch.from_numpy(np.asarray(f["showers"], dtype=np.float32))
+    load_s = time.perf_counter() - t0
+    g = torch.Generator().manual_seed(1)
+    perm = torch.randperm(len(E), generator=g)
+    nv = len(E) // 10
+    va, tr = perm[:nv], perm[nv:]
+    step, mods = vae_step(p, X.shape[1])
+    dl = DataLoader(TensorDataset(E[tr], X[tr]), batch_size=p["batch"], shuffle=True, generator=g)
+    t0 = time.perf_counter()
+    for _ in range(epochs):
+        for m in mods:
+            m.train()
+        for e, x in dl:
+            step((x / e).clamp(max=1.0), e)
+        for m in mods:
+            m.eval()
+        with torch.no_grad():
+            for i in range(0, nv, 1024):
+                e, x = E[va[i:i + 1024]], X[va[i:i + 1024]]
+                step((x / e).clamp(max=1.0), e, train=False)
+    el = time.perf_counter() - t0
+    return {"batch": p["batch"], "load_s": load_s, "showers_per_s": len(tr) * epochs / el}
 
 
 def main():
@@ -149,7 +197,17 @@ def main():
     ap.add_argument("--voxels", type=int, default=6480)
     ap.add_argument("--presets", default="bench-ds2,par04")
     ap.add_argument("--export-onnx", metavar="DIR")
+    ap.add_argument("--train-file", metavar="FILE")
+    ap.add_argument("--epochs", type=int, default=2)
     a = ap.parse_args()
+    if a.train_file:
+        torch.set_num_threads(a.threads)
+        res = {"torch": torch.__version__, "threads": torch.get_num_threads(), "e2e": {}}
+        for name in a.presets.split(","):
+            res["e2e"][name] = train_e2e(PRESETS[name], a.train_file, a.epochs)
+            print("peer: %s end-to-end training done" % name, file=sys.stderr, flush=True)
+        print(json.dumps(res))
+        return
     if a.export_onnx:
         paths = {}
         for name in a.presets.split(","):

@@ -4,8 +4,12 @@
 
 #include "base/status.h"
 
+#include <immintrin.h>
+#include <omp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 void bench_check(int rc, const char *prog, const char *what)
 {
@@ -98,4 +102,93 @@ double bench_matmul_peak(const layer_ctx_t *c, double window, char *detail)
         snprintf(detail, 160, "2048^3 W ab %.1f / W any %.1f, 1024x1024x6480 W ab %.1f / W any %.1f", p[0], p[1],
                  p[2], p[3]);
     return peak;
+}
+
+cJSON *bench_run_json(const char *prog, const char *cmd, const char *peer, const char *hint)
+{
+    FILE *f = popen(cmd, "r");
+    if (!f) {
+        fprintf(stderr, "%s: %s peer skipped: cannot run it\n", prog, peer);
+        return NULL;
+    }
+    static char out[1 << 16];
+    size_t n = fread(out, 1, sizeof out - 1, f);
+    out[n] = 0;
+    int st = pclose(f);
+    cJSON *j = cJSON_Parse(out);
+    if (st != 0 || !j || cJSON_GetObjectItem(j, "error")) {
+        cJSON *e = j ? cJSON_GetObjectItem(j, "error") : NULL;
+        fprintf(stderr, "%s: %s peer skipped (%s); %s\n", prog, peer, cJSON_IsString(e) ? e->valuestring : "it did not run",
+                hint);
+        cJSON_Delete(j);
+        return NULL;
+    }
+    return j;
+}
+
+void bench_cpu_model(char *s, size_t n)
+{
+    snprintf(s, n, "unknown CPU");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[256];
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, "model name", 10) == 0) {
+            char *v = strchr(line, ':');
+            snprintf(s, n, "%s", v ? v + 2 : line);
+            s[strcspn(s, "\n")] = 0;
+            break;
+        }
+    if (f) fclose(f);
+}
+
+/* XOR of every 64-bit word of [p, p + n), 32 bytes per load: a read stream the compiler
+ * cannot drop. */
+__attribute__((target("avx2"))) static uint64_t xor_words(const uint64_t *p, size_t n)
+{
+    __m256i a = _mm256_setzero_si256(), b = a, c = a, d = a;
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        a = _mm256_xor_si256(a, _mm256_loadu_si256((const __m256i *)(p + i)));
+        b = _mm256_xor_si256(b, _mm256_loadu_si256((const __m256i *)(p + i + 4)));
+        c = _mm256_xor_si256(c, _mm256_loadu_si256((const __m256i *)(p + i + 8)));
+        d = _mm256_xor_si256(d, _mm256_loadu_si256((const __m256i *)(p + i + 12)));
+    }
+    uint64_t w[4];
+    _mm256_storeu_si256((__m256i *)w, _mm256_xor_si256(_mm256_xor_si256(a, b), _mm256_xor_si256(c, d)));
+    uint64_t x = w[0] ^ w[1] ^ w[2] ^ w[3];
+    for (; i < n; i++) x ^= p[i];
+    return x;
+}
+
+double bench_read_gbps(size_t bytes, int threads, double window)
+{
+    const size_t n = bytes / 8;
+    uint64_t *buf = malloc(n * 8);
+    if (!buf) return 0;
+    double best = 1e30;
+    volatile uint64_t sink = 0;
+#pragma omp parallel num_threads(threads)
+    { /* first touch by the thread that reads the part later */
+        const int t = omp_get_thread_num(), T = omp_get_num_threads();
+        for (size_t i = n * t / T; i < n * (t + 1) / T; i++) buf[i] = i * 0x9e3779b97f4a7c15ull;
+    }
+    for (double t0 = base_now(); base_now() - t0 < window;) {
+        double s = base_now();
+        uint64_t x = 0;
+#pragma omp parallel num_threads(threads) reduction(^ : x)
+        {
+            const int t = omp_get_thread_num(), T = omp_get_num_threads();
+            const uint64_t *q = buf + n * t / T;
+            const size_t k = n * (t + 1) / T - n * t / T;
+            if (__builtin_cpu_supports("avx2")) x ^= xor_words(q, k);
+            else
+                for (size_t i = 0; i < k; i++) x ^= q[i];
+        }
+        s = base_now() - s;
+        sink ^= x;
+        best = s < best ? s : best;
+    }
+    free(buf);
+    (void)sink;
+    return (double)n * 8 / best * 1e-9;
 }
