@@ -213,6 +213,13 @@ Test(api, bf16_precision_falls_back_or_stays_close_to_f32)
     for (int k = 0; k < N * V; k++) sa += a[k], sb += b[k], flips += (a[k] > 0) != (b[k] > 0);
     cr_expect(flips < N * V / 50, "%d of %d voxels changed hit status in bf16", flips, N * V);
     cr_expect(fabs(sb / sa - 1) < 0.05, "energy sum %g (bf16) vs %g (f32)", sb, sa);
+    /* bf16 runs fixed row sizes (1, 8, 64, 512; tails in 8-row chunks): any split, the same showers */
+    float *c = malloc((size_t)N * V * 4);
+    const int parts[] = {1, 36, 27};
+    for (int k = 0, at = 0; k < 3; at += parts[k++])
+        cr_assert_eq(vae_generate(g, parts[k], E + at, 9, (uint64_t)at, c + (size_t)at * V), VAE_OK);
+    cr_expect(memcmp(b, c, (size_t)N * V * 4) == 0, "bf16: 1 + 36 + 27 differs from 64 at once");
+    free(c);
     cr_expect_eq(vae_generator_set_precision(g, 7), VAE_EINVAL);
     cr_expect_eq(vae_generator_set_precision(g, VAE_PRECISION_F32), VAE_PRECISION_F32);
     cr_assert_eq(vae_generate(g, N, E, 9, 0, b), VAE_OK);

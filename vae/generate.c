@@ -52,17 +52,18 @@ static void fill_inputs(vae_infer_t *q, int n, int M, const float *E_inc, uint64
 
 /* The next chunk of what is left and the rows *M the decoder runs for it (>= the chunk; the
  * inputs are padded up to it). Any-row decoder: chunks of up to cap rows, unpadded.
- * Fixed sizes: the largest size that fits in what is left, or, for a tail below the middle
- * size (64), the smallest size that holds the whole tail (padded). E.g. 100 = 64 + 36
- * (padded to 64), 1 = 1, 5 = 8 (padded). */
+ * Fixed sizes r0 < r1 < r2 < r3 (1, 8, 64, 512): the largest size that fits in what is left;
+ * a tail below r2 goes in chunks of r1 rows, the last one padded (per row, an 8-row call costs
+ * what a 64-row one does in bf16), and a single row takes r0. E.g. 100 = 64 + 4 x 8 + 4
+ * (padded to 8), 1 = 1, 5 = 8 (padded). */
 static int next_chunk(const vae_infer_t *q, int left, int cap, int *M)
 {
     if (q->any_rows) return *M = left < cap ? left : cap;
     int j = LAYER_DENSE_FIXED - 1;
     while (j > 0 && q->rows[j] > left) j--;
-    if (q->rows[j] == left || left >= q->rows[LAYER_DENSE_FIXED - 2]) return *M = q->rows[j];
-    *M = q->rows[j + 1];
-    return left;
+    if (j >= 2 || q->rows[j] == left) return *M = q->rows[j];
+    *M = q->rows[1];
+    return left < q->rows[1] ? left : q->rows[1];
 }
 
 /* Layers of shower x: (V) (raw voxel samples) to which the prior gives an energy above the
