@@ -1,5 +1,5 @@
 /* layers/ctx.c: engine/stream context and primitive helpers (see ctx.h). */
-#define _GNU_SOURCE /* sysconf(_SC_LEVEL2_CACHE_SIZE) */
+#define _GNU_SOURCE /* sysconf(_SC_LEVEL2_CACHE_SIZE), the fallback */
 #include "layers/ctx.h"
 
 #include "base/status.h"
@@ -108,11 +108,11 @@ static long sysfs_cache(int level)
 
 long layer_cache_bytes(int level)
 {
-    long b = 0;
+    long b = sysfs_cache(level); /* first: glibc's sysconf gives a whole EPYC package's L3 (320 MiB) */
 #ifdef _SC_LEVEL2_CACHE_SIZE
-    b = sysconf(level == 2 ? _SC_LEVEL2_CACHE_SIZE : _SC_LEVEL3_CACHE_SIZE);
+    if (b <= 0) b = sysconf(level == 2 ? _SC_LEVEL2_CACHE_SIZE : _SC_LEVEL3_CACHE_SIZE);
 #endif
-    return b > 0 ? b : sysfs_cache(level);
+    return b > 0 ? b : 0;
 }
 
 const char *layer_isa_name(void)

@@ -57,8 +57,8 @@ void layer_mems_free(dnnl_memory_t *m, int n);
 
 /* Human-readable name of the ISA oneDNN dispatches to, e.g. "avx512_core_vnni". */
 const char *layer_isa_name(void);
-/* Bytes of one core's data cache at level 2 or 3 (sysconf, else /sys/devices/system/cpu/
- * cpu0/cache), or 0 when neither says. */
+/* Bytes of cpu0's data cache at level 2 or 3 as the kernel reports it (/sys/devices/system/
+ * cpu/cpu0/cache), else glibc's sysconf, else 0. */
 long layer_cache_bytes(int level);
 /* Threads oneDNN and our OpenMP loops use (omp_get_max_threads). */
 int layer_threads(void);
