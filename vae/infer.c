@@ -83,7 +83,7 @@ static void chain_free(vae_chain_t *c)
  * weights are larger, then as many rows that re-reading the weights per chunk costs no more
  * than the chunk's activations:
  *     rows = clamp(max(L2 x threads, weight bytes) / activation bytes per row, 32, 512),
- * rounded down to a multiple of 16. E.g. bench-ds2 (29 MB of weights, 33 KB per row): 512;
+ * rounded down to a multiple of 16, or 512 from 384 up (512 rows run on oneDNN's primitive). E.g. bench-ds2 (29 MB of weights, 33 KB per row): 512;
  * par04 on ds2 (2.6 MB, 27 KB per row, 2 x 1 MiB of L2): 96. */
 static int chunk_rows(const vae_chain_t *c, int in)
 {
@@ -95,7 +95,8 @@ static int chunk_rows(const vae_chain_t *c, int in)
     }
     double r = (l2 > w ? l2 : w) / a;
     r = r < 32 ? 32 : r > VAE_INFER_MAX_ROWS ? VAE_INFER_MAX_ROWS : r;
-    return (int)r / 16 * 16;
+    /* near the largest size, take it: it runs on oneDNN's primitive, faster on large layers */
+    return r >= 0.75 * VAE_INFER_MAX_ROWS ? VAE_INFER_MAX_ROWS : (int)r / 16 * 16;
 }
 
 layer_prec_t vae_infer_resolve_precision(vae_prec_request_t req, const char **note)
