@@ -19,23 +19,26 @@ int io_h5_threadsafe(void)
 
 int io_h5_put_str(hid_t loc, const char *name, const char *value)
 {
+    /* variable length, UTF-8: what h5py writes for a Python str, and reads back as str */
     hid_t t = H5Tcopy(H5T_C_S1), sp = H5Screate(H5S_SCALAR);
-    H5Tset_size(t, strlen(value) + 1);
-    H5Tset_strpad(t, H5T_STR_NULLTERM);
+    H5Tset_size(t, H5T_VARIABLE);
+    H5Tset_cset(t, H5T_CSET_UTF8);
     if (H5Aexists(loc, name) > 0) H5Adelete(loc, name);
     hid_t a = H5Acreate2(loc, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t e = a < 0 ? -1 : H5Awrite(a, t, value);
+    herr_t e = a < 0 ? -1 : H5Awrite(a, t, &value);
     if (a >= 0) H5Aclose(a);
     H5Sclose(sp);
     H5Tclose(t);
     return e < 0 ? -1 : 0;
 }
 
-/* A variable-length string (what h5py writes for a Python str) of one element. */
-static char *get_vlen_str(hid_t a)
+/* A variable-length string (what h5py writes for a Python str) of one element, file type t
+ * (its character set, ASCII or UTF-8, is the memory type's: HDF5 does not convert between them). */
+static char *get_vlen_str(hid_t a, hid_t t)
 {
     hid_t mt = H5Tcopy(H5T_C_S1);
     H5Tset_size(mt, H5T_VARIABLE);
+    H5Tset_cset(mt, H5Tget_cset(t));
     char *p = NULL, *s = NULL;
     if (H5Aread(a, mt, &p) >= 0 && p) {
         size_t n = strnlen(p, (size_t)1 << 24);
@@ -55,7 +58,7 @@ char *io_h5_get_str(hid_t loc, const char *name)
     char *s = NULL;
     int one = t >= 0 && sp >= 0 && H5Tget_class(t) == H5T_STRING && H5Sget_simple_extent_npoints(sp) == 1;
     if (one && H5Tis_variable_str(t) > 0) {
-        s = get_vlen_str(a);
+        s = get_vlen_str(a, t);
     } else if (one && H5Tis_variable_str(t) == 0) {
         size_t n = H5Tget_size(t);
         hid_t mt = H5Tcopy(t);

@@ -28,7 +28,8 @@ void io_h5_init(void);
  * a negative status with a message naming path (what: "shower file", "model"). */
 hid_t io_h5_open_ro(const char *path, const char *what);
 
-/* Writes (or replaces) the string attribute name of loc; 0 or -1. */
+/* Writes (or replaces) the string attribute name of loc, as a variable-length UTF-8 string
+ * (h5py reads it as str, not bytes); 0 or -1. */
 int io_h5_put_str(hid_t loc, const char *name, const char *value);
 /* The string attribute name of loc in a new buffer (caller frees), or NULL when it is absent
  * or not a single string. */

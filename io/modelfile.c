@@ -56,7 +56,10 @@ int io_model_create(io_model_t *f, const char *path, int force, const char *conf
 }
 
 /* A float32 dataset of rank 1 or 2, chunked with fletcher32. */
-static int put_floats(io_model_t *f, const char *name, const float *data, size_t rows, size_t cols)
+/* A (rows, cols) dataset (cols = 0: a vector) of file type ftype from memory of type mtype,
+ * chunked with fletcher32. */
+static int put_data(io_model_t *f, const char *name, hid_t ftype, hid_t mtype, const void *data, size_t rows,
+                    size_t cols)
 {
     int rank = cols ? 2 : 1;
     hsize_t dims[2] = {rows, cols};
@@ -69,8 +72,8 @@ static int put_floats(io_model_t *f, const char *name, const float *data, size_t
     if (chunk[0] < 1) chunk[0] = 1;
     H5Pset_chunk(dcpl, rank, chunk);
     H5Pset_fletcher32(dcpl);
-    hid_t ds = H5Dcreate2(f->file, name, H5T_IEEE_F32LE, sp, lcpl, dcpl, H5P_DEFAULT);
-    herr_t e = ds < 0 ? -1 : H5Dwrite(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
+    hid_t ds = H5Dcreate2(f->file, name, ftype, sp, lcpl, dcpl, H5P_DEFAULT);
+    herr_t e = ds < 0 ? -1 : H5Dwrite(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
     if (ds >= 0) H5Dclose(ds);
     H5Pclose(lcpl);
     H5Pclose(dcpl);
@@ -78,7 +81,17 @@ static int put_floats(io_model_t *f, const char *name, const float *data, size_t
     return e < 0 ? base_error(BASE_EIO, "%s: cannot write %s", f->path, name) : BASE_OK;
 }
 
+static int put_floats(io_model_t *f, const char *name, const float *data, size_t rows, size_t cols)
+{
+    return put_data(f, name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, data, rows, cols);
+}
+
 int io_model_put(io_model_t *f, const io_tensor_t *t) { return put_floats(f, t->name, t->data, t->rows, t->cols); }
+
+int io_model_put_ints(io_model_t *f, const char *name, const int32_t *v, size_t n)
+{
+    return put_data(f, name, H5T_STD_I32LE, H5T_NATIVE_INT32, v, n, 0);
+}
 
 int io_model_put_array(io_model_t *f, const char *name, const float *v, size_t n)
 {
@@ -233,6 +246,36 @@ static int get_floats(io_model_t *f, const char *name, float *data, size_t rows,
 }
 
 int io_model_get(io_model_t *f, const io_tensor_t *t) { return get_floats(f, t->name, t->data, t->rows, t->cols); }
+
+int io_model_get_ints(io_model_t *f, const char *name, int32_t *v, size_t n)
+{
+    hid_t ds = io_model_has(f, name) ? H5Dopen2(f->file, name, H5P_DEFAULT) : -1, t = ds < 0 ? -1 : H5Dget_type(ds);
+    const int is_float = t >= 0 && H5Tget_class(t) == H5T_FLOAT;
+    if (t >= 0) H5Tclose(t);
+    if (ds >= 0) H5Dclose(ds);
+    if (is_float) { /* files before integer grids: whole numbers stored as float32 */
+        float *x = malloc(n * sizeof *x);
+        int rc = x ? get_floats(f, name, x, n, 0) : base_error(BASE_ENOMEM, "out of memory");
+        for (size_t i = 0; rc == BASE_OK && i < n; i++) {
+            if (!(x[i] >= INT32_MIN && x[i] <= INT32_MAX) || x[i] != (float)(int32_t)x[i])
+                rc = base_error(BASE_EIO, "%s: %s[%zu] = %g is not a whole number", f->path, name, i, x[i]);
+            else v[i] = (int32_t)x[i];
+        }
+        free(x);
+        return rc;
+    }
+    BASE_TRY(open_checked(f, name, H5T_INTEGER, &ds));
+    hsize_t dims[2] = {0, 0};
+    int rank = 0;
+    if (io_h5_dims(ds, H5T_INTEGER, 2, &rank, dims) < 0 || rank != 1 || dims[0] != n) {
+        H5Dclose(ds);
+        return base_error(BASE_EIO, "%s: %s is not a vector of %zu integers", f->path, name, n);
+    }
+    herr_t e = H5Dread(ds, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, v);
+    H5Dclose(ds);
+    return e < 0 ? base_error(BASE_EIO, "%s: %s cannot be read (checksum mismatch: corrupted file?)", f->path, name)
+                 : BASE_OK;
+}
 
 int io_model_get_array(io_model_t *f, const char *name, float *v, size_t n)
 {

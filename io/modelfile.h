@@ -40,6 +40,8 @@ int io_model_create(io_model_t *f, const char *path, int force, const char *conf
 int io_model_put(io_model_t *f, const io_tensor_t *t);
 int io_model_put_i64(io_model_t *f, const char *name, int64_t v);
 int io_model_put_f64(io_model_t *f, const char *name, double v);
+/* a vector of n int32 (e.g. bin counts) at name */
+int io_model_put_ints(io_model_t *f, const char *name, const int32_t *v, size_t n);
 /* a flat float array under /state (rows = n, cols = 0) */
 int io_model_put_array(io_model_t *f, const char *name, const float *v, size_t n);
 
@@ -50,6 +52,8 @@ int io_model_get(io_model_t *f, const io_tensor_t *t);
 int io_model_get_i64(io_model_t *f, const char *name, int64_t *v);
 int io_model_get_f64(io_model_t *f, const char *name, double *v);
 int io_model_get_array(io_model_t *f, const char *name, float *v, size_t n);
+/* n integers at name: an int32 vector, or (older files) float32 whole numbers. */
+int io_model_get_ints(io_model_t *f, const char *name, int32_t *v, size_t n);
 /* 1 if the entry exists. */
 int io_model_has(io_model_t *f, const char *name);
 

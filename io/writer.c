@@ -31,7 +31,8 @@ static void h5_unlock(io_writer_t *w)
 }
 
 /* An extendible (0 x cols) float32 dataset, chunked (rows x cols), deflate, shuffle first if asked. */
-static hid_t make_dset(hid_t f, const char *name, hsize_t cols, hsize_t rows, int deflate, int shuffle)
+/* A (0, cols) dataset growing in rows, chunks of rows x cols, stored as type. */
+static hid_t make_dset(hid_t f, const char *name, hid_t type, hsize_t cols, hsize_t rows, int deflate, int shuffle)
 {
     hsize_t dims[2] = {0, cols}, maxd[2] = {H5S_UNLIMITED, cols}, chunk[2] = {rows, cols};
     hid_t sp = H5Screate_simple(2, dims, maxd), dcpl = H5Pcreate(H5P_DATASET_CREATE);
@@ -40,7 +41,7 @@ static hid_t make_dset(hid_t f, const char *name, hsize_t cols, hsize_t rows, in
         if (shuffle) H5Pset_shuffle(dcpl);
         H5Pset_deflate(dcpl, (unsigned)deflate);
     }
-    hid_t ds = H5Dcreate2(f, name, H5T_IEEE_F32LE, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    hid_t ds = H5Dcreate2(f, name, type, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     H5Pclose(dcpl);
     H5Sclose(sp);
     return ds;
@@ -101,24 +102,27 @@ int io_writer_open(io_writer_t *w, const char *path, const phys_geometry_t *g, c
     if (w->file < 0) return base_error(BASE_EIO, "%s: cannot create (%s)", w->tmp, strerror(errno));
     size_t rows = o->chunk_rows ? o->chunk_rows : (size_t)((1u << 20) / ((size_t)g->n_voxels * 4));
     if (rows < 1) rows = 1;
-    w->d_e = make_dset(w->file, "incident_energies", 1, rows * 64, o->deflate, 1);
+    /* the official datasets' types: energies float64 (the challenge's evaluate.py computes in
+     * float64 and mixes them into its classifier inputs), showers float32 */
+    w->d_e = make_dset(w->file, "incident_energies", H5T_IEEE_F64LE, 1, rows * 64, o->deflate, 1);
     int bad = w->d_e < 0;
     if (w->V) {
-        w->d_x = make_dset(w->file, "showers", (hsize_t)w->V, rows, o->deflate, o->shower_shuffle);
+        w->d_x = make_dset(w->file, "showers", H5T_IEEE_F32LE, (hsize_t)w->V, rows, o->deflate, o->shower_shuffle);
         bad |= w->d_x < 0;
     }
     w->n_extra = o->n_extra;
     for (int k = 0; k < o->n_extra; k++) {
         w->extra_cols[k] = o->extra_cols[k];
         hsize_t er = (1u << 20) / ((hsize_t)o->extra_cols[k] * 4);
-        w->d_extra[k] = make_dset(w->file, o->extra_name[k], (hsize_t)o->extra_cols[k], er ? er : 1, o->deflate, 1);
+        w->d_extra[k] =
+            make_dset(w->file, o->extra_name[k], H5T_IEEE_F32LE, (hsize_t)o->extra_cols[k], er ? er : 1, o->deflate, 1);
         bad |= w->d_extra[k] < 0;
     }
     int rc = bad ? base_error(BASE_EIO, "%s: cannot create datasets", w->tmp) : BASE_OK;
     if (rc == BASE_OK) rc = io_writer_attr_str(w, "geometry", g->name);
     if (rc == BASE_OK) rc = io_writer_attr_int(w, "n_voxels", g->n_voxels);
     if (rc == BASE_OK) rc = io_writer_attr_str(w, "units", "MeV");
-    if (rc == BASE_OK) rc = io_writer_attr_str(w, "format", "CaloChallenge 2022");
+    if (rc == BASE_OK) rc = io_writer_attr_str(w, "format", o->format ? o->format : "CaloChallenge 2022");
     if (rc == BASE_OK && o->producer) rc = io_writer_attr_str(w, "producer", o->producer);
     if (rc == BASE_OK && w->V && o->threads > 0) {
         io_chunkpipe_codec_t codec = {.level = o->deflate, .shuffle = o->shower_shuffle, .zlib = o->zlib};

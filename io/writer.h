@@ -1,9 +1,11 @@
 /* io/writer.h: writing CaloChallenge-layout shower files, appendable in batches, atomically.
  *
- * The file holds incident_energies (N, 1) and showers (N, V), float32, MeV, each chunked and
- * compressed with the shuffle filter + deflate (zlib), readable by h5py and any HDF5 reader.
- * Root attributes: geometry (name), n_voxels, units ("MeV"), producer ("showervae X.Y.Z"),
- * format ("CaloChallenge 2022"), plus the caller's string and integer attributes (e.g. seed).
+ * The file holds incident_energies (N, 1) float64 and showers (N, V) float32, MeV, as the
+ * official CaloChallenge files type them, each chunked and compressed with deflate (shuffle
+ * for the energies; for the showers only with opts.shower_shuffle), readable by h5py and any
+ * HDF5 reader. Root attributes, strings as variable-length UTF-8 (h5py: str): geometry
+ * (name), n_voxels, units ("MeV"), producer ("showervae X.Y.Z"), format ("CaloChallenge 2022"
+ * or opts.format), plus the caller's string and integer attributes (e.g. seed).
  * With opts.threads > 0 the showers are compressed on that many worker threads and stored by
  * direct chunk writes while the caller goes on (io/chunkpipe.h): the same bytes on disk as
  * HDF5's own filters would write, several times faster; threads = 0 uses HDF5's filter on the
@@ -54,6 +56,7 @@ typedef struct {
     int zlib;           /* the threads deflate with zlib instead of libdeflate (same format) */
     int no_showers;     /* omit the showers dataset (e.g. a file of latents) */
     const char *producer; /* the "producer" attribute, e.g. "showervae 0.2.0" (NULL: none) */
+    const char *format;   /* the "format" attribute (NULL: "CaloChallenge 2022") */
     int n_extra;        /* further (N, cols) float32 datasets written row by row */
     const char *extra_name[IO_WRITER_MAX_EXTRA];
     int extra_cols[IO_WRITER_MAX_EXTRA];

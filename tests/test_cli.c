@@ -1,6 +1,11 @@
 /* tests/test_cli.c: the showervae program end to end: simulate, inspect, errors and exit codes. */
 #include "layers/dense.h"
+#include "io/hash.h"
+#include "io/h5.h"
+#include "base/status.h"
 #include "tests/testutil.h"
+
+#include <hdf5.h>
 
 #include <criterion/criterion.h>
 #include <stdarg.h>
@@ -97,6 +102,57 @@ Test(cli, every_command_help_lists_options_with_defaults)
     cr_expect(strstr(out, "--geometry") != NULL);
 }
 
+
+/* The stored type of dataset name in file p is type (e.g. H5T_IEEE_F64LE). */
+static int dset_is(const char *p, const char *name, hid_t type)
+{
+    hid_t f = H5Fopen(p, H5F_ACC_RDONLY, H5P_DEFAULT), d = f < 0 ? -1 : H5Dopen2(f, name, H5P_DEFAULT);
+    hid_t t = d < 0 ? -1 : H5Dget_type(d);
+    int ok = t >= 0 && H5Tequal(t, type) > 0;
+    if (t >= 0) H5Tclose(t);
+    if (d >= 0) H5Dclose(d);
+    if (f >= 0) H5Fclose(f);
+    return ok;
+}
+
+/* Root attribute name of p as a string, if it is a variable-length UTF-8 string (what h5py
+ * reads as str); NULL otherwise. Caller frees. */
+static char *utf8_attr(const char *p, const char *name)
+{
+    hid_t f = H5Fopen(p, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) return NULL;
+    char *v = NULL;
+    if (H5Aexists(f, name) > 0) {
+        hid_t a = H5Aopen(f, name, H5P_DEFAULT), t = H5Aget_type(a);
+        if (H5Tis_variable_str(t) > 0 && H5Tget_cset(t) == H5T_CSET_UTF8) v = io_h5_get_str(f, name);
+        H5Tclose(t), H5Aclose(a);
+    }
+    H5Fclose(f);
+    return v;
+}
+
+/* A generated or encoded file: the official types (incident_energies float64, showers float32)
+ * and string attributes as variable-length UTF-8, naming the model by absolute path and hash. */
+static void expect_layout_and_provenance(const char *p, const char *model, int showers)
+{
+    cr_expect(dset_is(p, "incident_energies", H5T_IEEE_F64LE), "%s: incident_energies not float64", p);
+    if (showers) cr_expect(dset_is(p, "showers", H5T_IEEE_F32LE), "%s: showers not float32", p);
+    const char *names[] = {"geometry", "format", "producer", "units", "source", "model", "model_sha256"};
+    for (int i = 0; i < 7; i++) {
+        char *v = utf8_attr(p, names[i]);
+        cr_expect(v != NULL, "%s: attribute %s missing or not a variable-length UTF-8 string", p, names[i]);
+        if (i == 5 && v) cr_expect(v[0] == '/' && strstr(v, model) != NULL, "%s: model = '%s'", p, v);
+        if (i == 6 && v) {
+            char hex[65];
+            char path[600];
+            snprintf(path, sizeof path, "%s/%s", D, model);
+            cr_assert_eq(io_sha256_file(path, hex), BASE_OK, "%s", base_last_error());
+            cr_expect(strcmp(v, hex) == 0, "%s: model_sha256 %s, the model's bytes hash to %s", p, v, hex);
+        }
+        free(v);
+    }
+}
+
 Test(cli, train_generate_encode_round_trip)
 {
     char out[16384], c[600];
@@ -133,6 +189,12 @@ Test(cli, train_generate_encode_round_trip)
     const char *en = strstr(out, "energies");
     cr_assert(en && sscanf(en, "energies %lf .. %lf GeV", &lo, &hi) == 2, "%s", out);
     cr_expect(lo >= 2 && hi <= 10, "energies %g .. %g GeV outside 2:10", lo, hi);
+    snprintf(c, sizeof c, "%s/g1.h5", D);
+    expect_layout_and_provenance(c, "m.h5", 1);
+    char *en_attr = utf8_attr(c, "energies"), *fmt = utf8_attr(c, "format");
+    cr_expect(en_attr && strcmp(en_attr, "log-uniform 2:10 GeV") == 0, "energies attribute '%s'", en_attr);
+    cr_expect(fmt && strcmp(fmt, "CaloChallenge 2022") == 0, "format '%s'", fmt);
+    free(en_attr), free(fmt);
     cr_assert_eq(run(out, sizeof out, "generate -m %s/m.h5 --energies-from %s/d.h5 -q -o %s/g3.h5", D, D, D), 0, "%s", out);
     snprintf(c, sizeof c, "h5diff %s/d.h5 %s/g3.h5 /incident_energies", D, D);
     cr_expect_eq(system(c), 0, "--energies-from did not copy the energies");
@@ -143,6 +205,11 @@ Test(cli, train_generate_encode_round_trip)
     snprintf(c, sizeof c, "grep -q 'mu .*{200/Inf, 4}' %s/ls.txt && grep -q 'sigma .*{200/Inf, 4}' %s/ls.txt && "
                           "grep -q 'showers .*{200/Inf, 6480}' %s/ls.txt", D, D, D);
     cr_expect_eq(system(c), 0, "encode output lacks mu/sigma/showers of the right shape");
+    snprintf(c, sizeof c, "%s/z.h5", D);
+    expect_layout_and_provenance(c, "m.h5", 1);
+    fmt = utf8_attr(c, "format");
+    cr_expect(fmt && strstr(fmt, "latents") && !strstr(fmt, "CaloChallenge"), "an encode file's format: '%s'", fmt);
+    free(fmt);
     /* the learned prior: the default, --prior standard switches it off (other showers), the file
      * says which; fit-prior refits it with another component count into a new file */
     cr_assert_eq(run(out, sizeof out, "generate -m %s/m.h5 -n 90 -e 2:10 -s 4 -q --prior standard -o %s/p1.h5", D, D), 0,

@@ -4,6 +4,7 @@
 #include "io/h5.h"
 #include "io/chunkread.h"
 #include "io/dataset.h"
+#include "io/hash.h"
 #include "io/loader.h"
 #include "io/chunkpipe.h"
 #include "io/writer.h"
@@ -745,4 +746,23 @@ Test(io, a_loader_on_data_in_memory_gives_the_batches_of_the_file)
         }
         for (int k = 0; k < 2; k++) io_loader_free(&L[k]), io_dataset_close(&d[k]), free(E[k]), free(X[k]);
     }
+}
+
+/* SHA-256 (io/hash.h) against the FIPS 180-2 example "abc" and the empty message; a missing
+ * file is an error naming it. */
+Test(io, sha256_of_files_matches_the_standard_examples)
+{
+    const char *p = path("abc.txt");
+    char hex[65];
+    FILE *f = fopen(p, "wb");
+    cr_assert(f && fwrite("abc", 1, 3, f) == 3);
+    fclose(f);
+    cr_assert_eq(io_sha256_file(p, hex), BASE_OK, "%s", base_last_error());
+    cr_expect_str_eq(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    f = fopen(p, "wb");
+    fclose(f);
+    cr_assert_eq(io_sha256_file(p, hex), BASE_OK);
+    cr_expect_str_eq(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    cr_expect_eq(io_sha256_file(path("none.bin"), hex), BASE_EIO);
+    cr_expect(strstr(base_last_error(), "none.bin") != NULL, "%s", base_last_error());
 }

@@ -316,6 +316,41 @@ Test(vae, saved_models_round_trip_and_bad_files_are_rejected)
     cr_expect(memcmp(l.A.param, m.A.param, m.A.n * 4) == 0, "parameters differ after a round trip");
     cr_expect(phys_geometry_same_binning(&g, &lg));
     vae_model_free(&l);
+    /* bin counts are int32 now; a model written before (float32 whole numbers) still loads,
+     * and a fraction there is refused */
+    for (int k = 0; k < 2; k++) {
+        const char *pc = path(k ? "frac.h5" : "old.h5");
+        char cmd[600];
+        snprintf(cmd, sizeof cmd, "cp %s %s", p, pc);
+        cr_assert_eq(system(cmd), 0);
+        hid_t f = H5Fopen(pc, H5F_ACC_RDWR, H5P_DEFAULT);
+        for (int d = 0; d < 2; d++) {
+            const char *name = d ? "/geometry/n_alpha" : "/geometry/n_r";
+            float v[64];
+            for (int i = 0; i < g.n_layers; i++) v[i] = (float)(d ? g.n_alpha[i] : g.n_r[i]) + (k && i == 3 ? 0.5f : 0.f);
+            cr_assert(H5Ldelete(f, name, H5P_DEFAULT) >= 0);
+            hsize_t n = (hsize_t)g.n_layers;
+            hid_t sp = H5Screate_simple(1, &n, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+            H5Pset_chunk(dcpl, 1, &n);
+            H5Pset_fletcher32(dcpl);
+            hid_t ds = H5Dcreate2(f, name, H5T_IEEE_F32LE, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+            cr_assert(ds >= 0 && H5Dwrite(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0);
+            H5Dclose(ds), H5Pclose(dcpl), H5Sclose(sp);
+        }
+        H5Fclose(f);
+        if (!k) {
+            cr_assert_eq(vae_model_load(&l, &lg, pc, &tu_ctx, 0, NULL), BASE_OK, "float bin counts: %s", base_last_error());
+            cr_expect(phys_geometry_same_binning(&g, &lg));
+            vae_model_free(&l);
+        } else {
+            cr_expect_eq(vae_model_load(&l, &lg, pc, &tu_ctx, 0, NULL), BASE_EIO);
+            cr_expect(strstr(base_last_error(), "whole number") != NULL, "%s", base_last_error());
+        }
+    }
+    hid_t fi = H5Fopen(p, H5F_ACC_RDONLY, H5P_DEFAULT), di = H5Dopen2(fi, "/geometry/n_r", H5P_DEFAULT);
+    hid_t ti = H5Dget_type(di);
+    cr_expect(H5Tequal(ti, H5T_STD_I32LE) > 0, "bin counts are not stored as int32");
+    H5Tclose(ti), H5Dclose(di), H5Fclose(fi);
     vae_train_state_t st;
     cr_expect_eq(vae_model_load(&l, &lg, p, &tu_ctx, 0, &st), BASE_EIO, "a model is not a checkpoint");
     /* a shower file is not a model */

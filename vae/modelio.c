@@ -14,34 +14,35 @@
 
 #define MAX_TENSORS 128
 
-/* The grid as three float tensors: n_r (L), n_alpha (L), r_edges (L, PHYS_MAX_REDGES). */
+/* The grid: n_r (L) and n_alpha (L) as int32, r_edges (L, PHYS_MAX_REDGES) as float. */
 static int put_geometry(io_model_t *f, const phys_geometry_t *g)
 {
     const size_t L = (size_t)g->n_layers;
-    float *nr = malloc(L * sizeof *nr), *na = malloc(L * sizeof *na), *e = calloc(L * PHYS_MAX_REDGES, sizeof *e);
-    int rc = (nr && na && e) ? BASE_OK : base_error(BASE_ENOMEM, "out of memory");
-    for (size_t l = 0; rc == BASE_OK && l < L; l++) {
-        nr[l] = (float)g->n_r[l];
-        na[l] = (float)g->n_alpha[l];
+    int32_t nr[PHYS_MAX_LAYERS], na[PHYS_MAX_LAYERS];
+    float *e = calloc(L * PHYS_MAX_REDGES, sizeof *e);
+    if (!e) return base_error(BASE_ENOMEM, "out of memory");
+    for (size_t l = 0; l < L; l++) {
+        nr[l] = g->n_r[l];
+        na[l] = g->n_alpha[l];
         for (int i = 0; i <= g->n_r[l]; i++) e[l * PHYS_MAX_REDGES + i] = (float)g->r_edges[l][i];
     }
-    io_tensor_t t[3] = {{"/geometry/n_r", nr, L, 0}, {"/geometry/n_alpha", na, L, 0},
-                        {"/geometry/r_edges", e, L, PHYS_MAX_REDGES}};
-    for (int i = 0; i < 3 && rc == BASE_OK; i++) rc = io_model_put(f, &t[i]);
-    free(nr), free(na), free(e);
+    io_tensor_t t = {"/geometry/r_edges", e, L, PHYS_MAX_REDGES};
+    int rc = io_model_put_ints(f, "/geometry/n_r", nr, L);
+    if (rc == BASE_OK) rc = io_model_put_ints(f, "/geometry/n_alpha", na, L);
+    if (rc == BASE_OK) rc = io_model_put(f, &t);
+    free(e);
     return rc;
 }
 
 /* Layer l of the stored grid: whole bin counts within the limits, edges finite, >= 0 and
  * increasing. */
-static int check_layer(const io_model_t *f, size_t l, float nr, float na, const float *e)
+static int check_layer(const io_model_t *f, size_t l, int32_t nr, int32_t na, const float *e)
 {
-    int ok = nr >= 0 && nr < PHYS_MAX_REDGES && nr == (float)(int)nr && na >= 0 && na <= BASE_MAX_ALPHA &&
-             na == (float)(int)na;
+    int ok = nr >= 0 && nr < PHYS_MAX_REDGES && na >= 0 && na <= BASE_MAX_ALPHA;
     for (int i = 0; ok && i <= (int)nr; i++) ok = isfinite(e[i]) && e[i] >= 0 && (i == 0 || e[i] > e[i - 1]);
     return ok ? BASE_OK
-              : base_error(BASE_EIO, "%s: bad /geometry (layer %zu: %g radial x %g angular bins, or its edges are not "
-                           "increasing numbers >= 0)", f->path, l, nr, na);
+              : base_error(BASE_EIO, "%s: bad /geometry (layer %zu: %d radial x %d angular bins, or its edges are not "
+                           "increasing numbers >= 0)", f->path, l, (int)nr, (int)na);
 }
 
 /* The grid stored in the model, checked: layers and bins within the limits (base/limits.h),
@@ -57,22 +58,27 @@ static int get_geometry(io_model_t *f, phys_geometry_t *g, const vae_config_t *c
     int rank = 0;
     hid_t ds = io_model_has(f, "/geometry/n_r") ? H5Dopen2(f->file, "/geometry/n_r", H5P_DEFAULT) : -1;
     if (ds < 0) return base_error(BASE_EIO, "%s: no /geometry in the model", f->path);
-    int bad = io_h5_dims(ds, H5T_FLOAT, 2, &rank, dims) < 0 || rank != 1;
+    hid_t ty = H5Dget_type(ds); /* int32 since integer grids, float32 before */
+    H5T_class_t cls = ty >= 0 ? H5Tget_class(ty) : H5T_NO_CLASS;
+    if (ty >= 0) H5Tclose(ty);
+    int bad = (cls != H5T_INTEGER && cls != H5T_FLOAT) || io_h5_dims(ds, cls, 2, &rank, dims) < 0 || rank != 1;
     H5Dclose(ds);
     hsize_t L = dims[0];
     if (bad || L < 1 || L > PHYS_MAX_LAYERS)
         return base_error(BASE_EIO, "%s: /geometry/n_r must be a vector of 1 to %d layers", f->path, PHYS_MAX_LAYERS);
-    float nr[PHYS_MAX_LAYERS], na[PHYS_MAX_LAYERS], *e = malloc(L * PHYS_MAX_REDGES * sizeof *e);
-    io_tensor_t t[3] = {{"/geometry/n_r", nr, L, 0}, {"/geometry/n_alpha", na, L, 0},
-                        {"/geometry/r_edges", e, L, PHYS_MAX_REDGES}};
+    int32_t nr[PHYS_MAX_LAYERS], na[PHYS_MAX_LAYERS];
+    float *e = malloc(L * PHYS_MAX_REDGES * sizeof *e);
+    io_tensor_t t = {"/geometry/r_edges", e, L, PHYS_MAX_REDGES};
     int rc = e ? BASE_OK : base_error(BASE_ENOMEM, "out of memory");
-    for (int i = 0; i < 3 && rc == BASE_OK; i++) rc = io_model_get(f, &t[i]);
+    if (rc == BASE_OK) rc = io_model_get_ints(f, "/geometry/n_r", nr, L);
+    if (rc == BASE_OK) rc = io_model_get_ints(f, "/geometry/n_alpha", na, L);
+    if (rc == BASE_OK) rc = io_model_get(f, &t);
     g->n_layers = (int)L;
     for (size_t l = 0; l < L && rc == BASE_OK; l++) {
         rc = check_layer(f, l, nr[l], na[l], e + l * PHYS_MAX_REDGES);
         if (rc < 0) break;
-        g->n_r[l] = (int)nr[l];
-        g->n_alpha[l] = (int)na[l];
+        g->n_r[l] = nr[l];
+        g->n_alpha[l] = na[l];
         for (int i = 0; i <= g->n_r[l]; i++) g->r_edges[l][i] = e[l * PHYS_MAX_REDGES + i];
     }
     free(e);

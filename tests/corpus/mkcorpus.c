@@ -352,12 +352,22 @@ static hid_t model_copy(const char *src, const char *kind, const char *name)
     return f;
 }
 
+/* The config attribute's text: a variable-length UTF-8 string (what showervae writes) or a
+ * fixed-length one (older files). */
 static char *get_config(hid_t f)
 {
     hid_t a = H5Aopen(f, "config", H5P_DEFAULT), t = H5Aget_type(a);
-    size_t n = H5Tget_size(t);
-    char *s = calloc(n + 1, 1);
-    H5Aread(a, t, s);
+    char *s;
+    if (H5Tis_variable_str(t) > 0) {
+        char *p = NULL;
+        H5Aread(a, t, &p);
+        s = strdup(p ? p : "");
+        H5free_memory(p);
+    } else {
+        size_t n = H5Tget_size(t);
+        s = calloc(n + 1, 1);
+        H5Aread(a, t, s);
+    }
     H5Tclose(t);
     H5Aclose(a);
     return s;

@@ -1,7 +1,9 @@
 /* vae/cli/cli.c: shared helpers of the showervae commands (see cli.h). */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include "vae/cli/cli.h"
 
 #include "base/limits.h"
+#include "io/hash.h"
 #include "base/status.h"
 #include "physics/simulate.h"
 
@@ -127,4 +129,27 @@ int cli_bad_option(const char *cmd, char **argv)
     if (optopt) return cli_err(cmd, 2, "option -%c is unknown or lacks its value (see --help)", optopt);
     return cli_err(cmd, 2, "option %s is unknown, ambiguous or lacks its value (see --help)",
                    optind > 0 ? argv[optind - 1] : "?");
+}
+
+void cli_energy_describe(const cli_energy_t *e, double def_lo_mev, double def_hi_mev, char *s, size_t n)
+{
+    if (e->have_range) {
+        snprintf(s, n, "log-uniform %g:%g GeV", e->lo, e->hi);
+    } else if (e->n_list) {
+        size_t at = (size_t)snprintf(s, n, "list ");
+        for (int i = 0; i < e->n_list && at < n; i++) at += (size_t)snprintf(s + at, n - at, i ? ",%g" : "%g", e->list[i]);
+        if (at < n) snprintf(s + at, n - at, " GeV");
+    } else {
+        snprintf(s, n, "log-uniform %g:%g GeV (the model's range)", def_lo_mev * 1e-3, def_hi_mev * 1e-3);
+    }
+}
+
+int cli_model_provenance(io_writer_t *w, const char *model_path)
+{
+    char hex[65], *abs = realpath(model_path, NULL);
+    int rc = io_sha256_file(model_path, hex);
+    if (rc == BASE_OK) rc = io_writer_attr_str(w, "model", abs ? abs : model_path);
+    if (rc == BASE_OK) rc = io_writer_attr_str(w, "model_sha256", hex);
+    free(abs);
+    return rc;
 }

@@ -7,6 +7,8 @@
 #ifndef VAE_CLI_H
 #define VAE_CLI_H
 
+#include "io/writer.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -48,11 +50,19 @@ typedef struct {
     int n_list, have_range;
 } cli_energy_t;
 
+/* The energy choice as written into a file's "energies" attribute, e.g. "log-uniform 1:1000
+ * GeV", "list 1,2,4 GeV" or the default "log-uniform <def_lo>:<def_hi> GeV (the model's range)". */
+void cli_energy_describe(const cli_energy_t *e, double def_lo_mev, double def_hi_mev, char *s, size_t n);
+
 /* Parses the argument of --energy (list = 0) or --energy-list (list = 1); 0 or 2. */
 int cli_energy_parse(const char *cmd, const char *arg, int list, cli_energy_t *e);
 /* E_mev: (k) entries first .. first + k - 1 of seed's energy stream (physics/simulate.h);
  * without a range or list, log-uniform in [def_lo, def_hi] MeV. */
 void cli_energy_draw(const cli_energy_t *e, double *E_mev, size_t k, uint64_t seed, uint64_t first,
                      double def_lo_mev, double def_hi_mev);
+
+/* Provenance of a file made from a model: root attributes "model" (the model file's absolute
+ * path) and "model_sha256" (the hash of its bytes, io/hash.h). BASE_OK or a status. */
+int cli_model_provenance(io_writer_t *w, const char *model_path);
 
 #endif

@@ -1,4 +1,5 @@
 /* vae/cli/cmd_encode.c: `showervae encode`: amortised inference, the posterior of z for every shower. */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include "io/atomic.h"
 #include "io/dataset.h"
 #include "io/h5.h"
@@ -32,13 +33,14 @@ static void usage(FILE *f)
             "  -h, --help          this text\n");
 }
 
-static int run(vae_infer_t *q, io_dataset_t *d, const phys_geometry_t *g, const char *out, int recon, int force,
-               int quiet)
+static int run(vae_infer_t *q, io_dataset_t *d, const phys_geometry_t *g, const char *model, const char *out,
+               int recon, int force, int quiet)
 {
     const vae_config_t *c = &q->cfg;
     const int V = c->V, Z = c->Z, B = q->max_n;
     io_writer_opts_t wo = io_writer_defaults();
     wo.producer = VAE_PRODUCER;
+    wo.format = recon ? "showervae latents and reconstructions (mu, sigma, showers)" : "showervae latents (mu, sigma)";
     wo.force = force;
     wo.no_showers = !recon;
     if (!io_h5_threadsafe()) wo.threads = 0; /* the input is read while this file is written */
@@ -67,6 +69,15 @@ static int run(vae_infer_t *q, io_dataset_t *d, const phys_geometry_t *g, const 
         return rc;
     }
     cli_progress_end(&p, d->n);
+    char *abs = realpath(d->path, NULL);
+    rc = io_writer_attr_str(&w, "source", "showervae encode");
+    if (rc == BASE_OK) rc = cli_model_provenance(&w, model);
+    if (rc == BASE_OK) rc = io_writer_attr_str(&w, "data", abs ? abs : d->path);
+    free(abs);
+    if (rc < 0) {
+        io_writer_abort(&w);
+        return rc;
+    }
     return io_writer_close(&w);
 }
 
@@ -105,7 +116,7 @@ int cli_cmd_encode(int argc, char **argv)
         rc = io_dataset_open(&d, data, &g);
         if (rc == BASE_OK) {
             rc = vae_infer_init(&q, &m, &ctx, 256, LAYER_F32);
-            if (rc == BASE_OK) rc = run(&q, &d, &g, out, recon, force, quiet);
+            if (rc == BASE_OK) rc = run(&q, &d, &g, model, out, recon, force, quiet);
             vae_infer_free(&q);
             io_dataset_close(&d);
         }

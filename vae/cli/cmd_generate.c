@@ -195,8 +195,13 @@ static int run(const opts_t *o, vae_infer_t *q, const phys_geometry_t *g, const 
     int rc = X[0] && (X[1] || o->mc) && (S || !o->mc) ? BASE_OK
                                                        : base_error(BASE_ENOMEM, "out of memory for a batch of %zu", B);
     if (rc == BASE_OK) rc = generate_into(o, q, &w, E, n, X, S);
+    char en[2400];
+    if (o->from) snprintf(en, sizeof en, "from %s", o->from);
+    else cli_energy_describe(&o->en, q->cfg.e_min_mev, q->cfg.e_max_mev, en, sizeof en);
     if (rc == BASE_OK) rc = io_writer_attr_int(&w, "seed", (int64_t)o->seed);
-    if (rc == BASE_OK) rc = io_writer_attr_str(&w, "source", o->model);
+    if (rc == BASE_OK) rc = io_writer_attr_str(&w, "source", "showervae generate");
+    if (rc == BASE_OK) rc = cli_model_provenance(&w, o->model);
+    if (rc == BASE_OK) rc = io_writer_attr_str(&w, "energies", en);
     if (rc == BASE_OK) rc = io_writer_attr_str(&w, "precision", q->prec == LAYER_BF16 ? "bf16" : "f32");
     if (rc == BASE_OK) rc = io_writer_attr_str(&w, "prior", q->use_prior ? "learned" : "standard normal");
     if (rc == BASE_OK && o->mc) rc = io_writer_attr_int(&w, "mc_dropout_passes", o->mc);
