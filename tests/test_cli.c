@@ -161,6 +161,13 @@ Test(cli, train_generate_encode_round_trip)
     cr_expect_eq(run(out, sizeof out, "train -d %s/d.h5 -p tiny -e 1 -q -o %s/m.h5", D, D), 1, "overwrote: %s", out);
     cr_assert_eq(run(out, sizeof out, "inspect %s/m.h5", D), 0, "%s", out);
     cr_expect(strstr(out, "showervae model") && strstr(out, "hurdle") && strstr(out, "prior      learned: 2-component"), "%s", out);
+    /* the free bits and the KL warm-up as options, recorded in the model */
+    cr_assert_eq(run(out, sizeof out, "train -d %s/d.h5 -p tiny -e 1 --free-bits 0.2 --kl-warmup 5 -q -o %s/mf.h5", D, D),
+                 0, "%s", out);
+    cr_assert_eq(run(out, sizeof out, "inspect %s/mf.h5", D), 0, "%s", out);
+    cr_expect(strstr(out, "free bits 0.2 nats, KL warm-up 5 steps") != NULL, "%s", out);
+    cr_expect_eq(run(out, sizeof out, "train -d %s/d.h5 -p tiny --free-bits -1 -q -o %s/mg.h5", D, D), 2, "%s", out);
+    cr_expect(strstr(out, "--free-bits") != NULL, "%s", out);
     cr_assert_eq(run(out, sizeof out, "inspect %s/m.h5.ckpt", D), 0, "%s", out);
     cr_expect(strstr(out, "checkpoint") && strstr(out, "step 10"), "%s", out);
     /* generation: same seed, other batch sizes, same file; the CaloChallenge layout */

@@ -148,6 +148,8 @@ static int setup(run_t *r)
         if (o->dropout >= 0) c.dropout = o->dropout;
         if (o->keras_init) c.keras_init = 1;
         if (o->lr_constant) c.lr_constant = 1;
+        if (o->set_free_bits) c.free_bits = o->free_bits;
+        if (o->set_kl_warmup) c.kl_warmup_steps = (int)o->kl_warmup;
         double lo = INFINITY, hi = 0; /* the conditioning range is the data's */
         for (size_t i = 0; i < r->data.n; i++) lo = fmin(lo, r->data.energies[i]), hi = fmax(hi, r->data.energies[i]);
         c.e_min_mev = lo;

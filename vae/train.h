@@ -39,6 +39,10 @@ typedef struct {
     float dropout;           /* < 0: the preset's */
     int keras_init;          /* 1: Keras initialisers and zero output bias (Par04's own); 0: the preset's */
     int lr_constant;         /* 1: constant learning rate (Par04's own); 0: the preset's */
+    int set_free_bits;       /* 1: free_bits replaces the preset's */
+    float free_bits;         /* KL floor per latent dimension (nats) */
+    int set_kl_warmup;       /* 1: kl_warmup replaces the preset's */
+    int64_t kl_warmup;       /* steps of linear KL warm-up (0: none) */
     int force;
     size_t data_mem_bytes;   /* the data file is held in memory (read once) when it fits; 0: 4 GiB */
     const base_monitor_t *monitor; /* progress and messages (base/monitor.h); NULL: silent */

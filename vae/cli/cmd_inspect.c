@@ -114,6 +114,8 @@ static int inspect_model(const char *file)
            c->batch_norm ? (c->bn_after_act ? ", batch norm after the activation" : ", batch norm before the activation")
                          : "",
            c->dropout > 0 ? ", dropout" : "");
+    printf("  training   batch %d, lr %g, KL weight %g, free bits %g nats, KL warm-up %d steps\n", c->batch, c->lr,
+           c->beta, c->free_bits, c->kl_warmup_steps);
     printf("  conditions %d inputs; energy range %.4g .. %.4g GeV\n", m.E, c->e_min_mev * 1e-3, c->e_max_mev * 1e-3);
     printf("  parameters %zu (arena floats, with alignment padding)\n", m.A.n);
     if (m.prior.K > 0)

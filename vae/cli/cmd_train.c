@@ -29,6 +29,11 @@ static void usage(FILE *f)
             "                           keras (Par04's own: RandomNormal(0.05), Glorot-uniform heads,\n"
             "                           zero biases) [he]\n"
             "      --lr-schedule S      cosine (2%% warm-up, down to 5%%) or constant (Par04's own) [cosine]\n"
+            "      --free-bits F        KL floor per latent dimension in nats: dimensions below it get\n"
+            "                           no KL gradient (Kingma et al. 2016) [the preset's: default 0.05,\n"
+            "                           others 0]\n"
+            "      --kl-warmup N        KL weight rising linearly from 0 over the first N steps\n"
+            "                           [the preset's: default 2000, others 0]\n"
             "      --val-fraction F     validation share, split by shower index and seed [0.1]\n"
             "      --data-memory MB     hold the data in memory (read and inflated once) when its\n"
             "                           showers fit in MB; else read every epoch (0: never) [4096]\n"
@@ -57,6 +62,7 @@ int cli_cmd_train(int argc, char **argv)
     static const struct option lo[] = {
         {"data", 1, 0, 'd'}, {"output", 1, 0, 'o'}, {"preset", 1, 0, 'p'}, {"geometry", 1, 0, 'g'},
         {"epochs", 1, 0, 'e'}, {"batch", 1, 0, 'b'}, {"lr", 1, 0, 'L'}, {"dropout", 1, 0, 'D'}, {"init", 1, 0, 'I'}, {"lr-schedule", 1, 0, 'J'},
+        {"free-bits", 1, 0, 'B'}, {"kl-warmup", 1, 0, 'W'},
         {"val-fraction", 1, 0, 'V'}, {"seed", 1, 0, 's'}, {"resume", 1, 0, 'R'}, {"checkpoint-every", 1, 0, 'C'}, {"data-memory", 1, 0, 'm'},
         {"max-minutes", 1, 0, 'M'}, {"stop-at-step", 1, 0, 'S'}, {"force", 0, 0, 'f'}, {"quiet", 0, 0, 'q'},
         {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
@@ -92,6 +98,11 @@ int cli_cmd_train(int argc, char **argv)
                 rc = cli_err(C, 2, "--lr-schedule '%s': use cosine or constant", optarg);
             o.lr_constant = !strcmp(optarg, "constant");
             break;
+        case 'B':
+            rc = cli_parse_double(C, "--free-bits", optarg, &d), o.free_bits = (float)d, o.set_free_bits = 1;
+            if (!rc && !(d >= 0 && d <= 100)) rc = cli_err(C, 2, "--free-bits %s: must be in [0, 100] nats", optarg);
+            break;
+        case 'W': rc = cli_parse_int(C, "--kl-warmup", optarg, 0, 1000000000, &v), o.kl_warmup = v, o.set_kl_warmup = 1; break;
         case 'V': rc = cli_parse_double(C, "--val-fraction", optarg, &o.val_fraction); break;
         case 's': rc = cli_parse_u64(C, "--seed", optarg, &o.seed); break;
         case 'R': o.resume = optarg; break;
