@@ -2,6 +2,7 @@
 #include "layers/dense.h"
 #include "io/hash.h"
 #include "io/h5.h"
+#include "vae/history.h"
 #include "base/status.h"
 #include "tests/testutil.h"
 
@@ -235,4 +236,32 @@ Test(cli, train_generate_encode_round_trip)
     /* a model that is not one */
     cr_expect_eq(run(out, sizeof out, "generate -m %s/d.h5 -n 5 -q -o %s/x.h5", D, D), 1, "%s", out);
     cr_expect(strstr(out, "not a showervae model") != NULL, "%s", out);
+}
+
+/* The training history: one row per epoch in OUTPUT.history.csv, kept whole across a stop and
+ * a resume (no epoch twice), never replaced without --force. */
+Test(cli, training_writes_a_history_of_every_epoch)
+{
+    char out[16384], h[600];
+    cr_assert_eq(run(out, sizeof out, "simulate -n 300 -e 1:20 -s 5 -q -o %s/d.h5", D), 0, "%s", out);
+    /* tiny: batch 32, 270 training showers -> 8 steps per epoch; stop inside epoch 2 */
+    cr_assert_eq(run(out, sizeof out, "train -d %s/d.h5 -p tiny -e 3 --stop-at-step 12 -q -o %s/m.h5", D, D), 0, "%s",
+                 out);
+    snprintf(h, sizeof h, "%s/m.h5.history.csv", D);
+    double ep[8], te[8], ve[8], tk[8], vk[8], au[8];
+    cr_expect_eq(vae_history_read(h, 8, ep, te, ve, tk, vk, au), 1, "%s", base_last_error());
+    cr_assert_eq(run(out, sizeof out, "train -d %s/d.h5 -p tiny --resume %s/m.h5.ckpt -q -o %s/m.h5", D, D, D), 0,
+                 "%s", out);
+    int n = vae_history_read(h, 8, ep, te, ve, tk, vk, au);
+    cr_assert_eq(n, 3, "%d rows: %s", n, base_last_error());
+    for (int i = 0; i < n; i++) {
+        cr_expect_eq(ep[i], i + 1, "row %d is epoch %g", i, ep[i]);
+        cr_expect(ve[i] < 0 && vk[i] > 0 && au[i] >= 0 && au[i] <= 4, "row %d: ELBO %g, KL %g, active %g", i, ve[i],
+                  vk[i], au[i]);
+    }
+    cr_expect_eq(run(out, sizeof out, "train -d %s/d.h5 -p tiny -e 1 -q -o %s/m2.h5.x", D, D), 0, "%s", out);
+    snprintf(h, sizeof h, "cp %s/m.h5.history.csv %s/m3.h5.history.csv", D, D);
+    cr_assert_eq(system(h), 0);
+    cr_expect_eq(run(out, sizeof out, "train -d %s/d.h5 -p tiny -e 1 -q -o %s/m3.h5", D, D), 1, "%s", out);
+    cr_expect(strstr(out, "history") != NULL, "%s", out);
 }

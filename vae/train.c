@@ -6,6 +6,7 @@
 #include "layers/ctx.h"
 #include "layers/optim.h"
 #include "layers/schedule.h"
+#include "vae/history.h"
 #include "base/status.h"
 #include "vae/fitprior.h"
 #include "vae/lik.h"
@@ -29,7 +30,9 @@ typedef struct {
     vae_train_state_t st;
     layer_lr_schedule_t sched;
     int64_t steps_per_epoch;
-    char ckpt[1100];
+    char ckpt[1100], hist[1100]; /* OUTPUT.ckpt, OUTPUT.history.csv */
+    double ep_elbo, ep_recon, ep_kl; /* sums over this epoch's batches */
+    int64_t ep_n;
     float *E, *X; /* one batch */
     int have_best;   /* the output holds the best model so far */
     int interrupted; /* *o->cancel was seen */
@@ -253,6 +256,7 @@ static int epoch_loop(run_t *r, int64_t epoch, double t0, vae_terms_t *last)
         if (got < c->batch) break;
         if (b < r->st.batch_in_epoch) continue; /* resuming: batches already trained on */
         BASE_TRY(step(r, last));
+        r->ep_elbo += last->elbo, r->ep_recon += last->recon, r->ep_kl += last->kl, r->ep_n++;
         r->st.batch_in_epoch = b + 1;
         double el = base_now() - t0;
         snprintf(extra, sizeof extra, "ELBO %.1f  recon %.1f  KL %.2f  %.0f showers/s", last->elbo, last->recon,
@@ -283,6 +287,8 @@ static int run(run_t *r, vae_train_result_t *res)
                 c->name, r->tr.n_part, r->va.n_part, c->batch, (long long)r->steps_per_epoch, r->m.A.n);
     for (int64_t e = r->st.epoch; e < c->epochs && rc == BASE_OK && !stopped; e++) {
         r->st.epoch = e;
+        r->ep_elbo = r->ep_recon = r->ep_kl = 0, r->ep_n = 0;
+        const double te = base_now();
         rc = epoch_loop(r, e, t0, &last);
         if (rc == 1) {
             stopped = 1;
@@ -294,6 +300,12 @@ static int run(run_t *r, vae_train_result_t *res)
         if (rc < 0) break;
         report_epoch(r, &v, kl_dim, active, prev_active, e);
         prev_active = active;
+        const double n = r->ep_n > 0 ? (double)r->ep_n : 1;
+        vae_history_row_t h = {e + 1, r->st.step, base_now() - te, layer_lr_at(&r->sched, r->st.step - 1),
+                               r->ep_elbo / n, r->ep_recon / n, r->ep_kl / n, v.elbo, v.recon, v.kl, active, c->Z,
+                               kl_dim};
+        rc = vae_history_append(r->hist, &h);
+        if (rc < 0) break;
         r->st.epoch = e + 1;
         r->st.batch_in_epoch = 0;
         if (v.elbo > r->st.best_val || !r->have_best) { /* the best model on validation */
@@ -329,6 +341,9 @@ int vae_train(const vae_train_opts_t *o, vae_train_result_t *res)
     r.o = o;
     char ck[1100];
     snprintf(ck, sizeof ck, "%s.ckpt", o->out);
+    snprintf(r.hist, sizeof r.hist, "%s.history.csv", o->out);
+    if (!o->force && !o->resume && access(r.hist, F_OK) == 0)
+        return base_error(BASE_EEXIST, "%s: exists, the history of another run (use --force to replace it)", r.hist);
     if (!o->force && !o->resume && access(o->out, F_OK) == 0)
         return base_error(BASE_EEXIST, "%s: exists (use --force to replace it)", o->out);
     if (!o->force && !o->resume && access(ck, F_OK) == 0)
@@ -338,6 +353,8 @@ int vae_train(const vae_train_opts_t *o, vae_train_result_t *res)
     BASE_TRY(io_atomic_not_input(o->out, o->data));
     BASE_TRY(io_atomic_not_input(ck, o->data));
     if (o->resume) BASE_TRY(io_atomic_not_input(o->out, o->resume));
+    if (!o->resume && o->force && access(r.hist, F_OK) == 0 && unlink(r.hist) != 0)
+        return base_error(BASE_EIO, "%s: cannot replace the old history", r.hist);
     int rc = setup(&r);
     if (rc == BASE_OK) rc = run(&r, res);
     teardown(&r);
