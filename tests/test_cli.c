@@ -259,6 +259,17 @@ Test(cli, training_writes_a_history_of_every_epoch)
         cr_expect(ve[i] < 0 && vk[i] > 0 && au[i] >= 0 && au[i] <= 4, "row %d: ELBO %g, KL %g, active %g", i, ve[i],
                   vk[i], au[i]);
     }
+    /* evaluate finds the history through the generated file's model attribute and plots it */
+    cr_assert_eq(run(out, sizeof out, "generate -m %s/m.h5 --energies-from %s/d.h5 -q -o %s/g.h5", D, D, D), 0, "%s", out);
+    cr_assert_eq(run(out, sizeof out, "evaluate -g %s/g.h5 -r %s/d.h5 --protocol quick --no-classifier --no-distances "
+                     "--no-prdc -q -o %s/rep", D, D, D), 0, "%s", out);
+    snprintf(h, sizeof h, "test -s %s/rep/plots/training_curves.png && grep -q 'training history' %s/rep/index.html", D, D);
+    cr_expect_eq(system(h), 0, "the report lacks the training curves");
+    cr_assert_eq(run(out, sizeof out, "evaluate -g %s/d.h5 -r %s/d.h5 --protocol quick --no-classifier --no-distances "
+                     "--no-prdc -q -o %s/rep2", D, D, D), 0, "%s", out);
+    snprintf(h, sizeof h, "test ! -e %s/rep2/plots/training_curves.png && grep -q 'No training history' %s/rep2/index.html",
+             D, D);
+    cr_expect_eq(system(h), 0, "a file without a model got training curves or no note");
     cr_expect_eq(run(out, sizeof out, "train -d %s/d.h5 -p tiny -e 1 -q -o %s/m2.h5.x", D, D), 0, "%s", out);
     snprintf(h, sizeof h, "cp %s/m.h5.history.csv %s/m3.h5.history.csv", D, D);
     cr_assert_eq(system(h), 0);

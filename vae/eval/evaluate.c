@@ -3,7 +3,9 @@
 #include "base/streams.h"
 
 #include "io/dataset.h"
+#include "io/h5.h"
 #include "vae/eval/report.h"
+#include "vae/history.h"
 #include "layers/ctx.h"
 #include "base/rng.h"
 #include "base/status.h"
@@ -46,6 +48,7 @@ typedef struct {
 typedef struct {
     const eval_opts_t *o;
     io_dataset_t d[2]; /* 0 generated, 1 reference */
+    char hist[1100];   /* the generating model's training history, plotted ("": none) */
     phys_geometry_t geo;
     int V, L, nf, F;   /* voxels, layers with voxels, HLF features, classifier HL features */
     int *layer_of;     /* (L) geometry layer of each relevant layer */
@@ -352,6 +355,32 @@ static int write_hists(ev_t *e)
     return BASE_OK;
 }
 
+/* The generated file's model (its "model" attribute) and that model's training history,
+ * plotted when present: *hist receives the history's path ("" when there is none). A missing
+ * or unreadable history is not an error: the report says so. */
+static int write_history(ev_t *e, char *hist, size_t n)
+{
+    hist[0] = 0;
+    char *model = io_h5_get_str(e->d[0].file, "model");
+    if (!model) return BASE_OK;
+    snprintf(hist, n, "%s.history.csv", model);
+    free(model);
+    enum { MAXE = 100000 };
+    double *v = malloc(5 * MAXE * sizeof *v);
+    if (!v) return base_error(BASE_ENOMEM, "evaluate: out of memory");
+    int k = vae_history_read(hist, MAXE, v, v + MAXE, v + 2 * MAXE, v + 3 * MAXE, v + 4 * MAXE, NULL), rc = BASE_OK;
+    if (k > 0) {
+        for (int i = 0; i < k; i++) v[MAXE + i] = -v[MAXE + i], v[2 * MAXE + i] = -v[2 * MAXE + i]; /* -ELBO */
+        char p[1300];
+        snprintf(p, sizeof p, "%s/plots/training_curves.png", e->tmp);
+        rc = eval_plot_curves(p, v, v + MAXE, v + 2 * MAXE, v + 3 * MAXE, v + 4 * MAXE, k);
+    } else {
+        hist[0] = 0; /* absent or not a history: nothing to show */
+    }
+    free(v);
+    return rc;
+}
+
 static int write_profiles(ev_t *e)
 {
     const phys_geometry_t *g = &e->geo;
@@ -530,6 +559,12 @@ static int write_json_html(ev_t *e, const eval_cls_result_t *lo, const eval_cls_
         snprintf(p2, sizeof p2, "%s/plots/%s.png", e->tmp, e->h[k].name);
         if (access(p2, F_OK) == 0) OUT("<img src=\"plots/%s.png\">", e->h[k].name);
     }
+    if (e->hist[0])
+        OUT("<h2>Training</h2><p>The generated file names its model; its training history (%s):</p>"
+            "<img src=\"plots/training_curves.png\">", e->hist);
+    else
+        OUT("<h2>Training</h2><p>No training history: the generated file names no model (its \"model\" attribute), "
+            "or there is no MODEL.h5.history.csv beside it.</p>");
     OUT("<h2>Separation power of every histogram</h2><table><tr><th>histogram</th><th>separation</th><th>data</th></tr>");
     for (int k = 0; k < e->nh; k++)
         OUT("<tr><td>%s</td><td>%.5f</td><td><a href=\"hists/%s.csv\">csv</a></td></tr>", e->h[k].name, e->h[k].sep,
@@ -732,6 +767,7 @@ static int body(ev_t *e, eval_result_t *res)
     }
     BASE_TRY(write_hists(e));
     BASE_TRY(write_profiles(e));
+    BASE_TRY(write_history(e, e->hist, sizeof e->hist));
     return write_json_html(e, &lo, &hi, !o->no_cls, res);
 }
 

@@ -170,6 +170,56 @@ int eval_plot_profile(const char *path, const char *title, const char *xlabel, c
     return finish(path);
 }
 
+/* y0..y1 of series a and b (n points), padded by 5%. */
+static void range2(const double *a, const double *b, int n, double *y0, double *y1)
+{
+    double lo = INFINITY, hi = -INFINITY;
+    for (int i = 0; i < n; i++) lo = fmin(lo, fmin(a[i], b[i])), hi = fmax(hi, fmax(a[i], b[i]));
+    if (!(hi > lo)) lo -= 1, hi += 1;
+    *y0 = lo - 0.05 * (hi - lo), *y1 = hi + 0.05 * (hi - lo);
+}
+
+/* One panel of training curves: train (grey, wide) and validation (blue) against epoch. */
+static void curve_panel(const double *x, const double *tr, const double *va, int n, double yb, double yt,
+                        const char *ylabel, const char *xlabel, const char *title)
+{
+    double y0, y1;
+    range2(tr, va, n, &y0, &y1);
+    plvpor(0.14, 0.95, yb, yt);
+    plwind(x[0] - 0.5, x[n - 1] + 0.5, y0, y1);
+    plcol0(1);
+    plbox(xlabel[0] ? "bcnst" : "bcst", 0, 0, "bcnstv", 0, 0);
+    pllab(xlabel, ylabel, title);
+    PLFLT *px = malloc((size_t)n * sizeof *px), *pa = malloc((size_t)n * sizeof *pa), *pb = malloc((size_t)n * sizeof *pb);
+    if (px && pa && pb) {
+        for (int i = 0; i < n; i++) px[i] = x[i], pa[i] = tr[i], pb[i] = va[i];
+        plcol0(2), plwidth(3), plline(n, px, pa), plpoin(n, px, pa, 17);
+        plcol0(3), plwidth(2), plline(n, px, pb), plpoin(n, px, pb, 17);
+        plwidth(1);
+    }
+    free(px), free(pa), free(pb);
+    PLINT opt[2] = {PL_LEGEND_LINE, PL_LEGEND_LINE}, col[2] = {2, 3}, st[2] = {1, 1}, tc[2] = {1, 1};
+    PLFLT wid[2] = {3, 2}, lw, lh;
+    const char *txt[2] = {"training", "validation"};
+    /* the legend in the right-hand corner the curves' last points leave free */
+    const int high = fmax(tr[n - 1], va[n - 1]) > 0.5 * (y0 + y1);
+    pllegend(&lw, &lh, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX,
+             (high ? PL_POSITION_BOTTOM : PL_POSITION_TOP) | PL_POSITION_RIGHT | PL_POSITION_INSIDE, 0.01, 0.01, 0.08, 0,
+             1, 1, 2, 1, 2, opt, 1.0, 0.9, 2.0, 0.9, tc, txt, NULL, NULL, NULL, NULL, col, st, wid, NULL, NULL, NULL,
+             NULL);
+}
+
+int eval_plot_curves(const char *path, const double *epoch, const double *tr_loss, const double *va_loss,
+                     const double *tr_kl, const double *va_kl, int n)
+{
+    if (n < 1) return base_error(BASE_EINVAL, "%s: no epochs to plot", path);
+    begin(path, 800, 700);
+    curve_panel(epoch, tr_loss, va_loss, n, 0.56, 0.92, "-ELBO [nats per shower]", "",
+                "training history (the model's MODEL.h5.history.csv)");
+    curve_panel(epoch, tr_kl, va_kl, n, 0.10, 0.46, "KL [nats per shower]", "epoch", "");
+    return finish(path);
+}
+
 /* One heat map of img (n_alpha rows, n_r columns) in the current viewport. */
 static void heatmap(const double *img, int n_alpha, int n_r, const double *r_edges, double lo, double hi,
                     const char *title)

@@ -19,6 +19,10 @@ int eval_plot_profile(const char *path, const char *title, const char *xlabel, c
  * log10 colour scale. */
 int eval_plot_image(const char *path, const char *title, const double *ref, const double *gen, int n_alpha, int n_r,
                   const double *r_edges);
+/* Training curves against epoch (n points): -ELBO and KL per shower, training (grey) and
+ * validation (blue) in two panels. */
+int eval_plot_curves(const char *path, const double *epoch, const double *tr_loss, const double *va_loss,
+                     const double *tr_kl, const double *va_kl, int n);
 /* CSV of a histogram: bin_low,bin_high,reference,generated (raw counts). */
 int eval_write_hist_csv(const char *path, const double *edges, const double *ref, const double *gen, int n);
 
