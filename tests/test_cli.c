@@ -270,6 +270,9 @@ Test(cli, training_writes_a_history_of_every_epoch)
     snprintf(h, sizeof h, "test ! -e %s/rep2/plots/training_curves.png && grep -q 'No training history' %s/rep2/index.html",
              D, D);
     cr_expect_eq(system(h), 0, "a file without a model got training curves or no note");
+    snprintf(h, sizeof h, "grep -q '\"separation_noise_floor\"' %s/rep2/metrics.json && grep -q 'noise floor' %s/rep2/index.html",
+             D, D);
+    cr_expect_eq(system(h), 0, "the report lacks the separations' noise floor");
     cr_expect_eq(run(out, sizeof out, "train -d %s/d.h5 -p tiny -e 1 -q -o %s/m2.h5.x", D, D), 0, "%s", out);
     snprintf(h, sizeof h, "cp %s/m.h5.history.csv %s/m3.h5.history.csv", D, D);
     cr_assert_eq(system(h), 0);

@@ -42,7 +42,8 @@ typedef struct {
     char name[48], xlabel[80];
     int logx, logy;
     eval_hist_t h[2]; /* 0 generated, 1 reference */
-    double sep;
+    eval_hist_t half[2]; /* the reference's even and odd showers */
+    double sep, floor; /* separation; the noise floor: that of the reference's two halves */
 } hpair_t;
 
 typedef struct {
@@ -126,6 +127,8 @@ static int add_hist(ev_t *e, const char *name, const char *xl, int n, double lo,
     p->logx = logx, p->logy = logy;
     if (logx && !(hi > lo)) hi = lo * 10;
     BASE_TRY(eval_hist_init(&p->h[0], n, lo, hi, logx));
+    BASE_TRY(eval_hist_init(&p->half[0], n, lo, hi, logx));
+    BASE_TRY(eval_hist_init(&p->half[1], n, lo, hi, logx));
     return eval_hist_init(&p->h[1], n, lo, hi, logx);
 }
 
@@ -221,19 +224,26 @@ static void cc_row(const ev_t *e, double E, const double *f, double *r)
 }
 
 /* ---- pass 2: everything else ---- */
+/* Histogram k of sample s gets v; a reference shower also fills its half (by index parity). */
+static void fill(ev_t *e, int k, int s, size_t i, double v)
+{
+    eval_hist_fill(&e->h[k].h[s], v);
+    if (s) eval_hist_fill(&e->h[k].half[i & 1], v);
+}
+
 static void visit_fill(ev_t *e, int s, size_t i, float E, const float *x, const double *f)
 {
-    eval_hist_fill(&e->h[0].h[s], f[0] / E);
+    fill(e, 0, s, i, f[0] / E);
     int b = ilogb(E) - DISC_LOG2_FIRST; /* E in [2^(8+b), 2^(9+b)) */
-    if (e->k_disc && E > 0 && b >= 0 && b < DISC_N) eval_hist_fill(&e->h[e->k_disc + b].h[s], f[0] / E);
+    if (e->k_disc && E > 0 && b >= 0 && b < DISC_N) fill(e, e->k_disc + b, s, i, f[0] / E);
     for (int v = 0; v < e->V; v++) {
-        if (x[v] > 0) eval_hist_fill(&e->h[1].h[s], x[v]);
+        if (x[v] > 0) fill(e, 1, s, i, x[v]);
         e->img[s][v] += x[v];
     }
     /* feature order per layer: E, EC_x, EC_y, EC_r, W_x, W_y, W_r, S (observables.h) */
     for (int j = 0; j < e->L; j++)
         for (int k = 0; k < PHYS_HLF_PER_LAYER; k++)
-            eval_hist_fill(&e->h[2 + PHYS_HLF_PER_LAYER * j + k].h[s], f[1 + PHYS_HLF_PER_LAYER * j + k]);
+            fill(e, 2 + PHYS_HLF_PER_LAYER * j + k, s, i, f[1 + PHYS_HLF_PER_LAYER * j + k]);
     phys_obs_add(&e->obs[s], E, x);
     float *r = e->hl + ((s ? e->d[0].n : 0) + i) * (size_t)e->F;
     if (e->o->quick) {
@@ -346,7 +356,10 @@ static int write_hists(ev_t *e)
         if (rc == BASE_OK && (j < 0 || j >= e->L || e->L <= 10 || j % 5 == 0)) {
             snprintf(p, sizeof p, "%s/plots/%s.png", e->tmp, h->name);
             char t[160];
-            snprintf(t, sizeof t, "%s (separation %.4f)", h->name, h->sep);
+            /* the physics label (the x label without its unit), the separation and its floor */
+            int nl = (int)strcspn(h->xlabel, "[");
+            while (nl > 0 && h->xlabel[nl - 1] == ' ') nl--;
+            snprintf(t, sizeof t, "%.*s: separation %.4f (noise floor %.4f)", nl, h->xlabel, h->sep, h->floor);
             rc = eval_plot_hist(p, t, h->xlabel, edges, h->h[1].h, h->h[0].h, h->h[0].n, h->logx, h->logy);
         }
         free(edges);
@@ -469,14 +482,17 @@ static int write_json_html(ev_t *e, const eval_cls_result_t *lo, const eval_cls_
     cJSON_AddNumberToObject(j, "mean_etot_einc_reference", e->obs[1].ratio_mean);
     double s = 0, mx = 0;
     int ns = 0; /* separations defined (NaN: a ds1 energy one sample lacks; JSON null) */
+    cJSON *fl = cJSON_CreateObject();
     for (int k = 0; k < e->nh; k++) {
         cJSON_AddNumberToObject(sep, e->h[k].name, e->h[k].sep);
+        cJSON_AddNumberToObject(fl, e->h[k].name, e->h[k].floor);
         if (isnan(e->h[k].sep)) continue;
         s += e->h[k].sep, ns++;
         mx = fmax(mx, e->h[k].sep);
     }
     s /= ns;
     cJSON_AddItemToObject(j, "separation_power", sep);
+    cJSON_AddItemToObject(j, "separation_noise_floor", fl); /* the reference's even vs odd showers */
     cJSON_AddNumberToObject(j, "separation_mean", s);
     cJSON_AddNumberToObject(j, "separation_max", mx);
     if (e->have_dist) {
@@ -565,10 +581,13 @@ static int write_json_html(ev_t *e, const eval_cls_result_t *lo, const eval_cls_
     else
         OUT("<h2>Training</h2><p>No training history: the generated file names no model (its \"model\" attribute), "
             "or there is no MODEL.h5.history.csv beside it.</p>");
-    OUT("<h2>Separation power of every histogram</h2><table><tr><th>histogram</th><th>separation</th><th>data</th></tr>");
+    OUT("<h2>Separation power of every histogram</h2><p>Noise floor: the separation between the reference's even "
+        "and odd showers (two samples of one distribution, each half the reference): values near it are "
+        "indistinguishable from statistical noise at this sample size (two full-size samples would show about half "
+        "of it).</p><table><tr><th>histogram</th><th>what</th><th>separation</th><th>noise floor</th><th>data</th></tr>");
     for (int k = 0; k < e->nh; k++)
-        OUT("<tr><td>%s</td><td>%.5f</td><td><a href=\"hists/%s.csv\">csv</a></td></tr>", e->h[k].name, e->h[k].sep,
-            e->h[k].name);
+        OUT("<tr><td>%s</td><td style=\"text-align:left\">%s</td><td>%.5f</td><td>%.5f</td><td><a href=\"hists/%s.csv\">"
+            "csv</a></td></tr>", e->h[k].name, e->h[k].xlabel, e->h[k].sep, e->h[k].floor, e->h[k].name);
     OUT("</table><p>All numbers: <a href=\"metrics.json\">metrics.json</a>.</p></body></html>\n");
 #undef OUT
     snprintf(p, sizeof p, "%s/index.html", e->tmp);
@@ -668,7 +687,8 @@ static void release(ev_t *e)
         phys_obs_free(&e->obs[s]);
         free(e->img[s]);
     }
-    for (int k = 0; k < e->nh; k++) eval_hist_free(&e->h[k].h[0]), eval_hist_free(&e->h[k].h[1]);
+    for (int k = 0; k < e->nh; k++)
+        for (int j = 0; j < 2; j++) eval_hist_free(&e->h[k].h[j]), eval_hist_free(&e->h[k].half[j]);
     free(e->h), free(e->hl), free(e->ll), free(e->llh), free(e->layer_of), free(e->R.emax);
     for (int s = 0; s < 2; s++) free(e->cc[s]), free(e->vox[s]), e->cc[s] = NULL, e->vox[s] = NULL;
     e->R.emax = NULL;
@@ -736,8 +756,10 @@ static int body(ev_t *e, eval_result_t *res)
     for (int k = 0; k < e->nh; k++) {
         const eval_hist_t *g = &e->h[k].h[0], *r = &e->h[k].h[1];
         e->h[k].sep = eval_separation(g->h, r->h, g->n);
+        e->h[k].floor = eval_separation(e->h[k].half[0].h, e->h[k].half[1].h, g->n);
         /* a ds1 energy one sample lacks: undefined (evaluate.py's density of an empty histogram is NaN) */
-        if (e->k_disc && k >= e->k_disc && (eval_hist_total(g) <= 0 || eval_hist_total(r) <= 0)) e->h[k].sep = NAN;
+        if (e->k_disc && k >= e->k_disc && (eval_hist_total(g) <= 0 || eval_hist_total(r) <= 0))
+            e->h[k].sep = e->h[k].floor = NAN;
     }
     BASE_TRY(distances(e));
     BASE_TRY(prdc(e));

@@ -66,26 +66,47 @@ static void legend_labels(void)
              wid, NULL, NULL, NULL, NULL);
 }
 
-/* Ratio panel: gen / ref where ref > 0, clipped to [0.5, 1.5]. */
+/* Ratio panel over edges xe (n + 1). counts (histograms): the ratio of normalised contents,
+ * r = (gen / G) / (ref / R) with G, R the totals, and its statistical error bar
+ * r sqrt(1/gen + 1/ref) (Poisson counts); else (profiles) gen / ref, no error bars. A bin without
+ * reference entries draws nothing (no ratio is defined there); a ratio outside the window
+ * [0.5, 1.5] is a triangle on the edge it passes (up: above, down: below, also 0 entries). */
 static void ratio_panel(const double *xe, const double *ref, const double *gen, int n, const char *xlabel, int logx,
-                        double x0, double x1)
+                        double x0, double x1, int counts)
 {
+    enum { LO = 0, HI = 1 };
+    const double win[2] = {0.5, 1.5};
     plvpor(0.12, 0.95, 0.10, 0.30);
-    plwind(x0, x1, 0.5, 1.5);
+    plwind(x0, x1, win[LO], win[HI]);
     plcol0(1);
     plbox(logx ? "bcnstl" : "bcnst", 0, 0, "bcnstv", 0.25, 0);
     pllab(xlabel, "gen/ref", "");
     plcol0(4);
     PLFLT hx[2] = {x0, x1}, hy[2] = {1, 1};
     plline(2, hx, hy);
-    double *r = malloc((size_t)n * sizeof *r);
-    if (!r) return;
-    for (int i = 0; i < n; i++) r[i] = ref[i] > 0 ? fmin(1.5, fmax(0.5, gen[i] / ref[i])) : 1;
+    double G = 0, R = 0;
+    for (int i = 0; i < n; i++) G += gen[i], R += ref[i];
+    if (counts && !(G > 0 && R > 0)) return;
     plcol0(3);
     plwidth(2);
-    steps(xe, r, n);
+    for (int i = 0; i < n; i++) {
+        if (!(ref[i] > 0)) continue;
+        const double r = counts ? (gen[i] / G) / (ref[i] / R) : gen[i] / ref[i];
+        PLFLT xc = 0.5 * (xe[i] + xe[i + 1]);
+        if (!(r >= win[LO] && r <= win[HI])) { /* clipped: marked, not drawn at the edge as if measured */
+            PLFLT ym = r > win[HI] ? win[HI] - 0.06 : win[LO] + 0.06;
+            plstring(1, &xc, &ym, r > win[HI] ? "\u25B2" : "\u25BC");
+            continue;
+        }
+        PLFLT bx[2] = {xe[i], xe[i + 1]}, by[2] = {r, r};
+        plline(2, bx, by);
+        if (counts && gen[i] > 0) {
+            const double e = r * sqrt(1 / gen[i] + 1 / ref[i]);
+            PLFLT lo = fmax(win[LO], r - e), hi = fmin(win[HI], r + e);
+            plerry(1, &xc, &lo, &hi);
+        }
+    }
     plwidth(1);
-    free(r);
 }
 
 /* Upper panel: reference (grey, wide) and generated (blue) steps over edges xe (n + 1). */
@@ -136,8 +157,7 @@ int eval_plot_hist(const char *path, const char *title, const char *xlabel, cons
     double y1 = logy ? log10(ymax > 0 ? ymax : 1) + 0.5 : (ymax > 0 ? ymax * 1.25 : 1);
     begin(path, 800, 700);
     upper_panel(xe, a, b, n, y0, y1, logx, logy, "normalised entries (1/unit of x)", title);
-    ratio_panel(xe, ref, gen, n, xlabel, logx, xe[0], xe[n]);
-    /* the ratio is of normalised contents */
+    ratio_panel(xe, ref, gen, n, xlabel, logx, xe[0], xe[n], 1);
     free(xe), free(a), free(b);
     return finish(path);
 }
@@ -165,7 +185,7 @@ int eval_plot_profile(const char *path, const char *title, const char *xlabel, c
     if (!(y1 > y0)) y1 = y0 + 1;
     begin(path, 800, 700);
     upper_panel(xe, a, b, n, y0, y1, 0, logy, ylabel, title);
-    ratio_panel(xe, ref, gen, n, xlabel, 0, xe[0], xe[n]);
+    ratio_panel(xe, ref, gen, n, xlabel, 0, xe[0], xe[n], 0);
     free(xe), free(a), free(b);
     return finish(path);
 }
