@@ -273,6 +273,11 @@ Test(cli, training_writes_a_history_of_every_epoch)
     snprintf(h, sizeof h, "grep -q '\"separation_noise_floor\"' %s/rep2/metrics.json && grep -q 'noise floor' %s/rep2/index.html",
              D, D);
     cr_expect_eq(system(h), 0, "the report lacks the separations' noise floor");
+    /* E_tot/E_inc per decade of E_inc (1-20 GeV here: two decades; the third has no showers: null) */
+    snprintf(h, sizeof h, "grep -q '\"Etot_Einc_1-10GeV\":[[:space:]]*0' %s/rep2/metrics.json && "
+             "grep -q '\"Etot_Einc_100-1000GeV\":[[:space:]]*null' %s/rep2/metrics.json && "
+             "test -s %s/rep2/plots/Etot_Einc_10-100GeV.png", D, D, D);
+    cr_expect_eq(system(h), 0, "E_tot/E_inc per decade of E_inc missing or wrong");
     cr_expect_eq(run(out, sizeof out, "train -d %s/d.h5 -p tiny -e 1 -q -o %s/m2.h5.x", D, D), 0, "%s", out);
     snprintf(h, sizeof h, "cp %s/m.h5.history.csv %s/m3.h5.history.csv", D, D);
     cr_assert_eq(system(h), 0);

@@ -56,6 +56,8 @@ typedef struct {
     hpair_t *h;
     int nh;
     int k_disc;        /* first of the ds1 per-energy E_tot/E_inc histograms (0: none) */
+    int k_dec;         /* first of the E_tot/E_inc histograms per decade of E_inc (other grids; 0: none);
+                        * not in evaluate.py: left out of the mean and maximum separation */
     phys_obs_t obs[2];
     double *img[2];    /* (V) sums of voxel energies */
     float *hl;         /* (n0 + n1, F) high-level classifier inputs */
@@ -166,6 +168,31 @@ static int make_disc_hists(ev_t *e, int photons)
     return BASE_OK;
 }
 
+/* E_tot/E_inc per decade of E_inc, 1-10, 10-100 and 100-1000 GeV (the top one up to 1.001 TeV):
+ * the response and resolution change with energy, and one histogram over all energies hides
+ * it. 100 bins on [0.5, 1.5] as Etot_Einc. */
+enum { DEC_N = 3 };
+static int make_decade_hists(ev_t *e)
+{
+    e->k_dec = e->nh;
+    for (int i = 0; i < DEC_N; i++) {
+        char n[48], xl[80];
+        const double lo = pow(10, i), hi = pow(10, i + 1);
+        snprintf(n, sizeof n, "Etot_Einc_%g-%gGeV", lo, hi);
+        snprintf(xl, sizeof xl, "E_tot / E_inc for E_inc in %g-%g GeV", lo, hi);
+        BASE_TRY(add_hist(e, n, xl, 100, 0.5, 1.5, 0, 0));
+    }
+    return BASE_OK;
+}
+
+/* Decade of E_inc (MeV) for make_decade_hists, or -1 outside 1 GeV - 1.001 TeV. */
+static int decade_of(double E)
+{
+    int d = (int)floor(log10(E * 1e-3));
+    if (d == DEC_N && E <= 1.001e6) d = DEC_N - 1;
+    return d >= 0 && d < DEC_N ? d : -1;
+}
+
 /* Histogram list: [E_tot/E_inc, voxel spectrum, then per layer: E, EC_x, EC_y, EC_r, W_x, W_y,
  * W_r, sparsity, for ds1 then E_tot/E_inc per incident energy (make_disc_hists)], binned as
  * the challenge bins them: E_tot/E_inc 100 bins on [0.5, 1.5]; layer
@@ -177,7 +204,7 @@ static int make_hists(ev_t *e)
 {
     const double thr = e->geo.threshold_mev;
     const char *m = phys_geometry_match(&e->geo);
-    e->h = calloc((size_t)(2 + PHYS_HLF_PER_LAYER * e->L + DISC_N), sizeof *e->h);
+    e->h = calloc((size_t)(2 + PHYS_HLF_PER_LAYER * e->L + DISC_N + DEC_N), sizeof *e->h);
     if (!e->h) return base_error(BASE_ENOMEM, "evaluate: out of memory");
     BASE_TRY(add_hist(e, "Etot_Einc", "E_tot / E_inc", 100, 0.5, 1.5, 0, 0));
     BASE_TRY(add_hist(e, "voxel_energy", "voxel energy [MeV]", 49, thr, fmax(e->R.vmax, thr * 10), 1, 1));
@@ -200,7 +227,7 @@ static int make_hists(ev_t *e)
         snprintf(n, sizeof n, "sparsity%d", l), snprintf(xl, sizeof xl, "sparsity (empty fraction), layer %d", l);
         BASE_TRY(add_hist(e, n, xl, 20, 0, 1, 0, 1));
     }
-    return strncmp(m, "ds1", 3) ? BASE_OK : make_disc_hists(e, !strcmp(m, "ds1-photons"));
+    return strncmp(m, "ds1", 3) ? make_decade_hists(e) : make_disc_hists(e, !strcmp(m, "ds1-photons"));
 }
 
 /* The challenge's high-level row (evaluate.py prepare_high_data_for_classifier, without the
@@ -236,6 +263,8 @@ static void visit_fill(ev_t *e, int s, size_t i, float E, const float *x, const 
     fill(e, 0, s, i, f[0] / E);
     int b = ilogb(E) - DISC_LOG2_FIRST; /* E in [2^(8+b), 2^(9+b)) */
     if (e->k_disc && E > 0 && b >= 0 && b < DISC_N) fill(e, e->k_disc + b, s, i, f[0] / E);
+    const int dec = e->k_dec ? decade_of(E) : -1;
+    if (dec >= 0) fill(e, e->k_dec + dec, s, i, f[0] / E);
     for (int v = 0; v < e->V; v++) {
         if (x[v] > 0) fill(e, 1, s, i, x[v]);
         e->img[s][v] += x[v];
@@ -486,7 +515,7 @@ static int write_json_html(ev_t *e, const eval_cls_result_t *lo, const eval_cls_
     for (int k = 0; k < e->nh; k++) {
         cJSON_AddNumberToObject(sep, e->h[k].name, e->h[k].sep);
         cJSON_AddNumberToObject(fl, e->h[k].name, e->h[k].floor);
-        if (isnan(e->h[k].sep)) continue;
+        if (isnan(e->h[k].sep) || (e->k_dec && k >= e->k_dec)) continue;
         s += e->h[k].sep, ns++;
         mx = fmax(mx, e->h[k].sep);
     }
@@ -758,7 +787,8 @@ static int body(ev_t *e, eval_result_t *res)
         e->h[k].sep = eval_separation(g->h, r->h, g->n);
         e->h[k].floor = eval_separation(e->h[k].half[0].h, e->h[k].half[1].h, g->n);
         /* a ds1 energy one sample lacks: undefined (evaluate.py's density of an empty histogram is NaN) */
-        if (e->k_disc && k >= e->k_disc && (eval_hist_total(g) <= 0 || eval_hist_total(r) <= 0))
+        if (((e->k_disc && k >= e->k_disc) || (e->k_dec && k >= e->k_dec)) &&
+            (eval_hist_total(g) <= 0 || eval_hist_total(r) <= 0))
             e->h[k].sep = e->h[k].floor = NAN;
     }
     BASE_TRY(distances(e));
