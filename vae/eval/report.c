@@ -240,21 +240,48 @@ int eval_plot_curves(const char *path, const double *epoch, const double *tr_los
     return finish(path);
 }
 
-/* One heat map of img (n_alpha rows, n_r columns) in the current viewport. */
-static void heatmap(const double *img, int n_alpha, int n_r, const double *r_edges, double lo, double hi,
-                    const char *title)
+static const double PI = 3.14159265358979323846;
+
+/* viridis (matplotlib's perceptually uniform map), five control points, into cmap1. */
+static void viridis(void)
 {
-    PLFLT **z;
-    plAlloc2dGrid(&z, n_r, n_alpha);
-    for (int i = 0; i < n_r; i++)
-        for (int a = 0; a < n_alpha; a++) z[i][a] = log10(fmax(img[a * n_r + i], pow(10, lo)));
-    plwind(r_edges[0], r_edges[n_r], 0, n_alpha);
+    PLFLT pos[5] = {0, 0.25, 0.5, 0.75, 1}, r[5] = {68, 59, 33, 94, 253}, g[5] = {1, 82, 145, 201, 231},
+          b[5] = {84, 139, 140, 98, 37};
+    for (int i = 0; i < 5; i++) r[i] /= 255, g[i] /= 255, b[i] /= 255;
+    plscmap1n(256);
+    plscmap1l(1, 5, pos, r, g, b, NULL);
+}
+
+/* One image of a layer group in the detector's own polar layout, in the box (x0, x1, y0, y1)
+ * of the page (square inside it): voxel (alpha a, radial bin i) of img (n_alpha rows, n_r
+ * columns) is the annular sector r_edges[i]..r_edges[i + 1], angles 2 pi a / n_alpha ..
+ * 2 pi (a + 1) / n_alpha, filled with the colour of log10 of its energy on [lo, hi]; an empty
+ * voxel stays white. */
+static void polar_image(const double *img, int n_alpha, int n_r, const double *r_edges, double lo, double hi,
+                        const char *title, double x0, double x1, double y0, double y1)
+{
+    enum { ARC = 12 };
+    const double R = r_edges[n_r];
+    plvpor(x0, x1, y0, y1);
+    plvpas(x0, x1, y0, y1, 1.0);
+    plwind(-R, R, -R, R);
+    for (int a = 0; a < n_alpha; a++)
+        for (int i = 0; i < n_r; i++) {
+            const double v = img[a * n_r + i];
+            if (!(v > 0)) continue;
+            PLFLT px[2 * ARC + 2], py[2 * ARC + 2];
+            const double p0 = 2 * PI * a / n_alpha, p1 = 2 * PI * (a + 1) / n_alpha;
+            for (int k = 0; k <= ARC; k++) { /* outer arc forward, inner arc back */
+                const double t = p0 + (p1 - p0) * k / ARC, u = p1 - (p1 - p0) * k / ARC;
+                px[k] = r_edges[i + 1] * cos(t), py[k] = r_edges[i + 1] * sin(t);
+                px[ARC + 1 + k] = r_edges[i] * cos(u), py[ARC + 1 + k] = r_edges[i] * sin(u);
+            }
+            plcol1(fmin(1, fmax(0, (log10(v) - lo) / (hi - lo))));
+            plfill(2 * ARC + 2, px, py);
+        }
     plcol0(1);
     plbox("bcnst", 0, 0, "bcnstv", 0, 0);
-    pllab("r [mm]", "angular bin", title);
-    plimage((const PLFLT *const *)z, n_r, n_alpha, r_edges[0], r_edges[n_r], 0, n_alpha, lo, hi, r_edges[0],
-            r_edges[n_r], 0, n_alpha);
-    plFree2dGrid(z, n_r, n_alpha);
+    pllab("x [mm]", "y [mm]", title);
 }
 
 int eval_plot_image(const char *path, const char *title, const double *ref, const double *gen, int n_alpha, int n_r,
@@ -263,25 +290,26 @@ int eval_plot_image(const char *path, const char *title, const double *ref, cons
     double hi = -INFINITY;
     for (int k = 0; k < n_alpha * n_r; k++) hi = fmax(hi, log10(fmax(fmax(ref[k], gen[k]), 1e-30)));
     double lo = hi - 4; /* four decades of colour */
-    begin(path, 1100, 520);
-    plscmap1n(256);
-    plvpor(0.07, 0.45, 0.15, 0.85);
+    begin(path, 1250, 560);
+    viridis();
     char t[160];
-    snprintf(t, sizeof t, "reference: %s", title);
-    heatmap(ref, n_alpha, n_r, r_edges, lo, hi, t);
-    plvpor(0.52, 0.88, 0.15, 0.85);
-    snprintf(t, sizeof t, "generated: %s", title);
-    heatmap(gen, n_alpha, n_r, r_edges, lo, hi, t);
+    snprintf(t, sizeof t, "reference, %s", title);
+    polar_image(ref, n_alpha, n_r, r_edges, lo, hi, t, 0.08, 0.41, 0.12, 0.88);
+    snprintf(t, sizeof t, "generated, %s", title);
+    polar_image(gen, n_alpha, n_r, r_edges, lo, hi, t, 0.50, 0.83, 0.12, 0.88);
     /* colour bar: log10 of the mean voxel energy (MeV) */
+    plvpor(0.08, 0.83, 0.12, 0.88);
+    plwind(0, 1, 0, 1);
     PLFLT cw, ch, vals[1][256];
     for (int i = 0; i < 256; i++) vals[0][i] = lo + (hi - lo) * i / 255.0;
     PLINT nv[1] = {256}, lopt[1] = {PL_COLORBAR_LABEL_TOP};
-    const char *lab[1] = {"log#d10#u(E/MeV)"}, *ax[1] = {"bcvtm"};
+    const char *lab[1] = {"mean voxel energy, log#d10#u(E/MeV)"}, *ax[1] = {"bcvtm"};
     PLFLT axt[1] = {0};
     PLINT axs[1] = {0};
     const PLFLT *vp[1] = {vals[0]};
-    plcolorbar(&cw, &ch, PL_COLORBAR_GRADIENT, PL_POSITION_RIGHT, 0.01, 0, 0.02, 0.7, 0, 1, 1, 0, 0, 0, 0, 1, lopt, lab,
-               1, ax, axt, axs, nv, vp);
+    lopt[0] = PL_COLORBAR_LABEL_RIGHT;
+    plcolorbar(&cw, &ch, PL_COLORBAR_GRADIENT, PL_POSITION_RIGHT | PL_POSITION_OUTSIDE, 0.03, 0, 0.025, 0.8, 0, 1, 1,
+               0, 0, 0, 0, 1, lopt, lab, 1, ax, axt, axs, nv, vp);
     return finish(path);
 }
 
