@@ -397,6 +397,32 @@ static int write_hists(ev_t *e)
     return BASE_OK;
 }
 
+/* Every layer of each per-layer feature as a small-multiples grid, plots/all_<feature>.png,
+ * each panel titled with its layer and separation. */
+static int write_grids(ev_t *e)
+{
+    static const char *const feat[PHYS_HLF_PER_LAYER] = {"E_layer", "EC_x", "EC_y", "EC_r", "W_x", "W_y", "W_r",
+                                                         "sparsity"};
+    eval_panel_t *pan = calloc((size_t)e->L, sizeof *pan);
+    double *edges = malloc((size_t)e->L * 128 * sizeof *edges);
+    char(*titles)[48] = malloc((size_t)e->L * sizeof *titles);
+    int rc = pan && edges && titles ? BASE_OK : base_error(BASE_ENOMEM, "evaluate: out of memory");
+    for (int k = 0; k < PHYS_HLF_PER_LAYER && rc == BASE_OK; k++) {
+        for (int j = 0; j < e->L; j++) {
+            const hpair_t *h = &e->h[2 + PHYS_HLF_PER_LAYER * j + k];
+            double *ed = edges + (size_t)j * 128;
+            for (int i = 0; i <= h->h[0].n && i < 128; i++) ed[i] = eval_hist_edge(&h->h[0], i);
+            snprintf(titles[j], sizeof titles[j], "layer %d: %.3f", e->layer_of[j], h->sep);
+            pan[j] = (eval_panel_t){ed, h->h[1].h, h->h[0].h, h->h[0].n < 127 ? h->h[0].n : 127, h->logx, titles[j]};
+        }
+        char p[1300];
+        snprintf(p, sizeof p, "%s/plots/all_%s.png", e->tmp, feat[k]);
+        rc = eval_plot_grid(p, e->L, pan);
+    }
+    free(pan), free(edges), free(titles);
+    return rc;
+}
+
 /* The generated file's model (its "model" attribute) and that model's training history,
  * plotted when present: *hist receives the history's path ("" when there is none). A missing
  * or unreadable history is not an error: the report says so. */
@@ -599,6 +625,20 @@ static int write_json_html(ev_t *e, const eval_cls_result_t *lo, const eval_cls_
         snprintf(p2, sizeof p2, "%s/plots/image_%02d.png", e->tmp, k);
         if (access(p2, F_OK) == 0) OUT("<img src=\"plots/image_%02d.png\">", k);
     }
+    OUT("<h3>Every layer</h3>");
+    {
+        static const char *const feat[PHYS_HLF_PER_LAYER] = {"E_layer", "EC_x", "EC_y", "EC_r", "W_x", "W_y", "W_r",
+                                                             "sparsity"};
+        static const char *const what[PHYS_HLF_PER_LAYER] = {
+            "energy in the layer [MeV], log axis", "centre of energy in x (eta) [mm]", "centre of energy in y (phi) [mm]",
+            "centre of energy in r [mm]", "width in x (eta) [mm]", "width in y (phi) [mm]", "width in r [mm]",
+            "sparsity (fraction of empty voxels)"};
+        for (int k = 0; k < PHYS_HLF_PER_LAYER; k++)
+            OUT("<p><b>%s</b>, every layer; reference grey, generated blue, unit area; panel title: layer and "
+                "separation</p><a href=\"plots/all_%s.png\"><img style=\"width:98%%\" src=\"plots/all_%s.png\"></a>",
+                what[k], feat[k], feat[k]);
+    }
+    OUT("<h3>Selected layers and energies, with ratio panels</h3>");
     for (int k = 2; k < e->nh; k++) {
         char p2[1300];
         snprintf(p2, sizeof p2, "%s/plots/%s.png", e->tmp, e->h[k].name);
@@ -818,6 +858,7 @@ static int body(ev_t *e, eval_result_t *res)
         if (mkdir(p, 0755) != 0) return base_error(BASE_EIO, "%s: cannot create (%s)", p, strerror(errno));
     }
     BASE_TRY(write_hists(e));
+    BASE_TRY(write_grids(e));
     BASE_TRY(write_profiles(e));
     BASE_TRY(write_history(e, e->hist, sizeof e->hist));
     return write_json_html(e, &lo, &hi, !o->no_cls, res);

@@ -190,6 +190,45 @@ int eval_plot_profile(const char *path, const char *title, const char *xlabel, c
     return finish(path);
 }
 
+int eval_plot_grid(const char *path, int np, const eval_panel_t *pan)
+{
+    if (np < 1) return base_error(BASE_EINVAL, "%s: no panels", path);
+    const int nx = np <= 4 ? np : np <= 16 ? 4 : np <= 30 ? 6 : 9, ny = (np + nx - 1) / nx;
+    begin(path, 220 * nx + 80, 190 * ny + 120);
+    plssub(nx, ny);
+    plschr(0, 1.1);
+    for (int k = 0; k < np; k++) {
+        const eval_panel_t *q = &pan[k];
+        pladv(k + 1);
+        double sr = 0, sg = 0, ymax = 0;
+        for (int i = 0; i < q->n; i++) sr += q->ref[i], sg += q->gen[i];
+        double *xe = malloc((size_t)(q->n + 1) * sizeof *xe), *a = malloc((size_t)q->n * sizeof *a),
+               *b = malloc((size_t)q->n * sizeof *b);
+        if (!xe || !a || !b) {
+            free(xe), free(a), free(b);
+            plend1();
+            return base_error(BASE_ENOMEM, "plot: out of memory");
+        }
+        for (int i = 0; i <= q->n; i++) xe[i] = q->logx ? log10(q->edges[i]) : q->edges[i];
+        for (int i = 0; i < q->n; i++) { /* unit area */
+            double w = q->edges[i + 1] - q->edges[i];
+            a[i] = sr > 0 ? q->ref[i] / (sr * w) : 0;
+            b[i] = sg > 0 ? q->gen[i] / (sg * w) : 0;
+            ymax = fmax(ymax, fmax(a[i], b[i]));
+        }
+        plvpor(0.08, 0.95, 0.2, 0.8);
+        plwind(xe[0], xe[q->n], 0, ymax > 0 ? ymax * 1.15 : 1);
+        plcol0(1);
+        plbox(q->logx ? "bcnstl" : "bcnst", 0, 0, "bc", 0, 0);
+        plmtex("t", 0.5, 0.5, 0.5, q->title);
+        plcol0(2), plwidth(3), steps(xe, a, q->n);
+        plcol0(3), plwidth(1.5), steps(xe, b, q->n);
+        plwidth(1);
+        free(xe), free(a), free(b);
+    }
+    return finish(path);
+}
+
 /* y0..y1 of series a and b (n points), padded by 5%. */
 static void range2(const double *a, const double *b, int n, double *y0, double *y1)
 {

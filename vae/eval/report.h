@@ -19,6 +19,16 @@ int eval_plot_profile(const char *path, const char *title, const char *xlabel, c
  * log10 colour scale. */
 int eval_plot_image(const char *path, const char *title, const double *ref, const double *gen, int n_alpha, int n_r,
                   const double *r_edges);
+/* One panel of a small-multiples grid: a histogram (edges n + 1, raw contents ref and gen,
+ * drawn normalised to unit area) and its title. */
+typedef struct {
+    const double *edges, *ref, *gen;
+    int n, logx;
+    const char *title;
+} eval_panel_t;
+/* np panels (e.g. one feature in every layer) on one page, reference grey and generated blue,
+ * no y scale (shapes); the page's caption (what, unit) belongs to the page that shows it. */
+int eval_plot_grid(const char *path, int np, const eval_panel_t *pan);
 /* Training curves against epoch (n points): -ELBO and KL per shower, training (grey) and
  * validation (blue) in two panels. */
 int eval_plot_curves(const char *path, const double *epoch, const double *tr_loss, const double *va_loss,
