@@ -102,7 +102,8 @@ Test(evaluate, identical_samples_give_zero_separation_and_chance_auc)
     /* the report's files */
     const char *files[] = {"index.html", "metrics.json", "hists/Etot_Einc.csv", "hists/E_layer20.csv",
                            "plots/Etot_Einc.png", "plots/longitudinal_profile.png", "plots/radial_profile.png",
-                           "plots/image_00.png", "plots/voxel_energy.png"};
+                           "plots/image_00.png", "plots/voxel_energy.png", "plots/all_E_layer.png",
+                           "plots/all_sparsity.png"};
     for (unsigned i = 0; i < sizeof files / sizeof *files; i++) {
         char p[300];
         snprintf(p, sizeof p, "%s/%s", out, files[i]);
@@ -110,7 +111,10 @@ Test(evaluate, identical_samples_give_zero_separation_and_chance_auc)
     }
     cJSON *j = metrics(out);
     cJSON *sep = cJSON_GetObjectItem(j, "separation_power");
-    cr_expect_eq(cJSON_GetArraySize(sep), 2 + 45 * 8, "one separation per histogram");
+    /* E_tot/E_inc, voxels, 8 features in 45 layers, E_tot/E_inc in 3 decades of E_inc */
+    cr_expect_eq(cJSON_GetArraySize(sep), 2 + 45 * 8 + 3, "one separation per histogram");
+    cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "separation_noise_floor")), 2 + 45 * 8 + 3,
+                 "one noise floor per histogram");
     cJSON *cls = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "classifier"), "low_level");
     cr_expect(fabs(cJSON_GetObjectItem(cls, "auc")->valuedouble - r.auc_low) < 1e-12);
     cJSON_Delete(j);
