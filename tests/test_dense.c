@@ -211,10 +211,20 @@ Test(dense, any_row_counts_give_the_fixed_rows_bit_for_bit)
             tu_fill(layer_dense_w(&f.L), (size_t)in * out, -0.5f, 0.5f, in + a);
             tu_fill(layer_dense_b(&f.L), (size_t)out, -0.5f, 0.5f, out);
             cr_assert_eq(layer_dense_pack(&f.L), BASE_OK, "%s", base_last_error());
-            cr_assert(layer_dense_any_rows(&f.L), "%dx%d %s: no K chunk reproduces oneDNN", in, out,
-                      layer_act_name(ACTS[a].kind));
             float *x = malloc((size_t)512 * in * 4), *y = malloc((size_t)512 * out * 4), *y1 = malloc((size_t)512 * out * 4);
             tu_fill(x, (size_t)512 * in, -1, 1, 9);
+            if (!layer_dense_any_rows(&f.L)) {
+                /* a CPU on which oneDNN sums K in a way no uniform chunking reproduces (on AMD Zen 4
+                 * and oneDNN 2.6 every shape here has one): the fixed sizes serve alone, other
+                 * row counts are refused, generation stays deterministic (vae tests) */
+                cr_log_warn("%dx%d %s: no K chunk reproduces oneDNN on %s; the any-row path is off", in, out,
+                            layer_act_name(ACTS[a].kind), layer_isa_name());
+                cr_expect_eq(layer_dense_infer_rows(&f.L, 100, x, y1), BASE_EINVAL);
+                cr_expect_eq(layer_dense_infer_rows(&f.L, 64, x, y1), BASE_OK);
+                free(x), free(y), free(y1);
+                fixture_free(&f);
+                continue;
+            }
             cr_assert_eq(layer_dense_infer_fixed(&f.L, 3, x, y), BASE_OK, "%s", base_last_error());
             for (int m = 0; m < 5; m++)
                 for (int t = 1; t <= 2; t++) {
