@@ -359,17 +359,20 @@ static int read_par04(io_dataset_t *d, hid_t ds, size_t first, size_t count, siz
     return BASE_OK;
 }
 
+/* A voxel energy a shower file may hold: finite and >= 0. */
+static int voxel_ok(float e) { return isfinite(e) && e >= 0; }
+
 static int check_showers(const io_dataset_t *d, const float *x, size_t count, size_t first)
 {
     const size_t V = (size_t)d->V;
     for (size_t i = 0; i < count; i++)
         for (size_t v = 0; v < V; v++) {
             float e = x[i * V + v];
+            if (voxel_ok(e)) continue;
             if (!isfinite(e))
                 return base_error(BASE_EIO, "%s: shower %zu, voxel %zu is %g (NaN/Inf)", d->path, first + i, v, e);
-            if (e < 0)
-                return base_error(BASE_EIO, "%s: shower %zu, voxel %zu has negative energy %g MeV", d->path,
-                                   first + i, v, e);
+            return base_error(BASE_EIO, "%s: shower %zu, voxel %zu has negative energy %g MeV", d->path, first + i,
+                              v, e);
         }
     return BASE_OK;
 }
@@ -435,7 +438,7 @@ static int check_showers_parallel(const io_dataset_t *d, const float *x)
 #pragma omp parallel for schedule(static) reduction(min : first_bad)
     for (long i = 0; i < (long)d->n; i++)
         for (size_t v = 0; v < V; v++)
-            if (!(x[i * V + v] >= 0) || !isfinite(x[i * V + v])) {
+            if (!voxel_ok(x[i * V + v])) {
                 first_bad = i < first_bad ? i : first_bad;
                 break;
             }

@@ -179,13 +179,20 @@ static int build_fixed_all(layer_dense_t *L)
     return k ? build_fixed_weights(L, &w_md) : BASE_OK;
 }
 
-/* The fixed size the any-row path is probed against: the largest but one (8 rows of 1, 8,
- * 64, 512), or the only one. */
-static int probe_size(const layer_dense_t *L)
+/* Index of the largest fixed row size (sizes ascend, unused ones are 0). */
+static int largest_fixed(const layer_dense_cfg_t *c)
 {
-    int k = 0;
-    while (k + 1 < LAYER_DENSE_FIXED && L->cfg.infer_rows[k + 1] > 0) k++;
-    return k > 0 ? k - 1 : 0;
+    int k = LAYER_DENSE_FIXED - 1;
+    while (k > 0 && c->infer_rows[k] <= 0) k--;
+    return k;
+}
+
+/* Index of the fixed row size M, or -1. */
+static int fixed_index(const layer_dense_cfg_t *c, int M)
+{
+    int k = largest_fixed(c);
+    while (k >= 0 && c->infer_rows[k] != M) k--;
+    return k;
 }
 
 /* Packs W for the panel GEMM and looks for the K chunk with which it gives oneDNN's rows bit
@@ -193,7 +200,9 @@ static int probe_size(const layer_dense_t *L)
  * None: the any-row path stays off (not an error). */
 static int pgemm_setup(layer_dense_t *L)
 {
-    const int in = L->cfg.in, out = L->cfg.out, k = probe_size(L), M = L->cfg.infer_rows[k];
+    /* probed against the largest size but one (8 rows of 1, 8, 64, 512), or the only one */
+    const int top = largest_fixed(&L->cfg), k = top > 0 ? top - 1 : 0;
+    const int in = L->cfg.in, out = L->cfg.out, M = L->cfg.infer_rows[k];
     L->pg_on = 0;
     if (!layer_pgemm_supported(L->cfg.act)) return BASE_OK;
     if (!L->pg.P) BASE_TRY(layer_pgemm_init(&L->pg, in, out, 512, L->cfg.act));
@@ -440,14 +449,12 @@ int layer_dense_infer_fixed(layer_dense_t *L, int k, const void *x, void *y)
 
 int layer_dense_any_rows(const layer_dense_t *L) { return L->packed && L->pg_on; }
 
-int layer_dense_infer_rows(layer_dense_t *L, int M, const float *x, float *y)
+int layer_dense_infer_rows(layer_dense_t *L, int M, const void *x, void *y)
 {
-    int k = LAYER_DENSE_FIXED - 1;
-    while (k > 0 && L->cfg.infer_rows[k] <= 0) k--;
-    if (L->cfg.infer_prec != LAYER_F32 || M < 1 || M > L->cfg.infer_rows[k])
-        return base_error(BASE_EINVAL, "dense: %d rows on the f32 row path (1..%d)", M, L->cfg.infer_rows[k]);
-    if (M == L->cfg.infer_rows[k] || !layer_dense_any_rows(L)) {
-        while (k >= 0 && L->cfg.infer_rows[k] != M) k--;
+    const int top = L->cfg.infer_rows[largest_fixed(&L->cfg)];
+    if (M < 1 || M > top) return base_error(BASE_EINVAL, "dense: %d rows on the row path (1..%d)", M, top);
+    if (M == top || !layer_dense_any_rows(L)) {
+        const int k = fixed_index(&L->cfg, M);
         if (k < 0) return base_error(BASE_EINVAL, "dense: no fixed-row primitive for %d rows", M);
         return layer_dense_infer_fixed(L, k, x, y);
     }

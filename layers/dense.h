@@ -121,11 +121,12 @@ int layer_dense_infer_fixed(layer_dense_t *L, int k, const void *x, void *y);
 /* Whether the any-row path is on (see the header comment); needs layer_dense_pack. */
 int layer_dense_any_rows(const layer_dense_t *L);
 
-/* x: (M, in) -> y: (M, out), f32, 1 <= M <= the largest fixed size: that size on its oneDNN
- * primitive, any other M on the panel GEMM (any-row path) or, when that is off, on the fixed
- * size equal to M (BASE_EINVAL if there is none). Same rows either way. Threads: the calling
- * thread's OpenMP count. */
-int layer_dense_infer_rows(layer_dense_t *L, int M, const float *x, float *y);
+/* x: (M, in) -> y: (M, out), 1 <= M <= the largest fixed size, in the layer's fixed-row
+ * precision (f32 or bf16 as layer_dense_infer_fixed): the largest size on its oneDNN primitive,
+ * any other M on the panel GEMM (any-row path, f32) or, when that is off (bf16 always), on the
+ * fixed size equal to M (BASE_EINVAL if there is none). Same rows either way. Threads: the
+ * calling thread's OpenMP count. */
+int layer_dense_infer_rows(layer_dense_t *L, int M, const void *x, void *y);
 
 /* Whether this CPU runs bf16 natively (AVX512-BF16 or AMX), and whether oneDNN can run it at
  * all here (natively or emulated on AVX-512). */

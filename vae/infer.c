@@ -205,16 +205,6 @@ int vae_infer_decode(vae_infer_t *q, int n)
     return chain_run(q, &q->dec, n, q->dec_in, q->out);
 }
 
-/* One decoder layer on M rows: the f32 row path (any M there), or the bf16 fixed size M. */
-static int dec_layer(vae_infer_t *q, int i, int M, const void *x, void *y)
-{
-    if (q->prec == LAYER_F32) return layer_dense_infer_rows(&q->dec.d[i], M, x, y);
-    int k = LAYER_DENSE_FIXED - 1;
-    while (k > 0 && q->rows[k] != M) k--;
-    if (q->rows[k] != M) return base_error(BASE_EINVAL, "inference: no bf16 decoder for %d rows", M);
-    return layer_dense_infer_fixed(&q->dec.d[i], k, x, y);
-}
-
 int vae_infer_decode_rows(vae_infer_t *q, int M, int mc, base_rng_t *r, float *out)
 {
     vae_chain_t *c = &q->dec;
@@ -226,10 +216,10 @@ int vae_infer_decode_rows(vae_infer_t *q, int M, int mc, base_rng_t *r, float *o
     }
     float *bufs[2] = {q->b0, q->b1};
     for (int i = 0; i < c->n; i++) {
-        BASE_TRY(dec_layer(q, i, M, in, bufs[i % 2]));
+        BASE_TRY(layer_dense_infer_rows(&c->d[i], M, in, bufs[i % 2]));
         if (mc && q->cfg.dropout > 0)
             BASE_TRY(layer_dropout_forward(&q->drop, LAYER_DROPOUT_MC, r, bufs[i % 2], bufs[i % 2], (size_t)M * c->out[i]));
         in = bufs[i % 2];
     }
-    return dec_layer(q, c->n, M, in, out ? out : q->out);
+    return layer_dense_infer_rows(&c->d[c->n], M, in, out ? out : q->out);
 }

@@ -193,6 +193,13 @@ static int decade_of(double E)
     return d >= 0 && d < DEC_N ? d : -1;
 }
 
+/* The per-layer features in observables.h's order: histogram name prefixes and labels. */
+static const char *const FEAT[PHYS_HLF_PER_LAYER] = {"E_layer", "EC_x", "EC_y", "EC_r", "W_x", "W_y", "W_r", "sparsity"};
+static const char *const FEAT_LABEL[PHYS_HLF_PER_LAYER] = {
+    "energy in the layer [MeV]",   "centre of energy in x (eta) [mm]", "centre of energy in y (phi) [mm]",
+    "centre of energy in r [mm]",  "width in x (eta) [mm]",            "width in y (phi) [mm]",
+    "width in r [mm]",             "sparsity (empty fraction)"};
+
 /* Histogram list: [E_tot/E_inc, voxel spectrum, then per layer: E, EC_x, EC_y, EC_r, W_x, W_y,
  * W_r, sparsity, for ds1 then E_tot/E_inc per incident energy (make_disc_hists)], binned as
  * the challenge bins them: E_tot/E_inc 100 bins on [0.5, 1.5]; layer
@@ -213,19 +220,14 @@ static int make_hists(ev_t *e)
         int l = e->layer_of[j];
         double ec, w, ecr, wr;
         ranges_of(m, &e->geo, l, &ec, &w, &ecr, &wr);
-        snprintf(n, sizeof n, "E_layer%d", l), snprintf(xl, sizeof xl, "energy in layer %d [MeV]", l);
+        snprintf(n, sizeof n, "%s%d", FEAT[0], l), snprintf(xl, sizeof xl, "energy in layer %d [MeV]", l);
         BASE_TRY(add_hist(e, n, xl, 39, thr, fmax(e->R.emax[j], thr * 10), 1, 1));
-        const char *what[6] = {"EC_x", "EC_y", "EC_r", "W_x", "W_y", "W_r"};
-        const char *lab[6] = {"centre of energy in x (eta) [mm]", "centre of energy in y (phi) [mm]",
-                              "centre of energy in r [mm]", "width in x (eta) [mm]", "width in y (phi) [mm]",
-                              "width in r [mm]"};
         const double lo[6] = {-ec, -ec, 0, 0, 0, 0}, hi[6] = {ec, ec, ecr, w, w, wr};
-        for (int k = 0; k < 6; k++) {
-            snprintf(n, sizeof n, "%s%d", what[k], l), snprintf(xl, sizeof xl, "%s, layer %d", lab[k], l);
-            BASE_TRY(add_hist(e, n, xl, 100, lo[k], hi[k], 0, 1));
+        for (int k = 1; k < PHYS_HLF_PER_LAYER; k++) { /* centres, widths (100 bins), sparsity (20) */
+            snprintf(n, sizeof n, "%s%d", FEAT[k], l), snprintf(xl, sizeof xl, "%s, layer %d", FEAT_LABEL[k], l);
+            const int last = k == PHYS_HLF_PER_LAYER - 1;
+            BASE_TRY(add_hist(e, n, xl, last ? 20 : 100, last ? 0 : lo[k - 1], last ? 1 : hi[k - 1], 0, 1));
         }
-        snprintf(n, sizeof n, "sparsity%d", l), snprintf(xl, sizeof xl, "sparsity (empty fraction), layer %d", l);
-        BASE_TRY(add_hist(e, n, xl, 20, 0, 1, 0, 1));
     }
     return strncmp(m, "ds1", 3) ? make_decade_hists(e) : make_disc_hists(e, !strcmp(m, "ds1-photons"));
 }
@@ -386,9 +388,11 @@ static int write_hists(ev_t *e)
             snprintf(p, sizeof p, "%s/plots/%s.png", e->tmp, h->name);
             char t[160];
             /* the physics label (the x label without its unit), the separation and its floor */
-            int nl = (int)strcspn(h->xlabel, "[");
+            const char *u = strchr(h->xlabel, '['), *after = u ? strchr(u, ']') : NULL;
+            int nl = u ? (int)(u - h->xlabel) : (int)strlen(h->xlabel);
             while (nl > 0 && h->xlabel[nl - 1] == ' ') nl--;
-            snprintf(t, sizeof t, "%.*s: separation %.4f (noise floor %.4f)", nl, h->xlabel, h->sep, h->floor);
+            snprintf(t, sizeof t, "%.*s%s: separation %.4f (noise floor %.4f)", nl, h->xlabel, after ? after + 1 : "",
+                     h->sep, h->floor);
             rc = eval_plot_hist(p, t, h->xlabel, edges, h->h[1].h, h->h[0].h, h->h[0].n, h->logx, h->logy);
         }
         free(edges);
@@ -401,8 +405,6 @@ static int write_hists(ev_t *e)
  * each panel titled with its layer and separation. */
 static int write_grids(ev_t *e)
 {
-    static const char *const feat[PHYS_HLF_PER_LAYER] = {"E_layer", "EC_x", "EC_y", "EC_r", "W_x", "W_y", "W_r",
-                                                         "sparsity"};
     eval_panel_t *pan = calloc((size_t)e->L, sizeof *pan);
     double *edges = malloc((size_t)e->L * 128 * sizeof *edges);
     char(*titles)[48] = malloc((size_t)e->L * sizeof *titles);
@@ -416,7 +418,7 @@ static int write_grids(ev_t *e)
             pan[j] = (eval_panel_t){ed, h->h[1].h, h->h[0].h, h->h[0].n < 127 ? h->h[0].n : 127, h->logx, titles[j]};
         }
         char p[1300];
-        snprintf(p, sizeof p, "%s/plots/all_%s.png", e->tmp, feat[k]);
+        snprintf(p, sizeof p, "%s/plots/all_%s.png", e->tmp, FEAT[k]);
         rc = eval_plot_grid(p, e->L, pan);
     }
     free(pan), free(edges), free(titles);
@@ -627,16 +629,10 @@ static int write_json_html(ev_t *e, const eval_cls_result_t *lo, const eval_cls_
     }
     OUT("<h3>Every layer</h3>");
     {
-        static const char *const feat[PHYS_HLF_PER_LAYER] = {"E_layer", "EC_x", "EC_y", "EC_r", "W_x", "W_y", "W_r",
-                                                             "sparsity"};
-        static const char *const what[PHYS_HLF_PER_LAYER] = {
-            "energy in the layer [MeV], log axis", "centre of energy in x (eta) [mm]", "centre of energy in y (phi) [mm]",
-            "centre of energy in r [mm]", "width in x (eta) [mm]", "width in y (phi) [mm]", "width in r [mm]",
-            "sparsity (fraction of empty voxels)"};
         for (int k = 0; k < PHYS_HLF_PER_LAYER; k++)
-            OUT("<p><b>%s</b>, every layer; reference grey, generated blue, unit area; panel title: layer and "
+            OUT("<p><b>%s</b>%s, every layer; reference grey, generated blue, unit area; panel title: layer and "
                 "separation</p><a href=\"plots/all_%s.png\"><img style=\"width:98%%\" src=\"plots/all_%s.png\"></a>",
-                what[k], feat[k], feat[k]);
+                FEAT_LABEL[k], k == 0 ? ", log axis" : "", FEAT[k], FEAT[k]);
     }
     OUT("<h3>Selected layers and energies, with ratio panels</h3>");
     for (int k = 2; k < e->nh; k++) {

@@ -128,21 +128,32 @@ static void upper_panel(const double *xe, const double *a, const double *b, int 
     legend_labels();
 }
 
+/* Plot coordinates of a histogram (edges n + 1, contents ref, gen): xe the edges (log10 when
+ * logx), a and b the contents at unit area, count / (total x bin width). */
+static void unit_area(const double *edges, const double *ref, const double *gen, int n, int logx, double *xe,
+                      double *a, double *b)
+{
+    double sr = 0, sg = 0;
+    for (int i = 0; i < n; i++) sr += ref[i], sg += gen[i];
+    for (int i = 0; i <= n; i++) xe[i] = logx ? log10(edges[i]) : edges[i];
+    for (int i = 0; i < n; i++) {
+        const double w = edges[i + 1] - edges[i];
+        a[i] = sr > 0 ? ref[i] / (sr * w) : 0;
+        b[i] = sg > 0 ? gen[i] / (sg * w) : 0;
+    }
+}
+
 int eval_plot_hist(const char *path, const char *title, const char *xlabel, const double *edges, const double *ref,
                  const double *gen, int n, int logx, int logy)
 {
-    double sr = 0, sg = 0, ymax = 0, ymin = INFINITY;
+    double ymax = 0, ymin = INFINITY;
     double *xe = malloc((size_t)(n + 1) * sizeof *xe), *a = malloc((size_t)n * sizeof *a), *b = malloc((size_t)n * sizeof *b);
     if (!xe || !a || !b) {
         free(xe), free(a), free(b);
         return base_error(BASE_ENOMEM, "plot: out of memory");
     }
-    for (int i = 0; i < n; i++) sr += ref[i], sg += gen[i];
-    for (int i = 0; i <= n; i++) xe[i] = logx ? log10(edges[i]) : edges[i];
-    for (int i = 0; i < n; i++) { /* unit area: counts / (total * width) */
-        double w = edges[i + 1] - edges[i];
-        a[i] = sr > 0 ? ref[i] / (sr * w) : 0;
-        b[i] = sg > 0 ? gen[i] / (sg * w) : 0;
+    unit_area(edges, ref, gen, n, logx, xe, a, b);
+    for (int i = 0; i < n; i++) {
         ymax = fmax(ymax, fmax(a[i], b[i]));
         if (a[i] > 0) ymin = fmin(ymin, a[i]);
         if (b[i] > 0) ymin = fmin(ymin, b[i]);
@@ -200,8 +211,7 @@ int eval_plot_grid(const char *path, int np, const eval_panel_t *pan)
     for (int k = 0; k < np; k++) {
         const eval_panel_t *q = &pan[k];
         pladv(k + 1);
-        double sr = 0, sg = 0, ymax = 0;
-        for (int i = 0; i < q->n; i++) sr += q->ref[i], sg += q->gen[i];
+        double ymax = 0;
         double *xe = malloc((size_t)(q->n + 1) * sizeof *xe), *a = malloc((size_t)q->n * sizeof *a),
                *b = malloc((size_t)q->n * sizeof *b);
         if (!xe || !a || !b) {
@@ -209,13 +219,8 @@ int eval_plot_grid(const char *path, int np, const eval_panel_t *pan)
             plend1();
             return base_error(BASE_ENOMEM, "plot: out of memory");
         }
-        for (int i = 0; i <= q->n; i++) xe[i] = q->logx ? log10(q->edges[i]) : q->edges[i];
-        for (int i = 0; i < q->n; i++) { /* unit area */
-            double w = q->edges[i + 1] - q->edges[i];
-            a[i] = sr > 0 ? q->ref[i] / (sr * w) : 0;
-            b[i] = sg > 0 ? q->gen[i] / (sg * w) : 0;
-            ymax = fmax(ymax, fmax(a[i], b[i]));
-        }
+        unit_area(q->edges, q->ref, q->gen, q->n, q->logx, xe, a, b);
+        for (int i = 0; i < q->n; i++) ymax = fmax(ymax, fmax(a[i], b[i]));
         plvpor(0.08, 0.95, 0.2, 0.8);
         plwind(xe[0], xe[q->n], 0, ymax > 0 ? ymax * 1.15 : 1);
         plcol0(1);
