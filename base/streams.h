@@ -19,6 +19,8 @@
 #define BASE_STREAM_SIM_SHOWER_MAX (1ull << 30)
 /* physics/simulate: the incident-energy list of a sample (entry i at offset i) */
 #define BASE_STREAM_SIM_ENERGY 0xE4E4E4E400000000ull
+/* physics/simulate: incident angles (entry i at offset i) */
+#define BASE_STREAM_SIM_ANGLE 0xA4A4A4A400000000ull
 /* io/loader: the training/validation split (shower i at offset i) */
 #define BASE_STREAM_IO_SPLIT 0x5B117000ull
 /* io/loader: the shuffle of epoch e: BASE_STREAM_IO_SHUFFLE + e, e < 2^24 */
@@ -57,6 +59,7 @@ typedef struct {
 static const base_stream_range_t base_streams[] = {
     {"sim shower", BASE_STREAM_SIM_SHOWER, BASE_STREAM_SIM_SHOWER_MAX},
     {"sim energy", BASE_STREAM_SIM_ENERGY, 1},
+    {"sim angle", BASE_STREAM_SIM_ANGLE, 1},
     {"io split", BASE_STREAM_IO_SPLIT, 1},
     {"io shuffle", BASE_STREAM_IO_SHUFFLE, BASE_STREAM_EPOCH_MAX},
     {"eval split", BASE_STREAM_EVAL_SPLIT, 1},

@@ -110,7 +110,7 @@ static void generate(vae_infer_t *q, const phys_geometry_t *g, size_t n, size_t 
         phys_sim_energies_loguniform(Ed, k, 1e3, 1e6, 7, f);
         for (size_t i = 0; i < k; i++) E[i] = (float)Ed[i];
         double t = base_now();
-        CHECK(vae_generate_showers(q, (int)k, E, 7, f, X[b]));
+        CHECK(vae_generate_showers(q, (int)k, E, NULL, 7, f, X[b]));
         double t2 = base_now();
         r->compute += t2 - t;
         if (path) CHECK(io_writer_append_async(&w, E, X[b], k));
@@ -161,7 +161,7 @@ static void make_model(const layer_ctx_t *ctx, const phys_geometry_t *g, const c
     if (!X) bench_check(-1, PROG, "out of memory");
     phys_sim_energies_loguniform(Ed, NS, 1e3, 1e6, 3, 0);
     for (int i = 0; i < NS; i++) E[i] = (float)Ed[i];
-    CHECK(phys_sim_batch(&s, Ed, NS, 3, 0, X));
+    CHECK(phys_sim_batch(&s, Ed, NULL, NS, 3, 0, X));
     vae_lik_init_bias(&m->cfg, NS, X, E, layer_dense_b(&m->dec.head));
     free(X);
 }

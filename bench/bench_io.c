@@ -60,7 +60,7 @@ int main(int argc, char **argv)
     double E[200];
     float Ef[200], *pool = malloc(POOL * V * sizeof(float));
     phys_sim_energies_loguniform(E, POOL, 1e3, 1e6, 1, 0);
-    CHECK(phys_sim_batch(&sim, E, POOL, 1, 0, pool));
+    CHECK(phys_sim_batch(&sim, E, NULL, POOL, 1, 0, pool));
     for (size_t i = 0; i < POOL; i++) Ef[i] = (float)E[i];
     char path[512];
     snprintf(path, sizeof path, "%s/bench_io_%d.h5", dir, (int)getpid());
@@ -89,7 +89,7 @@ int main(int argc, char **argv)
     double sum = 0;
     t0 = base_now();
     do {
-        CHECK(io_loader_next(&L, 1024, bE, bX, &got));
+        CHECK(io_loader_next(&L, 1024, bE, NULL, bX, &got));
         seen += (size_t)got;
         for (int i = 0; i < got; i++) sum += bX[(size_t)i * V + V / 2];
     } while (got > 0);

@@ -43,7 +43,7 @@ int main(int argc, char **argv)
         double t0 = base_now(), spots = 0, s1 = 0, s2 = 0, occ = 0;
         long n = 0;
         while (base_now() - t0 < window || n < 5) {
-            phys_sim_shower(&s, E, 1, (uint64_t)n, out, &st);
+            phys_sim_shower(&s, E, 90, 1, (uint64_t)n, out, &st);
             spots += st.spots;
             double et = 0;
             int hit = 0;
@@ -62,7 +62,7 @@ int main(int argc, char **argv)
         double *Es = malloc(nb * sizeof *Es);
         for (size_t k = 0; k < nb; k++) Es[k] = E;
         double t2 = base_now();
-        phys_sim_batch(&s, Es, nb, 2, 0, out);
+        phys_sim_batch(&s, Es, NULL, nb, 2, 0, out);
         double t3 = base_now() - t2;
         printf("| %g | %.0f | %.1f | %.3g | %.1f | %.4f | %.4f | %.3f |\n", energies[e], spots / n,
                n / t1, spots / t1, nb / t3, mean, sd / mean, occ / n);
@@ -75,7 +75,7 @@ int main(int argc, char **argv)
     while (base_now() - t0 < 2 * window || n < 20) {
         double E;
         phys_sim_energies_loguniform(&E, 1, 1e3, 1e6, 3, (uint64_t)n);
-        phys_sim_shower(&s, E, 3, (uint64_t)n, out, &st);
+        phys_sim_shower(&s, E, 90, 3, (uint64_t)n, out, &st);
         spots += st.spots;
         n++;
     }

@@ -51,7 +51,7 @@ static void make_data(const char *path, size_t n, float **E, float **X)
     *E = malloc(n * sizeof **E), *X = malloc(n * 6480 * sizeof **X);
     if (!Ed || !*E || !*X) bench_check(-1, PROG, "out of memory");
     phys_sim_energies_loguniform(Ed, n, 1e3, 1e6, 11, 0);
-    CHECK(phys_sim_batch(&s, Ed, n, 11, 0, *X));
+    CHECK(phys_sim_batch(&s, Ed, NULL, n, 11, 0, *X));
     for (size_t i = 0; i < n; i++) (*E)[i] = (float)Ed[i];
     io_writer_opts_t o = io_writer_defaults();
     o.deflate = 1, o.chunk_rows = 100, o.force = 1;
@@ -76,7 +76,7 @@ static int run_step(void *p)
     const size_t B = (size_t)t->m->cfg.batch;
     if (t->at + B > t->n) t->at = 0;
     vae_terms_t terms;
-    BASE_TRY(vae_model_train_step(t->m, t->E + t->at, t->x + t->at * 6480, 1, t->step++, t->m->cfg.beta, 0.f, &terms));
+    BASE_TRY(vae_model_train_step(t->m, t->E + t->at, NULL, t->x + t->at * 6480, 1, t->step++, t->m->cfg.beta, 0.f, &terms));
     layer_grad_clip(&t->m->A, t->m->cfg.clip);
     layer_adam_step(&t->adam, &t->m->A, t->m->cfg.lr);
     t->at += B;

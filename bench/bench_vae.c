@@ -57,7 +57,7 @@ typedef struct {
 static int run_gen(void *p)
 {
     gen_t *g = p;
-    return vae_generate_showers(g->q, g->n, g->E, 1, 0, g->x);
+    return vae_generate_showers(g->q, g->n, g->E, NULL, 1, 0, g->x);
 }
 
 typedef struct {
@@ -71,7 +71,7 @@ static int run_train(void *p)
 {
     train_t *t = p;
     vae_terms_t terms;
-    BASE_TRY(vae_model_train_step(t->m, t->E, t->x, 1, t->step++, t->m->cfg.beta, 0.f, &terms));
+    BASE_TRY(vae_model_train_step(t->m, t->E, NULL, t->x, 1, t->step++, t->m->cfg.beta, 0.f, &terms));
     layer_grad_clip(&t->m->A, t->m->cfg.clip);
     layer_adam_step(&t->adam, &t->m->A, t->m->cfg.lr);
     return 0;

@@ -282,6 +282,59 @@ static int open_par04_per_energy(io_dataset_t *d)
     return BASE_OK;
 }
 
+/* The angle and material that a Par04 per-energy file's name states ("SiW_angle_70.h5",
+ * root2h5_for_vae.py's "{geo}_angle_{angle}.h5"): *deg (0 when absent), *mat. */
+static void name_conditions(const char *path, double *deg, int *mat)
+{
+    const char *b = strrchr(path, '/'), *a;
+    b = b ? b + 1 : path;
+    *deg = 0;
+    if ((a = strstr(b, "_angle_"))) *deg = strtod(a + 7, NULL);
+    if (!strncmp(b, "SiW_", 4)) *mat = IO_MATERIAL_SIW;
+    if (!strncmp(b, "SciPb_", 6)) *mat = IO_MATERIAL_SCIPB;
+}
+
+/* The incident angles (io/angles.h): the incident_theta dataset (radians), else one angle from a
+ * Par04 per-energy file's name, else 90 deg; and the material from the "material" attribute or
+ * the file's name. */
+static int open_conditions(io_dataset_t *d)
+{
+    double deg = 0, unused;
+    name_conditions(d->path, d->layout == IO_LAYOUT_PAR04_PER_ENERGY ? &deg : &unused, &d->material);
+    char *mat = io_h5_get_str(d->file, "material");
+    if (mat) {
+        int known = !strcmp(mat, "SiW") || !strcmp(mat, "SciPb");
+        if (known) d->material = !strcmp(mat, "SiW") ? IO_MATERIAL_SIW : IO_MATERIAL_SCIPB;
+        else base_error(BASE_EIO, "%s: material attribute '%.40s' is neither SiW nor SciPb", d->path, mat);
+        free(mat);
+        if (!known) return BASE_EIO;
+    }
+    d->angles = malloc((d->n ? d->n : 1) * sizeof(float));
+    if (!d->angles) return base_error(BASE_ENOMEM, "%s: out of memory", d->path);
+    for (size_t i = 0; i < d->n; i++) d->angles[i] = deg > 0 ? (float)deg : (float)IO_ANGLE_DEFAULT_DEG;
+    d->has_angles = deg > 0;
+    if (!exists(d->file, IO_ANGLE_DATASET)) return BASE_OK;
+    hid_t ds;
+    int r;
+    hsize_t dims[4];
+    BASE_TRY(open_dset(d, IO_ANGLE_DATASET, &ds, &r, dims));
+    int rc = BASE_OK;
+    if (r > 2 || (r == 2 && dims[1] != 1) || dims[0] != d->n)
+        rc = base_error(BASE_EIO, "%s: %s must be (N, 1) or (N) with N = %zu showers", d->path, IO_ANGLE_DATASET, d->n);
+    if (rc == BASE_OK) rc = check_storage(d, ds, IO_ANGLE_DATASET, dims[0]);
+    if (rc == BASE_OK) rc = read_rows(d, ds, r, 0, d->n, 1, d->angles);
+    H5Dclose(ds);
+    for (size_t i = 0; i < d->n && rc == BASE_OK; i++) {
+        double a = io_angle_from_theta(d->angles[i]);
+        if (!(a > 0 && a < 180))
+            rc = base_error(BASE_EIO, "%s: %s of shower %zu is %g rad (must be in (0, pi), radians)", d->path,
+                            IO_ANGLE_DATASET, i, d->angles[i]);
+        d->angles[i] = (float)a;
+    }
+    d->has_angles = 1;
+    return rc;
+}
+
 static int open_layout(io_dataset_t *d)
 {
     if (exists(d->file, "showers")) {
@@ -314,6 +367,7 @@ int io_dataset_open(io_dataset_t *d, const char *path, const phys_geometry_t *ge
     }
     int rc = open_layout(d);
     if (rc == BASE_OK && d->n == 0) rc = base_error(BASE_EIO, "%s: holds no showers", path);
+    if (rc == BASE_OK) rc = open_conditions(d);
     if (rc == BASE_OK) rc = infer_geometry(d, geo);
     if (rc == BASE_OK && d->layout != IO_LAYOUT_PAR04_PER_ENERGY)
         rc = plan_blocks(d, "showers");
@@ -332,6 +386,7 @@ void io_dataset_close(io_dataset_t *d)
     if (d->showers >= 0 && d->showers != 0) H5Dclose(d->showers);
     if (d->file >= 0 && d->file != 0) H5Fclose(d->file);
     free(d->energies);
+    free(d->angles);
     free(d->groups);
     free(d->scratch);
     free(d->cache);

@@ -9,6 +9,10 @@
  * Showers come out as float32 in the canonical CaloChallenge order (Par04 arrays are transposed
  * on read), with any on-disk float type (32 or 64 bit), chunking or compression.
  *
+ * Conditions beyond the energy: incident angles from incident_theta (radians) or a Par04
+ * per-energy file's name (io/angles.h), else 90 deg; the material (SiW or SciPb) from the root
+ * attribute "material" or the name's prefix ("SiW_angle_70.h5").
+ *
  * Validation (each a one-line error naming the file): not HDF5 or truncated, missing dataset,
  * wrong rank or shape, N mismatch between energies and showers, voxel count that does not match
  * the geometry, non-float data, and, on reading, NaN/Inf or negative values (with the row).
@@ -25,9 +29,13 @@
 
 #include "physics/geometry.h"
 #include "base/monitor.h"
+#include "io/angles.h"
 
 #include <hdf5.h>
 #include <stddef.h>
+
+/* Calorimeter materials (Par04's geometry condition). */
+enum { IO_MATERIAL_UNKNOWN = 0, IO_MATERIAL_SIW = 1, IO_MATERIAL_SCIPB = 2 };
 
 typedef enum { IO_LAYOUT_CALOCHALLENGE = 0, IO_LAYOUT_PAR04, IO_LAYOUT_PAR04_PER_ENERGY } io_layout_t;
 
@@ -46,6 +54,9 @@ typedef struct {
     int par04_dims[3];     /* R, PHI, Z for the Par04 layouts */
     phys_geometry_t geo;   /* the grid the file matches */
     float *energies;       /* owned: (n) incident energies, MeV */
+    float *angles;         /* owned: (n) incident angles, deg (io/angles.h; 90 when the file has none) */
+    int has_angles;        /* the file states its angles (incident_theta or a Par04 file name) */
+    int material;          /* IO_MATERIAL_*: the "material" attribute or a Par04 file name */
     hid_t showers;         /* CaloChallenge / Par04: the showers dataset */
     size_t block_rows;     /* natural read block (the chunk's row count, or 256) */
     io_group_t *groups;    /* Par04 per-energy: n_groups datasets (owned) */

@@ -47,12 +47,11 @@ int io_loader_init(io_loader_t *L, io_dataset_t *d, io_part_t part, double val_f
     L->blk_e = malloc(L->grp_cap * d->block_rows * sizeof(float));
     L->blk_x = malloc(L->grp_cap * d->block_rows * row);
     if (shuffle) {
-        L->buf_e = malloc(L->cap * sizeof(float)); /* pages untouched while the data is in memory */
-        L->buf_x = malloc(L->cap * row);
-        L->buf_pe = malloc(L->cap * sizeof *L->buf_pe);
+        L->buf_i = malloc(L->cap * sizeof *L->buf_i);
+        L->buf_x = malloc(L->cap * row); /* pages untouched while the data is in memory */
         L->buf_px = malloc(L->cap * sizeof *L->buf_px);
     }
-    if (!L->order || !L->blk_e || !L->blk_x || (shuffle && (!L->buf_e || !L->buf_x || !L->buf_pe || !L->buf_px))) {
+    if (!L->order || !L->blk_e || !L->blk_x || (shuffle && (!L->buf_i || !L->buf_x || !L->buf_px))) {
         io_loader_free(L);
         return base_error(BASE_ENOMEM, "%s: loader out of memory", d->path);
     }
@@ -65,9 +64,8 @@ void io_loader_free(io_loader_t *L)
     free(L->order);
     free(L->blk_e);
     free(L->blk_x);
-    free(L->buf_e);
+    free(L->buf_i);
     free(L->buf_x);
-    free(L->buf_pe);
     free(L->buf_px);
     memset(L, 0, sizeof *L);
 }
@@ -98,7 +96,6 @@ static int next_block(io_loader_t *L)
     if (L->by_ref) { /* validated when the cache was filled */
         if (L->next_block >= L->n_blocks) return 0;
         L->blk_first = L->order[L->next_block++] * br;
-        L->cur_e = d->energies + L->blk_first;
         L->cur_x = d->cache + L->blk_first * d->V;
     } else {
         if (L->grp_i + 1 < L->grp_n) {
@@ -111,7 +108,6 @@ static int next_block(io_loader_t *L)
             BASE_TRY(io_dataset_read_blocks(L->d, L->grp, L->grp_n, omp_get_max_threads(), L->blk_e, L->blk_x));
         }
         L->blk_first = L->grp[L->grp_i] * br;
-        L->cur_e = L->blk_e + L->grp_i * br;
         L->cur_x = L->blk_x + L->grp_i * br * d->V;
     }
     L->blk_n = d->n - L->blk_first < br ? d->n - L->blk_first : br;
@@ -120,15 +116,15 @@ static int next_block(io_loader_t *L)
 }
 
 /* Makes the next row of the current block that belongs to the part available; moves through
- * the blocks as needed. Returns 1 with *e, *x pointing at it, 0 at the end of the file, < 0 on
- * error. */
-static int next_row(io_loader_t *L, const float **e, const float **x)
+ * the blocks as needed. Returns 1 with *i its file row and *x pointing at it, 0 at the end of
+ * the file, < 0 on error. */
+static int next_row(io_loader_t *L, size_t *i, const float **x)
 {
     for (;;) {
         while (L->blk_pos < L->blk_n) {
             size_t k = L->blk_pos++;
             if (in_part(L, L->blk_first + k)) {
-                *e = L->cur_e + k;
+                *i = L->blk_first + k;
                 *x = L->cur_x + k * L->d->V;
                 return 1;
             }
@@ -138,50 +134,45 @@ static int next_row(io_loader_t *L, const float **e, const float **x)
     }
 }
 
-int io_loader_next(io_loader_t *L, int B, float *E, float *X, int *got)
+/* Row i of the file (its shower at x) into entry j of the batch. */
+static void emit(const io_loader_t *L, size_t i, const float *x, int j, float *E, float *A, float *X)
+{
+    const size_t V = (size_t)L->d->V;
+    E[j] = L->d->energies[i];
+    if (A) A[j] = L->d->angles[i];
+    memcpy(X + (size_t)j * V, x, V * sizeof(float));
+}
+
+int io_loader_next(io_loader_t *L, int B, float *E, float *A, float *X, int *got)
 {
     const size_t V = (size_t)L->d->V;
     *got = 0;
     while (*got < B) {
-        const float *e, *x;
+        const float *x;
+        size_t i;
         if (!L->shuffle) {
-            int r = next_row(L, &e, &x);
+            int r = next_row(L, &i, &x);
             if (r < 0) return r;
             if (r == 0) break;
-        } else {
-            /* fill the buffer, then emit a random entry and close the gap with the last */
-            int r = 1;
-            while (L->buf_n < L->cap && (r = next_row(L, &e, &x)) == 1) {
-                if (L->by_ref) {
-                    L->buf_pe[L->buf_n] = e;
-                    L->buf_px[L->buf_n] = x;
-                } else {
-                    L->buf_e[L->buf_n] = *e;
-                    memcpy(L->buf_x + L->buf_n * V, x, V * sizeof(float));
-                }
-                L->buf_n++;
-            }
-            if (r < 0) return r;
-            if (L->buf_n == 0) break;
-            size_t j = base_rng_below(&L->rng, (uint32_t)L->buf_n);
-            L->buf_n--;
-            if (L->by_ref) {
-                E[*got] = *L->buf_pe[j];
-                memcpy(X + (size_t)*got * V, L->buf_px[j], V * sizeof(float));
-                L->buf_pe[j] = L->buf_pe[L->buf_n];
-                L->buf_px[j] = L->buf_px[L->buf_n];
-            } else {
-                E[*got] = L->buf_e[j];
-                memcpy(X + (size_t)*got * V, L->buf_x + j * V, V * sizeof(float));
-                L->buf_e[j] = L->buf_e[L->buf_n];
-                memmove(L->buf_x + j * V, L->buf_x + L->buf_n * V, V * sizeof(float));
-            }
-            (*got)++;
+            emit(L, i, x, (*got)++, E, A, X);
             continue;
         }
-        E[*got] = *e;
-        memcpy(X + (size_t)*got * V, x, V * sizeof(float));
-        (*got)++;
+        /* fill the buffer, then emit a random entry and close the gap with the last */
+        int r = 1;
+        while (L->buf_n < L->cap && (r = next_row(L, &i, &x)) == 1) {
+            L->buf_i[L->buf_n] = i;
+            if (L->by_ref) L->buf_px[L->buf_n] = x;
+            else memcpy(L->buf_x + L->buf_n * V, x, V * sizeof(float));
+            L->buf_n++;
+        }
+        if (r < 0) return r;
+        if (L->buf_n == 0) break;
+        size_t j = base_rng_below(&L->rng, (uint32_t)L->buf_n);
+        L->buf_n--;
+        emit(L, L->buf_i[j], L->by_ref ? L->buf_px[j] : L->buf_x + j * V, (*got)++, E, A, X);
+        L->buf_i[j] = L->buf_i[L->buf_n];
+        if (L->by_ref) L->buf_px[j] = L->buf_px[L->buf_n];
+        else memmove(L->buf_x + j * V, L->buf_x + L->buf_n * V, V * sizeof(float));
     }
     return BASE_OK;
 }

@@ -42,9 +42,10 @@ typedef struct {
     float *blk_e, *blk_x;     /* owned: the current group of blocks (grp_cap x block_rows rows) */
     size_t blk_n, blk_pos, blk_first; /* the current block: rows, next row, its first file row */
     size_t grp[64], grp_n, grp_i, grp_cap; /* the group's blocks, how many, the current one */
-    float *buf_e, *buf_x;     /* owned: shuffle buffer (cap rows) */
-    const float **buf_pe, **buf_px; /* owned: the same by reference (cap entries), in memory */
-    const float *cur_e, *cur_x; /* the current block: blk_* or rows of the dataset's cache */
+    size_t *buf_i;            /* owned: shuffle buffer: file rows (cap entries) */
+    float *buf_x;             /* owned: their showers (cap rows) */
+    const float **buf_px;     /* owned: the same by reference (cap entries), in memory */
+    const float *cur_x;       /* the current block: blk_x or rows of the dataset's cache */
     size_t cap, buf_n;
     int by_ref;               /* this epoch refers to the dataset's cache */
     base_rng_t rng;
@@ -59,7 +60,8 @@ int io_loader_init(io_loader_t *L, io_dataset_t *d, io_part_t part, double val_f
 void io_loader_free(io_loader_t *L);
 /* Restarts at the beginning of epoch (0, 1, ...). */
 int io_loader_epoch(io_loader_t *L, uint64_t epoch);
-/* E: (B), X: (B, V): up to B showers; *got receives how many (0 at the end of the epoch). */
-int io_loader_next(io_loader_t *L, int B, float *E, float *X, int *got);
+/* E: (B) energies (MeV), A: (B) angles (deg; NULL: not wanted), X: (B, V): up to B showers;
+ * *got receives how many (0 at the end of the epoch). */
+int io_loader_next(io_loader_t *L, int B, float *E, float *A, float *X, int *got);
 
 #endif

@@ -80,6 +80,16 @@ int io_writer_attr_int(io_writer_t *w, const char *name, int64_t value)
     return rc;
 }
 
+int io_writer_add_angles(io_writer_opts_t *o)
+{
+    if (o->n_extra >= IO_WRITER_MAX_EXTRA) return -1;
+    int k = o->n_extra++;
+    o->extra_name[k] = IO_ANGLE_DATASET;
+    o->extra_cols[k] = 1;
+    o->extra_f64[k] = 1;
+    return k;
+}
+
 int io_writer_open(io_writer_t *w, const char *path, const phys_geometry_t *g, const io_writer_opts_t *o)
 {
     io_writer_opts_t def = io_writer_defaults();
@@ -115,7 +125,8 @@ int io_writer_open(io_writer_t *w, const char *path, const phys_geometry_t *g, c
         w->extra_cols[k] = o->extra_cols[k];
         hsize_t er = (1u << 20) / ((hsize_t)o->extra_cols[k] * 4);
         w->d_extra[k] =
-            make_dset(w->file, o->extra_name[k], H5T_IEEE_F32LE, (hsize_t)o->extra_cols[k], er ? er : 1, o->deflate, 1);
+            make_dset(w->file, o->extra_name[k], o->extra_f64[k] ? H5T_IEEE_F64LE : H5T_IEEE_F32LE,
+                      (hsize_t)o->extra_cols[k], er ? er : 1, o->deflate, 1);
         bad |= w->d_extra[k] < 0;
     }
     int rc = bad ? base_error(BASE_EIO, "%s: cannot create datasets", w->tmp) : BASE_OK;
@@ -219,6 +230,12 @@ int io_writer_append_ex(io_writer_t *w, const float *E_mev, const float *showers
 int io_writer_append_async(io_writer_t *w, const float *E_mev, const float *showers, size_t n)
 {
     return append_rows(w, E_mev, showers, NULL, n, 1);
+}
+
+int io_writer_append_async_ex(io_writer_t *w, const float *E_mev, const float *showers, const float *const *extra,
+                              size_t n)
+{
+    return append_rows(w, E_mev, showers, extra, n, 1);
 }
 
 void io_writer_stats(const io_writer_t *w, io_chunkpipe_stats_t *s)

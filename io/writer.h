@@ -22,6 +22,7 @@
 #ifndef IO_WRITER_H
 #define IO_WRITER_H
 
+#include "io/angles.h"
 #include "io/chunkpipe.h"
 #include "physics/geometry.h"
 
@@ -60,11 +61,16 @@ typedef struct {
     int n_extra;        /* further (N, cols) float32 datasets written row by row */
     const char *extra_name[IO_WRITER_MAX_EXTRA];
     int extra_cols[IO_WRITER_MAX_EXTRA];
+    int extra_f64[IO_WRITER_MAX_EXTRA]; /* stored as float64 (values still come as float) */
 } io_writer_opts_t;
 
 /* Default options: deflate 4, automatic chunking, no force, one compression thread per
  * online CPU. */
 io_writer_opts_t io_writer_defaults(void);
+
+/* Adds the incident_theta (N, 1) float64 extra dataset (io/angles.h): its values, radians,
+ * go in the next free extra slot. Returns that slot or -1 when full. */
+int io_writer_add_angles(io_writer_opts_t *o);
 
 int io_writer_open(io_writer_t *w, const char *path, const phys_geometry_t *g, const io_writer_opts_t *o);
 /* E_mev: (n), showers: (n, V) appended. Rejects NaN/Inf and negative values. */
@@ -77,6 +83,9 @@ int io_writer_append_ex(io_writer_t *w, const float *E_mev, const float *showers
  * compression threads after it returns: they must stay unchanged until the next append or
  * close on w (which wait for them). Generate the next batch into a second buffer meanwhile. */
 int io_writer_append_async(io_writer_t *w, const float *E_mev, const float *showers, size_t n);
+/* Both: extras (copied at once) and showers read in place as above. */
+int io_writer_append_async_ex(io_writer_t *w, const float *E_mev, const float *showers, const float *const *extra,
+                              size_t n);
 /* Root attributes (before close). */
 int io_writer_attr_str(io_writer_t *w, const char *name, const char *value);
 int io_writer_attr_int(io_writer_t *w, const char *name, int64_t value);

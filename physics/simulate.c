@@ -48,10 +48,23 @@ static double gamma_variate(base_rng_seq_t *u, double k)
     }
 }
 
-/* The shower's own lateral fluctuation: its radial scale and the offset of its axis. */
+/* The shower's own lateral fluctuation: its radial scale and the offset of its axis; and the
+ * tilt of the calorimeter's faces in the shower frame (simulate.h, 5a). */
 typedef struct {
     double scale, ox, oy; /* radii times scale; axis at (ox, oy) mm */
+    double cpsi, spsi;    /* cos and sin of psi = 90 deg - incident angle */
+    double face_mm;       /* the calorimeter's thickness along its normal */
 } lateral_t;
+
+/* 1 when the spot at shower-frame (x, z) mm lies inside the calorimeter slab: its depth below
+ * the front face h = z cos(psi) - x sin(psi) in [0, thickness) (simulate.h, 5a). At normal
+ * incidence h = z: always inside the mesh. */
+static int in_slab(const lateral_t *lat, double x, double z)
+{
+    if (lat->spsi == 0) return 1;
+    double h = z * lat->cpsi - x * lat->spsi;
+    return h >= 0 && h < lat->face_mm;
+}
 
 /* Deposits n spots of mean energy e over depth [z0, z1) mm at profile depth tau. Spot k
  * carries e w_k with w_k = (p + 1) u^p (mean 1, p = spot_power): a few large and many small
@@ -76,8 +89,9 @@ static double deposit_spots(const phys_sim_t *s, double E_mev, double tau, doubl
         double r = RM * R * sqrt(q / (1.0 - q));
         double alpha = -PI + 2 * PI * base_rng_to_unit(w[2]);
         double ek = pw > 0 ? e * wmax * pow(base_rng_to_unit(w[3]), pw) : e;
-        int layer = (int)((z0 + (k + 0.5) * dz) * inv_depth);
-        int v = layer >= g->n_layers ? -1
+        double z = z0 + (k + 0.5) * dz;
+        int layer = (int)(z * inv_depth);
+        int v = layer >= g->n_layers || !in_slab(lat, r * cos(alpha) + lat->ox, z) ? -1
                 : lat->ox == 0 && lat->oy == 0
                     ? phys_geometry_locate_polar(g, layer, r, alpha)
                     : phys_geometry_locate(g, layer, r * cos(alpha) + lat->ox, r * sin(alpha) + lat->oy);
@@ -88,12 +102,15 @@ static double deposit_spots(const phys_sim_t *s, double E_mev, double tau, doubl
     return sum;
 }
 
-int phys_sim_shower(const phys_sim_t *s, double E_mev, uint64_t seed, uint64_t i, float *out,
+int phys_sim_shower(const phys_sim_t *s, double E_mev, double angle_deg, uint64_t seed, uint64_t i, float *out,
                     phys_sim_stats_t *st)
 {
     if (!(E_mev > BASE_MIN_ENERGY_MEV && E_mev <= BASE_MAX_SIM_ENERGY_MEV)) /* its cost grows as E */
         return base_error(BASE_EINVAL, "simulator: incident energy %g MeV outside (%g, %g] MeV", E_mev,
                           BASE_MIN_ENERGY_MEV, BASE_MAX_SIM_ENERGY_MEV);
+    if (!(angle_deg >= PHYS_SIM_MIN_ANGLE && angle_deg <= 90))
+        return base_error(BASE_EINVAL, "simulator: incident angle %g deg outside [%g, 90] deg", angle_deg,
+                          PHYS_SIM_MIN_ANGLE);
     const phys_geometry_t *g = &s->geo;
     memset(out, 0, (size_t)g->n_voxels * sizeof *out);
     base_rng_seq_t u;
@@ -106,10 +123,14 @@ int phys_sim_shower(const phys_sim_t *s, double E_mev, uint64_t seed, uint64_t i
      * the response: a constant term b, sigma/E = c / sqrt(E/GeV) (+) b, as one factor g ~ N(1, b^2)
      * on every step's energy */
     lateral_t lat = {exp(s->radial_scale_sd * base_rng_seq_normal(&u)), s->axis_offset_mm * base_rng_seq_normal(&u),
-                     s->axis_offset_mm * base_rng_seq_normal(&u)};
+                     s->axis_offset_mm * base_rng_seq_normal(&u), 1, 0, s->det.depth_mm};
     const double gain = fmax(1 + s->constant_term * base_rng_seq_normal(&u), 0.5);
-
-    const double X0 = s->det.X0_mm, depth = fmin(s->det.depth_mm, g->n_layers * g->layer_depth_mm);
+    if (angle_deg < 90) { /* psi = 90 deg - angle: the axis's tilt from the face's normal */
+        const double psi = (90 - angle_deg) * PI / 180;
+        lat.cpsi = cos(psi), lat.spsi = sin(psi);
+    }
+    /* the walk follows the axis through the slab (thickness / cos psi) or to the mesh's end */
+    const double X0 = s->det.X0_mm, depth = fmin(s->det.depth_mm / lat.cpsi, g->n_layers * g->layer_depth_mm);
     const double tmax = depth / X0, c2 = s->sampling_term * s->sampling_term;
     const double lga = phys_lgamma(sh.alpha), lgs = phys_lgamma(sh.alpha_s);
     /* the walk ends when less than a tenth of the readout threshold is left to deposit */
@@ -152,14 +173,14 @@ int phys_sim_shower(const phys_sim_t *s, double E_mev, uint64_t seed, uint64_t i
     return BASE_OK;
 }
 
-int phys_sim_batch(const phys_sim_t *s, const double *E_mev, size_t n, uint64_t seed,
+int phys_sim_batch(const phys_sim_t *s, const double *E_mev, const double *angle_deg, size_t n, uint64_t seed,
                    uint64_t first_index, float *out)
 {
     int rc = BASE_OK;
     const size_t V = (size_t)s->geo.n_voxels;
 #pragma omp parallel for schedule(dynamic, 1)
     for (size_t k = 0; k < n; k++) {
-        int r = phys_sim_shower(s, E_mev[k], seed, first_index + k, out + k * V, NULL);
+        int r = phys_sim_shower(s, E_mev[k], angle_deg ? angle_deg[k] : 90.0, seed, first_index + k, out + k * V, NULL);
         if (r < 0) {
 #pragma omp critical
             rc = r;
@@ -184,15 +205,39 @@ void phys_sim_energies_loguniform(double *E_mev, size_t n, double lo, double hi,
     }
 }
 
-void phys_sim_energies_list(double *E_mev, size_t n, const double *list, int k, uint64_t seed,
-                            uint64_t first_index)
+/* out: (n) values drawn uniformly from list (k values), entries first_index .. of stream. */
+static void pick_list(double *out, size_t n, const double *list, int k, uint64_t seed, uint64_t stream,
+                      uint64_t first_index)
 {
     base_rng_t r;
-    base_rng_init(&r, seed, BASE_STREAM_SIM_ENERGY);
+    base_rng_init(&r, seed, stream);
     for (size_t j = 0; j < n; j++) {
         uint32_t w[4];
         r.offset = first_index + j;
         base_rng_next_block(&r, w);
-        E_mev[j] = list[(uint64_t)w[0] * (uint64_t)k >> 32];
+        out[j] = list[(uint64_t)w[0] * (uint64_t)k >> 32];
     }
+}
+
+void phys_sim_energies_list(double *E_mev, size_t n, const double *list, int k, uint64_t seed,
+                            uint64_t first_index)
+{
+    pick_list(E_mev, n, list, k, seed, BASE_STREAM_SIM_ENERGY, first_index);
+}
+
+void phys_sim_angles_uniform(double *angle_deg, size_t n, double lo, double hi, uint64_t seed, uint64_t first_index)
+{
+    base_rng_t r;
+    base_rng_init(&r, seed, BASE_STREAM_SIM_ANGLE);
+    for (size_t k = 0; k < n; k++) {
+        uint32_t w[4];
+        r.offset = first_index + k;
+        base_rng_next_block(&r, w);
+        angle_deg[k] = lo + (hi - lo) * base_rng_to_unit(w[0]);
+    }
+}
+
+void phys_sim_angles_list(double *angle_deg, size_t n, const double *list, int k, uint64_t seed, uint64_t first_index)
+{
+    pick_list(angle_deg, n, list, k, seed, BASE_STREAM_SIM_ANGLE, first_index);
 }

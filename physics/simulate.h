@@ -19,6 +19,21 @@
  *     (plus the spot weights' 1.13/sqrt(spots), a few % at 1 GeV);
  *  5. each spot lands in voxel (layer = floor(z / layer_depth), alpha bin, r bin); spots beyond
  *     the grid's radius or the calorimeter's depth leak (they are counted, not stored);
+ *  5a. incident angle theta (Par04's convention: the polar angle of the particle from the
+ *     barrel's axis, so 90 deg is normal incidence on the barrel's face):
+ *     the voxel mesh follows the shower axis, as Par04's readout does (its sensitive detector
+ *     bins hits in a frame rotated onto the particle's momentum), and the calorimeter is the
+ *     slab 0 <= h < thickness below its front face, the axis tilted by psi = 90 deg - theta
+ *     from the face's normal. A spot at shower-frame (x, y, z) (z along the axis, x in the plane
+ *     of incidence, pointing back towards the face) is at depth h = z cos psi - x sin psi; spots
+ *     with h < 0 (in front of the face) or h >= thickness (behind the back) deposit nothing
+ *     (counted as lateral leakage). The walk follows the axis through the slab (to
+ *     thickness / cos psi) or to the end of the mesh, whichever is first. The medium is the
+ *     homogenised W/Si mix (gflash.h), so the profile in X0 along the axis does not change with
+ *     psi; what does is where the faces cut the mesh: the upstream side (+x) of the first layers
+ *     lies outside the calorimeter, and the tail stays inside longer. At 90 deg h = z and
+ *     nothing changes. This is the frame vae_to_hits places voxels in (showervae.h) with the
+ *     face's normal along global +z and the particle tilted towards +x;
  *  6. the readout threshold (geometry's threshold_mev, 15.15 keV for ds2/ds3) zeroes small voxels.
  * Voxel energies are calibrated as CaloChallenge ds2/ds3 write them: the energy seen in the
  * silicon divided by the sampling fraction, i.e. spot energies (summed per voxel) directly, so
@@ -26,7 +41,8 @@
  *
  * Randomness: shower i of seed s uses the Philox stream (s, i), so a shower is the same
  * whichever thread makes it and whichever batch it is in. Incident energies come from their
- * own stream (s, BASE_STREAM_SIM_ENERGY), entry i at offset i.
+ * own stream (s, BASE_STREAM_SIM_ENERGY), entry i at offset i, and angles likewise from
+ * (s, BASE_STREAM_SIM_ANGLE).
  * Requires a geometry with a layer depth (ds2, ds3, or an XML of the same grid).
  */
 #ifndef PHYSICS_SIMULATE_H
@@ -52,6 +68,10 @@ typedef struct {
     double axis_offset_mm;  /* sd of a shower's axis position per coordinate (0.5 mm) */
 } phys_sim_t;
 
+/* The smallest incident angle the simulator accepts (deg): below it the slab cuts most of the
+ * mesh's first layers (Par04's data spans 50-90 deg). */
+#define PHYS_SIM_MIN_ANGLE 30.0
+
 /* Per-shower diagnostics (optional). */
 typedef struct {
     double T, alpha;         /* drawn profile parameters (T in X0) */
@@ -66,14 +86,16 @@ typedef struct {
 /* Default configuration on geometry geo (must have layer_depth_mm > 0). */
 int phys_sim_init(phys_sim_t *s, const phys_geometry_t *geo);
 
-/* out: (V) voxel energies (MeV) of shower index i at energy E_mev; st may be NULL.
- * BASE_EINVAL for E_mev outside (BASE_MIN_ENERGY_MEV, BASE_MAX_SIM_ENERGY_MEV] (base/limits.h). */
-int phys_sim_shower(const phys_sim_t *s, double E_mev, uint64_t seed, uint64_t i, float *out,
+/* out: (V) voxel energies (MeV) of shower index i at energy E_mev and incident angle
+ * angle_deg (90: normal incidence); st may be NULL. BASE_EINVAL for E_mev outside
+ * (BASE_MIN_ENERGY_MEV, BASE_MAX_SIM_ENERGY_MEV] (base/limits.h) or an angle outside
+ * [PHYS_SIM_MIN_ANGLE, 90]. */
+int phys_sim_shower(const phys_sim_t *s, double E_mev, double angle_deg, uint64_t seed, uint64_t i, float *out,
                     phys_sim_stats_t *st);
 
-/* out: (n, V) showers first_index .. first_index + n - 1 at energies E_mev (n), in parallel
- * over showers; identical for any thread count. */
-int phys_sim_batch(const phys_sim_t *s, const double *E_mev, size_t n, uint64_t seed,
+/* out: (n, V) showers first_index .. first_index + n - 1 at energies E_mev (n) and angles
+ * angle_deg (n; NULL: all 90 deg), in parallel over showers; identical for any thread count. */
+int phys_sim_batch(const phys_sim_t *s, const double *E_mev, const double *angle_deg, size_t n, uint64_t seed,
                    uint64_t first_index, float *out);
 
 /* E_mev: (n) log-uniform in [lo, hi] MeV, entries first_index .. of seed's energy stream. */
@@ -82,5 +104,10 @@ void phys_sim_energies_loguniform(double *E_mev, size_t n, double lo, double hi,
 /* E_mev: (n) drawn uniformly from the list (k values, MeV), entries first_index .. */
 void phys_sim_energies_list(double *E_mev, size_t n, const double *list, int k, uint64_t seed,
                             uint64_t first_index);
+
+/* angle_deg: (n) uniform in [lo, hi] deg, entries first_index .. of seed's angle stream. */
+void phys_sim_angles_uniform(double *angle_deg, size_t n, double lo, double hi, uint64_t seed, uint64_t first_index);
+/* angle_deg: (n) drawn uniformly from the list (k values, deg), entries first_index .. */
+void phys_sim_angles_list(double *angle_deg, size_t n, const double *list, int k, uint64_t seed, uint64_t first_index);
 
 #endif

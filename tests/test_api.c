@@ -242,7 +242,7 @@ Test(api, learned_prior_is_the_default_and_can_be_switched_off)
     vae_model_init_params(&m, 3);
     phys_geometry_t geo;
     phys_geometry_preset(&geo, "ds2");
-    cr_assert_eq(vae_prior_init(&m.prior, 1, c.Z, &geo, c.threshold_mev), BASE_OK);
+    cr_assert_eq(vae_prior_init(&m.prior, 1, 1, c.Z, &geo, c.threshold_mev), BASE_OK);
     vae_prior_t *p = &m.prior;
     const int Dm = p->D;
     p->pi[0] = 1;

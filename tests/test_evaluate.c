@@ -43,7 +43,7 @@ static const char *sample_with(const char *name, int n, uint64_t seed, float sca
     double *E = malloc((size_t)n * sizeof *E);
     float *Ef = malloc((size_t)n * sizeof *Ef), *X = malloc((size_t)n * 6480 * 4);
     phys_sim_energies_loguniform(E, (size_t)n, 1e3, 1e5, seed, 0);
-    cr_assert_eq(phys_sim_batch(&s, E, (size_t)n, seed, 0, X), BASE_OK);
+    cr_assert_eq(phys_sim_batch(&s, E, NULL, (size_t)n, seed, 0, X), BASE_OK);
     for (int i = 0; i < n; i++) Ef[i] = (float)E[i];
     for (size_t v = 0; v < (size_t)n * 6480; v++) X[v] *= scale;
     if (shift > 0)

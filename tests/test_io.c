@@ -436,7 +436,7 @@ static void collect(io_loader_t *L, int B, float *seen, size_t *n)
     int got;
     *n = 0;
     do {
-        cr_assert_eq(io_loader_next(L, B, E, X, &got), BASE_OK, "%s", base_last_error());
+        cr_assert_eq(io_loader_next(L, B, E, NULL, X, &got), BASE_OK, "%s", base_last_error());
         for (int i = 0; i < got; i++) {
             /* the voxels travel with their energy */
             size_t row = (size_t)(E[i] / 1000.f) - 1;
@@ -735,7 +735,7 @@ Test(io, a_loader_on_data_in_memory_gives_the_batches_of_the_file)
             for (int k = 0; k < 2; k++) io_loader_epoch(&L[k], (uint64_t)e);
             cr_expect(L[1].by_ref && !L[0].by_ref);
             while (got[0] > 0) {
-                for (int k = 0; k < 2; k++) cr_assert_eq(io_loader_next(&L[k], 64, E[k], X[k], &got[k]), BASE_OK);
+                for (int k = 0; k < 2; k++) cr_assert_eq(io_loader_next(&L[k], 64, E[k], NULL, X[k], &got[k]), BASE_OK);
                 cr_assert_eq(got[0], got[1]);
                 cr_expect(memcmp(E[0], E[1], (size_t)got[0] * 4) == 0 &&
                               memcmp(X[0], X[1], (size_t)got[0] * 6480 * 4) == 0,

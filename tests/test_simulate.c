@@ -48,7 +48,7 @@ static summary_t run(double E_gev, int n)
     double s1 = 0, s2 = 0, t1 = 0, t2 = 0;
     for (int i = 0; i < n; i++) {
         phys_sim_stats_t st;
-        cr_assert_eq(phys_sim_shower(&S, E_gev * 1e3, 7, (uint64_t)i, v, &st), BASE_OK);
+        cr_assert_eq(phys_sim_shower(&S, E_gev * 1e3, 90, 7, (uint64_t)i, v, &st), BASE_OK);
         double et = 0;
         int hit = 0;
         for (int k = 0; k < G.n_voxels; k++) {
@@ -137,13 +137,13 @@ Test(simulate, showers_are_the_same_for_any_thread_count_and_batch_split)
     size_t V = (size_t)G.n_voxels;
     float *a = malloc(sizeof(float) * N * V), *b = malloc(sizeof(float) * N * V);
     omp_set_num_threads(1);
-    cr_assert_eq(phys_sim_batch(&S, E, N, 3, 0, a), BASE_OK);
+    cr_assert_eq(phys_sim_batch(&S, E, NULL, N, 3, 0, a), BASE_OK);
     omp_set_num_threads(2);
-    cr_assert_eq(phys_sim_batch(&S, E, 5, 3, 0, b), BASE_OK);
-    cr_assert_eq(phys_sim_batch(&S, E + 5, N - 5, 3, 5, b + 5 * V), BASE_OK);
+    cr_assert_eq(phys_sim_batch(&S, E, NULL, 5, 3, 0, b), BASE_OK);
+    cr_assert_eq(phys_sim_batch(&S, E + 5, NULL, N - 5, 3, 5, b + 5 * V), BASE_OK);
     cr_assert(memcmp(a, b, sizeof(float) * N * V) == 0);
     /* another seed, other showers */
-    cr_assert_eq(phys_sim_batch(&S, E, 1, 4, 0, b), BASE_OK);
+    cr_assert_eq(phys_sim_batch(&S, E, NULL, 1, 4, 0, b), BASE_OK);
     cr_assert(memcmp(a, b, sizeof(float) * V) != 0);
     free(a);
     free(b);
@@ -173,8 +173,8 @@ Test(simulate, energies_are_log_uniform_in_range_and_from_lists)
 Test(simulate, bad_inputs_are_rejected)
 {
     float v[1];
-    cr_assert_eq(phys_sim_shower(&S, -5, 1, 0, v, NULL), BASE_EINVAL);
-    cr_assert_eq(phys_sim_shower(&S, NAN, 1, 0, v, NULL), BASE_EINVAL);
+    cr_assert_eq(phys_sim_shower(&S, -5, 90, 1, 0, v, NULL), BASE_EINVAL);
+    cr_assert_eq(phys_sim_shower(&S, NAN, 90, 1, 0, v, NULL), BASE_EINVAL);
     phys_geometry_t g1;
     phys_sim_t s1;
     phys_geometry_preset(&g1, "ds1-photons");

@@ -36,7 +36,7 @@ static void setup(void)
     double E[N];
     float Ef[N], *X = malloc((size_t)N * 6480 * 4);
     phys_sim_energies_loguniform(E, N, 1e3, 1e5, 11, 0);
-    cr_assert_eq(phys_sim_batch(&s, E, N, 11, 0, X), BASE_OK);
+    cr_assert_eq(phys_sim_batch(&s, E, NULL, N, 11, 0, X), BASE_OK);
     for (int i = 0; i < N; i++) Ef[i] = (float)E[i];
     io_writer_t w;
     cr_assert_eq(io_writer_open(&w, DATA, &g, NULL), BASE_OK);
@@ -167,7 +167,7 @@ Test(vae, kl_per_dimension_matches_a_hand_computation)
     cr_assert_eq(io_dataset_read(&d, 0, 32, E, X), BASE_OK);
     vae_terms_t t;
     double kd[4] = {0};
-    cr_assert_eq(vae_model_eval(&m, 20, E, X, 1, 0, &t, kd, NULL), BASE_OK);
+    cr_assert_eq(vae_model_eval(&m, 20, E, NULL, X, 1, 0, &t, kd, NULL), BASE_OK);
     /* KL_j = mean_i 0.5 (mu_ij^2 + exp(lv_ij) - 1 - lv_ij) over the 20 rows */
     double total = 0;
     for (int j = 0; j < 4; j++) {
@@ -251,19 +251,19 @@ static void check_determinism(vae_likelihood_t lik)
     float E[N], *a = malloc((size_t)N * 6480 * 4), *b = malloc((size_t)N * 6480 * 4);
     for (int i = 0; i < N; i++) E[i] = 1000.f * (1 + i % 50);
     omp_set_num_threads(2);
-    cr_assert_eq(vae_generate_showers(&q, N, E, 7, 0, a), BASE_OK);
+    cr_assert_eq(vae_generate_showers(&q, N, E, NULL, 7, 0, a), BASE_OK);
     omp_set_num_threads(1);
-    cr_assert_eq(vae_generate_showers(&q, 37, E, 7, 0, b), BASE_OK);
-    cr_assert_eq(vae_generate_showers(&q, N - 37, E + 37, 7, 37, b + 37 * 6480), BASE_OK);
+    cr_assert_eq(vae_generate_showers(&q, 37, E, NULL, 7, 0, b), BASE_OK);
+    cr_assert_eq(vae_generate_showers(&q, N - 37, E + 37, NULL, 7, 37, b + 37 * 6480), BASE_OK);
     cr_expect(memcmp(a, b, (size_t)N * 6480 * 4) == 0, "other batch split or thread count, other showers");
     /* every fixed decoder size: 1 (one particle), 8 (5 padded), 64 (37) and 512 (107) */
     omp_set_num_threads(2);
     memset(b, 0, (size_t)N * 6480 * 4);
     int cut[] = {0, 1, 2, 7, 44, N};
     for (int c = 0; c + 1 < 6; c++)
-        cr_assert_eq(vae_generate_showers(&q, cut[c + 1] - cut[c], E + cut[c], 7, cut[c], b + (size_t)cut[c] * 6480), BASE_OK);
+        cr_assert_eq(vae_generate_showers(&q, cut[c + 1] - cut[c], E + cut[c], NULL, 7, cut[c], b + (size_t)cut[c] * 6480), BASE_OK);
     cr_expect(memcmp(a, b, (size_t)N * 6480 * 4) == 0, "batches of 1, 1, 5, 37 and 106 differ from one of 150");
-    cr_assert_eq(vae_generate_showers(&q, 1, E, 8, 0, b), BASE_OK);
+    cr_assert_eq(vae_generate_showers(&q, 1, E, NULL, 8, 0, b), BASE_OK);
     cr_expect(memcmp(a, b, 6480 * 4) != 0, "another seed gave the same shower");
     /* units and range: MeV, no negatives, zero or above the threshold */
     for (size_t k = 0; k < (size_t)N * 6480; k++) cr_assert(a[k] == 0 || a[k] >= 0.01515f, "voxel %g", a[k]);
@@ -395,7 +395,7 @@ Test(vae, mc_dropout_gives_a_spread_and_needs_dropout)
     vae_infer_t q;
     cr_assert_eq(vae_infer_init(&q, &m, &tu_ctx, 0, LAYER_F32), BASE_OK);
     float E[3] = {1e4f, 5e4f, 1e5f}, *mean = malloc(3 * 6480 * 4), *sd = malloc(3 * 6480 * 4);
-    cr_assert_eq(vae_generate_mc(&q, 3, E, 1, 0, 8, mean, sd), BASE_OK, "%s", base_last_error());
+    cr_assert_eq(vae_generate_mc(&q, 3, E, NULL, 1, 0, 8, mean, sd), BASE_OK, "%s", base_last_error());
     double spread = 0;
     for (int k = 0; k < 3 * 6480; k++) {
         cr_assert(isfinite(mean[k]) && mean[k] >= 0 && sd[k] >= 0);
@@ -406,7 +406,7 @@ Test(vae, mc_dropout_gives_a_spread_and_needs_dropout)
     vae_model_free(&m);
     random_model(&m, 0, VAE_LIK_BERNOULLI); /* no dropout */
     cr_assert_eq(vae_infer_init(&q, &m, &tu_ctx, 0, LAYER_F32), BASE_OK);
-    cr_expect_eq(vae_generate_mc(&q, 3, E, 1, 0, 8, mean, sd), BASE_EINVAL);
+    cr_expect_eq(vae_generate_mc(&q, 3, E, NULL, 1, 0, 8, mean, sd), BASE_EINVAL);
     vae_infer_free(&q);
     vae_model_free(&m);
     free(mean);

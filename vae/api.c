@@ -166,15 +166,30 @@ void vae_generator_energy_range(const vae_generator_t *g, double *lo, double *hi
     *hi = g->model.cfg.e_max_mev;
 }
 
-int vae_generate(vae_generator_t *g, int n, const float *E, uint64_t seed, uint64_t first, float *out)
+void vae_generator_angle_range(const vae_generator_t *g, double *lo, double *hi)
+{
+    *lo = g->model.cfg.angle_min;
+    *hi = g->model.cfg.angle_max;
+}
+
+int vae_generate_ex(vae_generator_t *g, int n, const float *E, const float *angle, uint64_t seed, uint64_t first,
+                    float *out)
 {
     if (n < 0 || (n > 0 && (!E || !out))) return base_error(BASE_EINVAL, "vae_generate: bad arguments");
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
         if (!(E[i] > 0) || E[i] > 1e12f) return base_error(BASE_EINVAL, "vae_generate: energy %g MeV", E[i]);
+        if (angle && !(angle[i] > 0 && angle[i] < 180))
+            return base_error(BASE_EINVAL, "vae_generate: angle %g deg (must be in (0, 180))", angle[i]);
+    }
     int t = threads_enter(g);
-    int rc = vae_generate_showers(&g->q, n, E, seed, first, out);
+    int rc = vae_generate_showers(&g->q, n, E, angle, seed, first, out);
     threads_leave(t);
     return rc;
+}
+
+int vae_generate(vae_generator_t *g, int n, const float *E, uint64_t seed, uint64_t first, float *out)
+{
+    return vae_generate_ex(g, n, E, NULL, seed, first, out);
 }
 
 int vae_to_hits(const vae_generator_t *g, const float *voxels, const double pos[3], const double dir[3],

@@ -42,6 +42,11 @@ static void set_widths(int *n, int *w, const int *src, int k)
     for (int i = 0; i < k; i++) w[i] = src[i];
 }
 
+int vae_config_prior_conds(const vae_config_t *c)
+{
+    return 1 + ((c->conditions & VAE_COND_ANGLE) && c->angle_max > c->angle_min);
+}
+
 int vae_config_preset(vae_config_t *c, const char *name, const char *geo_name, int V, double threshold_mev)
 {
     memset(c, 0, sizeof *c);
@@ -53,6 +58,8 @@ int vae_config_preset(vae_config_t *c, const char *name, const char *geo_name, i
     c->e_max_mev = 1e6;
     c->log_eps = 1e-8;
     c->threshold_mev = threshold_mev;
+    c->angle_min = c->angle_max = 90;
+    snprintf(c->material, sizeof c->material, "SiW");
     c->beta = 1.f;
     c->clip = 100.f;
     c->lv_clamp = 8.f;
@@ -148,6 +155,9 @@ char *vae_config_to_json(const vae_config_t *c)
     cJSON_AddNumberToObject(p, "log_eps", c->log_eps);
     cJSON_AddNumberToObject(p, "threshold_mev", c->threshold_mev);
     if (c->lik == VAE_LIK_HURDLE) cJSON_AddNumberToObject(p, "hit_power", c->hit_power);
+    cJSON_AddNumberToObject(p, "angle_min_deg", c->angle_min);
+    cJSON_AddNumberToObject(p, "angle_max_deg", c->angle_max);
+    cJSON_AddStringToObject(p, "material", c->material);
     cJSON *t = cJSON_AddObjectToObject(o, "training");
     cJSON_AddNumberToObject(t, "lr", c->lr);
     cJSON_AddNumberToObject(t, "beta", c->beta);
@@ -253,6 +263,17 @@ static int parse_fields(vae_config_t *c, const cJSON *o, const char *where)
     BASE_TRY(get_num(p, "threshold_mev", 0, 1e6, &c->threshold_mev, where));
     if (cJSON_GetObjectItemCaseSensitive(p, "hit_power")) /* absent (older files): ln(x/thr) */
         BASE_TRY(get_num(p, "hit_power", 0, 1, &c->hit_power, where));
+    c->angle_min = c->angle_max = 90; /* absent (older files): trained at 90 deg on SiW */
+    snprintf(c->material, sizeof c->material, "SiW");
+    if (cJSON_GetObjectItemCaseSensitive(p, "angle_min_deg")) {
+        BASE_TRY(get_num(p, "angle_min_deg", 1e-3, 180, &c->angle_min, where));
+        BASE_TRY(get_num(p, "angle_max_deg", c->angle_min, 180, &c->angle_max, where));
+    }
+    if (cJSON_GetObjectItemCaseSensitive(p, "material")) {
+        BASE_TRY(get_str(p, "material", c->material, sizeof c->material, where));
+        if (strcmp(c->material, "SiW") && strcmp(c->material, "SciPb"))
+            return base_error(BASE_EIO, "%s: model config: material '%s' is neither SiW nor SciPb", where, c->material);
+    }
     struct { const char *k; float *f; double lo, hi; } fl[] = {
         {"lr", &c->lr, 0, 10}, {"beta", &c->beta, 0, 1e6}, {"free_bits", &c->free_bits, 0, 100},
         {"clip", &c->clip, 0, 1e12}, {"logvar_clamp", &c->lv_clamp, 0.1, 100}};

@@ -8,8 +8,10 @@
  * Conditions (in this order when enabled):
  *   log_energy  (ln E - ln E_min) / (ln E_max - ln E_min), E_min/E_max from the training data
  *   energy      E / 1024 GeV (Par04)
- *   angle       angle / 90 deg (Par04; 90 deg for the built-in data)
- *   geometry    2-way one-hot, SiW = (0, 1), SciPb = (1, 0) (Par04)
+ *   angle       angle / 90 deg (Par04's theta: 90 deg is normal incidence); training adds it
+ *               when the data's angles vary, and the learned prior is then conditioned on it too
+ *   geometry    2-way one-hot of the material, SiW = (0, 1), SciPb = (1, 0) (Par04), fixed per
+ *               model by the training data (a model is trained on one calorimeter)
  * Likelihoods p(x | z, c):
  *   bernoulli   target u = E_cell / E_inc in [0, 1]; decoder logits (V); loss BCE on logits
  *               (the Par04 baseline; generation outputs the mean, sigmoid(logit) E_inc)
@@ -52,6 +54,8 @@ typedef struct {
     double e_min_mev, e_max_mev; /* conditioning range of log_energy */
     double log_eps;              /* gaussian: y = ln(u + log_eps) */
     double threshold_mev;        /* readout threshold applied at generation */
+    double angle_min, angle_max; /* incident angles of the training data (deg; 90, 90 before angles) */
+    char material[8];            /* "SiW" or "SciPb": the geometry condition's one-hot */
     double hit_power;            /* hurdle: a hit's energy is modelled as the Box-Cox variable
                                   * y = ((x/thr)^p - 1) / p, p in [0, 1]; p = 0 is y = ln(x/thr) */
     int hit_power_fit;           /* choose p from the data when training starts (vae_lik_fit_hit_power);
@@ -64,6 +68,9 @@ typedef struct {
 
 /* The presets "par04", "bench-ds2", "default" for V voxels on geometry geo_name. */
 int vae_config_preset(vae_config_t *c, const char *name, const char *geo_name, int V, double threshold_mev);
+/* Conditions of the learned prior (vae/prior.h): 2 when the model is conditioned on an angle
+ * that varied in its training data, else 1 (the energy). */
+int vae_config_prior_conds(const vae_config_t *c);
 /* Number of condition inputs E. */
 int vae_config_n_cond(const vae_config_t *c);
 /* Decoder outputs per shower (V, 2V or 3V + 2). */

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int vae_encode_showers(vae_infer_t *q, int n, const float *E_inc, const float *x, uint64_t first, float *mu,
+int vae_encode_showers(vae_infer_t *q, int n, const float *E_inc, const float *angle, const float *x, uint64_t first, float *mu,
                        float *sigma, float *recon)
 {
     const vae_config_t *c = &q->cfg;
@@ -17,7 +17,7 @@ int vae_encode_showers(vae_infer_t *q, int n, const float *E_inc, const float *x
     float *in = malloc((size_t)n * (V + E) * sizeof(float));
     if (!in) return base_error(BASE_ENOMEM, "encode: out of memory");
     vae_prep_encoder_input(c, n, E_inc, x, in, V + E);
-    vae_prep_conditions(c, n, E_inc, in + V, V + E);
+    vae_prep_conditions(c, n, E_inc, angle, in + V, V + E);
     int rc = vae_infer_encode(q, n, in, mu, sigma);
     for (size_t j = 0; j < (size_t)n * Z; j++) sigma[j] = expf(0.5f * sigma[j]); /* sigma = exp(lv / 2) */
     if (rc == BASE_OK && recon) { /* decode z = mu with the shower's conditions */

@@ -10,10 +10,10 @@
 
 #include "vae/infer.h"
 
-/* x: (n, V) showers (MeV), E_inc: (n) MeV, n <= q->max_n -> mu, sigma: (n, Z); recon: (n, V)
+/* x: (n, V) showers (MeV), E_inc: (n) MeV, angle: (n) deg (NULL: 90), n <= q->max_n -> mu, sigma: (n, Z); recon: (n, V)
  * MeV or NULL; first: global index of the first shower (for the reconstruction's stream).
  * Scratch for the encoder input, (n, V + E) floats, is allocated per call. */
-int vae_encode_showers(vae_infer_t *q, int n, const float *E_inc, const float *x, uint64_t first, float *mu,
+int vae_encode_showers(vae_infer_t *q, int n, const float *E_inc, const float *angle, const float *x, uint64_t first, float *mu,
                        float *sigma, float *recon);
 
 #endif

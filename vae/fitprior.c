@@ -28,15 +28,16 @@ static int features(vae_infer_t *q, const vae_prior_t *p, io_loader_t *L, size_t
     const int B = READ_ROWS < q->max_n ? READ_ROWS : q->max_n, Z = c->Z, D = p->D;
     const size_t want = L->n_part < cap ? L->n_part : cap;
     size_t k = 0;
-    float *E = malloc((size_t)B * sizeof(float)), *X = malloc((size_t)B * c->V * sizeof(float));
+    float *E = malloc((size_t)B * sizeof(float)), *A = malloc((size_t)B * sizeof(float));
+    float *X = malloc((size_t)B * c->V * sizeof(float));
     float *mu = malloc((size_t)B * Z * sizeof(float)), *sg = malloc((size_t)B * Z * sizeof(float));
     *Y = malloc(want * D * sizeof(float));
-    int rc = E && X && mu && sg && *Y ? BASE_OK : base_error(BASE_ENOMEM, "prior: out of memory for %zu showers", want);
+    int rc = E && A && X && mu && sg && *Y ? BASE_OK : base_error(BASE_ENOMEM, "prior: out of memory for %zu showers", want);
     if (rc == BASE_OK) rc = io_loader_epoch(L, 0);
     int got = 0;
-    while (rc == BASE_OK && k < want && (rc = io_loader_next(L, B, E, X, &got)) == BASE_OK && got > 0) {
+    while (rc == BASE_OK && k < want && (rc = io_loader_next(L, B, E, A, X, &got)) == BASE_OK && got > 0) {
         int m = (size_t)got < want - k ? got : (int)(want - k);
-        rc = vae_encode_showers(q, m, E, X, 0, mu, sg, NULL);
+        rc = vae_encode_showers(q, m, E, A, X, 0, mu, sg, NULL);
         for (int i = 0; i < m && rc == BASE_OK; i++, k++) {
             float eps[4096], jit[PHYS_MAX_LAYERS], *z = mu + (size_t)i * Z;
             base_rng_t g;
@@ -44,10 +45,10 @@ static int features(vae_infer_t *q, const vae_prior_t *p, io_loader_t *L, size_t
             base_rng_normal(&g, eps, (size_t)Z);
             base_rng_uniform(&g, jit, (size_t)p->L); /* dequantisation of empty layers */
             for (int j = 0; j < Z; j++) z[j] += sg[(size_t)i * Z + j] * eps[j]; /* z = mu + sigma eps */
-            vae_prior_features(p, c->e_min_mev, c->e_max_mev, E[i], z, X + (size_t)i * c->V, jit, *Y + k * D);
+            vae_prior_features(p, c->e_min_mev, c->e_max_mev, E[i], A[i], z, X + (size_t)i * c->V, jit, *Y + k * D);
         }
     }
-    free(E), free(X), free(mu), free(sg);
+    free(E), free(A), free(X), free(mu), free(sg);
     *n = k;
     return rc;
 }
@@ -58,7 +59,7 @@ static int fit_flow(vae_prior_t *p, const float *Y, size_t n)
 {
     float lo[PHYS_MAX_LAYERS + 2 + 4096] = {0};
     for (int l = 0; l < p->L; l++) lo[p->Z + l] = (float)-log(2.0);
-    return vae_marg_fit(&p->marg, Y, n, p->D, p->D - 1, lo, ROWS_PER_BIN);
+    return vae_marg_fit(&p->marg, Y, n, p->D, p->D - p->C, lo, ROWS_PER_BIN);
 }
 
 /* Zv: (n, Z) a copy of the latent draws of rows Y (before the flow). */
@@ -66,7 +67,7 @@ static int keep_z(const vae_prior_t *p, const float *Y, size_t n, float **Zv)
 {
     *Zv = malloc((n ? n : 1) * (size_t)p->Z * sizeof(float));
     if (!*Zv) return base_error(BASE_ENOMEM, "prior: out of memory");
-    for (size_t i = 0; i < n; i++) memcpy(*Zv + i * p->Z, Y + i * p->D + 1, (size_t)p->Z * sizeof(float));
+    for (size_t i = 0; i < n; i++) memcpy(*Zv + i * p->Z, Y + i * p->D + p->C, (size_t)p->Z * sizeof(float));
     return BASE_OK;
 }
 
@@ -117,7 +118,7 @@ int vae_fit_prior_loaders(const char *model, const char *out, const layer_ctx_t 
     const vae_config_t *c = &m.cfg;
     int rc = vae_infer_init(&q, &m, ctx, 0, LAYER_F32);
     if (rc == BASE_OK)
-        rc = vae_prior_init(&m.prior, components, c->Z, &g, c->threshold_mev > 0 ? c->threshold_mev : 1e-3);
+        rc = vae_prior_init(&m.prior, components, vae_config_prior_conds(c), c->Z, &g, c->threshold_mev > 0 ? c->threshold_mev : 1e-3);
     if (rc == BASE_OK) m.prior.anchored = flow; /* before the features: their layer coordinates */
     if (rc == BASE_OK) rc = features(&q, &m.prior, tr, MAX_TRAIN, seed, &Yt, &nt);
     if (rc == BASE_OK) rc = features(&q, &m.prior, va, MAX_VAL, seed, &Yv, &nv);

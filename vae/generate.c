@@ -10,24 +10,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Shower i's draw from the learned prior given its energy: (z, r, r_tot) from the stream
- * (seed, LATENT | i): D - 1 normals, then one block whose first word picks the component. */
-static void prior_draw(const vae_infer_t *q, float E_inc, uint64_t seed, uint64_t i, float *x)
+/* Shower i's draw from the learned prior given its energy (and angle): (z, r, r_tot) from the
+ * stream (seed, LATENT | i): D - C normals, then one block whose first word picks the component. */
+static void prior_draw(const vae_infer_t *q, float E_inc, float angle, uint64_t seed, uint64_t i, float *x)
 {
     const vae_prior_t *p = &q->prior;
     float eps[PHYS_MAX_LAYERS + 2 + 4096];
+    double c[VAE_PRIOR_MAX_COND];
     base_rng_t r;
     base_rng_init(&r, seed, BASE_STREAM_VAE_LATENT | i);
-    base_rng_normal(&r, eps, (size_t)(p->D - 1));
+    base_rng_normal(&r, eps, (size_t)(p->D - p->C));
     uint32_t w[4];
     base_rng_next_block(&r, w);
-    const double lo = log(q->cfg.e_min_mev), u = (log(E_inc) - lo) / (log(q->cfg.e_max_mev) - lo);
-    vae_prior_sample(p, u, eps, base_rng_to_unit(w[0]), x);
+    vae_prior_conditions(p, q->cfg.e_min_mev, q->cfg.e_max_mev, E_inc, angle, c);
+    vae_prior_sample(p, c, eps, base_rng_to_unit(w[0]), x);
 }
 
 /* dec_in rows [z_i, c_i] for n rows; rows n .. M - 1 repeat row 0 (padding up to a fixed size).
  * z_i ~ N(0, I), or with the learned prior (z_i, energies_i) ~ p(. | E_i) (energies into q->lay). */
-static void fill_inputs(vae_infer_t *q, int n, int M, const float *E_inc, uint64_t seed, uint64_t first)
+static void fill_inputs(vae_infer_t *q, int n, int M, const float *E_inc, const float *angle, uint64_t seed,
+                        uint64_t first)
 {
     const int Z = q->cfg.Z, E = q->E, W = Z + E;
     if (q->use_prior) { /* per-shower streams: the same draws for any thread count */
@@ -35,7 +37,7 @@ static void fill_inputs(vae_infer_t *q, int n, int M, const float *E_inc, uint64
 #pragma omp parallel for schedule(static)
         for (int i = 0; i < n; i++) {
             float x[PHYS_MAX_LAYERS + 2 + 4096];
-            prior_draw(q, E_inc[i], seed, first + (uint64_t)i, x);
+            prior_draw(q, E_inc[i], angle ? angle[i] : 90.f, seed, first + (uint64_t)i, x);
             memcpy(q->dec_in + (size_t)i * W, x, (size_t)Z * sizeof(float));
             memcpy(q->lay + (size_t)i * L1, x + Z, (size_t)L1 * sizeof(float));
         }
@@ -46,7 +48,7 @@ static void fill_inputs(vae_infer_t *q, int n, int M, const float *E_inc, uint64
             base_rng_normal(&r, q->dec_in + (size_t)i * W, (size_t)Z);
         }
     }
-    vae_prep_conditions(&q->cfg, n, E_inc, q->dec_in + Z, W);
+    vae_prep_conditions(&q->cfg, n, E_inc, angle, q->dec_in + Z, W);
     for (int i = n; i < M; i++) memcpy(q->dec_in + (size_t)i * W, q->dec_in, (size_t)W * sizeof(float));
 }
 
@@ -105,12 +107,13 @@ static void to_showers(vae_infer_t *q, int n, const float *o, const float *E_inc
     }
 }
 
-int vae_generate_showers(vae_infer_t *q, int n, const float *E_inc, uint64_t seed, uint64_t first, float *x)
+int vae_generate_showers(vae_infer_t *q, int n, const float *E_inc, const float *angle, uint64_t seed, uint64_t first,
+                         float *x)
 {
     const size_t V = (size_t)q->cfg.V;
     for (int k = 0, m, M; k < n; k += m) {
         m = next_chunk(q, n - k, q->chunk, &M);
-        fill_inputs(q, m, M, E_inc + k, seed, first + (uint64_t)k);
+        fill_inputs(q, m, M, E_inc + k, angle ? angle + k : NULL, seed, first + (uint64_t)k);
         /* Bernoulli, full chunk: the head writes straight into the showers, which are then
          * transformed in place (26 MB less memory traffic per 512 rows; the weights stay in
          * cache) */
@@ -121,8 +124,8 @@ int vae_generate_showers(vae_infer_t *q, int n, const float *E_inc, uint64_t see
     return BASE_OK;
 }
 
-int vae_generate_mc(vae_infer_t *q, int n, const float *E_inc, uint64_t seed, uint64_t first, int K, float *mean,
-                    float *sd)
+int vae_generate_mc(vae_infer_t *q, int n, const float *E_inc, const float *angle, uint64_t seed, uint64_t first, int K,
+                    float *mean, float *sd)
 {
     if (q->cfg.dropout <= 0) return base_error(BASE_EINVAL, "--mc-dropout needs a model trained with dropout");
     const size_t V = (size_t)q->cfg.V;
@@ -135,7 +138,7 @@ int vae_generate_mc(vae_infer_t *q, int n, const float *E_inc, uint64_t seed, ui
         memset(s1, 0, C * V * sizeof(double));
         memset(s2, 0, C * V * sizeof(double));
         for (int p = 0; p < K && rc == BASE_OK; p++) {
-            fill_inputs(q, m, M, E_inc + k, seed, first + (uint64_t)k);
+            fill_inputs(q, m, M, E_inc + k, angle ? angle + k : NULL, seed, first + (uint64_t)k);
             base_rng_t r;
             base_rng_init(&r, seed, BASE_STREAM_VAE_DROPOUT | (first + (uint64_t)k));
             r.offset = (uint64_t)p << 32; /* pass p: its own masks */

@@ -17,12 +17,14 @@
 #include "vae/infer.h"
 #include "base/streams.h"
 
-/* x: (n, V) showers (MeV) for E_inc: (n) MeV, global indices first .. first + n - 1. */
-int vae_generate_showers(vae_infer_t *q, int n, const float *E_inc, uint64_t seed, uint64_t first, float *x);
+/* x: (n, V) showers (MeV) for E_inc: (n) MeV and angle: (n) deg (NULL: 90 deg), global indices
+ * first .. first + n - 1. */
+int vae_generate_showers(vae_infer_t *q, int n, const float *E_inc, const float *angle, uint64_t seed, uint64_t first,
+                         float *x);
 
 /* mean, sd: (n, V) over K MC-dropout passes (model trained with dropout, f32). Scratch for
  * one chunk is allocated inside. */
-int vae_generate_mc(vae_infer_t *q, int n, const float *E_inc, uint64_t seed, uint64_t first, int K, float *mean,
-                    float *sd);
+int vae_generate_mc(vae_infer_t *q, int n, const float *E_inc, const float *angle, uint64_t seed, uint64_t first, int K,
+                    float *mean, float *sd);
 
 #endif

@@ -13,16 +13,17 @@
 
 #define LOG_SCALE 16.0f /* ln(1 + 1 TeV / 15 keV) ~ 18: keeps the encoder input near [0, 1] */
 
-void vae_prep_conditions(const vae_config_t *c, int n, const float *E_inc, float *cond, int ld)
+void vae_prep_conditions(const vae_config_t *c, int n, const float *E_inc, const float *angle, float *cond, int ld)
 {
     const double lo = log(c->e_min_mev), span = log(c->e_max_mev) - lo;
+    const int scipb = !strcmp(c->material, "SciPb");
     for (int i = 0; i < n; i++) {
         float *o = cond + (size_t)i * ld;
         int k = 0;
         if (c->conditions & VAE_COND_LOG_ENERGY) o[k++] = (float)((log(E_inc[i]) - lo) / span);
-        if (c->conditions & VAE_COND_ENERGY) o[k++] = E_inc[i] / 1024e3f; /* E / 1024 GeV */
-        if (c->conditions & VAE_COND_ANGLE) o[k++] = 90.f / 90.f;         /* angle / 90 deg */
-        if (c->conditions & VAE_COND_GEOMETRY) o[k++] = 0.f, o[k++] = 1.f; /* SiW one-hot */
+        if (c->conditions & VAE_COND_ENERGY) o[k++] = E_inc[i] / 1024e3f;        /* E / 1024 GeV */
+        if (c->conditions & VAE_COND_ANGLE) o[k++] = (angle ? angle[i] : 90.f) / 90.f; /* angle / 90 deg */
+        if (c->conditions & VAE_COND_GEOMETRY) o[k++] = (float)scipb, o[k++] = (float)!scipb; /* SiW (0, 1) */
     }
 }
 

@@ -17,9 +17,9 @@
 #include <stdint.h>
 
 
-/* cond: (n, E) condition inputs from E_inc (MeV). Angle 90 deg and the SiW one-hot for the
- * built-in W/Si data. */
-void vae_prep_conditions(const vae_config_t *c, int n, const float *E_inc, float *cond, int ld);
+/* cond: (n, E) condition inputs from E_inc: (n) MeV and angle: (n) deg (NULL: 90 deg), with
+ * the material one-hot of the config. */
+void vae_prep_conditions(const vae_config_t *c, int n, const float *E_inc, const float *angle, float *cond, int ld);
 /* in: (n, V) encoder input from x: fractions x/E_inc (bernoulli) or ln(1 + x/thr) / 16
  * (gaussian, hurdle), written with leading dimension ld (room for the conditions). */
 void vae_prep_encoder_input(const vae_config_t *c, int n, const float *E_inc, const float *x, float *in,

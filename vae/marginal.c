@@ -122,7 +122,7 @@ static void fit_cell(vae_marg_t *m, const float *Y, int S, const urow_t *ord, si
     size_t k = 0;
     const int band = m->lo[j] < 0;
     for (size_t i = lo; i < hi; i++) {
-        float y = Y[ord[i].row * S + 1 + j];
+        float y = Y[ord[i].row * S + (S - m->J) + j];
         if (!band || y >= 0) v[k++] = y;
     }
     if (band) {
@@ -140,13 +140,13 @@ static void fit_cell(vae_marg_t *m, const float *Y, int S, const urow_t *ord, si
 }
 
 /* pool: (n) the sorted non-empty values of band coordinate j over all rows; NULL if none. */
-static float *pool_of(const float *Y, size_t N, int S, int j, size_t *n)
+static float *pool_of(const float *Y, size_t N, int S, int c0, int j, size_t *n)
 {
     float *v = malloc((N ? N : 1) * sizeof(float));
     *n = 0;
     if (!v) return NULL;
     for (size_t i = 0; i < N; i++)
-        if (Y[i * S + 1 + j] >= 0) v[(*n)++] = Y[i * S + 1 + j];
+        if (Y[i * S + c0 + j] >= 0) v[(*n)++] = Y[i * S + c0 + j];
     qsort(v, *n, sizeof(float), cmp_float);
     return v;
 }
@@ -176,7 +176,7 @@ int vae_marg_fit(vae_marg_t *m, const float *Y, size_t N, int S, int J, const fl
 #pragma omp parallel for schedule(dynamic, 1)
     for (int j = 0; j < (rc == BASE_OK ? J : 0); j++) {
         size_t np = 0;
-        float *pool = m->lo[j] < 0 ? pool_of(Y, N, S, j, &np) : NULL;
+        float *pool = m->lo[j] < 0 ? pool_of(Y, N, S, S - J, j, &np) : NULL;
         for (int b = 0; b < B; b++) fit_cell(m, Y, S, ord, N * b / B, N * (b + 1) / B, b, j, pool, np);
         free(pool);
     }
@@ -300,7 +300,7 @@ void vae_marg_forward(const vae_marg_t *m, float *Y, size_t N, int S, int split,
         bin_weights(m, y[0], &a, &w);
         for (int j = 0; j < m->J; j++) {
             double f = knots_at(m, a, w, j, q);
-            y[1 + j] = (float)forward_coord(q, m->M, f, m->lo[j], y[1 + j], &ld);
+            y[S - m->J + j] = (float)forward_coord(q, m->M, f, m->lo[j], y[S - m->J + j], &ld);
             s += ld;
             if (j < split) s1 += ld;
         }

@@ -54,12 +54,13 @@ int vae_marg_copy(vae_marg_t *dst, const vae_marg_t *src);
 /* 0 if the centres and every knot sequence are finite and strictly increasing, else an error. */
 int vae_marg_check(const vae_marg_t *m);
 
-/* Fits on Y: (N, S) rows whose column 0 is u and columns 1 .. J the coordinates (S >= J + 1):
+/* Fits on Y: (N, S) rows whose column 0 is u and whose last J columns are the coordinates
+ * (S >= J + 1; the columns between are further conditions the flow leaves alone):
  * bins of about rows_per_bin rows each (at least 1, at most VAE_MARG_MAX_BINS); lo: (J) the
  * bands (lo_j < 0), or NULL: none. */
 int vae_marg_fit(vae_marg_t *m, const float *Y, size_t N, int S, int J, const float *lo, size_t rows_per_bin);
 
-/* In place on the J coordinates after column 0 of each of N rows of stride S: y -> t.
+/* In place on the last J coordinates of each of N rows of stride S (u in column 0): y -> t.
  * logdet: (N, 2) or NULL receives, per row, sum ln dt_j / dy_j over j < split and over all j. */
 void vae_marg_forward(const vae_marg_t *m, float *Y, size_t N, int S, int split, double *logdet);
 /* One row's J coordinates x at condition u, in place: t -> y. */

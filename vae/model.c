@@ -90,13 +90,13 @@ void vae_model_init_params(vae_model_t *m, uint64_t seed)
 
 /* Encoder and decoder forward for the first n rows (the rest of the batch is padding):
  * enc_in = [x', c] -> (mu, lv), z = mu + exp(lv/2) eps, dec_in = [z, c] -> decoder outputs. */
-static int forward(vae_model_t *m, int n, const float *E_inc, const float *x, uint64_t seed, uint64_t index0,
+static int forward(vae_model_t *m, int n, const float *E_inc, const float *angle, const float *x, uint64_t seed, uint64_t index0,
                    int train, uint64_t step)
 {
     const vae_config_t *c = &m->cfg;
     const int V = c->V, Z = c->Z, E = m->E, B = m->B;
     vae_prep_encoder_input(c, n, E_inc, x, m->enc_in, V + E);
-    vae_prep_conditions(c, n, E_inc, m->enc_in + V, V + E);
+    vae_prep_conditions(c, n, E_inc, angle, m->enc_in + V, V + E);
     for (int i = n; i < B; i++) /* padding rows repeat row 0 (batch norm runs on running stats) */
         memcpy(m->enc_in + (size_t)i * (V + E), m->enc_in, (size_t)(V + E) * sizeof(float));
     base_rng_t rd;
@@ -120,13 +120,13 @@ static int forward(vae_model_t *m, int n, const float *E_inc, const float *x, ui
     return layer_mlp_forward(&m->dec, m->dec_in, train, &rd);
 }
 
-int vae_model_train_step(vae_model_t *m, const float *E_inc, const float *x, uint64_t seed, uint64_t step,
+int vae_model_train_step(vae_model_t *m, const float *E_inc, const float *angle, const float *x, uint64_t seed, uint64_t step,
                          float beta, float free_bits, vae_terms_t *t)
 {
     const vae_config_t *c = &m->cfg;
     const int B = m->B, Z = c->Z, E = m->E;
     if (B == 0) return base_error(BASE_EINVAL, "model built without a training batch");
-    BASE_TRY(forward(m, B, E_inc, x, seed, step * (uint64_t)B, 1, step));
+    BASE_TRY(forward(m, B, E_inc, angle, x, seed, step * (uint64_t)B, 1, step));
     /* reconstruction: -ln p(x | z, c), gradient into d_out */
     t->recon = vae_lik_loss(c, B, m->dec.y, x, E_inc, 1.f, m->d_out, NULL);
     BASE_TRY(layer_mlp_backward(&m->dec, m->dec_in, m->d_out, m->d_dec_in));
@@ -154,13 +154,13 @@ int vae_model_train_step(vae_model_t *m, const float *E_inc, const float *x, uin
     return rc;
 }
 
-int vae_model_eval(vae_model_t *m, int n, const float *E_inc, const float *x, uint64_t seed, uint64_t index0,
+int vae_model_eval(vae_model_t *m, int n, const float *E_inc, const float *angle, const float *x, uint64_t seed, uint64_t index0,
                    vae_terms_t *t, double *kl_dim_sum, float *mu_out)
 {
     const vae_config_t *c = &m->cfg;
     const int Z = c->Z;
     if (n < 1 || n > m->B) return base_error(BASE_EINVAL, "eval: %d rows for batch %d", n, m->B);
-    BASE_TRY(forward(m, n, E_inc, x, seed, index0, 0, 0));
+    BASE_TRY(forward(m, n, E_inc, angle, x, seed, index0, 0, 0));
     t->recon = vae_lik_loss(c, n, m->dec.y, x, E_inc, 1.f, NULL, NULL);
     float *kd = m->kl_tmp;
     t->kl = layer_loss_kl_normal(m->mu, m->lv, n, Z, 1.f, NULL, NULL, NULL, kd);

@@ -53,14 +53,15 @@ void vae_model_free(vae_model_t *m);
 /* He/Glorot initial weights from seed; batch norm gamma 1, beta 0. */
 void vae_model_init_params(vae_model_t *m, uint64_t seed);
 
-/* Forward and backward on n = B showers x: (B, V) MeV, E_inc: (B): gradients into m->A.grad.
+/* Forward and backward on n = B showers x: (B, V) MeV, E_inc: (B), angle: (B) deg (NULL: 90):
+ * gradients into m->A.grad.
  * beta: KL weight; free_bits: per-dimension KL floor (no gradient below it). */
-int vae_model_train_step(vae_model_t *m, const float *E_inc, const float *x, uint64_t seed, uint64_t step,
+int vae_model_train_step(vae_model_t *m, const float *E_inc, const float *angle, const float *x, uint64_t seed, uint64_t step,
                          float beta, float free_bits, vae_terms_t *t);
 /* Forward only (batch-norm running statistics, no dropout) on n <= B showers; kl_dim_sum (Z),
  * if not NULL, accumulates the sum over showers of each dimension's KL; mu_out (n, Z) if not
  * NULL receives the posterior means. */
-int vae_model_eval(vae_model_t *m, int n, const float *E_inc, const float *x, uint64_t seed, uint64_t index0,
+int vae_model_eval(vae_model_t *m, int n, const float *E_inc, const float *angle, const float *x, uint64_t seed, uint64_t index0,
                    vae_terms_t *t, double *kl_dim_sum, float *mu_out);
 
 /* Named parameter tensors for model files (e.g. "/encoder/dense0/weight", shape (out, in);

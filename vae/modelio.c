@@ -99,7 +99,7 @@ static int get_geometry(io_model_t *f, phys_geometry_t *g, const vae_config_t *c
 /* The prior's marginal flow (vae/marginal.h), when it has one: its bin count as the scalar
  * /state/prior_marginal_bins, /prior/marginal_centres (B), /prior/marginal_knots (B J, M),
  * /prior/marginal_band (J) and /prior/marginal_empty (B, J);
- * J must be the prior's D - 1. Read: validated (finite, strictly increasing). */
+ * J must be the prior's D - C. Read: validated (finite, strictly increasing). */
 static int marg_io(io_model_t *f, vae_marg_t *m, size_t J, int write)
 {
     int64_t B = m->B;
@@ -153,7 +153,7 @@ static int prior_io(io_model_t *f, vae_prior_t *p, int write)
             p->power[l] = pw[l];
         }
     }
-    if (rc == BASE_OK) rc = marg_io(f, &p->marg, (size_t)p->D - 1, write);
+    if (rc == BASE_OK) rc = marg_io(f, &p->marg, (size_t)(p->D - p->C), write);
     if (rc == BASE_OK && !write) p->anchored = p->marg.B > 0; /* the flow's coordinates (prior.h) */
     if (rc == BASE_OK && write && p->anchored != (p->marg.B > 0))
         rc = base_error(BASE_EINVAL, "prior: anchored coordinates without a marginal flow, or the reverse");
@@ -223,7 +223,7 @@ static int load_body(vae_model_t *m, phys_geometry_t *g, io_model_t *f, const la
     int n = vae_model_tensors(m, t, MAX_TENSORS);
     for (int i = 0; i < n && i < MAX_TENSORS; i++) BASE_TRY(io_model_get(f, &t[i]));
     if (c.prior_k > 0 && io_model_has(f, "/prior/weights")) { /* fitted after training */
-        BASE_TRY(vae_prior_init(&m->prior, c.prior_k, c.Z, g, c.threshold_mev > 0 ? c.threshold_mev : 1e-3));
+        BASE_TRY(vae_prior_init(&m->prior, c.prior_k, vae_config_prior_conds(&c), c.Z, g, c.threshold_mev > 0 ? c.threshold_mev : 1e-3));
         BASE_TRY(prior_io(f, &m->prior, 0));
     }
     if (!st) return BASE_OK;

@@ -15,22 +15,21 @@
 #define RIDGE 1e-4   /* covariance ridge, in units of each coordinate's variance */
 #define R_SKIP 1e-12 /* responsibilities below this do not enter a component's sums */
 
-int vae_prior_init(vae_prior_t *p, int K, int Z, const phys_geometry_t *g, double c_mev)
+int vae_prior_init(vae_prior_t *p, int K, int C, int Z, const phys_geometry_t *g, double c_mev)
 {
     memset(p, 0, sizeof *p);
-    if (K < 1 || K > 256 || Z < 1 || g->n_layers < 1 || !(c_mev > 0))
-        return base_error(BASE_EINVAL, "prior: %d components, %d latent, %d layers, offset %g MeV", K, Z, g->n_layers,
-                          c_mev);
-    p->K = K, p->Z = Z, p->L = g->n_layers, p->D = 1 + Z + g->n_layers + 1, p->c_mev = c_mev;
+    if (K < 1 || K > 256 || C < 1 || C > VAE_PRIOR_MAX_COND || Z < 1 || g->n_layers < 1 || !(c_mev > 0))
+        return base_error(BASE_EINVAL, "prior: %d components, %d conditions, %d latent, %d layers, offset %g MeV", K, C,
+                          Z, g->n_layers, c_mev);
+    p->K = K, p->C = C, p->Z = Z, p->L = g->n_layers, p->D = C + Z + g->n_layers + 1, p->c_mev = c_mev;
     memcpy(p->offset, g->offset, (size_t)(g->n_layers + 1) * sizeof(int));
-    const size_t D = (size_t)p->D;
+    const size_t D = (size_t)p->D, X = D - (size_t)C;
     p->pi = calloc((size_t)K, sizeof(double));
     p->mu = calloc((size_t)K * D, sizeof(double));
     p->chol = calloc((size_t)K * D * D, sizeof(double));
-    p->su = calloc((size_t)K, sizeof(double));
-    p->gain = calloc((size_t)K * (D - 1), sizeof(double));
-    p->cchol = calloc((size_t)K * (D - 1) * (D - 1), sizeof(double));
-    if (!p->pi || !p->mu || !p->chol || !p->su || !p->gain || !p->cchol) {
+    p->gain = calloc((size_t)K * X * (size_t)C, sizeof(double));
+    p->cchol = calloc((size_t)K * X * X, sizeof(double));
+    if (!p->pi || !p->mu || !p->chol || !p->gain || !p->cchol) {
         vae_prior_free(p);
         return base_error(BASE_ENOMEM, "prior: out of memory");
     }
@@ -40,7 +39,7 @@ int vae_prior_init(vae_prior_t *p, int K, int Z, const phys_geometry_t *g, doubl
 void vae_prior_free(vae_prior_t *p)
 {
     if (!p) return;
-    free(p->pi), free(p->mu), free(p->chol), free(p->su), free(p->gain), free(p->cchol);
+    free(p->pi), free(p->mu), free(p->chol), free(p->gain), free(p->cchol);
     vae_marg_free(&p->marg);
     memset(p, 0, sizeof *p);
 }
@@ -51,14 +50,13 @@ int vae_prior_copy(vae_prior_t *dst, const vae_prior_t *src)
     if (src->K == 0) return BASE_OK;
     phys_geometry_t g = {.n_layers = src->L};
     memcpy(g.offset, src->offset, (size_t)(src->L + 1) * sizeof(int));
-    BASE_TRY(vae_prior_init(dst, src->K, src->Z, &g, src->c_mev));
-    const size_t K = (size_t)src->K, D = (size_t)src->D;
+    BASE_TRY(vae_prior_init(dst, src->K, src->C, src->Z, &g, src->c_mev));
+    const size_t K = (size_t)src->K, D = (size_t)src->D, X = D - (size_t)src->C;
     memcpy(dst->pi, src->pi, K * sizeof(double));
     memcpy(dst->mu, src->mu, K * D * sizeof(double));
     memcpy(dst->chol, src->chol, K * D * D * sizeof(double));
-    memcpy(dst->su, src->su, K * sizeof(double));
-    memcpy(dst->gain, src->gain, K * (D - 1) * sizeof(double));
-    memcpy(dst->cchol, src->cchol, K * (D - 1) * (D - 1) * sizeof(double));
+    memcpy(dst->gain, src->gain, K * X * (size_t)src->C * sizeof(double));
+    memcpy(dst->cchol, src->cchol, K * X * X * sizeof(double));
     memcpy(dst->power, src->power, sizeof dst->power);
     dst->anchored = src->anchored;
     int rc = vae_marg_copy(&dst->marg, &src->marg);
@@ -78,19 +76,26 @@ double vae_prior_layer_energy(const vae_prior_t *p, int l, double r, double E_in
     return fmax(s - p->c_mev, 0.0);
 }
 
-void vae_prior_features(const vae_prior_t *p, double e_min, double e_max, float E_inc, const float *z,
-                        const float *x, const float *jitter, float *y)
+void vae_prior_conditions(const vae_prior_t *p, double e_min, double e_max, float E_inc, float angle_deg, double *cond)
+{
+    cond[0] = (log(E_inc) - log(e_min)) / (log(e_max) - log(e_min));
+    if (p->C > 1) cond[1] = angle_deg / 90.0;
+}
+
+void vae_prior_features(const vae_prior_t *p, double e_min, double e_max, float E_inc, float angle_deg,
+                        const float *z, const float *x, const float *jitter, float *y)
 {
     const double c = p->c_mev;
-    double tot = 0;
-    y[0] = (float)((log(E_inc) - log(e_min)) / (log(e_max) - log(e_min)));
-    for (int j = 0; j < p->Z; j++) y[1 + j] = z[j];
+    double tot = 0, cd[VAE_PRIOR_MAX_COND];
+    vae_prior_conditions(p, e_min, e_max, E_inc, angle_deg, cd);
+    for (int j = 0; j < p->C; j++) y[j] = (float)cd[j];
+    for (int j = 0; j < p->Z; j++) y[p->C + j] = z[j];
     for (int l = 0; l < p->L; l++) {
         double e = 0;
         for (int v = p->offset[l]; v < p->offset[l + 1]; v++) e += x[v] >= c ? x[v] : 0.0;
         tot += e;
         if (e == 0 && jitter) e = c * jitter[l];
-        y[1 + p->Z + l] = (float)vae_prior_layer_coord(p, l, e, E_inc);
+        y[p->C + p->Z + l] = (float)vae_prior_layer_coord(p, l, e, E_inc);
     }
     y[p->D - 1] = (float)vae_boxcox(p->power[p->L], (tot + c) / E_inc);
 }
@@ -112,7 +117,7 @@ static double power_profile(const vae_prior_t *p, const float *Y, size_t N, cons
 
 int vae_prior_fit_powers(vae_prior_t *p, const float *Y, size_t N, double e_min, double e_max)
 {
-    const int j0 = 1 + p->Z;
+    const int j0 = p->C + p->Z;
     double *lnE = malloc((N ? N : 1) * sizeof *lnE);
     if (!lnE) return base_error(BASE_ENOMEM, "prior: out of memory");
     for (size_t i = 0; i < N; i++) lnE[i] = log(e_min) + Y[i * p->D] * (log(e_max) - log(e_min));
@@ -133,7 +138,7 @@ void vae_prior_apply_powers(const vae_prior_t *p, float *Y, size_t N)
 {
     for (size_t i = 0; i < N; i++)
         for (int l = 0; l <= p->L; l++) {
-            float *y = Y + i * p->D + 1 + p->Z + l;
+            float *y = Y + i * p->D + p->C + p->Z + l;
             *y = (float)vae_boxcox_of_log(p->power[l], *y);
         }
 }
@@ -366,7 +371,7 @@ int vae_prior_fit(vae_prior_t *p, const float *Y, size_t N, int iters, uint64_t 
 
 int vae_prior_prepare(vae_prior_t *p)
 {
-    const size_t D = (size_t)p->D, X = D - 1;
+    const size_t D = (size_t)p->D, C = (size_t)p->C, X = D - C;
     double wsum = 0;
     for (int k = 0; k < p->K; k++) wsum += p->pi[k];
     for (size_t i = 0; i < (size_t)p->K * D * D; i++)
@@ -375,27 +380,27 @@ int vae_prior_prepare(vae_prior_t *p)
     if (!(wsum > 0) || !isfinite(wsum)) return base_error(BASE_EINVAL, "prior: the weights do not sum to a positive number");
     for (int k = 0; k < p->K; k++) {
         const double *L = p->chol + (size_t)k * D * D;
-        double l00 = L[0];
-        if (!(l00 > 0) || !(p->pi[k] >= 0)) return base_error(BASE_EINVAL, "prior: component %d is not valid", k);
-        /* with L = [[l00, 0], [l_x0, L_xx]]: s_uu = l00^2, s_xu / s_uu = l_x0 / l00, and
-         * S = S_xx - s_xu s_ux / s_uu = L_xx L_xx^T: the conditional's factor is L_xx */
-        p->su[k] = l00 * l00;
+        if (!(p->pi[k] >= 0)) return base_error(BASE_EINVAL, "prior: component %d is not valid", k);
+        for (size_t i = 0; i < C; i++)
+            if (!(L[i * D + i] > 0)) return base_error(BASE_EINVAL, "prior: component %d is not valid", k);
+        /* with L = [[L_cc, 0], [L_xc, L_xx]] (c the C conditions): x | c = m_x + L_xc L_cc^-1 (c - m_c)
+         * + L_xx e, so the conditional's factor is L_xx and its gain L_xc, applied to
+         * w = L_cc^-1 (c - m_c) */
         for (size_t i = 0; i < X; i++) {
-            p->gain[(size_t)k * X + i] = L[(i + 1) * D] / l00;
-            for (size_t j = 0; j < X; j++) p->cchol[((size_t)k * X + i) * X + j] = L[(i + 1) * D + j + 1];
-            if (!(L[(i + 1) * D + i + 1] > 0)) return base_error(BASE_EINVAL, "prior: component %d is singular", k);
+            for (size_t j = 0; j < C; j++) p->gain[((size_t)k * X + i) * C + j] = L[(C + i) * D + j];
+            for (size_t j = 0; j < X; j++) p->cchol[((size_t)k * X + i) * X + j] = L[(C + i) * D + C + j];
+            if (!(L[(C + i) * D + C + i] > 0)) return base_error(BASE_EINVAL, "prior: component %d is singular", k);
         }
     }
     return BASE_OK;
 }
 
-/* ln pi_k N(u; mu_ku, s_kuu) for every component (the weights of p(x | u), unnormalised). */
-static void cond_weights(const vae_prior_t *p, double u, double *lw)
+/* ln pi_k N(c; mu_kc, S_kcc) for every component (the weights of p(x | c), unnormalised), with
+ * c: (C) the conditions; v: (C) scratch. */
+static void cond_weights(const vae_prior_t *p, const double *c, double *lw, double *v)
 {
-    for (int k = 0; k < p->K; k++) {
-        double d = u - p->mu[(size_t)k * p->D];
-        lw[k] = log(p->pi[k]) - 0.5 * (LOG_2PI + log(p->su[k]) + d * d / p->su[k]);
-    }
+    for (int k = 0; k < p->K; k++)
+        lw[k] = log(p->pi[k]) + log_normal(c, p->mu + (size_t)k * p->D, p->chol + (size_t)k * p->D * p->D, p->D, p->C, v);
 }
 
 double vae_prior_loglik(const vae_prior_t *p, const float *Y, size_t N, double *cond)
@@ -413,10 +418,10 @@ double vae_prior_loglik(const vae_prior_t *p, const float *Y, size_t N, double *
         for (int d = 0; d < D; d++) y[d] = Y[n * D + d];
         for (int k = 0; k < K; k++) {
             const double *mu = p->mu + (size_t)k * D, *L = p->chol + (size_t)k * D * D;
-            a[k] = log(p->pi[k]) + log_normal(y, mu, L, D, D, v);         /* (u, z, r) */
-            b[k] = log(p->pi[k]) + log_normal(y, mu, L, D, 1 + p->Z, v);  /* (u, z) */
+            a[k] = log(p->pi[k]) + log_normal(y, mu, L, D, D, v);           /* (c, z, r) */
+            b[k] = log(p->pi[k]) + log_normal(y, mu, L, D, p->C + p->Z, v); /* (c, z) */
         }
-        cond_weights(p, y[0], c); /* u */
+        cond_weights(p, y, c, v); /* the conditions lead y */
         double lu = log_sum_exp(c, K), lj = log_sum_exp(a, K);
         sj += lj;
         sx += lj - lu;
@@ -427,24 +432,26 @@ double vae_prior_loglik(const vae_prior_t *p, const float *Y, size_t N, double *
     return sj / (double)N;
 }
 
-void vae_prior_sample(const vae_prior_t *p, double u, const float *eps, double pick, float *x)
+void vae_prior_sample(const vae_prior_t *p, const double *cond, const float *eps, double pick, float *x)
 {
-    const int K = p->K, X = p->D - 1;
-    double lw[256], tot = 0;
-    cond_weights(p, u, lw);
+    const int K = p->K, C = p->C, X = p->D - C;
+    double lw[256], v[VAE_PRIOR_MAX_COND], tot = 0;
+    cond_weights(p, cond, lw, v);
     double mx = -INFINITY;
     for (int k = 0; k < K; k++) mx = fmax(mx, lw[k]);
     for (int k = 0; k < K; k++) tot += (lw[k] = exp(lw[k] - mx));
     int k = 0;
     for (double acc = lw[0]; k < K - 1 && acc < pick * tot; acc += lw[++k]) {}
-    const double *mu = p->mu + (size_t)k * p->D, *g = p->gain + (size_t)k * X, *C = p->cchol + (size_t)k * X * X;
-    const double du = u - mu[0];
-    for (int i = 0; i < X; i++) { /* x = m_k(u) + C_k eps */
-        double s = mu[1 + i] + g[i] * du;
-        for (int j = 0; j <= i; j++) s += C[(size_t)i * X + j] * eps[j];
+    const double *mu = p->mu + (size_t)k * p->D, *L = p->chol + (size_t)k * p->D * p->D;
+    const double *g = p->gain + (size_t)k * X * C, *Cf = p->cchol + (size_t)k * X * X;
+    log_normal(cond, mu, L, p->D, C, v); /* v = L_cc^-1 (c - m_c) */
+    for (int i = 0; i < X; i++) { /* x = m_x + L_xc v + L_xx eps */
+        double s = mu[C + i];
+        for (int j = 0; j < C; j++) s += g[(size_t)i * C + j] * v[j];
+        for (int j = 0; j <= i; j++) s += Cf[(size_t)i * X + j] * eps[j];
         x[i] = (float)s;
     }
-    vae_marg_inverse(&p->marg, u, x);
+    vae_marg_inverse(&p->marg, cond[0], x);
 }
 
 void vae_prior_targets(const vae_prior_t *p, float E_inc, const float *r, double *tgt)

@@ -79,6 +79,9 @@ int vae_generator_layer(const vae_generator_t *g, int layer, int *n_r, int *n_al
 double vae_generator_layer_depth(const vae_generator_t *g);
 /* The incident-energy range the model was trained on (MeV); other energies extrapolate. */
 void vae_generator_energy_range(const vae_generator_t *g, double *min_mev, double *max_mev);
+/* The incident-angle range the model was trained on (deg; 90, 90 for a model trained at normal
+ * incidence only, whose showers then do not depend on the angle unless it is a condition). */
+void vae_generator_angle_range(const vae_generator_t *g, double *min_deg, double *max_deg);
 
 /* Decoder arithmetic (vae_generator_set_precision). */
 #define VAE_PRECISION_F32 0           /* the default */
@@ -108,9 +111,17 @@ int vae_generator_set_threads(vae_generator_t *g, int n);
 int vae_generator_set_prior(vae_generator_t *g, int prior);
 
 /* n showers for incident energies energy_mev (n, MeV) into out (n x voxels, MeV, in the
- * CaloChallenge order layer, angle, radius fastest), with seed and global index of the first. */
+ * CaloChallenge order layer, angle, radius fastest), with seed and global index of the first;
+ * at normal incidence (90 deg). */
 int vae_generate(vae_generator_t *g, int n, const float *energy_mev, uint64_t seed, uint64_t first_index,
                  float *out);
+/* The same with a per-particle incident angle angle_deg (n, degrees; NULL: all 90), Par04's
+ * theta: the particle's polar angle from the barrel's axis, 90 = normal incidence on the
+ * calorimeter's face. The voxels are in the shower's own frame, the mesh following its axis
+ * (place them with vae_to_hits and the particle's direction). Angles outside
+ * vae_generator_angle_range extrapolate; VAE_EINVAL outside (0, 180). */
+int vae_generate_ex(vae_generator_t *g, int n, const float *energy_mev, const float *angle_deg, uint64_t seed,
+                    uint64_t first_index, float *out);
 
 /* Hits of one shower (voxels, as from vae_generate) for a particle entering at pos (mm) along
  * dir (any length > 0). Convention: the shower axis along dir, angular bin 0 starting at the

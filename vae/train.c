@@ -33,7 +33,7 @@ typedef struct {
     char ckpt[1100], hist[1100]; /* OUTPUT.ckpt, OUTPUT.history.csv */
     double ep_elbo, ep_recon, ep_kl; /* sums over this epoch's batches */
     int64_t ep_n;
-    float *E, *X; /* one batch */
+    float *E, *A, *X; /* one batch: energies, angles, showers */
     int have_best;   /* the output holds the best model so far */
     int interrupted; /* *o->cancel was seen */
 } run_t;
@@ -54,9 +54,9 @@ static int validate(run_t *r, vae_terms_t *t, double *kl_dim, int *active)
     double rec = 0, kl = 0;
     size_t n = 0;
     int got, rc;
-    while ((rc = io_loader_next(&r->va, B, r->E, r->X, &got)) == BASE_OK && got > 0) {
+    while ((rc = io_loader_next(&r->va, B, r->E, r->A, r->X, &got)) == BASE_OK && got > 0) {
         vae_terms_t bt;
-        rc = vae_model_eval(m, got, r->E, r->X, r->st.seed ^ 0x7A11D, n, &bt, kl_dim, mu);
+        rc = vae_model_eval(m, got, r->E, r->A, r->X, r->st.seed ^ 0x7A11D, n, &bt, kl_dim, mu);
         if (rc < 0) break;
         rec += bt.recon * got;
         kl += bt.kl * got;
@@ -113,6 +113,21 @@ static int init_output_bias(run_t *r)
     return rc;
 }
 
+/* The conditions the data asks for: its angle range (the model's angle condition is added when
+ * the angles vary) and its material (SiW unless the file says SciPb). */
+static void condition_on_data(run_t *r, vae_config_t *c)
+{
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < r->data.n; i++) lo = fmin(lo, r->data.angles[i]), hi = fmax(hi, r->data.angles[i]);
+    c->angle_min = lo, c->angle_max = hi;
+    if (hi > lo && !(c->conditions & VAE_COND_ANGLE)) {
+        c->conditions |= VAE_COND_ANGLE;
+        base_monitor_say(r->o->monitor, BASE_MSG_INFO, "%s: incident angles %g to %g deg: the model is conditioned on "
+                         "the angle too", r->o->data, lo, hi);
+    }
+    snprintf(c->material, sizeof c->material, "%s", r->data.material == IO_MATERIAL_SCIPB ? "SciPb" : "SiW");
+}
+
 /* Builds or restores the model; sets up loaders and schedule. */
 static int setup(run_t *r)
 {
@@ -157,6 +172,7 @@ static int setup(run_t *r)
         for (size_t i = 0; i < r->data.n; i++) lo = fmin(lo, r->data.energies[i]), hi = fmax(hi, r->data.energies[i]);
         c.e_min_mev = lo;
         c.e_max_mev = hi > lo ? hi : lo * 1.0001;
+        condition_on_data(r, &c);
         BASE_TRY(vae_model_init(&r->m, &c, &r->ctx, c.batch));
         vae_model_init_params(&r->m, o->seed);
         if (!c.keras_init) BASE_TRY(init_output_bias(r)); /* Keras: zero biases */
@@ -183,8 +199,9 @@ static int setup(run_t *r)
                                      .warmup = c->lr_constant ? 0 : total / 50,
                                      .total = total, .min_lr = c->lr * 0.05f};
     r->E = malloc((size_t)c->batch * sizeof(float));
+    r->A = malloc((size_t)c->batch * sizeof(float));
     r->X = malloc((size_t)c->batch * c->V * sizeof(float));
-    if (!r->E || !r->X) return base_error(BASE_ENOMEM, "out of memory for a batch");
+    if (!r->E || !r->A || !r->X) return base_error(BASE_ENOMEM, "out of memory for a batch");
     snprintf(r->ckpt, sizeof r->ckpt, "%s.ckpt", o->out);
     return BASE_OK;
 }
@@ -197,6 +214,7 @@ static void teardown(run_t *r)
     vae_model_free(&r->m);
     layer_ctx_free(&r->ctx);
     free(r->E);
+    free(r->A);
     free(r->X);
 }
 
@@ -208,7 +226,7 @@ static int step(run_t *r, vae_terms_t *t)
     float beta = c->beta;
     if (c->kl_warmup_steps > 0 && r->st.step < c->kl_warmup_steps)
         beta *= (float)(r->st.step + 1) / (float)c->kl_warmup_steps;
-    BASE_TRY(vae_model_train_step(m, r->E, r->X, r->st.seed, (uint64_t)r->st.step, beta, c->free_bits, t));
+    BASE_TRY(vae_model_train_step(m, r->E, r->A, r->X, r->st.seed, (uint64_t)r->st.step, beta, c->free_bits, t));
     double gn = layer_grad_clip(&m->A, c->clip);
     t->grad_norm = gn;
     if (!isfinite(t->recon) || !isfinite(t->kl) || gn < 0)
@@ -252,7 +270,7 @@ static int epoch_loop(run_t *r, int64_t epoch, double t0, vae_terms_t *last)
     base_monitor_begin(o->monitor, label, "batches", (size_t)r->steps_per_epoch);
     for (int64_t b = 0; b < r->steps_per_epoch; b++) {
         int got;
-        BASE_TRY(io_loader_next(&r->tr, c->batch, r->E, r->X, &got));
+        BASE_TRY(io_loader_next(&r->tr, c->batch, r->E, r->A, r->X, &got));
         if (got < c->batch) break;
         if (b < r->st.batch_in_epoch) continue; /* resuming: batches already trained on */
         BASE_TRY(step(r, last));

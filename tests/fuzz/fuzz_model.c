@@ -35,7 +35,7 @@ static void copy_file(const char *src, const char *dst)
 static int add_prior(vae_model_t *m, const phys_geometry_t *g)
 {
     vae_prior_t *p = &m->prior;
-    if (vae_prior_init(p, 2, m->cfg.Z, g, 0.015) != 0) return -1;
+    if (vae_prior_init(p, 2, 1, m->cfg.Z, g, 0.015) != 0) return -1;
     p->anchored = 1;
     enum { N = 400 };
     const int D = p->D;

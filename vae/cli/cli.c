@@ -13,6 +13,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 int cli_parse_only = 0;
 
@@ -121,6 +122,46 @@ void cli_energy_draw(const cli_energy_t *e, double *E_mev, size_t k, uint64_t se
         phys_sim_energies_loguniform(E_mev, k, e->lo * 1e3, e->hi * 1e3, seed, first);
     } else {
         phys_sim_energies_loguniform(E_mev, k, def_lo_mev, def_hi_mev, seed, first);
+    }
+}
+
+int cli_angle_parse(const char *cmd, const char *arg, double lo, double hi, cli_angle_t *a)
+{
+    memset(a, 0, sizeof *a);
+    int rc = strchr(arg, ':') ? cli_parse_range(cmd, "--angle", arg, &a->lo, &a->hi)
+                              : cli_parse_list(cmd, "--angle", arg, a->list, 64, &a->n_list);
+    if (rc) return rc;
+    a->have_range = strchr(arg, ':') != NULL;
+    for (int i = 0; i < (a->have_range ? 2 : a->n_list); i++) {
+        double v = a->have_range ? (i ? a->hi : a->lo) : a->list[i];
+        if (!(v >= lo && v <= hi)) return cli_err(cmd, 2, "--angle %s: angles are degrees in [%g, %g]", arg, lo, hi);
+    }
+    return 0;
+}
+
+int cli_angle_given(const cli_angle_t *a) { return a->have_range || a->n_list > 0; }
+
+void cli_angle_draw(const cli_angle_t *a, double *A_deg, size_t k, uint64_t seed, uint64_t first)
+{
+    if (a->have_range) {
+        phys_sim_angles_uniform(A_deg, k, a->lo, a->hi, seed, first);
+    } else if (a->n_list > 1) {
+        phys_sim_angles_list(A_deg, k, a->list, a->n_list, seed, first);
+    } else {
+        for (size_t i = 0; i < k; i++) A_deg[i] = a->n_list ? a->list[0] : 90.0;
+    }
+}
+
+void cli_angle_describe(const cli_angle_t *a, char *s, size_t n)
+{
+    if (a->have_range) {
+        snprintf(s, n, "uniform %g:%g deg", a->lo, a->hi);
+    } else if (a->n_list > 1) {
+        size_t at = (size_t)snprintf(s, n, "list ");
+        for (int i = 0; i < a->n_list && at < n; i++) at += (size_t)snprintf(s + at, n - at, i ? ",%g" : "%g", a->list[i]);
+        if (at < n) snprintf(s + at, n - at, " deg");
+    } else {
+        snprintf(s, n, "%g deg", a->n_list ? a->list[0] : 90.0);
     }
 }
 

@@ -61,6 +61,24 @@ int cli_energy_parse(const char *cmd, const char *arg, int list, cli_energy_t *e
 void cli_energy_draw(const cli_energy_t *e, double *E_mev, size_t k, uint64_t seed, uint64_t first,
                      double def_lo_mev, double def_hi_mev);
 
+/* Incident-angle choice shared by simulate and generate: --angle A (deg, fixed), LO:HI
+ * (uniform) or a,b,c (drawn uniformly); none: 90 deg (normal incidence). */
+typedef struct {
+    double lo, hi;      /* deg, when have_range */
+    double list[64];    /* deg */
+    int n_list, have_range;
+} cli_angle_t;
+
+/* Parses the argument of --angle within [lo, hi] deg; 0 or 2. */
+int cli_angle_parse(const char *cmd, const char *arg, double lo, double hi, cli_angle_t *a);
+/* 1 when an angle was given. */
+int cli_angle_given(const cli_angle_t *a);
+/* A_deg: (k) entries first .. first + k - 1 of seed's angle stream (physics/simulate.h). */
+void cli_angle_draw(const cli_angle_t *a, double *A_deg, size_t k, uint64_t seed, uint64_t first);
+/* The choice as written into a file's "angles" attribute: "90 deg", "uniform 50:90 deg",
+ * "list 50,70,90 deg". */
+void cli_angle_describe(const cli_angle_t *a, char *s, size_t n);
+
 /* Provenance of a file made from a model: root attributes "model" (the model file's absolute
  * path) and "model_sha256" (the hash of its bytes, io/hash.h). BASE_OK or a status. */
 int cli_model_provenance(io_writer_t *w, const char *model_path);

@@ -58,7 +58,7 @@ static int run(vae_infer_t *q, io_dataset_t *d, const phys_geometry_t *g, const 
     for (size_t f = 0; f < d->n && rc == BASE_OK; f += (size_t)B) {
         int k = d->n - f < (size_t)B ? (int)(d->n - f) : B;
         rc = io_dataset_read(d, f, (size_t)k, Ei, X);
-        if (rc == BASE_OK) rc = vae_encode_showers(q, k, Ei, X, f, mu, sg, R);
+        if (rc == BASE_OK) rc = vae_encode_showers(q, k, Ei, d->angles + f, X, f, mu, sg, R);
         const float *extra[2] = {mu, sg};
         if (rc == BASE_OK) rc = io_writer_append_ex(&w, Ei, R, extra, (size_t)k);
         cli_progress_update(&p, f + (size_t)k, NULL);

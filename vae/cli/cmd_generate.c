@@ -29,7 +29,12 @@ static void usage(FILE *f)
             "  -n, --n N                number of showers [10000; with --energies-from: that file's N]\n"
             "  -e, --energy LO:HI       energies log-uniform in [LO, HI] GeV [the model's training range]\n"
             "  -l, --energy-list a,b,.. energies drawn uniformly from this list (GeV)\n"
-            "      --energies-from F    the incident energies of a shower file, in its order\n"
+            "      --energies-from F    the incident energies (and angles, when it has them) of a\n"
+            "                           shower file, in its order\n"
+            "  -a, --angle A            incident angle in degrees (Par04's theta, 90 = normal\n"
+            "                           incidence): A fixed, LO:HI uniform, or a,b,c drawn uniformly;\n"
+            "                           written as incident_theta (radians) [90, or the --energies-from\n"
+            "                           file's angles]; outside the model's range: a warning\n"
             "  -s, --seed S             seed; the same seed gives the same file [1]\n"
             "  -b, --batch B            showers per write [10000]\n"
             "      --mc-dropout K       K dropout passes per shower: writes showers = per-voxel mean and\n"
@@ -53,6 +58,7 @@ typedef struct {
     const char *model, *out, *from;
     uint64_t n, seed;
     cli_energy_t en;
+    cli_angle_t an;
     int force, quiet, standard_prior;
     long batch, mc, deflate, threads;
     vae_prec_request_t prec;
@@ -62,7 +68,7 @@ static int parse(int argc, char **argv, opts_t *o)
 {
     static const struct option lo[] = {
         {"model", 1, 0, 'm'}, {"output", 1, 0, 'o'}, {"n", 1, 0, 'n'}, {"energy", 1, 0, 'e'},
-        {"energy-list", 1, 0, 'l'}, {"energies-from", 1, 0, 'F'}, {"seed", 1, 0, 's'}, {"batch", 1, 0, 'b'},
+        {"energy-list", 1, 0, 'l'}, {"energies-from", 1, 0, 'F'}, {"angle", 1, 0, 'a'}, {"seed", 1, 0, 's'}, {"batch", 1, 0, 'b'},
         {"mc-dropout", 1, 0, 'K'}, {"deflate", 1, 0, 'D'}, {"force", 0, 0, 'f'}, {"quiet", 0, 0, 'q'},
         {"write-threads", 1, 0, 'T'}, {"precision", 1, 0, 'P'}, {"prior", 1, 0, 'R'}, {"help", 0, 0, 'h'},
         {0, 0, 0, 0}};
@@ -70,7 +76,7 @@ static int parse(int argc, char **argv, opts_t *o)
     const char *C = "generate";
     int c, rc = 0;
     optind = 0; /* glibc: 0 resets getopt completely (1 can keep a pointer into an old argv) */
-    while (!rc && (c = getopt_long(argc, argv, "m:o:n:e:l:s:b:fqh", lo, NULL)) != -1) {
+    while (!rc && (c = getopt_long(argc, argv, "m:o:n:e:l:a:s:b:fqh", lo, NULL)) != -1) {
         switch (c) {
         case 'm': o->model = optarg; break;
         case 'o': o->out = optarg; break;
@@ -82,6 +88,7 @@ static int parse(int argc, char **argv, opts_t *o)
         case 'e': rc = cli_energy_parse(C, optarg, 0, &o->en); break;
         case 'l': rc = cli_energy_parse(C, optarg, 1, &o->en); break;
         case 'F': o->from = optarg; break;
+        case 'a': rc = cli_angle_parse(C, optarg, 1e-3, 179.999, &o->an); break;
         case 's': rc = cli_parse_u64(C, "--seed", optarg, &o->seed); break;
         case 'b': rc = cli_parse_int(C, "--batch", optarg, 1, 10000000, &o->batch); break;
         case 'K': rc = cli_parse_int(C, "--mc-dropout", optarg, 0, 10000, &o->mc); break;
@@ -114,46 +121,65 @@ static int parse(int argc, char **argv, opts_t *o)
     return 0;
 }
 
-/* Conditioning outside the training data's energies is extrapolation: say so. */
-static void warn_range(const vae_config_t *c, const float *E, uint64_t n)
+/* Conditioning outside the training data's energies or angles is extrapolation: say so. */
+static void warn_range(const vae_config_t *c, const float *E, const float *A, uint64_t n)
 {
-    uint64_t out = 0;
-    for (uint64_t i = 0; i < n; i++) out += E[i] < c->e_min_mev / 1.05 || E[i] > c->e_max_mev * 1.05;
+    uint64_t out = 0, aout = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        out += E[i] < c->e_min_mev / 1.05 || E[i] > c->e_max_mev * 1.05;
+        aout += A[i] < c->angle_min - 0.5 || A[i] > c->angle_max + 0.5;
+    }
     if (out)
         fprintf(stderr, "showervae generate: warning: %llu of %llu energies lie outside the model's training range "
                 "%.4g..%.4g GeV (extrapolation: showers there are not validated)\n", (unsigned long long)out,
                 (unsigned long long)n, c->e_min_mev * 1e-3, c->e_max_mev * 1e-3);
+    if (aout)
+        fprintf(stderr, "showervae generate: warning: %llu of %llu angles lie outside the model's training range "
+                "%g..%g deg (%s)\n", (unsigned long long)aout, (unsigned long long)n, c->angle_min, c->angle_max,
+                c->conditions & VAE_COND_ANGLE ? "extrapolation: showers there are not validated"
+                                               : "the model is not conditioned on the angle: they are ignored");
 }
 
-/* Incident energies (MeV) of all n showers. */
-static int energies(const opts_t *o, const vae_config_t *c, float **E, uint64_t *n)
+/* Incident energies (MeV) and angles (deg) of all n showers; *angled: the output states its
+ * angles (given, or from a file that has them). */
+static int conditions(const opts_t *o, const vae_config_t *c, float **E, float **A, uint64_t *n, int *angled)
 {
+    *angled = cli_angle_given(&o->an);
     if (o->from) {
         io_dataset_t d;
         BASE_TRY(io_dataset_open(&d, o->from, NULL));
         *n = o->n ? (o->n < d.n ? o->n : d.n) : d.n;
         *E = malloc(*n * sizeof **E);
-        if (*E) memcpy(*E, d.energies, *n * sizeof **E);
+        *A = malloc(*n * sizeof **A);
+        if (*E && *A) memcpy(*E, d.energies, *n * sizeof **E), memcpy(*A, d.angles, *n * sizeof **A);
+        if (!*angled) *angled = d.has_angles;
         io_dataset_close(&d);
-        return *E ? BASE_OK : base_error(BASE_ENOMEM, "out of memory");
+        if (!*E || !*A) return base_error(BASE_ENOMEM, "out of memory");
+        if (!cli_angle_given(&o->an)) return BASE_OK;
+    } else {
+        *n = o->n ? o->n : 10000;
+        *E = malloc(*n * sizeof **E);
+        *A = malloc(*n * sizeof **A);
     }
-    *n = o->n ? o->n : 10000;
     double *tmp = malloc(*n * sizeof *tmp);
-    *E = malloc(*n * sizeof **E);
-    if (!tmp || !*E) {
+    if (!tmp || !*E || !*A) {
         free(tmp);
         return base_error(BASE_ENOMEM, "out of memory for %llu energies", (unsigned long long)*n);
     }
-    cli_energy_draw(&o->en, tmp, *n, o->seed, 0, c->e_min_mev, c->e_max_mev);
-    for (uint64_t i = 0; i < *n; i++) (*E)[i] = (float)tmp[i];
+    if (!o->from) {
+        cli_energy_draw(&o->en, tmp, *n, o->seed, 0, c->e_min_mev, c->e_max_mev);
+        for (uint64_t i = 0; i < *n; i++) (*E)[i] = (float)tmp[i];
+    }
+    cli_angle_draw(&o->an, tmp, *n, o->seed, 0);
+    for (uint64_t i = 0; i < *n; i++) (*A)[i] = (float)tmp[i];
     free(tmp);
     return BASE_OK;
 }
 
 /* Showers into w in batches: batch k is compressed and written (io_writer_append_async) while
  * batch k + 1 is generated into the other buffer; MC dropout writes synchronously. */
-static int generate_into(const opts_t *o, vae_infer_t *q, io_writer_t *w, const float *E, uint64_t n,
-                         float *const X[2], float *S)
+static int generate_into(const opts_t *o, vae_infer_t *q, io_writer_t *w, const float *E, const float *A, int angled,
+                         uint64_t n, float *const X[2], float *S)
 {
     const size_t B = (size_t)o->batch;
     cli_progress_t p;
@@ -161,13 +187,15 @@ static int generate_into(const opts_t *o, vae_infer_t *q, io_writer_t *w, const 
     int rc = BASE_OK, b = 0;
     for (uint64_t f = 0; f < n && rc == BASE_OK; f += B, b ^= 1) {
         size_t k = n - f < B ? (size_t)(n - f) : B;
+        float *th = X[2]; /* incident_theta (radians) after the MC spread */
+        for (size_t i = 0; i < k && angled; i++) th[i] = (float)io_angle_to_theta(A[f + i]);
+        const float *extra[2] = {o->mc ? S : th, th};
         if (o->mc) {
-            const float *extra[1] = {S};
-            rc = vae_generate_mc(q, (int)k, E + f, o->seed, f, (int)o->mc, X[0], S);
+            rc = vae_generate_mc(q, (int)k, E + f, A + f, o->seed, f, (int)o->mc, X[0], S);
             if (rc == BASE_OK) rc = io_writer_append_ex(w, E + f, X[0], extra, k);
         } else {
-            rc = vae_generate_showers(q, (int)k, E + f, o->seed, f, X[b]);
-            if (rc == BASE_OK) rc = io_writer_append_async(w, E + f, X[b], k);
+            rc = vae_generate_showers(q, (int)k, E + f, A + f, o->seed, f, X[b]);
+            if (rc == BASE_OK) rc = io_writer_append_async_ex(w, E + f, X[b], extra, k);
         }
         cli_progress_update(&p, f + k, NULL);
     }
@@ -175,7 +203,8 @@ static int generate_into(const opts_t *o, vae_infer_t *q, io_writer_t *w, const 
     return rc;
 }
 
-static int run(const opts_t *o, vae_infer_t *q, const phys_geometry_t *g, const float *E, uint64_t n)
+static int run(const opts_t *o, vae_infer_t *q, const phys_geometry_t *g, const float *E, const float *A, int angled,
+               uint64_t n)
 {
     const size_t V = (size_t)q->cfg.V, B = (size_t)o->batch;
     io_writer_opts_t wo = io_writer_defaults();
@@ -188,13 +217,15 @@ static int run(const opts_t *o, vae_infer_t *q, const phys_geometry_t *g, const 
         wo.extra_name[0] = "showers_std";
         wo.extra_cols[0] = (int)V;
     }
+    if (angled) io_writer_add_angles(&wo);
     io_writer_t w;
     BASE_TRY(io_writer_open(&w, o->out, g, &wo));
-    float *X[2] = {malloc(B * V * sizeof(float)), o->mc ? NULL : malloc(B * V * sizeof(float))};
+    float *X[3] = {malloc(B * V * sizeof(float)), o->mc ? NULL : malloc(B * V * sizeof(float)), malloc(B * sizeof(float))};
     float *S = o->mc ? malloc(B * V * sizeof *S) : NULL;
-    int rc = X[0] && (X[1] || o->mc) && (S || !o->mc) ? BASE_OK
-                                                       : base_error(BASE_ENOMEM, "out of memory for a batch of %zu", B);
-    if (rc == BASE_OK) rc = generate_into(o, q, &w, E, n, X, S);
+    int rc = X[0] && (X[1] || o->mc) && X[2] && (S || !o->mc)
+                 ? BASE_OK
+                 : base_error(BASE_ENOMEM, "out of memory for a batch of %zu", B);
+    if (rc == BASE_OK) rc = generate_into(o, q, &w, E, A, angled, n, X, S);
     char en[2400];
     if (o->from) snprintf(en, sizeof en, "from %s", o->from);
     else cli_energy_describe(&o->en, q->cfg.e_min_mev, q->cfg.e_max_mev, en, sizeof en);
@@ -202,13 +233,16 @@ static int run(const opts_t *o, vae_infer_t *q, const phys_geometry_t *g, const 
     if (rc == BASE_OK) rc = io_writer_attr_str(&w, "source", "showervae generate");
     if (rc == BASE_OK) rc = cli_model_provenance(&w, o->model);
     if (rc == BASE_OK) rc = io_writer_attr_str(&w, "energies", en);
+    if (o->from && !cli_angle_given(&o->an)) snprintf(en, sizeof en, "from %s", o->from);
+    else cli_angle_describe(&o->an, en, sizeof en);
+    if (rc == BASE_OK) rc = io_writer_attr_str(&w, "angles", en);
+    if (rc == BASE_OK) rc = io_writer_attr_str(&w, "material", q->cfg.material);
     if (rc == BASE_OK) rc = io_writer_attr_str(&w, "precision", q->prec == LAYER_BF16 ? "bf16" : "f32");
     if (rc == BASE_OK) rc = io_writer_attr_str(&w, "prior", q->use_prior ? "learned" : "standard normal");
     if (rc == BASE_OK && o->mc) rc = io_writer_attr_int(&w, "mc_dropout_passes", o->mc);
     if (rc == BASE_OK) rc = io_writer_close(&w); /* waits for the threads reading X */
     else io_writer_abort(&w);
-    free(X[0]);
-    free(X[1]);
+    free(X[0]), free(X[1]), free(X[2]);
     free(S);
     return rc;
 }
@@ -223,8 +257,9 @@ int cli_cmd_generate(int argc, char **argv)
     vae_model_t m;
     phys_geometry_t g;
     vae_infer_t q;
-    float *E = NULL;
+    float *E = NULL, *A = NULL;
     uint64_t n = 0;
+    int angled = 0;
     if (layer_ctx_init(&ctx) < 0) return cli_fail("generate");
     rc = vae_model_load(&m, &g, o.model, &ctx, 0, NULL);
     if (rc == BASE_OK) {
@@ -234,14 +269,14 @@ int cli_cmd_generate(int argc, char **argv)
         rc = vae_infer_init(&q, &m, &ctx, 0, prec);
         if (rc == BASE_OK && o.standard_prior) q.use_prior = 0;
         if (rc == BASE_OK) {
-            rc = energies(&o, &m.cfg, &E, &n);
-            if (rc == BASE_OK) warn_range(&m.cfg, E, n);
-            if (rc == BASE_OK) rc = run(&o, &q, &g, E, n);
+            rc = conditions(&o, &m.cfg, &E, &A, &n, &angled);
+            if (rc == BASE_OK) warn_range(&m.cfg, E, A, n);
+            if (rc == BASE_OK) rc = run(&o, &q, &g, E, A, angled, n);
             vae_infer_free(&q);
         }
         vae_model_free(&m);
     }
-    free(E);
+    free(E), free(A);
     layer_ctx_free(&ctx);
     if (rc < 0) return cli_fail("generate");
     if (!o.quiet) fprintf(stderr, "showervae generate: wrote %llu showers to %s\n", (unsigned long long)n, o.out);

@@ -24,6 +24,9 @@ static void usage(FILE *f)
             "  -n, --n N                number of showers [10000]\n"
             "  -e, --energy LO:HI       incident energies log-uniform in [LO, HI] GeV [1:1000]\n"
             "  -l, --energy-list a,b,.. incident energies drawn uniformly from this list (GeV)\n"
+            "  -a, --angle A            incident angle in degrees, 90 = normal incidence (Par04's theta):\n"
+            "                           A fixed, LO:HI uniform, or a,b,c drawn uniformly; in [30, 90]\n"
+            "                           (stored as incident_theta, radians, as Par04's converter) [90]\n"
             "  -s, --seed S             random seed; same seed, same file [1]\n"
             "  -b, --batch B            showers simulated and written per batch [1000]\n"
             "      --deflate L          zlib level 0-9 (0 = uncompressed) [4]\n"
@@ -38,6 +41,7 @@ typedef struct {
     uint64_t n, seed;
     long batch, deflate;
     cli_energy_t en;
+    cli_angle_t an;
     int force, quiet, threshold;
 } opts_t;
 
@@ -45,20 +49,21 @@ static int parse(int argc, char **argv, opts_t *o)
 {
     static const struct option lo[] = {
         {"output", 1, 0, 'o'}, {"geometry", 1, 0, 'g'}, {"n", 1, 0, 'n'}, {"energy", 1, 0, 'e'},
-        {"energy-list", 1, 0, 'l'}, {"seed", 1, 0, 's'}, {"batch", 1, 0, 'b'}, {"deflate", 1, 0, 'D'},
+        {"energy-list", 1, 0, 'l'}, {"angle", 1, 0, 'a'}, {"seed", 1, 0, 's'}, {"batch", 1, 0, 'b'}, {"deflate", 1, 0, 'D'},
         {"no-threshold", 0, 0, 'T'}, {"force", 0, 0, 'f'}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'},
         {0, 0, 0, 0}};
     *o = (opts_t){.geometry = "ds2", .n = 10000, .seed = 1, .batch = 1000, .deflate = 4, .threshold = 1};
     const char *C = "simulate";
     int c, rc = 0;
     optind = 0; /* glibc: 0 resets getopt completely (1 can keep a pointer into an old argv) */
-    while (!rc && (c = getopt_long(argc, argv, "o:g:n:e:l:s:b:fqh", lo, NULL)) != -1) {
+    while (!rc && (c = getopt_long(argc, argv, "o:g:n:e:l:a:s:b:fqh", lo, NULL)) != -1) {
         switch (c) {
         case 'o': o->out = optarg; break;
         case 'g': o->geometry = optarg; break;
         case 'n': rc = cli_parse_u64(C, "--n", optarg, &o->n); break;
         case 'e': rc = cli_energy_parse(C, optarg, 0, &o->en); break;
         case 'l': rc = cli_energy_parse(C, optarg, 1, &o->en); break;
+        case 'a': rc = cli_angle_parse(C, optarg, PHYS_SIM_MIN_ANGLE, 90, &o->an); break;
         case 's': rc = cli_parse_u64(C, "--seed", optarg, &o->seed); break;
         case 'b': rc = cli_parse_int(C, "--batch", optarg, 1, 1000000, &o->batch); break;
         case 'D': rc = cli_parse_int(C, "--deflate", optarg, 0, 9, &o->deflate); break;
@@ -86,10 +91,10 @@ static int parse(int argc, char **argv, opts_t *o)
 static int run(const opts_t *o, const phys_sim_t *sim, io_writer_t *w)
 {
     const size_t V = (size_t)sim->geo.n_voxels, B = (size_t)o->batch;
-    double *E = malloc(B * sizeof *E);
-    float *Ef = malloc(B * sizeof *Ef), *X = malloc(B * V * sizeof *X);
-    if (!E || !Ef || !X) {
-        free(E), free(Ef), free(X);
+    double *E = malloc(B * sizeof *E), *A = malloc(B * sizeof *A);
+    float *Ef = malloc(B * sizeof *Ef), *Th = malloc(B * sizeof *Th), *X = malloc(B * V * sizeof *X);
+    if (!E || !A || !Ef || !Th || !X) {
+        free(E), free(A), free(Ef), free(Th), free(X);
         return base_error(BASE_ENOMEM, "out of memory for a batch of %zu showers", B);
     }
     cli_progress_t p;
@@ -98,15 +103,15 @@ static int run(const opts_t *o, const phys_sim_t *sim, io_writer_t *w)
     for (uint64_t first = 0; first < o->n && rc == BASE_OK; first += B) {
         size_t k = o->n - first < B ? (size_t)(o->n - first) : B;
         cli_energy_draw(&o->en, E, k, o->seed, first, 1e3, 1e6); /* default 1 GeV .. 1 TeV */
-        rc = phys_sim_batch(sim, E, k, o->seed, first, X);
-        for (size_t i = 0; i < k; i++) Ef[i] = (float)E[i];
-        if (rc == BASE_OK) rc = io_writer_append(w, Ef, X, k);
+        cli_angle_draw(&o->an, A, k, o->seed, first);
+        rc = phys_sim_batch(sim, E, A, k, o->seed, first, X);
+        for (size_t i = 0; i < k; i++) Ef[i] = (float)E[i], Th[i] = (float)io_angle_to_theta(A[i]);
+        const float *extra[1] = {Th};
+        if (rc == BASE_OK) rc = io_writer_append_ex(w, Ef, X, cli_angle_given(&o->an) ? extra : NULL, k);
         cli_progress_update(&p, first + k, NULL);
     }
     if (rc == BASE_OK) cli_progress_end(&p, o->n);
-    free(E);
-    free(Ef);
-    free(X);
+    free(E), free(A), free(Ef), free(Th), free(X);
     return rc;
 }
 
@@ -125,11 +130,16 @@ int cli_cmd_simulate(int argc, char **argv)
     wo.producer = VAE_PRODUCER;
     wo.deflate = (int)o.deflate;
     wo.force = o.force;
+    if (cli_angle_given(&o.an)) io_writer_add_angles(&wo);
     io_writer_t w;
     if (io_writer_open(&w, o.out, &g, &wo) < 0) return cli_fail("simulate");
     rc = run(&o, &sim, &w);
     if (rc == BASE_OK) rc = io_writer_attr_int(&w, "seed", (int64_t)o.seed);
     if (rc == BASE_OK) rc = io_writer_attr_str(&w, "source", "showervae simulate (GFLASH, W/Si 1.4 mm + 0.3 mm)");
+    if (rc == BASE_OK) rc = io_writer_attr_str(&w, "material", "SiW");
+    char an[256];
+    cli_angle_describe(&o.an, an, sizeof an);
+    if (rc == BASE_OK) rc = io_writer_attr_str(&w, "angles", an);
     if (rc != BASE_OK) {
         io_writer_abort(&w);
         return cli_fail("simulate");
