@@ -5,17 +5,15 @@
  * from the barrel's axis, so pi/2 (90 deg) is normal incidence on the calorimeter's face.
  * Par04's per-energy files carry one angle in their name instead ("SiW_angle_70.h5").
  * A file without either holds showers at 90 deg. In the program angles are degrees.
- * Values come back from float32 radians; they are read to 1e-3 deg.
+ * Angles travel as float32 degrees: a copy (generate --energies-from) agrees to 1e-7 rad.
  */
 #ifndef IO_ANGLES_H
 #define IO_ANGLES_H
-
-#include <math.h>
 
 #define IO_ANGLE_DATASET "incident_theta"
 #define IO_ANGLE_DEFAULT_DEG 90.0
 
 static inline double io_angle_to_theta(double deg) { return deg * (3.14159265358979323846 / 180.0); }
-static inline double io_angle_from_theta(double rad) { return round(rad * (180.0 / 3.14159265358979323846) * 1e3) / 1e3; }
+static inline double io_angle_from_theta(double rad) { return rad * (180.0 / 3.14159265358979323846); }
 
 #endif

@@ -284,3 +284,45 @@ Test(cli, training_writes_a_history_of_every_epoch)
     cr_expect_eq(run(out, sizeof out, "train -d %s/d.h5 -p tiny -e 1 -q -o %s/m3.h5", D, D), 1, "%s", out);
     cr_expect(strstr(out, "history") != NULL, "%s", out);
 }
+
+/* Angles end to end: simulate inclined showers (incident_theta, radians, float64), train (the
+ * model takes the angle as a condition and records the range), generate at given angles (the
+ * file says them; another angle, other showers; outside the range, a warning), copy them with
+ * --energies-from, encode; a model trained at 90 deg only ignores --angle, saying so. */
+Test(cli, angles_are_conditions_from_simulation_to_generation)
+{
+    char out[16384], c[900];
+    cr_assert_eq(run(out, sizeof out, "simulate -n 240 -e 1:20 -a 50:90 -s 5 -q -o %s/d.h5", D), 0, "%s", out);
+    snprintf(c, sizeof c, "h5ls %s/d.h5 | grep -q 'incident_theta .*{240/Inf, 1}' && "
+                          "h5dump -H -d /incident_theta %s/d.h5 | grep -q 'H5T_IEEE_F64LE'", D, D);
+    cr_expect_eq(system(c), 0, "no incident_theta (240, 1) float64 in the simulated file");
+    cr_assert_eq(run(out, sizeof out, "train -d %s/d.h5 -p tiny -e 2 -o %s/m.h5", D, D), 0, "%s", out);
+    cr_expect(strstr(out, "conditioned on the angle") != NULL, "%s", out);
+    cr_assert_eq(run(out, sizeof out, "inspect %s/m.h5", D), 0, "%s", out);
+    cr_expect(strstr(out, "angle") != NULL, "inspect does not show the angle: %s", out);
+    cr_assert_eq(run(out, sizeof out, "generate -m %s/m.h5 -n 30 -e 2:10 -a 60 -s 4 -q -o %s/g60.h5", D, D), 0, "%s", out);
+    cr_assert_eq(run(out, sizeof out, "generate -m %s/m.h5 -n 30 -e 2:10 -a 85 -s 4 -q -o %s/g85.h5", D, D), 0, "%s", out);
+    snprintf(c, sizeof c, "h5diff -q %s/g60.h5 %s/g85.h5 /showers > /dev/null", D, D);
+    cr_expect_neq(system(c), 0, "60 and 85 deg gave the same showers");
+    snprintf(c, sizeof c, "%s/g60.h5", D);
+    char *an = utf8_attr(c, "angles"), *mat = utf8_attr(c, "material");
+    cr_expect(an && !strcmp(an, "60 deg") && mat && !strcmp(mat, "SiW"), "angles '%s', material '%s'", an, mat);
+    free(an), free(mat);
+    snprintf(c, sizeof c, "h5dump -d /incident_theta %s/g60.h5 | grep -c '1.0472' | grep -q '^[1-9]'", D);
+    cr_expect_eq(system(c), 0, "incident_theta of the 60 deg file is not pi/3");
+    cr_assert_eq(run(out, sizeof out, "generate -m %s/m.h5 -n 10 -a 30 -s 4 -o %s/g30.h5", D, D), 0, "%s", out);
+    cr_expect(strstr(out, "10 of 10 angles lie outside the model's training range") != NULL, "%s", out);
+    cr_assert_eq(run(out, sizeof out, "generate -m %s/m.h5 --energies-from %s/d.h5 -q -o %s/gf.h5", D, D, D), 0, "%s", out);
+    snprintf(c, sizeof c, "h5diff -d 1e-6 %s/d.h5 %s/gf.h5 /incident_theta", D, D);
+    cr_expect_eq(system(c), 0, "--energies-from did not carry the angles");
+    cr_expect_eq(run(out, sizeof out, "generate -m %s/m.h5 -n 5 -a 200 -q -o %s/gx.h5", D, D), 2, "%s", out);
+    cr_assert_eq(run(out, sizeof out, "encode -m %s/m.h5 -d %s/d.h5 -q -o %s/z.h5", D, D, D), 0, "%s", out);
+    /* trained at 90 deg: --angle changes nothing, with a warning */
+    cr_assert_eq(run(out, sizeof out, "simulate -n 200 -e 1:20 -s 5 -q -o %s/n.h5", D), 0, "%s", out);
+    cr_assert_eq(run(out, sizeof out, "train -d %s/n.h5 -p tiny -e 1 -q -o %s/mn.h5", D, D), 0, "%s", out);
+    cr_assert_eq(run(out, sizeof out, "generate -m %s/mn.h5 -n 20 -s 4 -a 60 -o %s/n60.h5", D, D), 0, "%s", out);
+    cr_expect(strstr(out, "not conditioned on the angle") != NULL, "%s", out);
+    cr_assert_eq(run(out, sizeof out, "generate -m %s/mn.h5 -n 20 -s 4 -q -o %s/n90.h5", D, D), 0, "%s", out);
+    snprintf(c, sizeof c, "h5diff %s/n60.h5 %s/n90.h5 /showers", D, D);
+    cr_expect_eq(system(c), 0, "a model without the angle condition changed its showers with --angle");
+}

@@ -170,6 +170,57 @@ Test(simulate, energies_are_log_uniform_in_range_and_from_lists)
     for (int k = 0; k < 3; k++) cr_expect(abs(count[k] - N / 3) < 400, "%d", count[k]);
 }
 
+/* An inclined particle (simulate.h, 5a): with the same seed the spots are the same and those in
+ * front of the calorimeter's face (h = z cos psi - x sin psi < 0, so x > 0) are dropped: at 50 deg
+ * no voxel gains energy, the ones that lose it all reach into x > 0 (alpha bins that meet
+ * (-90, 90) deg), the first layer loses more than a deep one, and 90 deg is the NULL default. */
+Test(simulate, an_inclined_particle_loses_the_spots_in_front_of_the_face)
+{
+    enum { N = 40 };
+    double E[N], A50[N], A90[N];
+    phys_sim_energies_loguniform(E, N, 1e4, 1e5, 5, 0);
+    for (int i = 0; i < N; i++) A50[i] = 50, A90[i] = 90;
+    const size_t V = (size_t)G.n_voxels;
+    float *a = malloc(sizeof(float) * N * V), *b = malloc(sizeof(float) * N * V), *c = malloc(sizeof(float) * N * V);
+    cr_assert_eq(phys_sim_batch(&S, E, A90, N, 5, 0, a), BASE_OK);
+    cr_assert_eq(phys_sim_batch(&S, E, NULL, N, 5, 0, c), BASE_OK);
+    cr_expect(memcmp(a, c, sizeof(float) * N * V) == 0, "90 deg is not the default");
+    cr_assert_eq(phys_sim_batch(&S, E, A50, N, 5, 0, b), BASE_OK);
+    double lost[PHYS_MAX_LAYERS] = {0}, had[PHYS_MAX_LAYERS] = {0};
+    int wrong_side = 0, gained = 0;
+    for (size_t i = 0; i < N; i++)
+        for (int l = 0; l < G.n_layers; l++)
+            for (int al = 0; al < G.n_alpha[l]; al++)
+                for (int r = 0; r < G.n_r[l]; r++) {
+                    size_t v = i * V + (size_t)(G.offset[l] + al * G.n_r[l] + r);
+                    const double pi = 3.14159265358979323846, w = 2 * pi / G.n_alpha[l];
+                    double a0 = -pi + al * w, a1 = a0 + w;
+                    int meets_px = a1 > -pi / 2 && a0 < pi / 2; /* the bin reaches into x > 0 */
+                    gained += b[v] > a[v];
+                    wrong_side += b[v] < a[v] && !meets_px;
+                    lost[l] += a[v] - b[v], had[l] += a[v];
+                }
+    cr_expect_eq(gained, 0, "%d voxels gained energy at 50 deg", gained);
+    cr_expect_eq(wrong_side, 0, "%d voxels on the x < 0 side lost energy", wrong_side);
+    cr_expect(lost[0] / had[0] > 0.02 && lost[0] / had[0] > 5 * lost[20] / had[20],
+              "layer 0 lost %.4f of its energy, layer 20 %.4f", lost[0] / had[0], lost[20] / had[20]);
+    float v1[1];
+    cr_expect_eq(phys_sim_shower(&S, 1e4, 20, 1, 0, v1, NULL), BASE_EINVAL, "20 deg is below the range");
+    cr_expect_eq(phys_sim_shower(&S, 1e4, NAN, 1, 0, v1, NULL), BASE_EINVAL);
+    /* angle draws: uniform in range, entries depend only on their index */
+    double t[1000], t2[3];
+    phys_sim_angles_uniform(t, 1000, 50, 90, 2, 0);
+    double mean = 0;
+    for (int i = 0; i < 1000; i++) {
+        cr_assert(t[i] >= 50 && t[i] <= 90);
+        mean += t[i] / 1000;
+    }
+    cr_expect(fabs(mean - 70) < 1.5, "mean angle %.2f", mean);
+    phys_sim_angles_uniform(t2, 3, 50, 90, 2, 997);
+    cr_expect(memcmp(t2, t + 997, sizeof t2) == 0);
+    free(a), free(b), free(c);
+}
+
 Test(simulate, bad_inputs_are_rejected)
 {
     float v[1];

@@ -116,10 +116,14 @@ static int inspect_model(const char *file)
            c->dropout > 0 ? ", dropout" : "");
     printf("  training   batch %d, lr %g, KL weight %g, free bits %g nats, KL warm-up %d steps\n", c->batch, c->lr,
            c->beta, c->free_bits, c->kl_warmup_steps);
-    printf("  conditions %d inputs; energy range %.4g .. %.4g GeV\n", m.E, c->e_min_mev * 1e-3, c->e_max_mev * 1e-3);
+    printf("  conditions %d inputs (%s%s%s%s); energy range %.4g .. %.4g GeV; angle range %g .. %g deg; %s\n", m.E,
+           c->conditions & VAE_COND_LOG_ENERGY ? "ln energy" : "", c->conditions & VAE_COND_ENERGY ? "energy" : "",
+           c->conditions & VAE_COND_ANGLE ? ", angle" : "", c->conditions & VAE_COND_GEOMETRY ? ", material one-hot" : "",
+           c->e_min_mev * 1e-3, c->e_max_mev * 1e-3, c->angle_min, c->angle_max, c->material);
     printf("  parameters %zu (arena floats, with alignment padding)\n", m.A.n);
     if (m.prior.K > 0)
-        printf("  prior      learned: %d-component mixture of (ln E, z, %d layer energies, total)%s\n", m.prior.K,
+        printf("  prior      learned: %d-component mixture of (ln E, %sz, %d layer energies, total)%s\n", m.prior.K,
+               m.prior.C > 1 ? "angle, " : "",
                m.prior.L, m.prior.marg.B > 0 ? " after a marginal flow" : " (Box-Cox coordinates, no flow)");
     if (m.prior.marg.B > 0)
         printf("  flow       %d energy bins, %d knots per coordinate\n", m.prior.marg.B, m.prior.marg.M);
