@@ -419,7 +419,40 @@ Test(io, par04_layouts_are_read_and_transposed)
     cr_expect(E[0] == 3000.f && E[1] == 4000.f);
     expect_cc_order(X, 0, 11);
     expect_cc_order(X, 1, 12);
+    cr_expect(!d.has_angles && d.angles[0] == 90.f && d.material == IO_MATERIAL_UNKNOWN, "a file without angles");
     io_dataset_close(&d);
+    /* conditions: a per-energy file's name gives its angle and material (root2h5_for_vae.py's
+     * "{geo}_angle_{angle}.h5"); incident_theta (radians) gives one angle per shower; a bad one
+     * is an error naming the row */
+    const char *p2 = path("SciPb_angle_70.h5");
+    h = H5Fcreate(p2, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    mk(h, "1", H5T_IEEE_F32LE, 4, (hsize_t[]){2, 9, 16, 45}, a);
+    H5Fclose(h);
+    cr_assert_eq(io_dataset_open(&d, p2, NULL), BASE_OK, "%s", base_last_error());
+    cr_expect(d.has_angles && d.angles[0] == 70.f && d.angles[1] == 70.f && d.material == IO_MATERIAL_SCIPB,
+              "angle %g, material %d", d.angles[0], d.material);
+    io_dataset_close(&d);
+    h = H5Fopen(p, H5F_ACC_RDWR, H5P_DEFAULT);
+    mk(h, "incident_theta", H5T_IEEE_F64LE, 1, (hsize_t[]){3},
+       (double[]){1.5707963267948966, 0.8726646259971648, 1.0471975511965976}); /* 90, 50, 60 deg */
+    H5Fclose(h);
+    cr_assert_eq(io_dataset_open(&d, p, NULL), BASE_OK, "%s", base_last_error());
+    cr_expect(d.has_angles && fabsf(d.angles[0] - 90) < 1e-4f && fabsf(d.angles[1] - 50) < 1e-4f &&
+              fabsf(d.angles[2] - 60) < 1e-4f, "angles %g %g %g", d.angles[0], d.angles[1], d.angles[2]);
+    io_dataset_close(&d);
+    h = H5Fopen(p, H5F_ACC_RDWR, H5P_DEFAULT);
+    H5Ldelete(h, "incident_theta", H5P_DEFAULT);
+    mk(h, "incident_theta", H5T_IEEE_F32LE, 1, (hsize_t[]){3}, (float[]){1.5f, NAN, 1.f});
+    H5Fclose(h);
+    expect_open_error(p, NULL, "incident_theta of shower 1");
+    h = H5Fopen(p, H5F_ACC_RDWR, H5P_DEFAULT);
+    H5Ldelete(h, "incident_theta", H5P_DEFAULT);
+    mk(h, "incident_theta", H5T_IEEE_F32LE, 1, (hsize_t[]){2}, (float[]){1.5f, 1.f});
+    H5Fclose(h);
+    expect_open_error(p, NULL, "incident_theta must be");
+    h = H5Fopen(p, H5F_ACC_RDWR, H5P_DEFAULT);
+    H5Ldelete(h, "incident_theta", H5P_DEFAULT);
+    H5Fclose(h);
     /* a Par04 grid that does not fit the requested geometry */
     phys_geometry_t ds3;
     phys_geometry_preset(&ds3, "ds3");
