@@ -99,8 +99,15 @@ Test(cli, every_command_help_lists_options_with_defaults)
                           "[1]", "--batch", "[1000]", "--deflate", "[4]", "--force", "--energy-list"};
     for (unsigned i = 0; i < sizeof want / sizeof *want; i++)
         cr_expect(strstr(out, want[i]) != NULL, "simulate --help lacks %s", want[i]);
+    cr_expect(strstr(out, "--angle") && strstr(out, "[90]"), "simulate --help lacks --angle [90]");
     cr_assert_eq(run(out, sizeof out, "inspect --help"), 0);
     cr_expect(strstr(out, "--geometry") != NULL);
+    cr_assert_eq(run(out, sizeof out, "generate --help"), 0);
+    cr_expect(strstr(out, "--angle") != NULL, "generate --help lacks --angle");
+    cr_assert_eq(run(out, sizeof out, "export --help"), 0);
+    cr_expect(strstr(out, "--onnx") && strstr(out, "--raw") && strstr(out, "--force"), "export --help: %s", out);
+    cr_assert_eq(run(out, sizeof out, "--help"), 0);
+    cr_expect(strstr(out, "export") != NULL, "the command list lacks export");
 }
 
 
@@ -317,6 +324,13 @@ Test(cli, angles_are_conditions_from_simulation_to_generation)
     cr_expect_eq(system(c), 0, "--energies-from did not carry the angles");
     cr_expect_eq(run(out, sizeof out, "generate -m %s/m.h5 -n 5 -a 200 -q -o %s/gx.h5", D, D), 2, "%s", out);
     cr_assert_eq(run(out, sizeof out, "encode -m %s/m.h5 -d %s/d.h5 -q -o %s/z.h5", D, D, D), 0, "%s", out);
+    /* export: a hurdle model needs --raw (one-line reason), then the file is written once */
+    cr_expect_eq(run(out, sizeof out, "export -m %s/m.h5 --onnx %s/m.onnx", D, D), 1, "%s", out);
+    cr_expect(strstr(out, "--raw") && !strchr(strchr(out, '\n') + 1, '\n'), "not one line: %s", out);
+    cr_assert_eq(run(out, sizeof out, "export -m %s/m.h5 --onnx %s/m.onnx --raw", D, D), 0, "%s", out);
+    cr_expect(strstr(out, "input (N, 8)") != NULL, "%s", out);
+    cr_expect_eq(run(out, sizeof out, "export -m %s/m.h5 --onnx %s/m.onnx --raw", D, D), 1, "overwrote: %s", out);
+    cr_expect_eq(run(out, sizeof out, "export -m %s/m.h5", D), 2, "%s", out);
     /* trained at 90 deg: --angle changes nothing, with a warning */
     cr_assert_eq(run(out, sizeof out, "simulate -n 200 -e 1:20 -s 5 -q -o %s/n.h5", D), 0, "%s", out);
     cr_assert_eq(run(out, sizeof out, "train -d %s/n.h5 -p tiny -e 1 -q -o %s/mn.h5", D, D), 0, "%s", out);

@@ -10,11 +10,11 @@ typedef int (*cmd_fn)(int, char **);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 {
     static const cmd_fn cmds[] = {cli_cmd_simulate, cli_cmd_inspect, cli_cmd_train, cli_cmd_generate,
-                                  cli_cmd_fit_prior, cli_cmd_encode, cli_cmd_evaluate};
-    static const char *names[] = {"simulate", "inspect", "train", "generate", "fit-prior", "encode", "evaluate"};
+                                  cli_cmd_fit_prior, cli_cmd_encode, cli_cmd_evaluate, cli_cmd_export};
+    static const char *names[] = {"simulate", "inspect", "train", "generate", "fit-prior", "encode", "evaluate", "export"};
     if (n < 1 || n > 4096) return 0;
     cli_parse_only = 1;
-    int k = data[0] % 7;
+    int k = data[0] % 8;
     char *buf = malloc(n), *argv[26];
     memcpy(buf, data + 1, n - 1);
     buf[n - 1] = 0;

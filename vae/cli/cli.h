@@ -18,6 +18,7 @@ int cli_cmd_train(int argc, char **argv);
 int cli_cmd_generate(int argc, char **argv);
 int cli_cmd_fit_prior(int argc, char **argv);
 int cli_cmd_encode(int argc, char **argv);
+int cli_cmd_export(int argc, char **argv);
 int cli_cmd_evaluate(int argc, char **argv);
 
 /* 1: every command returns 0 right after parsing and checking its options, before it opens

@@ -29,6 +29,7 @@ static void usage(FILE *f)
             "  fit-prior  fit (or refit) a model's learned prior to a shower file\n"
             "  generate   generate showers from a trained model\n"
             "  encode     write the posterior of z for every shower of a file\n"
+            "  export     write a model's decoder as ONNX for Geant4's Par04 (ONNX Runtime)\n"
             "  evaluate   compare generated with reference showers (CaloChallenge metrics, report)\n"
             "  info       print the version, the CPU ISA oneDNN uses and the thread count\n"
             "\n"
@@ -88,6 +89,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "fit-prior") == 0) return cli_cmd_fit_prior(argc - 1, argv + 1);
     if (strcmp(cmd, "generate") == 0) return cli_cmd_generate(argc - 1, argv + 1);
     if (strcmp(cmd, "encode") == 0) return cli_cmd_encode(argc - 1, argv + 1);
+    if (strcmp(cmd, "export") == 0) return cli_cmd_export(argc - 1, argv + 1);
     if (strcmp(cmd, "evaluate") == 0) return cli_cmd_evaluate(argc - 1, argv + 1);
     fprintf(stderr, "showervae: unknown command '%s' (try showervae --help)\n", cmd);
     return 2;
