@@ -189,16 +189,22 @@ int phys_sim_batch(const phys_sim_t *s, const double *E_mev, const double *angle
     return rc;
 }
 
+/* w: the random block of entry i of seed's stream (the per-entry draws of a sample). */
+static void entry_block(uint64_t seed, uint64_t stream, uint64_t i, uint32_t w[4])
+{
+    base_rng_t r;
+    base_rng_init(&r, seed, stream);
+    r.offset = i;
+    base_rng_next_block(&r, w);
+}
+
 void phys_sim_energies_loguniform(double *E_mev, size_t n, double lo, double hi, uint64_t seed,
                                   uint64_t first_index)
 {
-    base_rng_t r;
-    base_rng_init(&r, seed, BASE_STREAM_SIM_ENERGY);
     const double a = log(lo), b = log(hi);
     for (size_t k = 0; k < n; k++) {
         uint32_t w[4];
-        r.offset = first_index + k;
-        base_rng_next_block(&r, w);
+        entry_block(seed, BASE_STREAM_SIM_ENERGY, first_index + k, w);
         /* 48 random bits for a smooth spectrum */
         double u = ((double)(w[0] >> 8) * 0x1p24 + (w[1] >> 8) + 0.5) * 0x1p-48;
         E_mev[k] = exp(a + (b - a) * u);
@@ -209,12 +215,9 @@ void phys_sim_energies_loguniform(double *E_mev, size_t n, double lo, double hi,
 static void pick_list(double *out, size_t n, const double *list, int k, uint64_t seed, uint64_t stream,
                       uint64_t first_index)
 {
-    base_rng_t r;
-    base_rng_init(&r, seed, stream);
     for (size_t j = 0; j < n; j++) {
         uint32_t w[4];
-        r.offset = first_index + j;
-        base_rng_next_block(&r, w);
+        entry_block(seed, stream, first_index + j, w);
         out[j] = list[(uint64_t)w[0] * (uint64_t)k >> 32];
     }
 }
@@ -227,12 +230,9 @@ void phys_sim_energies_list(double *E_mev, size_t n, const double *list, int k, 
 
 void phys_sim_angles_uniform(double *angle_deg, size_t n, double lo, double hi, uint64_t seed, uint64_t first_index)
 {
-    base_rng_t r;
-    base_rng_init(&r, seed, BASE_STREAM_SIM_ANGLE);
     for (size_t k = 0; k < n; k++) {
         uint32_t w[4];
-        r.offset = first_index + k;
-        base_rng_next_block(&r, w);
+        entry_block(seed, BASE_STREAM_SIM_ANGLE, first_index + k, w);
         angle_deg[k] = lo + (hi - lo) * base_rng_to_unit(w[0]);
     }
 }
