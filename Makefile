@@ -31,7 +31,7 @@ SAN     ?=
 # Libraries found through pkg-config (evaluated late: after tools/deps.sh has run).
 # The library needs the first set; the program (evaluation plots) also PLplot.
 PKGS     = hdf5 libxml-2.0 libcjson zlib libdeflate nettle
-APP_PKGS = plplot lapacke openblas libprotobuf-c
+APP_PKGS = plplot lapacke openblas libprotobuf-c ompi-c
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) $(APP_PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
 APP_LIBS   = $(shell pkg-config --libs $(APP_PKGS))

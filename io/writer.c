@@ -10,6 +10,7 @@
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -80,6 +81,12 @@ int io_writer_attr_int(io_writer_t *w, const char *name, int64_t value)
     return rc;
 }
 
+size_t io_writer_chunk_rows(const io_writer_opts_t *o, const phys_geometry_t *g)
+{
+    size_t rows = o->chunk_rows ? o->chunk_rows : (size_t)((1u << 20) / ((size_t)g->n_voxels * 4));
+    return rows < 1 ? 1 : rows;
+}
+
 int io_writer_add_angles(io_writer_opts_t *o)
 {
     if (o->n_extra >= IO_WRITER_MAX_EXTRA) return -1;
@@ -110,8 +117,8 @@ int io_writer_open(io_writer_t *w, const char *path, const phys_geometry_t *g, c
     if (o->deflate < 0 || o->deflate > 9) return base_error(BASE_EINVAL, "deflate level %d not in 0-9", o->deflate);
     w->file = H5Fcreate(w->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (w->file < 0) return base_error(BASE_EIO, "%s: cannot create (%s)", w->tmp, strerror(errno));
-    size_t rows = o->chunk_rows ? o->chunk_rows : (size_t)((1u << 20) / ((size_t)g->n_voxels * 4));
-    if (rows < 1) rows = 1;
+    size_t rows = io_writer_chunk_rows(o, g);
+    w->chunk_rows = rows;
     /* the official datasets' types: energies float64 (the challenge's evaluate.py computes in
      * float64 and mixes them into its classifier inputs), showers float32 */
     w->d_e = make_dset(w->file, "incident_energies", H5T_IEEE_F64LE, 1, rows * 64, o->deflate, 1);
@@ -123,6 +130,7 @@ int io_writer_open(io_writer_t *w, const char *path, const phys_geometry_t *g, c
     w->n_extra = o->n_extra;
     for (int k = 0; k < o->n_extra; k++) {
         w->extra_cols[k] = o->extra_cols[k];
+        snprintf(w->extra_names[k], sizeof w->extra_names[k], "%s", o->extra_name[k]);
         hsize_t er = (1u << 20) / ((hsize_t)o->extra_cols[k] * 4);
         w->d_extra[k] =
             make_dset(w->file, o->extra_name[k], o->extra_f64[k] ? H5T_IEEE_F64LE : H5T_IEEE_F32LE,
@@ -236,6 +244,83 @@ int io_writer_append_async_ex(io_writer_t *w, const float *E_mev, const float *s
                               size_t n)
 {
     return append_rows(w, E_mev, showers, extra, n, 1);
+}
+
+/* Rows [0, n) of a (n, cols) dataset name of file f, as float, into a new buffer. */
+static int read_all(hid_t f, const char *name, const char *path, size_t n, size_t cols, float **x)
+{
+    hid_t ds = H5Dopen2(f, name, H5P_DEFAULT);
+    if (ds < 0) return base_error(BASE_EIO, "%s: shard lacks dataset %s", path, name);
+    *x = malloc((n ? n : 1) * cols * sizeof(float));
+    herr_t e = *x ? H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, *x) : -1;
+    H5Dclose(ds);
+    return e < 0 ? base_error(BASE_EIO, "%s: cannot read %s", path, name) : BASE_OK;
+}
+
+/* The shard's showers: its chunks copied into w's showers from row w->n on. */
+static int copy_chunks(io_writer_t *w, hid_t src, size_t n, const char *path)
+{
+    hid_t dcpl = H5Dget_create_plist(src);
+    hsize_t ch[2] = {0, 0};
+    int ok = dcpl >= 0 && H5Pget_chunk(dcpl, 2, ch) == 2 && ch[0] == w->chunk_rows && ch[1] == (hsize_t)w->V;
+    if (dcpl >= 0) H5Pclose(dcpl);
+    if (!ok) return base_error(BASE_EIO, "%s: shard's chunks are not (%zu, %d)", path, w->chunk_rows, w->V);
+    hsize_t dims[2] = {w->n + n, (hsize_t)w->V};
+    if (H5Dset_extent(w->d_x, dims) < 0) return base_error(BASE_EIO, "%s: cannot extend dataset", w->tmp);
+    void *buf = NULL;
+    size_t cap = 0;
+    int rc = BASE_OK;
+    for (hsize_t r = 0; r < n && rc == BASE_OK; r += w->chunk_rows) {
+        hsize_t at[2] = {r, 0}, to[2] = {w->n + r, 0}, size = 0;
+        uint32_t mask = 0;
+        if (H5Dget_chunk_storage_size(src, at, &size) < 0 || size == 0) {
+            rc = base_error(BASE_EIO, "%s: chunk at row %llu missing", path, (unsigned long long)r);
+            break;
+        }
+        if (size > cap) {
+            void *b = realloc(buf, size);
+            if (!b) {
+                rc = base_error(BASE_ENOMEM, "out of memory");
+                break;
+            }
+            buf = b, cap = size;
+        }
+        if (H5Dread_chunk(src, H5P_DEFAULT, at, &mask, buf) < 0)
+            rc = base_error(BASE_EIO, "%s: cannot read the chunk at row %llu", path, (unsigned long long)r);
+        else if (H5Dwrite_chunk(w->d_x, H5P_DEFAULT, mask, to, size, buf) < 0)
+            rc = base_error(BASE_EIO, "%s: write failed (disk full?)", w->tmp);
+    }
+    free(buf);
+    return rc;
+}
+
+int io_writer_append_shard(io_writer_t *w, const char *path)
+{
+    if (w->file < 0 || w->pipe || !w->V || w->n % w->chunk_rows)
+        return base_error(BASE_EINVAL, "%s: a shard joins only after whole chunks, without compression threads", path);
+    hid_t f = io_h5_open_ro(path, "shard");
+    if (f < 0) return BASE_EIO;
+    hid_t src = H5Dopen2(f, "showers", H5P_DEFAULT);
+    hsize_t d[2] = {0, 0};
+    hid_t sp = src < 0 ? -1 : H5Dget_space(src);
+    int rk = sp < 0 ? -1 : H5Sget_simple_extent_dims(sp, d, NULL);
+    if (sp >= 0) H5Sclose(sp);
+    int rc = rk == 2 && d[1] == (hsize_t)w->V ? BASE_OK
+                                                : base_error(BASE_EIO, "%s: shard has no (N, %d) showers", path, w->V);
+    const size_t n = (size_t)d[0];
+    float *E = NULL, *X[IO_WRITER_MAX_EXTRA] = {NULL};
+    if (rc == BASE_OK) rc = read_all(f, "incident_energies", path, n, 1, &E);
+    for (int k = 0; k < w->n_extra && rc == BASE_OK; k++)
+        rc = read_all(f, w->extra_names[k], path, n, (size_t)w->extra_cols[k], &X[k]);
+    if (rc == BASE_OK) rc = append(w, w->d_e, E, n, 1);
+    for (int k = 0; k < w->n_extra && rc == BASE_OK; k++) rc = append(w, w->d_extra[k], X[k], n, (hsize_t)w->extra_cols[k]);
+    if (rc == BASE_OK) rc = copy_chunks(w, src, n, path);
+    if (rc == BASE_OK) w->n += n;
+    free(E);
+    for (int k = 0; k < IO_WRITER_MAX_EXTRA; k++) free(X[k]);
+    if (src >= 0) H5Dclose(src);
+    H5Fclose(f);
+    return rc;
 }
 
 void io_writer_stats(const io_writer_t *w, io_chunkpipe_stats_t *s)

@@ -38,7 +38,9 @@ typedef struct {
     hid_t file, d_e, d_x;
     hid_t d_extra[IO_WRITER_MAX_EXTRA];
     int extra_cols[IO_WRITER_MAX_EXTRA], n_extra;
+    char extra_names[IO_WRITER_MAX_EXTRA][32];
     size_t n;          /* rows written */
+    size_t chunk_rows; /* rows per chunk of the showers */
     int V;             /* showers columns (0: no showers dataset) */
     int force;
     struct io_chunkpipe *pipe; /* showers through worker threads (NULL: HDF5's filter) */
@@ -86,6 +88,14 @@ int io_writer_append_async(io_writer_t *w, const float *E_mev, const float *show
 /* Both: extras (copied at once) and showers read in place as above. */
 int io_writer_append_async_ex(io_writer_t *w, const float *E_mev, const float *showers, const float *const *extra,
                               size_t n);
+/* Appends the rows of a file this writer's options wrote before (a shard of a sharded run:
+ * same geometry, chunking, compression and extra datasets): energies and extras are read and
+ * appended, the showers' compressed chunks are copied as they are (H5Dread_chunk /
+ * H5Dwrite_chunk, no recompression). Needs rows written so far to be a whole number of chunks
+ * (all shards but the last are) and threads = 0. Errors name the shard. */
+int io_writer_append_shard(io_writer_t *w, const char *path);
+/* Rows per chunk of the showers that opts give for geometry g (shards are cut at multiples). */
+size_t io_writer_chunk_rows(const io_writer_opts_t *o, const phys_geometry_t *g);
 /* Root attributes (before close). */
 int io_writer_attr_str(io_writer_t *w, const char *name, const char *value);
 int io_writer_attr_int(io_writer_t *w, const char *name, int64_t value);

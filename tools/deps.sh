@@ -8,7 +8,7 @@
 # (it leaves a stamp in build/ so it runs once per package list).
 set -eu
 
-PKGS="${SHOWERVAE_PKGS:-build-essential pkg-config libdnnl-dev libhdf5-dev hdf5-tools zlib1g-dev libcriterion-dev libcjson-dev libdeflate-dev nettle-dev libxml2-dev libplplot-dev plplot-driver-cairo libprotobuf-c-dev protobuf-c-compiler libonnx-dev liblapacke-dev libopenblas-dev clang libclang-rt-14-dev libomp-dev}"
+PKGS="${SHOWERVAE_PKGS:-build-essential pkg-config libdnnl-dev libhdf5-dev hdf5-tools zlib1g-dev libcriterion-dev libcjson-dev libdeflate-dev nettle-dev libxml2-dev libplplot-dev plplot-driver-cairo libprotobuf-c-dev protobuf-c-compiler libonnx-dev libopenmpi-dev openmpi-bin liblapacke-dev libopenblas-dev clang libclang-rt-14-dev libomp-dev}"
 
 missing=""
 for p in $PKGS; do

@@ -38,6 +38,7 @@ int vae_model_init(vae_model_t *m, const vae_config_t *c, const layer_ctx_t *ctx
     m->cfg = *c;
     m->ctx = ctx;
     m->B = B;
+    m->B_global = B, m->row0 = 0;
     m->E = vae_config_n_cond(c);
     m->O = vae_config_n_out(c);
     const int V = c->V, Z = c->Z, E = m->E;
@@ -126,7 +127,7 @@ int vae_model_train_step(vae_model_t *m, const float *E_inc, const float *angle,
     const vae_config_t *c = &m->cfg;
     const int B = m->B, Z = c->Z, E = m->E;
     if (B == 0) return base_error(BASE_EINVAL, "model built without a training batch");
-    BASE_TRY(forward(m, B, E_inc, angle, x, seed, step * (uint64_t)B, 1, step));
+    BASE_TRY(forward(m, B, E_inc, angle, x, seed, step * (uint64_t)m->B_global + (uint64_t)m->row0, 1, step));
     /* reconstruction: -ln p(x | z, c), gradient into d_out */
     t->recon = vae_lik_loss(c, B, m->dec.y, x, E_inc, 1.f, m->d_out, NULL);
     BASE_TRY(layer_mlp_backward(&m->dec, m->dec_in, m->d_out, m->d_dec_in));

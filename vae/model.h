@@ -7,7 +7,8 @@
  * one buffer. Shapes: B batch, V voxels, E conditions, Z latent, O decoder outputs.
  * Built for a fixed training batch B (B = 0: parameters only, for inference via vae/infer.h).
  * The noise of step s for batch row k is the stream (seed, BASE_STREAM_VAE_LATENT | (s B + k)): a
- * resumed run draws the same numbers.
+ * resumed run draws the same numbers (with data parallelism, B is the global batch and k the
+ * row's place in it, so every rank draws what one process would).
  */
 #ifndef VAE_MODEL_H
 #define VAE_MODEL_H
@@ -26,6 +27,8 @@ typedef struct {
     const layer_ctx_t *ctx;
     layer_arena_t A;  /* owned */
     int B, E, O;
+    int B_global, row0; /* data-parallel training: the global batch and this rank's first row in it
+                         * (B, 0 in one process): the noise index of row k is s B_global + row0 + k */
     layer_mlp_t enc, dec;
     float *enc_in;    /* (B, V + E) */
     float *dec_in;    /* (B, Z + E) */

@@ -83,8 +83,11 @@ static int validate(run_t *r, vae_terms_t *t, double *kl_dim, int *active)
     return BASE_OK;
 }
 
+static int lead(const run_t *r) { return !r->o->comm || r->o->comm->rank == 0; }
+
 static int checkpoint(run_t *r)
 {
+    if (!lead(r)) return BASE_OK; /* rank 0 writes */
     return vae_model_save(&r->m, &r->geo, r->ckpt, 1, &r->st);
 }
 
@@ -128,6 +131,24 @@ static void condition_on_data(run_t *r, vae_config_t *c)
     snprintf(c->material, sizeof c->material, "%s", r->data.material == IO_MATERIAL_SCIPB ? "SciPb" : "SiW");
 }
 
+static int ranks(const run_t *r) { return r->o->comm ? r->o->comm->size : 1; }
+
+/* Data parallelism: the global batch B divides into equal shares. */
+static int check_share(const run_t *r, int B)
+{
+    if (B % ranks(r) != 0 || B / ranks(r) < 2)
+        return base_error(BASE_EINVAL, "batch %d does not split into %d equal shares of at least 2 rows (--batch: the "
+                          "global batch)", B, ranks(r));
+    return BASE_OK;
+}
+
+/* This rank's rows of each global batch of B. */
+static void set_share(run_t *r, int B)
+{
+    r->m.B_global = B;
+    r->m.row0 = r->o->comm ? r->o->comm->rank * (B / ranks(r)) : 0;
+}
+
 /* Builds or restores the model; sets up loaders and schedule. */
 static int setup(run_t *r)
 {
@@ -147,7 +168,9 @@ static int setup(run_t *r)
         BASE_TRY(vae_model_load(&probe, &pg, o->resume, &r->ctx, 0, NULL));
         int B = probe.cfg.batch;
         vae_model_free(&probe);
-        BASE_TRY(vae_model_load(&r->m, &r->geo, o->resume, &r->ctx, B, &r->st));
+        BASE_TRY(check_share(r, B));
+        BASE_TRY(vae_model_load(&r->m, &r->geo, o->resume, &r->ctx, B / ranks(r), &r->st));
+        set_share(r, B);
         /* the output already holds the checkpoint's best model: only a better one replaces it */
         r->have_best = isfinite(r->st.best_val) && access(o->out, F_OK) == 0;
         /* explicit options override the checkpoint's (then the run is no longer bit-identical
@@ -173,7 +196,9 @@ static int setup(run_t *r)
         c.e_min_mev = lo;
         c.e_max_mev = hi > lo ? hi : lo * 1.0001;
         condition_on_data(r, &c);
-        BASE_TRY(vae_model_init(&r->m, &c, &r->ctx, c.batch));
+        BASE_TRY(check_share(r, c.batch));
+        BASE_TRY(vae_model_init(&r->m, &c, &r->ctx, c.batch / ranks(r)));
+        set_share(r, c.batch);
         vae_model_init_params(&r->m, o->seed);
         if (!c.keras_init) BASE_TRY(init_output_bias(r)); /* Keras: zero biases */
         r->st.seed = o->seed;
@@ -218,7 +243,33 @@ static void teardown(run_t *r)
     free(r->X);
 }
 
-/* One optimiser step on the batch in r->E, r->X; t receives the terms. */
+/* Data parallelism: the gradients and the step's terms summed over the ranks and divided by N
+ * (the global batch's mean), the batch norms' running statistics averaged. */
+static int all_reduce(run_t *r, vae_terms_t *t)
+{
+    const vae_comm_t *k = r->o->comm;
+    vae_model_t *m = &r->m;
+    const float inv = 1.f / (float)k->size;
+    BASE_TRY(k->sum_f32(k->ctx, m->A.grad, m->A.n));
+    for (size_t i = 0; i < m->A.n; i++) m->A.grad[i] *= inv;
+    double terms[3] = {t->recon, t->kl, t->elbo};
+    BASE_TRY(k->sum_f64(k->ctx, terms, 3));
+    t->recon = terms[0] / k->size, t->kl = terms[1] / k->size, t->elbo = terms[2] / k->size;
+    layer_mlp_t *nets[2] = {&m->enc, &m->dec};
+    for (int n = 0; n < 2; n++)
+        for (int i = 0; i < nets[n]->n; i++) {
+            layer_mlp_block_t *b = &nets[n]->blk[i];
+            if (!b->bn) continue;
+            BASE_TRY(k->sum_f32(k->ctx, b->bnorm.run_mean, (size_t)b->width));
+            BASE_TRY(k->sum_f32(k->ctx, b->bnorm.run_var, (size_t)b->width));
+            for (int j = 0; j < b->width; j++) b->bnorm.run_mean[j] *= inv, b->bnorm.run_var[j] *= inv;
+        }
+    return BASE_OK;
+}
+
+static int parallel(const run_t *r) { return r->o->comm && r->o->comm->size > 1; }
+
+/* One optimiser step on the batch in r->E, r->X (this rank's rows of it); t receives the terms. */
 static int step(run_t *r, vae_terms_t *t)
 {
     vae_model_t *m = &r->m;
@@ -226,7 +277,10 @@ static int step(run_t *r, vae_terms_t *t)
     float beta = c->beta;
     if (c->kl_warmup_steps > 0 && r->st.step < c->kl_warmup_steps)
         beta *= (float)(r->st.step + 1) / (float)c->kl_warmup_steps;
-    BASE_TRY(vae_model_train_step(m, r->E, r->A, r->X, r->st.seed, (uint64_t)r->st.step, beta, c->free_bits, t));
+    const size_t k0 = (size_t)m->row0;
+    BASE_TRY(vae_model_train_step(m, r->E + k0, r->A + k0, r->X + k0 * (size_t)c->V, r->st.seed, (uint64_t)r->st.step,
+                                  beta, c->free_bits, t));
+    if (parallel(r)) BASE_TRY(all_reduce(r, t));
     double gn = layer_grad_clip(&m->A, c->clip);
     t->grad_norm = gn;
     if (!isfinite(t->recon) || !isfinite(t->kl) || gn < 0)
@@ -283,6 +337,11 @@ static int epoch_loop(run_t *r, int64_t epoch, double t0, vae_terms_t *last)
         if (o->cancel && *o->cancel) r->interrupted = 1;
         int stop = (o->stop_at_step > 0 && r->st.step >= o->stop_at_step) ||
                    (o->max_minutes > 0 && el > o->max_minutes * 60) || r->interrupted;
+        if (parallel(r)) { /* every rank stops after the same step (a signal or the clock may reach one first) */
+            double v[2] = {stop, r->interrupted};
+            BASE_TRY(o->comm->sum_f64(o->comm->ctx, v, 2));
+            stop = v[0] > 0, r->interrupted = v[1] > 0;
+        }
         if (stop || (o->ckpt_every > 0 && r->st.step % o->ckpt_every == 0)) BASE_TRY(checkpoint(r));
         if (stop) return 1;
     }
@@ -322,19 +381,19 @@ static int run(run_t *r, vae_train_result_t *res)
         vae_history_row_t h = {e + 1, r->st.step, base_now() - te, layer_lr_at(&r->sched, r->st.step - 1),
                                r->ep_elbo / n, r->ep_recon / n, r->ep_kl / n, v.elbo, v.recon, v.kl, active, c->Z,
                                kl_dim};
-        rc = vae_history_append(r->hist, &h);
+        if (lead(r)) rc = vae_history_append(r->hist, &h);
         if (rc < 0) break;
         r->st.epoch = e + 1;
         r->st.batch_in_epoch = 0;
         if (v.elbo > r->st.best_val || !r->have_best) { /* the best model on validation */
             r->st.best_val = fmax(v.elbo, r->st.best_val);
-            rc = vae_model_save(&r->m, &r->geo, o->out, o->force || r->have_best || o->resume, NULL);
+            if (lead(r)) rc = vae_model_save(&r->m, &r->geo, o->out, o->force || r->have_best || o->resume, NULL);
             r->have_best = 1;
         }
         if (rc == BASE_OK) rc = checkpoint(r);
     }
     double train_secs = base_now() - t0; /* the rate counts training steps, not the prior's fit */
-    if (rc == BASE_OK && r->have_best && c->prior_k > 0 && !r->interrupted)
+    if (rc == BASE_OK && r->have_best && c->prior_k > 0 && !r->interrupted && lead(r))
         rc = vae_fit_prior_loaders(o->out, o->out, &r->ctx, &r->tr, &r->va, c->prior_k, 1, r->st.seed, o->monitor);
     double secs = base_now() - t0;
     if (rc == BASE_OK && res)
@@ -371,7 +430,7 @@ int vae_train(const vae_train_opts_t *o, vae_train_result_t *res)
     BASE_TRY(io_atomic_not_input(o->out, o->data));
     BASE_TRY(io_atomic_not_input(ck, o->data));
     if (o->resume) BASE_TRY(io_atomic_not_input(o->out, o->resume));
-    if (!o->resume && o->force && access(r.hist, F_OK) == 0 && unlink(r.hist) != 0)
+    if (!o->resume && o->force && (!o->comm || o->comm->rank == 0) && access(r.hist, F_OK) == 0 && unlink(r.hist) != 0)
         return base_error(BASE_EIO, "%s: cannot replace the old history", r.hist);
     int rc = setup(&r);
     if (rc == BASE_OK) rc = run(&r, res);

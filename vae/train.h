@@ -14,6 +14,19 @@
  * progress, per-epoch summaries and warnings go to the caller's monitor (base/monitor.h).
  * The schedule is cosine with warm-up unless the config says constant (lr_constant).
  *
+ * Data parallelism (opts.comm with size N > 1): the batch is global; every rank runs the same
+ * loader (the same global batches, in the same order) and trains on its contiguous share of
+ * B / N rows of each (B must divide by N), with the noise of those rows' global indices. The
+ * gradients are summed over the ranks in one buffer (the arena's) and divided by N: the mean
+ * over the global batch, as one process computes it, to float rounding; clipping and Adam then
+ * run identically on every rank, so the parameters stay equal. Batch norm normalises with each
+ * rank's own batch statistics (B / N rows); the running statistics are averaged over the ranks
+ * after each step, so every rank holds the same model. Free bits compare each rank's batch-mean
+ * KL with the floor, and dropout masks follow each rank's rows: with either, N ranks are not
+ * the 1-rank run to rounding. Validation runs on every rank (the same numbers, no
+ * communication); rank 0 alone writes the model, checkpoints, history and the learned prior
+ * and reports (the other ranks should be given no monitor). Resume works with any N.
+ *
  * Files: a fresh run refuses an existing output or OUTPUT.ckpt unless force, and an output that
  * is the data file in any case. A resumed run keeps the best model it finds: the output is
  * replaced only by a better validation ELBO than the checkpoint's best, so an interrupted and
@@ -23,6 +36,7 @@
 #define VAE_TRAIN_H
 
 #include "base/monitor.h"
+#include "vae/comm.h"
 
 #include <signal.h>
 #include <stdint.h>
@@ -48,6 +62,7 @@ typedef struct {
     const base_monitor_t *monitor; /* progress and messages (base/monitor.h); NULL: silent */
     volatile sig_atomic_t *cancel; /* set non-zero (e.g. by a SIGINT handler) to stop after the
                                     * current batch with a checkpoint; NULL: never */
+    const vae_comm_t *comm;  /* data-parallel training over comm->size ranks (NULL: one process) */
 } vae_train_opts_t;
 
 /* Summary of a finished run (for reports and tests). */

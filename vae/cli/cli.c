@@ -1,6 +1,7 @@
 /* vae/cli/cli.c: shared helpers of the showervae commands (see cli.h). */
 #define _XOPEN_SOURCE 700 /* realpath */
 #include "vae/cli/cli.h"
+#include "vae/cli/mpi.h"
 
 #include "base/limits.h"
 #include "io/hash.h"
@@ -19,7 +20,10 @@ int cli_parse_only = 0;
 
 int cli_fail(const char *cmd)
 {
-    fprintf(stderr, "showervae %s: %s\n", cmd, base_last_error());
+    if (cli_mpi_size() > 1)
+        fprintf(stderr, "showervae %s: rank %d of %d: %s\n", cmd, cli_mpi_rank(), cli_mpi_size(), base_last_error());
+    else
+        fprintf(stderr, "showervae %s: %s\n", cmd, base_last_error());
     return 1;
 }
 

@@ -8,6 +8,8 @@
 #include "base/limits.h"
 #include "physics/simulate.h"
 #include "vae/cli/cli.h"
+#include "vae/cli/mpi.h"
+#include "vae/cli/shard.h"
 #include "vae/generate.h"
 #include "vae/modelio.h"
 #include "vae/cli/progress.h"
@@ -179,14 +181,14 @@ static int conditions(const opts_t *o, const vae_config_t *c, float **E, float *
 /* Showers into w in batches: batch k is compressed and written (io_writer_append_async) while
  * batch k + 1 is generated into the other buffer; MC dropout writes synchronously. */
 static int generate_into(const opts_t *o, vae_infer_t *q, io_writer_t *w, const float *E, const float *A, int angled,
-                         uint64_t n, float *const X[2], float *S)
+                         uint64_t lo, uint64_t hi, float *const X[2], float *S)
 {
     const size_t B = (size_t)o->batch;
     cli_progress_t p;
-    cli_progress_start(&p, "generate", "showers", n, o->quiet);
+    cli_progress_start(&p, "generate", "showers", hi - lo, o->quiet || cli_mpi_rank() > 0);
     int rc = BASE_OK, b = 0;
-    for (uint64_t f = 0; f < n && rc == BASE_OK; f += B, b ^= 1) {
-        size_t k = n - f < B ? (size_t)(n - f) : B;
+    for (uint64_t f = lo; f < hi && rc == BASE_OK; f += B, b ^= 1) {
+        size_t k = hi - f < B ? (size_t)(hi - f) : B;
         float *th = X[2]; /* incident_theta (radians) after the MC spread */
         for (size_t i = 0; i < k && angled; i++) th[i] = (float)io_angle_to_theta(A[f + i]);
         const float *extra[2] = {o->mc ? S : th, th};
@@ -197,9 +199,37 @@ static int generate_into(const opts_t *o, vae_infer_t *q, io_writer_t *w, const 
             rc = vae_generate_showers(q, (int)k, E + f, A + f, o->seed, f, X[b]);
             if (rc == BASE_OK) rc = io_writer_append_async_ex(w, E + f, X[b], extra, k);
         }
-        cli_progress_update(&p, f + k, NULL);
+        cli_progress_update(&p, f + k - lo, NULL);
     }
-    if (rc == BASE_OK) cli_progress_end(&p, n);
+    if (rc == BASE_OK) cli_progress_end(&p, hi - lo);
+    return rc;
+}
+
+typedef struct {
+    const opts_t *o;
+    const vae_infer_t *q;
+} attrs_t;
+
+/* The output's root attributes: provenance and the generation's choices. */
+static int attrs(io_writer_t *w, const void *ctx)
+{
+    const opts_t *o = ((const attrs_t *)ctx)->o;
+    const vae_infer_t *q = ((const attrs_t *)ctx)->q;
+    char en[2400];
+    if (o->from) snprintf(en, sizeof en, "from %s", o->from);
+    else cli_energy_describe(&o->en, q->cfg.e_min_mev, q->cfg.e_max_mev, en, sizeof en);
+    int rc = io_writer_attr_int(w, "seed", (int64_t)o->seed);
+    if (rc == BASE_OK) rc = io_writer_attr_str(w, "source", "showervae generate");
+    if (rc == BASE_OK) rc = cli_model_provenance(w, o->model);
+    if (rc == BASE_OK) rc = io_writer_attr_str(w, "energies", en);
+    if (o->from && !cli_angle_given(&o->an)) snprintf(en, sizeof en, "from %s", o->from);
+    else cli_angle_describe(&o->an, en, sizeof en);
+    if (rc == BASE_OK) rc = io_writer_attr_str(w, "angles", en);
+    if (rc == BASE_OK) rc = io_writer_attr_str(w, "material", q->cfg.material);
+    if (rc == BASE_OK) rc = io_writer_attr_str(w, "precision", q->prec == LAYER_BF16 ? "bf16" : "f32");
+    if (rc == BASE_OK) rc = io_writer_attr_str(w, "prior", q->use_prior ? "learned" : "standard normal");
+    if (rc == BASE_OK && o->mc) rc = io_writer_attr_int(w, "mc_dropout_passes", o->mc);
+    if (rc == BASE_OK && cli_mpi_size() > 1) rc = io_writer_attr_int(w, "ranks", cli_mpi_size());
     return rc;
 }
 
@@ -218,30 +248,17 @@ static int run(const opts_t *o, vae_infer_t *q, const phys_geometry_t *g, const 
         wo.extra_cols[0] = (int)V;
     }
     if (angled) io_writer_add_angles(&wo);
+    cli_shard_t sh;
     io_writer_t w;
-    BASE_TRY(io_writer_open(&w, o->out, g, &wo));
+    BASE_TRY(cli_shard_open(&sh, &w, o->out, n, g, wo));
     float *X[3] = {malloc(B * V * sizeof(float)), o->mc ? NULL : malloc(B * V * sizeof(float)), malloc(B * sizeof(float))};
     float *S = o->mc ? malloc(B * V * sizeof *S) : NULL;
     int rc = X[0] && (X[1] || o->mc) && X[2] && (S || !o->mc)
                  ? BASE_OK
                  : base_error(BASE_ENOMEM, "out of memory for a batch of %zu", B);
-    if (rc == BASE_OK) rc = generate_into(o, q, &w, E, A, angled, n, X, S);
-    char en[2400];
-    if (o->from) snprintf(en, sizeof en, "from %s", o->from);
-    else cli_energy_describe(&o->en, q->cfg.e_min_mev, q->cfg.e_max_mev, en, sizeof en);
-    if (rc == BASE_OK) rc = io_writer_attr_int(&w, "seed", (int64_t)o->seed);
-    if (rc == BASE_OK) rc = io_writer_attr_str(&w, "source", "showervae generate");
-    if (rc == BASE_OK) rc = cli_model_provenance(&w, o->model);
-    if (rc == BASE_OK) rc = io_writer_attr_str(&w, "energies", en);
-    if (o->from && !cli_angle_given(&o->an)) snprintf(en, sizeof en, "from %s", o->from);
-    else cli_angle_describe(&o->an, en, sizeof en);
-    if (rc == BASE_OK) rc = io_writer_attr_str(&w, "angles", en);
-    if (rc == BASE_OK) rc = io_writer_attr_str(&w, "material", q->cfg.material);
-    if (rc == BASE_OK) rc = io_writer_attr_str(&w, "precision", q->prec == LAYER_BF16 ? "bf16" : "f32");
-    if (rc == BASE_OK) rc = io_writer_attr_str(&w, "prior", q->use_prior ? "learned" : "standard normal");
-    if (rc == BASE_OK && o->mc) rc = io_writer_attr_int(&w, "mc_dropout_passes", o->mc);
-    if (rc == BASE_OK) rc = io_writer_close(&w); /* waits for the threads reading X */
-    else io_writer_abort(&w);
+    if (rc == BASE_OK) rc = generate_into(o, q, &w, E, A, angled, sh.lo, sh.hi, X, S);
+    const attrs_t at = {o, q};
+    rc = cli_shard_finish(&sh, &w, g, wo, attrs, &at, rc); /* closing waits for the threads reading X */
     free(X[0]), free(X[1]), free(X[2]);
     free(S);
     return rc;
@@ -279,6 +296,6 @@ int cli_cmd_generate(int argc, char **argv)
     free(E), free(A);
     layer_ctx_free(&ctx);
     if (rc < 0) return cli_fail("generate");
-    if (!o.quiet) fprintf(stderr, "showervae generate: wrote %llu showers to %s\n", (unsigned long long)n, o.out);
+    if (!o.quiet && cli_mpi_rank() == 0) fprintf(stderr, "showervae generate: wrote %llu showers to %s\n", (unsigned long long)n, o.out);
     return 0;
 }

@@ -5,6 +5,8 @@
 #include "base/status.h"
 #include "physics/simulate.h"
 #include "vae/cli/cli.h"
+#include "vae/cli/mpi.h"
+#include "vae/cli/shard.h"
 #include "vae/modelio.h"
 #include "vae/cli/progress.h"
 
@@ -88,7 +90,7 @@ static int parse(int argc, char **argv, opts_t *o)
 }
 
 /* Simulates and writes all batches; the writer is aborted by the caller on failure. */
-static int run(const opts_t *o, const phys_sim_t *sim, io_writer_t *w)
+static int run(const opts_t *o, const phys_sim_t *sim, io_writer_t *w, uint64_t lo, uint64_t hi)
 {
     const size_t V = (size_t)sim->geo.n_voxels, B = (size_t)o->batch;
     double *E = malloc(B * sizeof *E), *A = malloc(B * sizeof *A);
@@ -98,20 +100,34 @@ static int run(const opts_t *o, const phys_sim_t *sim, io_writer_t *w)
         return base_error(BASE_ENOMEM, "out of memory for a batch of %zu showers", B);
     }
     cli_progress_t p;
-    cli_progress_start(&p, "simulate", "showers", o->n, o->quiet);
+    cli_progress_start(&p, "simulate", "showers", hi - lo, o->quiet || cli_mpi_rank() > 0);
     int rc = BASE_OK;
-    for (uint64_t first = 0; first < o->n && rc == BASE_OK; first += B) {
-        size_t k = o->n - first < B ? (size_t)(o->n - first) : B;
+    for (uint64_t first = lo; first < hi && rc == BASE_OK; first += B) {
+        size_t k = hi - first < B ? (size_t)(hi - first) : B;
         cli_energy_draw(&o->en, E, k, o->seed, first, 1e3, 1e6); /* default 1 GeV .. 1 TeV */
         cli_angle_draw(&o->an, A, k, o->seed, first);
         rc = phys_sim_batch(sim, E, A, k, o->seed, first, X);
         for (size_t i = 0; i < k; i++) Ef[i] = (float)E[i], Th[i] = (float)io_angle_to_theta(A[i]);
         const float *extra[1] = {Th};
         if (rc == BASE_OK) rc = io_writer_append_ex(w, Ef, X, cli_angle_given(&o->an) ? extra : NULL, k);
-        cli_progress_update(&p, first + k, NULL);
+        cli_progress_update(&p, first + k - lo, NULL);
     }
-    if (rc == BASE_OK) cli_progress_end(&p, o->n);
+    if (rc == BASE_OK) cli_progress_end(&p, hi - lo);
     free(E), free(A), free(Ef), free(Th), free(X);
+    return rc;
+}
+
+/* The output's root attributes. */
+static int attrs(io_writer_t *w, const void *ctx)
+{
+    const opts_t *o = ctx;
+    char an[256];
+    cli_angle_describe(&o->an, an, sizeof an);
+    int rc = io_writer_attr_int(w, "seed", (int64_t)o->seed);
+    if (rc == BASE_OK) rc = io_writer_attr_str(w, "source", "showervae simulate (GFLASH, W/Si 1.4 mm + 0.3 mm)");
+    if (rc == BASE_OK) rc = io_writer_attr_str(w, "material", "SiW");
+    if (rc == BASE_OK) rc = io_writer_attr_str(w, "angles", an);
+    if (rc == BASE_OK && cli_mpi_size() > 1) rc = io_writer_attr_int(w, "ranks", cli_mpi_size());
     return rc;
 }
 
@@ -132,20 +148,11 @@ int cli_cmd_simulate(int argc, char **argv)
     wo.force = o.force;
     if (cli_angle_given(&o.an)) io_writer_add_angles(&wo);
     io_writer_t w;
-    if (io_writer_open(&w, o.out, &g, &wo) < 0) return cli_fail("simulate");
-    rc = run(&o, &sim, &w);
-    if (rc == BASE_OK) rc = io_writer_attr_int(&w, "seed", (int64_t)o.seed);
-    if (rc == BASE_OK) rc = io_writer_attr_str(&w, "source", "showervae simulate (GFLASH, W/Si 1.4 mm + 0.3 mm)");
-    if (rc == BASE_OK) rc = io_writer_attr_str(&w, "material", "SiW");
-    char an[256];
-    cli_angle_describe(&o.an, an, sizeof an);
-    if (rc == BASE_OK) rc = io_writer_attr_str(&w, "angles", an);
-    if (rc != BASE_OK) {
-        io_writer_abort(&w);
-        return cli_fail("simulate");
-    }
-    if (io_writer_close(&w) < 0) return cli_fail("simulate");
-    if (!o.quiet) fprintf(stderr, "simulate: wrote %llu showers (%s, %d voxels) to %s\n",
+    cli_shard_t sh;
+    if (cli_shard_open(&sh, &w, o.out, o.n, &g, wo) < 0) return cli_fail("simulate");
+    rc = run(&o, &sim, &w, sh.lo, sh.hi);
+    if (cli_shard_finish(&sh, &w, &g, wo, attrs, &o, rc) < 0) return cli_fail("simulate");
+    if (!o.quiet && cli_mpi_rank() == 0) fprintf(stderr, "simulate: wrote %llu showers (%s, %d voxels) to %s\n",
                           (unsigned long long)o.n, g.name, g.n_voxels, o.out);
     return 0;
 }

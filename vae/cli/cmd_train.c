@@ -1,6 +1,7 @@
 /* vae/cli/cmd_train.c: `showervae train`. */
 #include "base/status.h"
 #include "vae/cli/cli.h"
+#include "vae/cli/mpi.h"
 #include "vae/cli/progress.h"
 #include "vae/train.h"
 
@@ -126,7 +127,8 @@ int cli_cmd_train(int argc, char **argv)
     if (cli_parse_only) return 0;
     cli_monitor_t cm;
     base_monitor_t mon = cli_monitor(&cm, "train", quiet);
-    o.monitor = &mon;
+    o.monitor = cli_mpi_rank() == 0 ? &mon : NULL; /* rank 0 reports */
+    o.comm = cli_mpi_comm();
     /* Ctrl-C or SIGTERM: stop after the current batch with a checkpoint; a second one kills */
     struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESETHAND}, old_int, old_term;
     sigemptyset(&sa.sa_mask);

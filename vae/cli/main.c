@@ -8,6 +8,7 @@
 #include "layers/ctx.h"
 #include "base/status.h"
 #include "vae/cli/cli.h"
+#include "vae/cli/mpi.h"
 #include "vae/showervae.h"
 
 #include <getopt.h>
@@ -64,9 +65,22 @@ static int cmd_info(int argc, char **argv)
     return 0;
 }
 
+static int dispatch(int argc, char **argv);
+
 int main(int argc, char **argv)
 {
-    io_h5_init();             /* before any HDF5 call: no HDF5 clean-up at exit (io/h5.h) */
+    io_h5_init(); /* before any HDF5 call: no HDF5 clean-up at exit (io/h5.h) */
+    if (cli_mpi_start(&argc, &argv) < 0) {
+        fprintf(stderr, "showervae: %s\n", base_last_error());
+        return 1;
+    }
+    int rc = dispatch(argc, argv);
+    cli_mpi_end(rc);
+    return rc;
+}
+
+static int dispatch(int argc, char **argv)
+{
     opterr = 0;               /* option errors are reported with the program's prefix */
     signal(SIGXFSZ, SIG_IGN); /* a file-size limit is a write error (EFBIG), not a kill */
     if (argc < 2) {

@@ -1,0 +1,73 @@
+/* vae/cli/mpi.c: MPI for the program (see mpi.h). */
+#include "vae/cli/mpi.h"
+
+#include "base/status.h"
+
+#include <mpi.h>
+#include <stdlib.h>
+
+static int g_on, g_rank, g_size = 1;
+
+static int launched(void)
+{
+    return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMIX_RANK") || getenv("PMI_SIZE");
+}
+
+/* buf summed at rank 0 (one order of additions), then broadcast: the same bits everywhere. */
+static int sum(void *buf, size_t n, MPI_Datatype t)
+{
+    for (size_t at = 0; at < n;) { /* counts are int */
+        int k = n - at > (1u << 30) ? 1 << 30 : (int)(n - at);
+        size_t w = t == MPI_FLOAT ? 4 : 8;
+        void *p = (char *)buf + at * w;
+        int e = MPI_Reduce(g_rank == 0 ? MPI_IN_PLACE : p, g_rank == 0 ? p : NULL, k, t, MPI_SUM, 0, MPI_COMM_WORLD);
+        if (e == MPI_SUCCESS) e = MPI_Bcast(p, k, t, 0, MPI_COMM_WORLD);
+        if (e != MPI_SUCCESS) return base_error(BASE_EIO, "MPI: a sum over %d ranks failed (code %d)", g_size, e);
+        at += (size_t)k;
+    }
+    return BASE_OK;
+}
+static int sum_f32(void *ctx, float *buf, size_t n) { return (void)ctx, sum(buf, n, MPI_FLOAT); }
+static int sum_f64(void *ctx, double *buf, size_t n) { return (void)ctx, sum(buf, n, MPI_DOUBLE); }
+
+static vae_comm_t g_comm;
+
+int cli_mpi_start(int *argc, char ***argv)
+{
+    if (!launched()) return BASE_OK;
+    if (MPI_Init(argc, argv) != MPI_SUCCESS) return base_error(BASE_EIO, "MPI: MPI_Init failed");
+    g_on = 1;
+    MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &g_size);
+    g_comm = (vae_comm_t){g_rank, g_size, NULL, sum_f32, sum_f64};
+    return BASE_OK;
+}
+
+void cli_mpi_end(int rc)
+{
+    if (!g_on) return;
+    if (rc != 0 && g_size > 1) MPI_Abort(MPI_COMM_WORLD, rc);
+    MPI_Finalize();
+}
+
+int cli_mpi_rank(void) { return g_rank; }
+int cli_mpi_size(void) { return g_size; }
+const vae_comm_t *cli_mpi_comm(void) { return g_on && g_size > 1 ? &g_comm : NULL; }
+
+int cli_mpi_agree(int rc)
+{
+    if (!g_on || g_size == 1) return rc;
+    int all = rc;
+    if (MPI_Allreduce(&rc, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD) != MPI_SUCCESS)
+        return base_error(BASE_EIO, "MPI: agreeing on the outcome failed");
+    if (all < 0 && rc == 0) base_error(all, "stopped: another rank failed (its message names it)");
+    return all;
+}
+
+void cli_mpi_share(uint64_t n, uint64_t align, int r, uint64_t *lo, uint64_t *hi)
+{
+    const uint64_t blocks = (n + align - 1) / align, N = (uint64_t)g_size;
+    uint64_t b0 = blocks * (uint64_t)r / N, b1 = blocks * (uint64_t)(r + 1) / N;
+    *lo = b0 * align < n ? b0 * align : n;
+    *hi = b1 * align < n ? b1 * align : n;
+}
