@@ -35,6 +35,8 @@ typedef struct {
     int64_t ep_n;
     float *E, *A, *X; /* one batch: energies, angles, showers */
     int have_best;   /* the output holds the best model so far */
+    double ar_secs;  /* time in the all-reduce (data parallelism) */
+    int64_t ar_steps;
     int interrupted; /* *o->cancel was seen */
 } run_t;
 
@@ -280,7 +282,11 @@ static int step(run_t *r, vae_terms_t *t)
     const size_t k0 = (size_t)m->row0;
     BASE_TRY(vae_model_train_step(m, r->E + k0, r->A + k0, r->X + k0 * (size_t)c->V, r->st.seed, (uint64_t)r->st.step,
                                   beta, c->free_bits, t));
-    if (parallel(r)) BASE_TRY(all_reduce(r, t));
+    if (parallel(r)) {
+        double t0 = base_now();
+        BASE_TRY(all_reduce(r, t));
+        r->ar_secs += base_now() - t0, r->ar_steps++;
+    }
     double gn = layer_grad_clip(&m->A, c->clip);
     t->grad_norm = gn;
     if (!isfinite(t->recon) || !isfinite(t->kl) || gn < 0)
@@ -407,6 +413,10 @@ static int run(run_t *r, vae_train_result_t *res)
         base_monitor_say(o->monitor, BASE_MSG_INFO, "%s after %lld steps in %.0f s (%.0f showers/s); best validation ELBO %.2f in %s",
                 stopped ? "stopped" : "done", (long long)r->st.step, secs,
                 train_secs > 0 ? (double)(r->st.step - step0) * c->batch / train_secs : 0, r->st.best_val, o->out);
+    if (rc == BASE_OK && r->ar_steps > 0)
+        base_monitor_say(o->monitor, BASE_MSG_INFO, "%d ranks: all-reduce of %zu floats %.3f ms per step (%.1f%% of the training time)",
+                         o->comm->size, r->m.A.n, 1e3 * r->ar_secs / (double)r->ar_steps,
+                         train_secs > 0 ? 100 * r->ar_secs / train_secs : 0);
     free(kl_dim);
     return rc;
 }
