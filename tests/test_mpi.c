@@ -158,3 +158,13 @@ Test(mpi, a_rank_that_fails_stops_the_job_and_leaves_no_output)
     snprintf(p, sizeof p, "%s/t.h5", D);
     cr_expect(access(p, F_OK) != 0, "a model appeared");
 }
+
+/* The library a Geant4 hook links does not depend on MPI (only the program does). */
+Test(mpi, the_library_does_not_link_mpi)
+{
+    char out[16384];
+    cr_assert_eq(sh(out, sizeof out, "ldd $(dirname %s)/libshowervae.so.* | grep -c -i mpi", SV_PROG), 1, "%s", out);
+    cr_expect(strncmp(out, "0", 1) == 0, "libshowervae links MPI: %s", out);
+    cr_assert_eq(sh(out, sizeof out, "ldd %s | grep -c libmpi", SV_PROG), 0, "the program should: %s", out);
+}
+
