@@ -40,7 +40,35 @@ typedef struct {
     int interrupted; /* *o->cancel was seen */
 } run_t;
 
-/* Validation: ELBO terms, KL per dimension, active units (Welford variance of mu over showers). */
+/* Data parallelism: the validation sums of the ranks (each took every N-th batch) added up:
+ * rec, kl, n, then kl_dim (Z) and the Welford states (mean, m2) of mu combined through the
+ * sums n mean and m2 + n mean^2 (Chan et al.'s pairwise update in closed form). */
+static int reduce_validation(run_t *r, double *rec, double *kl, size_t *n, double *kl_dim, double *mean, double *m2)
+{
+    const int Z = r->m.cfg.Z;
+    const vae_comm_t *k = r->o->comm;
+    double *b = malloc((3 + 3 * (size_t)Z) * sizeof *b);
+    if (!b) return base_error(BASE_ENOMEM, "out of memory");
+    b[0] = *rec, b[1] = *kl, b[2] = (double)*n;
+    for (int j = 0; j < Z; j++)
+        b[3 + j] = kl_dim[j], b[3 + Z + j] = (double)*n * mean[j], b[3 + 2 * Z + j] = m2[j] + (double)*n * mean[j] * mean[j];
+    int rc = k->sum_f64(k->ctx, b, 3 + 3 * (size_t)Z);
+    if (rc == BASE_OK) {
+        *rec = b[0], *kl = b[1], *n = (size_t)b[2];
+        for (int j = 0; j < Z && *n > 0; j++) {
+            kl_dim[j] = b[3 + j];
+            mean[j] = b[3 + Z + j] / (double)*n;
+            m2[j] = fmax(b[3 + 2 * Z + j] - (double)*n * mean[j] * mean[j], 0.0);
+        }
+    }
+    free(b);
+    return rc;
+}
+
+static int parallel(const run_t *r) { return r->o->comm && r->o->comm->size > 1; }
+
+/* Validation: ELBO terms, KL per dimension, active units (Welford variance of mu over showers).
+ * With N ranks each evaluates every N-th batch and the sums are added up. */
 static int validate(run_t *r, vae_terms_t *t, double *kl_dim, int *active)
 {
     vae_model_t *m = &r->m;
@@ -54,11 +82,13 @@ static int validate(run_t *r, vae_terms_t *t, double *kl_dim, int *active)
     memset(kl_dim, 0, (size_t)Z * sizeof(double));
     io_loader_epoch(&r->va, 0);
     double rec = 0, kl = 0;
-    size_t n = 0;
+    size_t n = 0, row = 0; /* showers evaluated here; rows of the part so far (the noise index) */
     int got, rc;
-    while ((rc = io_loader_next(&r->va, B, r->E, r->A, r->X, &got)) == BASE_OK && got > 0) {
+    for (size_t b = 0; (rc = io_loader_next(&r->va, B, r->E, r->A, r->X, &got)) == BASE_OK && got > 0; b++) {
         vae_terms_t bt;
-        rc = vae_model_eval(m, got, r->E, r->A, r->X, r->st.seed ^ 0x7A11D, n, &bt, kl_dim, mu);
+        row += (size_t)got;
+        if (parallel(r) && b % (size_t)r->o->comm->size != (size_t)r->o->comm->rank) continue;
+        rc = vae_model_eval(m, got, r->E, r->A, r->X, r->st.seed ^ 0x7A11D, row - (size_t)got, &bt, kl_dim, mu);
         if (rc < 0) break;
         rec += bt.recon * got;
         kl += bt.kl * got;
@@ -71,6 +101,7 @@ static int validate(run_t *r, vae_terms_t *t, double *kl_dim, int *active)
             }
         }
     }
+    if (rc == BASE_OK && parallel(r)) rc = reduce_validation(r, &rec, &kl, &n, kl_dim, mean, m2);
     *active = 0;
     for (int j = 0; j < Z && n > 1; j++) {
         kl_dim[j] /= n;
@@ -268,8 +299,6 @@ static int all_reduce(run_t *r, vae_terms_t *t)
         }
     return BASE_OK;
 }
-
-static int parallel(const run_t *r) { return r->o->comm && r->o->comm->size > 1; }
 
 /* One optimiser step on the batch in r->E, r->X (this rank's rows of it); t receives the terms. */
 static int step(run_t *r, vae_terms_t *t)
