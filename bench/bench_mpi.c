@@ -7,7 +7,8 @@
  *                seconds, validation and checkpoint included, not the prior's fit), and the
  *                all-reduce time per step it reports (rank 0's view: the sum over the ranks'
  *                gradients in the arena buffer, including the wait for the slower rank);
- *   generation   `generate -m (the default model) -n N_GEN` wall time, start-up, the join of
+ *   generation   `generate -m (the default model) -n N_GEN --write-threads 0` (compression on the
+ *                generating thread: 1 thread per rank) wall time, start-up, the join of
  *                the shards (chunk copy) and the final rename included: showers / second.
  * Parallel efficiency = rate(2 ranks) / (2 rate(1 rank)); targets >= 90% for generation and
  * >= 85% for training. Prints CPU, ISA, threads per rank. Each figure is the best of REPS runs.
@@ -75,7 +76,7 @@ static double generate(int np)
     char cmd[2048], out[65536];
     double best = 0;
     for (int r = 0; r < reps; r++) {
-        snprintf(cmd, sizeof cmd, MPIRUN " -np %d %s generate -m %s/mpi_default_1.h5 -n %d -s 1 -q -f -o %s/mpi_gen.h5",
+        snprintf(cmd, sizeof cmd, MPIRUN " -np %d %s generate -m %s/mpi_default_1.h5 -n %d -s 1 --write-threads 0 -q -f -o %s/mpi_gen.h5",
                  np, prog, dir, N_GEN, dir);
         double t = run(cmd, out, sizeof out);
         if (N_GEN / t > best) best = N_GEN / t;

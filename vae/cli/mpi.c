@@ -5,6 +5,7 @@
 
 #include <mpi.h>
 #include <stdlib.h>
+#include <string.h>
 
 static int g_on, g_rank, g_size = 1;
 
@@ -13,15 +14,35 @@ static int launched(void)
     return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMIX_RANK") || getenv("PMI_SIZE");
 }
 
-/* buf summed at rank 0 (one order of additions), then broadcast: the same bits everywhere. */
+/* k values at p summed over the ranks, the same bits on every rank:
+ *   2 ranks: MPI_Allreduce (each rank adds the other's values to its own: a + b = b + a exactly);
+ *   more: reduce-scatter then all-gather (the ring pattern: each block is summed by one rank, in
+ *         one order, and copied to the others; an all-reduce may add in different orders on
+ *         different ranks), with the k mod N tail by reduce to rank 0 and broadcast. */
+static int sum_block(void *p, int k, MPI_Datatype t, size_t w)
+{
+    if (g_size == 2) return MPI_Allreduce(MPI_IN_PLACE, p, k, t, MPI_SUM, MPI_COMM_WORLD);
+    const int per = k / g_size, tail = k - per * g_size;
+    int e = MPI_SUCCESS;
+    if (per > 0) {
+        char *mine = (char *)p + (size_t)g_rank * per * w;
+        e = MPI_Reduce_scatter_block(MPI_IN_PLACE, p, per, t, MPI_SUM, MPI_COMM_WORLD);
+        if (e == MPI_SUCCESS && g_rank > 0) memmove(mine, p, (size_t)per * w); /* the result lands at the front */
+        if (e == MPI_SUCCESS) e = MPI_Allgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, p, per, t, MPI_COMM_WORLD);
+    }
+    void *q = (char *)p + (size_t)per * g_size * w;
+    if (e == MPI_SUCCESS && tail > 0)
+        e = MPI_Reduce(g_rank == 0 ? MPI_IN_PLACE : q, g_rank == 0 ? q : NULL, tail, t, MPI_SUM, 0, MPI_COMM_WORLD);
+    if (e == MPI_SUCCESS && tail > 0) e = MPI_Bcast(q, tail, t, 0, MPI_COMM_WORLD);
+    return e;
+}
+
 static int sum(void *buf, size_t n, MPI_Datatype t)
 {
+    const size_t w = t == MPI_FLOAT ? 4 : 8;
     for (size_t at = 0; at < n;) { /* counts are int */
         int k = n - at > (1u << 30) ? 1 << 30 : (int)(n - at);
-        size_t w = t == MPI_FLOAT ? 4 : 8;
-        void *p = (char *)buf + at * w;
-        int e = MPI_Reduce(g_rank == 0 ? MPI_IN_PLACE : p, g_rank == 0 ? p : NULL, k, t, MPI_SUM, 0, MPI_COMM_WORLD);
-        if (e == MPI_SUCCESS) e = MPI_Bcast(p, k, t, 0, MPI_COMM_WORLD);
+        int e = sum_block((char *)buf + at * w, k, t, w);
         if (e != MPI_SUCCESS) return base_error(BASE_EIO, "MPI: a sum over %d ranks failed (code %d)", g_size, e);
         at += (size_t)k;
     }

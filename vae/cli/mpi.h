@@ -23,8 +23,8 @@ void cli_mpi_end(int rc);
 
 int cli_mpi_rank(void);
 int cli_mpi_size(void);
-/* The collectives for vae_train (NULL in one process): sums by reduce to rank 0 and broadcast,
- * so every rank gets the same bits. */
+/* The collectives for vae_train (NULL in one process): sums that give every rank the same bits
+ * (mpi.c: all-reduce for 2 ranks, reduce-scatter + all-gather for more). */
 const vae_comm_t *cli_mpi_comm(void);
 /* The lowest of the ranks' rc (the first failure code, BASE_OK when all succeeded); a rank
  * that did not fail itself gets a message saying another one did. */
