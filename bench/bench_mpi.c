@@ -1,7 +1,8 @@
 /* bench/bench_mpi.c: scaling over MPI ranks on this machine, 1 thread per rank: the showervae
  * program under `mpirun -np N` (N = 1, 2) for generation and training, as a user runs it.
  *
- * Data: N_SIM simulated ds2 showers (1 GeV - 1 TeV) in the bench directory. Per N:
+ * Data: N_SIM (30,000) simulated ds2 showers (1 GeV - 1 TeV) in the bench directory; one epoch is
+ * then about 100 steps, so the epoch-end validation and model files weigh as in real runs. Per N:
  *   training     `train -p P -e 1` (P: bench-ds2, the largest decoder, and default): the
  *                training rate the program reports (showers of the training steps / their
  *                seconds, validation and checkpoint included, not the prior's fit), and the
@@ -24,8 +25,8 @@
 #include <sys/stat.h>
 
 #define PROG "bench_mpi"
-#define N_SIM 8192
-#define N_GEN 40000
+#define N_SIM 30000
+#define N_GEN 100000
 #define MPIRUN "mpirun --allow-run-as-root --oversubscribe --bind-to none -x OMP_NUM_THREADS=1"
 
 static char dir[256] = "build/bench-out", prog[256] = "build/showervae";
