@@ -53,7 +53,9 @@ static void usage(FILE *f)
             "                           [learned when the model has one, else standard]\n"
             "  -f, --force              replace OUT.h5\n"
             "  -q, --quiet              no progress line\n"
-            "  -h, --help               this text\n");
+            "  -h, --help               this text\n"
+            "Under mpirun (or srun) each rank makes a contiguous share of the showers and rank 0 joins\n"
+            "them into one file, bit-identical to one process (README, Many machines: MPI).\n");
 }
 
 typedef struct {

@@ -35,7 +35,9 @@ static void usage(FILE *f)
             "      --no-threshold       keep voxels below the readout threshold (15.15 keV)\n"
             "  -f, --force              replace FILE if it exists\n"
             "  -q, --quiet              no progress line\n"
-            "  -h, --help               this text\n");
+            "  -h, --help               this text\n"
+            "Under mpirun (or srun) each rank makes a contiguous share of the showers and rank 0 joins\n"
+            "them into one file, bit-identical to one process (README, Many machines: MPI).\n");
 }
 
 typedef struct {

@@ -22,7 +22,8 @@ static void usage(FILE *f)
             "  -p, --preset NAME        par04, bench-ds2, default or tiny (tests) [default]\n"
             "  -g, --geometry G         grid of the data: preset name or .xml [inferred from the file]\n"
             "  -e, --epochs N           epochs [the preset's: par04 20, bench-ds2 10, default 30]\n"
-            "  -b, --batch B            batch size [the preset's: 128, 256, 256]\n"
+            "  -b, --batch B            batch size; under mpirun the global batch, split in equal\n"
+            "                           shares over the ranks [the preset's: 128, 256, 256]\n"
             "      --lr LR              peak learning rate, cosine schedule with 2%% warm-up\n"
             "                           [the preset's: 1e-3, 3e-4, 3e-4]\n"
             "      --dropout P          dropout after each hidden block [the preset's: 0]\n"
@@ -47,6 +48,8 @@ static void usage(FILE *f)
             "  -f, --force              replace an existing output (and OUTPUT.ckpt)\n"
             "  -q, --quiet              no progress\n"
             "  -h, --help               this text\n"
+            "Under mpirun (or srun) the ranks train data-parallel; rank 0 writes and reports (README,\n"
+            "Many machines: MPI).\n"
             "Ctrl-C or SIGTERM: the run stops after the current batch with a checkpoint (exit 130);\n"
             "continue it with --resume OUTPUT.ckpt. The best model is replaced only by a better one.\n");
 }
