@@ -299,16 +299,16 @@ static void name_conditions(const char *path, double *deg, int *mat)
  * the file's name. */
 static int open_conditions(io_dataset_t *d)
 {
-    double deg = 0, unused;
-    name_conditions(d->path, d->layout == IO_LAYOUT_PAR04_PER_ENERGY ? &deg : &unused, &d->material);
+    double deg;
+    name_conditions(d->path, &deg, &d->material);
+    if (d->layout != IO_LAYOUT_PAR04_PER_ENERGY) deg = 0; /* only those files name their angle */
     char *mat = io_h5_get_str(d->file, "material");
-    if (mat) {
-        int known = !strcmp(mat, "SiW") || !strcmp(mat, "SciPb");
-        if (known) d->material = !strcmp(mat, "SiW") ? IO_MATERIAL_SIW : IO_MATERIAL_SCIPB;
-        else base_error(BASE_EIO, "%s: material attribute '%.40s' is neither SiW nor SciPb", d->path, mat);
-        free(mat);
-        if (!known) return BASE_EIO;
-    }
+    int rc = BASE_OK;
+    if (mat && !strcmp(mat, "SiW")) d->material = IO_MATERIAL_SIW;
+    else if (mat && !strcmp(mat, "SciPb")) d->material = IO_MATERIAL_SCIPB;
+    else if (mat) rc = base_error(BASE_EIO, "%s: material attribute '%.40s' is neither SiW nor SciPb", d->path, mat);
+    free(mat);
+    BASE_TRY(rc);
     d->angles = malloc((d->n ? d->n : 1) * sizeof(float));
     if (!d->angles) return base_error(BASE_ENOMEM, "%s: out of memory", d->path);
     for (size_t i = 0; i < d->n; i++) d->angles[i] = deg > 0 ? (float)deg : (float)IO_ANGLE_DEFAULT_DEG;
@@ -318,7 +318,6 @@ static int open_conditions(io_dataset_t *d)
     int r;
     hsize_t dims[4];
     BASE_TRY(open_dset(d, IO_ANGLE_DATASET, &ds, &r, dims));
-    int rc = BASE_OK;
     if (r > 2 || (r == 2 && dims[1] != 1) || dims[0] != d->n)
         rc = base_error(BASE_EIO, "%s: %s must be (N, 1) or (N) with N = %zu showers", d->path, IO_ANGLE_DATASET, d->n);
     if (rc == BASE_OK) rc = check_storage(d, ds, IO_ANGLE_DATASET, dims[0]);
@@ -475,10 +474,10 @@ int io_dataset_read_blocks(io_dataset_t *d, const size_t *blocks, size_t n, int 
         const size_t r0 = blocks[i] * br, k = d->n - r0 < br ? d->n - r0 : br;
         if (r0 >= d->n) return base_error(BASE_EINVAL, "%s: block %zu beyond %zu rows", d->path, blocks[i], d->n);
         if (rc == 1) {
-            memcpy(E_mev + i * br, d->energies + r0, k * sizeof(float));
+            if (E_mev) memcpy(E_mev + i * br, d->energies + r0, k * sizeof(float));
             BASE_TRY(check_showers(d, showers + i * br * V, k, r0));
         } else {
-            BASE_TRY(io_dataset_read(d, r0, k, E_mev + i * br, showers + i * br * V));
+            BASE_TRY(io_dataset_read(d, r0, k, E_mev ? E_mev + i * br : NULL, showers + i * br * V));
         }
     }
     return rc < 0 ? rc : BASE_OK;

@@ -75,7 +75,7 @@ void io_dataset_close(io_dataset_t *d);
 int io_dataset_read(io_dataset_t *d, size_t first, size_t count, float *E_mev, float *showers);
 
 /* The n row blocks blocks[i] (rows blocks[i] x block_rows .. +block_rows, cut at n rows) into
- * E_mev + i x block_rows and showers + i x block_rows x V, checked as io_dataset_read does. A
+ * E_mev + i x block_rows (E_mev may be NULL) and showers + i x block_rows x V, checked as io_dataset_read does. A
  * CaloChallenge file whose chunks are the blocks has them inflated on up to `threads` threads
  * (io/chunkread.h); any other file is read block by block. */
 int io_dataset_read_blocks(io_dataset_t *d, const size_t *blocks, size_t n, int threads, float *E_mev, float *showers);

@@ -44,14 +44,13 @@ int io_loader_init(io_loader_t *L, io_dataset_t *d, io_part_t part, double val_f
     L->order = malloc(L->n_blocks * sizeof *L->order);
     L->grp_cap = 4 * (size_t)omp_get_max_threads();
     L->grp_cap = L->grp_cap > 64 ? 64 : L->grp_cap < 1 ? 1 : L->grp_cap;
-    L->blk_e = malloc(L->grp_cap * d->block_rows * sizeof(float));
     L->blk_x = malloc(L->grp_cap * d->block_rows * row);
     if (shuffle) {
         L->buf_i = malloc(L->cap * sizeof *L->buf_i);
         L->buf_x = malloc(L->cap * row); /* pages untouched while the data is in memory */
         L->buf_px = malloc(L->cap * sizeof *L->buf_px);
     }
-    if (!L->order || !L->blk_e || !L->blk_x || (shuffle && (!L->buf_i || !L->buf_x || !L->buf_px))) {
+    if (!L->order || !L->blk_x || (shuffle && (!L->buf_i || !L->buf_x || !L->buf_px))) {
         io_loader_free(L);
         return base_error(BASE_ENOMEM, "%s: loader out of memory", d->path);
     }
@@ -62,7 +61,6 @@ void io_loader_free(io_loader_t *L)
 {
     if (!L) return;
     free(L->order);
-    free(L->blk_e);
     free(L->blk_x);
     free(L->buf_i);
     free(L->buf_x);
@@ -105,7 +103,7 @@ static int next_block(io_loader_t *L)
             for (L->grp_n = 0; L->grp_n < L->grp_cap && L->next_block < L->n_blocks;)
                 L->grp[L->grp_n++] = L->order[L->next_block++];
             L->grp_i = 0;
-            BASE_TRY(io_dataset_read_blocks(L->d, L->grp, L->grp_n, omp_get_max_threads(), L->blk_e, L->blk_x));
+            BASE_TRY(io_dataset_read_blocks(L->d, L->grp, L->grp_n, omp_get_max_threads(), NULL, L->blk_x));
         }
         L->blk_first = L->grp[L->grp_i] * br;
         L->cur_x = L->blk_x + L->grp_i * br * d->V;

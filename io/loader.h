@@ -39,7 +39,8 @@ typedef struct {
     size_t n_part;            /* showers in this part */
     size_t n_blocks, next_block;
     uint32_t *order;          /* owned: block visiting order */
-    float *blk_e, *blk_x;     /* owned: the current group of blocks (grp_cap x block_rows rows) */
+    float *blk_x;             /* owned: the current group of blocks' showers (grp_cap x block_rows rows);
+                               * energies and angles come from the dataset's arrays by row */
     size_t blk_n, blk_pos, blk_first; /* the current block: rows, next row, its first file row */
     size_t grp[64], grp_n, grp_i, grp_cap; /* the group's blocks, how many, the current one */
     size_t *buf_i;            /* owned: shuffle buffer: file rows (cap entries) */

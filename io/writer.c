@@ -152,9 +152,9 @@ int io_writer_open(io_writer_t *w, const char *path, const phys_geometry_t *g, c
 }
 
 /* Appends n rows of cols floats to a (rows, cols) extendible dataset. */
-static int append(io_writer_t *w, hid_t ds, const float *x, size_t n, hsize_t cols)
+static int append_at(io_writer_t *w, hid_t ds, size_t at, const float *x, size_t n, hsize_t cols)
 {
-    hsize_t dims[2] = {w->n + n, cols}, start[2] = {w->n, 0}, cnt[2] = {n, cols};
+    hsize_t dims[2] = {at + n, cols}, start[2] = {at, 0}, cnt[2] = {n, cols};
     if (H5Dset_extent(ds, dims) < 0) return base_error(BASE_EIO, "%s: cannot extend dataset", w->tmp);
     hid_t fs = H5Dget_space(ds), ms = H5Screate_simple(2, cnt, NULL);
     herr_t e = H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, cnt, NULL);
@@ -162,6 +162,12 @@ static int append(io_writer_t *w, hid_t ds, const float *x, size_t n, hsize_t co
     H5Sclose(ms);
     H5Sclose(fs);
     return e < 0 ? base_error(BASE_EIO, "%s: write failed (disk full?)", w->tmp) : BASE_OK;
+}
+
+/* Appends n rows of cols floats to a (rows, cols) extendible dataset at row w->n. */
+static int append(io_writer_t *w, hid_t ds, const float *x, size_t n, hsize_t cols)
+{
+    return append_at(w, ds, w->n, x, n, cols);
 }
 
 int io_writer_append(io_writer_t *w, const float *E_mev, const float *showers, size_t n)
@@ -246,15 +252,28 @@ int io_writer_append_async_ex(io_writer_t *w, const float *E_mev, const float *s
     return append_rows(w, E_mev, showers, extra, n, 1);
 }
 
-/* Rows [0, n) of a (n, cols) dataset name of file f, as float, into a new buffer. */
-static int read_all(hid_t f, const char *name, const char *path, size_t n, size_t cols, float **x)
+/* The n rows of the (n, cols) dataset name of file f appended to dst from row w->n on, read
+ * and written in blocks of about 16 MiB (an extra dataset may be as wide as the showers). */
+static int copy_rows(io_writer_t *w, hid_t f, const char *name, const char *path, hid_t dst, size_t n, size_t cols)
 {
     hid_t ds = H5Dopen2(f, name, H5P_DEFAULT);
     if (ds < 0) return base_error(BASE_EIO, "%s: shard lacks dataset %s", path, name);
-    *x = malloc((n ? n : 1) * cols * sizeof(float));
-    herr_t e = *x ? H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, *x) : -1;
+    const size_t B = (16u << 20) / (cols * sizeof(float)) + 1;
+    float *x = malloc((n < B ? (n ? n : 1) : B) * cols * sizeof(float));
+    int rc = x ? BASE_OK : base_error(BASE_ENOMEM, "out of memory");
+    hid_t fs = H5Dget_space(ds);
+    for (size_t r = 0; r < n && rc == BASE_OK; r += B) {
+        hsize_t k = n - r < B ? n - r : B, start[2] = {r, 0}, cnt[2] = {k, cols};
+        hid_t ms = H5Screate_simple(2, cnt, NULL);
+        herr_t e = H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, cnt, NULL);
+        if (e >= 0) e = H5Dread(ds, H5T_NATIVE_FLOAT, ms, fs, H5P_DEFAULT, x);
+        H5Sclose(ms);
+        rc = e < 0 ? base_error(BASE_EIO, "%s: cannot read %s", path, name) : append_at(w, dst, w->n + r, x, k, cols);
+    }
+    H5Sclose(fs);
     H5Dclose(ds);
-    return e < 0 ? base_error(BASE_EIO, "%s: cannot read %s", path, name) : BASE_OK;
+    free(x);
+    return rc;
 }
 
 /* The shard's showers: its chunks copied into w's showers from row w->n on. */
@@ -308,16 +327,11 @@ int io_writer_append_shard(io_writer_t *w, const char *path)
     int rc = rk == 2 && d[1] == (hsize_t)w->V ? BASE_OK
                                                 : base_error(BASE_EIO, "%s: shard has no (N, %d) showers", path, w->V);
     const size_t n = (size_t)d[0];
-    float *E = NULL, *X[IO_WRITER_MAX_EXTRA] = {NULL};
-    if (rc == BASE_OK) rc = read_all(f, "incident_energies", path, n, 1, &E);
+    if (rc == BASE_OK) rc = copy_rows(w, f, "incident_energies", path, w->d_e, n, 1);
     for (int k = 0; k < w->n_extra && rc == BASE_OK; k++)
-        rc = read_all(f, w->extra_names[k], path, n, (size_t)w->extra_cols[k], &X[k]);
-    if (rc == BASE_OK) rc = append(w, w->d_e, E, n, 1);
-    for (int k = 0; k < w->n_extra && rc == BASE_OK; k++) rc = append(w, w->d_extra[k], X[k], n, (hsize_t)w->extra_cols[k]);
+        rc = copy_rows(w, f, w->extra_names[k], path, w->d_extra[k], n, (size_t)w->extra_cols[k]);
     if (rc == BASE_OK) rc = copy_chunks(w, src, n, path);
     if (rc == BASE_OK) w->n += n;
-    free(E);
-    for (int k = 0; k < IO_WRITER_MAX_EXTRA; k++) free(X[k]);
     if (src >= 0) H5Dclose(src);
     H5Fclose(f);
     return rc;

@@ -469,7 +469,7 @@ int vae_train(const vae_train_opts_t *o, vae_train_result_t *res)
     BASE_TRY(io_atomic_not_input(o->out, o->data));
     BASE_TRY(io_atomic_not_input(ck, o->data));
     if (o->resume) BASE_TRY(io_atomic_not_input(o->out, o->resume));
-    if (!o->resume && o->force && (!o->comm || o->comm->rank == 0) && access(r.hist, F_OK) == 0 && unlink(r.hist) != 0)
+    if (!o->resume && o->force && lead(&r) && access(r.hist, F_OK) == 0 && unlink(r.hist) != 0)
         return base_error(BASE_EIO, "%s: cannot replace the old history", r.hist);
     int rc = setup(&r);
     if (rc == BASE_OK) rc = run(&r, res);

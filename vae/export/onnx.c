@@ -69,20 +69,28 @@ static char *fresh(graph_t *G)
     return pool_str(&G->P, s);
 }
 
-/* Initializer name: float tensor of dims (rank nd) over data (not copied: must outlive the pack). */
-static const char *init_f(graph_t *G, const char *name, const int64_t *dims, int nd, const float *data, size_t n)
+/* A new initializer of the given element type, shape dims (rank nd, copied) and name; NULL
+ * (and the pool marked) when out of memory or of initializer slots. */
+static Onnx__TensorProto *new_init(graph_t *G, const char *name, int32_t type, const int64_t *dims, int nd)
 {
     Onnx__TensorProto *t = pool_calloc(&G->P, 1, sizeof *t);
     int64_t *d = pool_calloc(&G->P, (size_t)nd, sizeof *d);
-    if (!t || !d || G->n_init >= MAX_INIT) return G->P.oom = 1, name;
+    char *nm = pool_str(&G->P, name);
+    if (!t || !d || !nm || G->n_init >= MAX_INIT) return G->P.oom = 1, NULL;
     onnx__tensor_proto__init(t);
     memcpy(d, dims, (size_t)nd * sizeof *d);
     t->n_dims = (size_t)nd, t->dims = d;
-    t->has_data_type = 1, t->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
-    t->n_float_data = n, t->float_data = (float *)data;
-    t->name = pool_str(&G->P, name);
-    G->init[G->n_init++] = t;
-    return t->name;
+    t->has_data_type = 1, t->data_type = type;
+    t->name = nm;
+    return G->init[G->n_init++] = t;
+}
+
+/* Initializer name: float tensor of dims (rank nd) over data (not copied: must outlive the pack). */
+static const char *init_f(graph_t *G, const char *name, const int64_t *dims, int nd, const float *data, size_t n)
+{
+    Onnx__TensorProto *t = new_init(G, name, ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, dims, nd);
+    if (t) t->n_float_data = n, t->float_data = (float *)data;
+    return name;
 }
 
 /* A one-element float constant (copied). */
@@ -93,41 +101,38 @@ static const char *init_scalar(graph_t *G, const char *name, float v)
     return init_f(G, name, (int64_t[]){1}, 1, x, 1);
 }
 
-/* A 1-D int64 constant (copied). */
+/* A 1-D int64 constant of one element (copied). */
 static const char *init_i64(graph_t *G, const char *name, int64_t v)
 {
-    Onnx__TensorProto *t = pool_calloc(&G->P, 1, sizeof *t);
-    int64_t *d = pool_calloc(&G->P, 1, sizeof *d), *x = pool_calloc(&G->P, 1, sizeof *x);
-    if (!t || !d || !x || G->n_init >= MAX_INIT) return G->P.oom = 1, name;
-    onnx__tensor_proto__init(t);
-    d[0] = 1, x[0] = v;
-    t->n_dims = 1, t->dims = d;
-    t->has_data_type = 1, t->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__INT64;
-    t->n_int64_data = 1, t->int64_data = x;
-    t->name = pool_str(&G->P, name);
-    G->init[G->n_init++] = t;
-    return t->name;
+    Onnx__TensorProto *t = new_init(G, name, ONNX__TENSOR_PROTO__DATA_TYPE__INT64, (int64_t[]){1}, 1);
+    int64_t *x = pool_calloc(&G->P, 1, sizeof *x);
+    if (t && x) x[0] = v, t->n_int64_data = 1, t->int64_data = x;
+    return name;
+}
+
+/* A node attribute of the given type (the caller sets its value); NULL when out of memory. */
+static Onnx__AttributeProto *new_attr(graph_t *G, const char *name, Onnx__AttributeProto__AttributeType type)
+{
+    Onnx__AttributeProto *a = pool_calloc(&G->P, 1, sizeof *a);
+    char *nm = pool_str(&G->P, name);
+    if (!a || !nm) return NULL;
+    onnx__attribute_proto__init(a);
+    a->name = nm;
+    a->has_type = 1, a->type = type;
+    return a;
 }
 
 static Onnx__AttributeProto *attr_f(graph_t *G, const char *name, float f)
 {
-    Onnx__AttributeProto *a = pool_calloc(&G->P, 1, sizeof *a);
-    if (!a) return NULL;
-    onnx__attribute_proto__init(a);
-    a->name = pool_str(&G->P, name);
-    a->has_type = 1, a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT;
-    a->has_f = 1, a->f = f;
+    Onnx__AttributeProto *a = new_attr(G, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT);
+    if (a) a->has_f = 1, a->f = f;
     return a;
 }
 
 static Onnx__AttributeProto *attr_i(graph_t *G, const char *name, int64_t i)
 {
-    Onnx__AttributeProto *a = pool_calloc(&G->P, 1, sizeof *a);
-    if (!a) return NULL;
-    onnx__attribute_proto__init(a);
-    a->name = pool_str(&G->P, name);
-    a->has_type = 1, a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT;
-    a->has_i = 1, a->i = i;
+    Onnx__AttributeProto *a = new_attr(G, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT);
+    if (a) a->has_i = 1, a->i = i;
     return a;
 }
 
