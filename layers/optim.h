@@ -27,10 +27,17 @@ typedef struct {
 void layer_adam_init(layer_adam_t *opt, float weight_decay);
 /* One step with learning rate lr on A->param using A->grad, A->m, A->v. */
 void layer_adam_step(layer_adam_t *opt, layer_arena_t *A, float lr);
+/* The same step on the floats [lo, hi) of the arena only, with the gradient taken as gscale g
+ * (a sharded optimiser: each process updates its slice; gscale folds a 1/N mean and a clip
+ * into the pass). layer_adam_step is (1, 0, A->n). Counts one step. */
+void layer_adam_step_range(layer_adam_t *opt, layer_arena_t *A, float lr, float gscale, size_t lo, size_t hi);
 
 /* ||g||_2 over the arena, summed in fixed-size blocks in a fixed order (same value for any
  * thread count). */
 double layer_grad_norm(const layer_arena_t *A);
+/* sum g_i^2 over [first, end), in blocks of 4096 floats from first, added in block order (the
+ * same value for any thread count); layer_grad_norm is sqrt(sumsq(0, n)). */
+double layer_grad_sumsq(const layer_arena_t *A, size_t first, size_t end);
 /* If ||g|| > max_norm (> 0), scales g by max_norm / ||g||. Returns ||g|| before clipping,
  * or -1 if it is not finite (gradients are then left untouched). */
 double layer_grad_clip(layer_arena_t *A, double max_norm);

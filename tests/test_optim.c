@@ -3,9 +3,11 @@
 #include "layers/optim.h"
 #include "layers/schedule.h"
 #include "base/status.h"
+#include "vae/comm.h"
 
 #include <criterion/criterion.h>
 #include <math.h>
+#include <string.h>
 
 Test(optim, adam_two_steps_match_hand_computation)
 {
@@ -73,6 +75,58 @@ Test(optim, clipping_scales_to_max_norm_and_reports_nonfinite)
     A.grad[5] = NAN;
     cr_assert_eq(layer_grad_clip(&A, 1.0), -1.0);
     layer_arena_free(&A);
+}
+
+/* The sharded optimiser's pieces (vae/train.c update_sharded): Adam over the blocks of
+ * vae_comm_block, one after the other, is Adam over the whole arena bit for bit; a gradient scale
+ * equals scaling the gradient first (to rounding); the blocks' sums of squares add up to the
+ * whole norm's, and each block's sum is exactly the whole arena's partial for those floats. */
+Test(optim, sharded_adam_and_norm_match_the_whole_arena)
+{
+    enum { N = 3 * 4096 + 777 };
+    layer_arena_t A, B;
+    size_t off;
+    cr_assert_eq(layer_arena_init(&A, N + 16), BASE_OK);
+    cr_assert_eq(layer_arena_init(&B, N + 16), BASE_OK);
+    layer_arena_take(&A, N, &off), layer_arena_take(&B, N, &off);
+    for (size_t i = 0; i < N; i++) {
+        A.param[i] = B.param[i] = sinf((float)i);
+        A.grad[i] = B.grad[i] = 0.01f * cosf(0.37f * (float)i) * (float)(1 + i % 7);
+    }
+    layer_adam_t oa, ob;
+    layer_adam_init(&oa, 0.01f), layer_adam_init(&ob, 0.01f);
+    for (int t = 0; t < 3; t++) {
+        layer_adam_step(&oa, &A, 1e-3f);
+        for (int r = 0; r < 3; r++) { /* 3 "ranks", each taking the step on its block */
+            size_t lo, hi;
+            vae_comm_block(A.n, 3, r, &lo, &hi);
+            cr_assert(r > 0 || lo == 0);
+            cr_assert(r < 2 || hi == A.n);
+            cr_assert_eq(lo % 4096, 0);
+            layer_adam_t o = ob;
+            layer_adam_step_range(&o, &B, 1e-3f, 1.f, lo, hi);
+            if (r == 2) ob = o;
+        }
+    }
+    cr_assert_eq(oa.t, ob.t);
+    cr_assert_eq(memcmp(A.param, B.param, N * sizeof(float)), 0, "blockwise Adam differs from whole-arena Adam");
+    cr_assert_eq(memcmp(A.v, B.v, N * sizeof(float)), 0);
+    double whole = layer_grad_sumsq(&A, 0, A.n), parts = 0;
+    for (int r = 0; r < 2; r++) {
+        size_t lo, hi;
+        vae_comm_block(A.n, 2, r, &lo, &hi);
+        parts += layer_grad_sumsq(&A, lo, hi);
+    }
+    cr_assert(fabs(parts - whole) <= 1e-12 * whole, "%.17g vs %.17g", parts, whole);
+    cr_assert(fabs(sqrt(whole) - layer_grad_norm(&A)) == 0);
+    /* gscale: one step with 0.5 g equals a step on the halved gradient */
+    for (size_t i = 0; i < N; i++) B.grad[i] = 0.5f * A.grad[i];
+    memcpy(B.param, A.param, N * sizeof(float)), memcpy(B.m, A.m, N * sizeof(float)), memcpy(B.v, A.v, N * sizeof(float));
+    ob = oa;
+    layer_adam_step_range(&oa, &A, 1e-3f, 0.5f, 0, A.n);
+    layer_adam_step(&ob, &B, 1e-3f);
+    for (size_t i = 0; i < N; i++) cr_assert(fabsf(A.param[i] - B.param[i]) <= 1e-6f * fabsf(B.param[i]) + 1e-9f, "%zu", i);
+    layer_arena_free(&A), layer_arena_free(&B);
 }
 
 Test(optim, arena_aligns_slices_and_refuses_overflow)

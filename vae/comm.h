@@ -17,6 +17,22 @@ typedef struct vae_comm {
      * (the same result on every rank and in every run). */
     int (*sum_f32)(void *ctx, float *buf, size_t n);
     int (*sum_f64)(void *ctx, double *buf, size_t n);
+    /* The sharded optimiser's pair (ZeRO stage 1): reduce_scatter_f32 sums buf (n) over the ranks
+     * but guarantees the sum only in this rank's block [lo, hi) of vae_comm_block (the rest of
+     * buf is left undefined); all_gather_f32 copies every rank's block of buf to all ranks. Each
+     * block is summed once, by one rank, in a fixed order. */
+    int (*reduce_scatter_f32)(void *ctx, float *buf, size_t n);
+    int (*all_gather_f32)(void *ctx, float *buf, size_t n);
 } vae_comm_t;
+
+/* Rank r's block [lo, hi) of n floats out of N: near-equal shares cut at multiples of 4096 floats
+ * (whole blocks of the gradient norm's sums, layer_grad_sumsq, and whole cache lines). */
+static inline void vae_comm_block(size_t n, int N, int r, size_t *lo, size_t *hi)
+{
+    const size_t q = 4096, units = (n + q - 1) / q;
+    const size_t u0 = units * (size_t)r / (size_t)N, u1 = units * (size_t)(r + 1) / (size_t)N;
+    *lo = u0 * q < n ? u0 * q : n;
+    *hi = u1 * q < n ? u1 * q : n;
+}
 
 #endif

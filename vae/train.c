@@ -120,6 +120,11 @@ static int lead(const run_t *r) { return !r->o->comm || r->o->comm->rank == 0; }
 
 static int checkpoint(run_t *r)
 {
+    if (parallel(r)) { /* each rank holds the Adam moments of its block (update_sharded) */
+        const vae_comm_t *k = r->o->comm;
+        BASE_TRY(k->all_gather_f32(k->ctx, r->m.A.m, r->m.A.n));
+        BASE_TRY(k->all_gather_f32(k->ctx, r->m.A.v, r->m.A.n));
+    }
     if (!lead(r)) return BASE_OK; /* rank 0 writes */
     return vae_model_save(&r->m, &r->geo, r->ckpt, 1, &r->st);
 }
@@ -276,15 +281,13 @@ static void teardown(run_t *r)
     free(r->X);
 }
 
-/* Data parallelism: the gradients and the step's terms summed over the ranks and divided by N
- * (the global batch's mean), the batch norms' running statistics averaged. */
-static int all_reduce(run_t *r, vae_terms_t *t)
+/* Data parallelism, the step's terms: summed over the ranks and divided by N (the global
+ * batch's means), the batch norms' running statistics averaged. */
+static int reduce_terms(run_t *r, vae_terms_t *t)
 {
     const vae_comm_t *k = r->o->comm;
     vae_model_t *m = &r->m;
     const float inv = 1.f / (float)k->size;
-    BASE_TRY(k->sum_f32(k->ctx, m->A.grad, m->A.n));
-    for (size_t i = 0; i < m->A.n; i++) m->A.grad[i] *= inv;
     double terms[3] = {t->recon, t->kl, t->elbo};
     BASE_TRY(k->sum_f64(k->ctx, terms, 3));
     t->recon = terms[0] / k->size, t->kl = terms[1] / k->size, t->elbo = terms[2] / k->size;
@@ -300,6 +303,47 @@ static int all_reduce(run_t *r, vae_terms_t *t)
     return BASE_OK;
 }
 
+/* The gradient step, one process: clip ||g|| to c->clip, then Adam on the whole arena.
+ * Returns ||g|| (-1: not finite). */
+static double update_all(run_t *r)
+{
+    vae_model_t *m = &r->m;
+    double gn = layer_grad_clip(&m->A, m->cfg.clip);
+    if (gn >= 0) layer_adam_step(&r->st.adam, &m->A, layer_lr_at(&r->sched, r->st.step));
+    return gn;
+}
+
+/* The gradient step over N ranks with the optimiser sharded (ZeRO stage 1): rank k owns the
+ * block [lo, hi) of the arena (vae_comm_block).
+ *   G = sum_ranks g                   reduce-scatter: this rank's block only
+ *   ||g_mean||^2 = sum_blocks sum_{i in block} (G_i / N)^2      one double per rank, summed
+ *   s = (1/N) min(1, clip / ||g_mean||)                  (the mean and the clip in one scale)
+ *   Adam on [lo, hi) with gradient s G                   (layer_adam_step_range)
+ *   all-gather the parameters                            every rank holds the whole model
+ * The Adam moments are valid on this rank's block only; checkpoints gather them first.
+ * All-reduce time includes the reduce-scatter, the norm's sum and the all-gather. */
+static int update_sharded(run_t *r, double *gn)
+{
+    const vae_comm_t *k = r->o->comm;
+    vae_model_t *m = &r->m;
+    size_t lo, hi;
+    vae_comm_block(m->A.n, k->size, k->rank, &lo, &hi);
+    double t0 = base_now();
+    BASE_TRY(k->reduce_scatter_f32(k->ctx, m->A.grad, m->A.n));
+    double ss = layer_grad_sumsq(&m->A, lo, hi);
+    BASE_TRY(k->sum_f64(k->ctx, &ss, 1));
+    r->ar_secs += base_now() - t0;
+    *gn = isfinite(ss) ? sqrt(ss) / k->size : -1.0;
+    if (*gn < 0) return BASE_OK;
+    double s = 1.0 / k->size;
+    if (m->cfg.clip > 0 && *gn > m->cfg.clip) s *= m->cfg.clip / *gn;
+    layer_adam_step_range(&r->st.adam, &m->A, layer_lr_at(&r->sched, r->st.step), (float)s, lo, hi);
+    t0 = base_now();
+    BASE_TRY(k->all_gather_f32(k->ctx, m->A.param, m->A.n));
+    r->ar_secs += base_now() - t0;
+    return BASE_OK;
+}
+
 /* One optimiser step on the batch in r->E, r->X (this rank's rows of it); t receives the terms. */
 static int step(run_t *r, vae_terms_t *t)
 {
@@ -311,18 +355,19 @@ static int step(run_t *r, vae_terms_t *t)
     const size_t k0 = (size_t)m->row0;
     BASE_TRY(vae_model_train_step(m, r->E + k0, r->A + k0, r->X + k0 * (size_t)c->V, r->st.seed, (uint64_t)r->st.step,
                                   beta, c->free_bits, t));
+    double gn;
     if (parallel(r)) {
         double t0 = base_now();
-        BASE_TRY(all_reduce(r, t));
+        BASE_TRY(reduce_terms(r, t));
         r->ar_secs += base_now() - t0, r->ar_steps++;
-    }
-    double gn = layer_grad_clip(&m->A, c->clip);
+        BASE_TRY(update_sharded(r, &gn));
+    } else
+        gn = update_all(r);
     t->grad_norm = gn;
     if (!isfinite(t->recon) || !isfinite(t->kl) || gn < 0)
         return base_error(BASE_ENUM, "training diverged at step %lld (recon %g, KL %g, gradient %s); the last "
                            "checkpoint (%s) and best model (%s) are kept",
                            (long long)r->st.step, t->recon, t->kl, gn < 0 ? "NaN/Inf" : "finite", r->ckpt, r->o->out);
-    layer_adam_step(&r->st.adam, &m->A, layer_lr_at(&r->sched, r->st.step));
     r->st.step++;
     return BASE_OK;
 }

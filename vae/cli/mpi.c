@@ -51,6 +51,56 @@ static int sum(void *buf, size_t n, MPI_Datatype t)
 static int sum_f32(void *ctx, float *buf, size_t n) { return (void)ctx, sum(buf, n, MPI_FLOAT); }
 static int sum_f64(void *ctx, double *buf, size_t n) { return (void)ctx, sum(buf, n, MPI_DOUBLE); }
 
+/* The sharded optimiser's collectives as rings of point-to-point transfers between neighbours
+ * (rank r sends to r + 1 and receives from r - 1), in segments of SEG floats so a transfer and its
+ * sum stream through one cache-sized buffer. Measured on 2 ranks for 58 MB (bench_mpi's machine):
+ * this reduce-scatter 11.5 ms and all-gather 8.6 ms, against Open MPI 4.1's MPI_Reduce_scatter
+ * 66 ms (every algorithm it offers: 57-100 ms) and MPI_Allgatherv 10 ms. */
+#define SEG (1u << 18)
+static float *g_seg; /* SEG floats, allocated on first use, freed by cli_mpi_end */
+
+/* Floats [lo, hi) of block b (vae_comm_block over the ranks). */
+static void block(size_t n, int b, size_t *lo, size_t *hi) { vae_comm_block(n, g_size, (b % g_size + g_size) % g_size, lo, hi); }
+
+/* One ring step: block sb (from buf) goes right, block rb comes from the left; add = 1 sums it
+ * into buf (else it is stored). */
+static int ring_step(float *buf, size_t n, int sb, int rb, int add)
+{
+    size_t slo, shi, rlo, rhi;
+    block(n, sb, &slo, &shi), block(n, rb, &rlo, &rhi);
+    const int right = (g_rank + 1) % g_size, left = (g_rank + g_size - 1) % g_size;
+    for (size_t off = 0; off < shi - slo || off < rhi - rlo; off += SEG) {
+        int cs = (int)(off < shi - slo ? (shi - slo - off < SEG ? shi - slo - off : SEG) : 0);
+        int cr = (int)(off < rhi - rlo ? (rhi - rlo - off < SEG ? rhi - rlo - off : SEG) : 0);
+        float *in = add ? g_seg : buf + rlo + off;
+        int e = MPI_Sendrecv(buf + slo + off, cs, MPI_FLOAT, right, 7, in, cr, MPI_FLOAT, left, 7, MPI_COMM_WORLD,
+                             MPI_STATUS_IGNORE);
+        if (e != MPI_SUCCESS) return base_error(BASE_EIO, "MPI: a ring transfer over %d ranks failed (code %d)", g_size, e);
+        float *restrict dst = buf + rlo + off;
+        for (int i = 0; add && i < cr; i++) dst[i] += g_seg[i];
+    }
+    return BASE_OK;
+}
+
+/* Ring reduce-scatter: at step s = 0 .. N-2 rank r passes block r - s - 1 on and adds block
+ * r - s - 2 from its left; after N - 1 steps block r holds the sum of all ranks' block r, added
+ * in ring order starting at rank r + 1 (one fixed order: reruns give the same bits). */
+static int reduce_scatter_f32(void *ctx, float *buf, size_t n)
+{
+    (void)ctx;
+    if (!g_seg && !(g_seg = malloc(SEG * sizeof(float)))) return base_error(BASE_ENOMEM, "out of memory");
+    for (int s = 0; s < g_size - 1; s++) BASE_TRY(ring_step(buf, n, g_rank - s - 1, g_rank - s - 2, 1));
+    return BASE_OK;
+}
+
+/* Ring all-gather: at step s rank r passes block r - s on and stores block r - s - 1. */
+static int all_gather_f32(void *ctx, float *buf, size_t n)
+{
+    (void)ctx;
+    for (int s = 0; s < g_size - 1; s++) BASE_TRY(ring_step(buf, n, g_rank - s, g_rank - s - 1, 0));
+    return BASE_OK;
+}
+
 static vae_comm_t g_comm;
 
 int cli_mpi_start(int *argc, char ***argv)
@@ -64,13 +114,15 @@ int cli_mpi_start(int *argc, char ***argv)
     g_on = 1;
     MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
     MPI_Comm_size(MPI_COMM_WORLD, &g_size);
-    g_comm = (vae_comm_t){g_rank, g_size, NULL, sum_f32, sum_f64};
+    g_comm = (vae_comm_t){g_rank, g_size, NULL, sum_f32, sum_f64, reduce_scatter_f32, all_gather_f32};
     return BASE_OK;
 }
 
 void cli_mpi_end(int rc)
 {
     if (!g_on) return;
+    free(g_seg);
+    g_seg = NULL;
     if (rc != 0 && g_size > 1) MPI_Abort(MPI_COMM_WORLD, rc);
     MPI_Finalize();
 }
