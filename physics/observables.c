@@ -173,4 +173,26 @@ void phys_obs_merge(phys_obs_t *a, const phys_obs_t *b)
     a->n += b->n;
 }
 
+size_t phys_obs_state_size(const phys_obs_t *o)
+{
+    return 3 + 2 * (size_t)o->nf + (size_t)o->g->n_layers + (size_t)o->n_rad + PHYS_SPEC_BINS + 2;
+}
+
+/* One walk over the state for both directions: save (dir 0) copies fields to s, load (1) back. */
+static void state_io(phys_obs_t *o, double *s, int load)
+{
+    double n = (double)o->n;
+    double *f[7] = {&n, o->mean, o->m2, &o->ratio_mean, &o->ratio_m2, o->long_prof, o->rad_prof};
+    const size_t c[7] = {1, (size_t)o->nf, (size_t)o->nf, 1, 1, (size_t)o->g->n_layers, (size_t)o->n_rad};
+    for (int k = 0; k < 7; k++) {
+        if (c[k]) memcpy(load ? f[k] : s, load ? s : f[k], c[k] * sizeof(double));
+        s += c[k];
+    }
+    memcpy(load ? o->spectrum : s, load ? s : o->spectrum, sizeof o->spectrum);
+    if (load) o->n = (size_t)n;
+}
+
+void phys_obs_save(const phys_obs_t *o, double *state) { state_io((phys_obs_t *)o, state, 0); }
+void phys_obs_load(phys_obs_t *o, const double *state) { state_io(o, (double *)state, 1); }
+
 double phys_obs_sd(const phys_obs_t *o, int k) { return o->n ? sqrt(o->m2[k] / o->n) : 0; }

@@ -55,6 +55,12 @@ void phys_obs_free(phys_obs_t *o);
 void phys_obs_add(phys_obs_t *o, double E_inc, const float *x);
 /* a <- a + b (same geometry): Chan et al.'s pairwise update of means and variances. */
 void phys_obs_merge(phys_obs_t *a, const phys_obs_t *b);
+/* The accumulator's state as doubles, to move it between processes: phys_obs_state_size(o)
+ * numbers [n, mean, m2, ratio_mean, ratio_m2, long_prof, rad_prof, spectrum]; _load sets o
+ * (initialised on the same geometry) to a saved state. */
+size_t phys_obs_state_size(const phys_obs_t *o);
+void phys_obs_save(const phys_obs_t *o, double *state);
+void phys_obs_load(phys_obs_t *o, const double *state);
 /* Standard deviation of feature k (population). */
 double phys_obs_sd(const phys_obs_t *o, int k);
 

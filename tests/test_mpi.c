@@ -1,5 +1,6 @@
 /* tests/test_mpi.c: the program under `mpirun -np 2` (vae/cli/mpi.h, shard.h, vae/train.h):
- * sharded generation and simulation bit-identical to one process, 2-rank training following the
+ * sharded generation and simulation bit-identical to one process, sharded evaluation equal to
+ * one process, 2-rank training following the
  * 1-rank run with the same global batch, bit-identical reruns, a stop and resume under 2 ranks,
  * and a rank that fails on bad input stopping the job with its message and no output. 2 ranks of
  * 1 thread each on 2 cores (--oversubscribe; --allow-run-as-root for CI containers). */
@@ -77,6 +78,56 @@ Test(mpi, two_rank_generation_and_simulation_are_one_process_bit_for_bit)
     cr_expect_eq(sh(out, sizeof out, MPIRUN " -np 2 %s generate -m %s/m.h5 -n 10 -q -o %s/g2.h5", SV_PROG, D, D), 1, "%s",
                  out);
     cr_expect(strstr(out, "exists") != NULL, "%s", out);
+}
+
+/* Every number of text files a and b (in order) agrees to rel (the words around them equal). */
+static int numbers_agree(const char *a, const char *b, double rel)
+{
+    char pa[128], pb[128], *x = NULL, *y = NULL;
+    size_t na = 0, nb = 0;
+    snprintf(pa, sizeof pa, "%s/%s", D, a), snprintf(pb, sizeof pb, "%s/%s", D, b);
+    FILE *fa = fopen(pa, "r"), *fb = fopen(pb, "r");
+    int ok = fa && fb && getdelim(&x, &na, 0, fa) > 0 && getdelim(&y, &nb, 0, fb) > 0;
+    for (char *p = x, *q = y; ok && *p && *q;) {
+        char *ep, *eq;
+        double u = strtod(p, &ep), v = strtod(q, &eq);
+        if (ep != p && eq != q) {
+            ok = fabs(u - v) <= rel * fmax(1, fabs(u)) || (isnan(u) && isnan(v));
+            if (!ok) cr_log_error("%s: %.17g vs %.17g", a, u, v);
+            p = ep, q = eq;
+        } else
+            ok = *p++ == *q++;
+    }
+    if (fa) fclose(fa);
+    if (fb) fclose(fb);
+    free(x), free(y);
+    return ok;
+}
+
+/* evaluate: the 2 ranks stream a share each of both files (500 and 777 showers: shares cut
+ * inside the files, PRDC on the first 300) and rank 0 gets the sums and rows. Histograms are
+ * counts, so every histogram file is the same bytes; the classifiers, FPD/KPD and PRDC see
+ * the same rows, so their numbers are the same; the observables' means merged from the ranks'
+ * Welford states agree to rounding (1e-12). */
+Test(mpi, two_rank_evaluation_is_one_process)
+{
+    char out[16384];
+    cr_assert_eq(sh(out, sizeof out, "%s simulate -n 777 -e 1:50 -s 4 -q -o %s/r.h5", SV_PROG, D), 0, "%s", out);
+    cr_assert_eq(sh(out, sizeof out, "%s simulate -n 500 -e 2:40 -s 5 -q -o %s/g.h5", SV_PROG, D), 0, "%s", out);
+    const char *args = "-g %s/g.h5 -r %s/r.h5 --protocol quick --cls-epochs 2 --prdc-showers 300 -q -o %s/%s";
+    char fmt[512];
+    snprintf(fmt, sizeof fmt, "OMP_NUM_THREADS=1 %%s evaluate %s", args);
+    cr_assert_eq(sh(out, sizeof out, fmt, SV_PROG, D, D, D, "e1"), 0, "%s", out);
+    snprintf(fmt, sizeof fmt, MPIRUN " -np 2 %%s evaluate %s", args);
+    cr_assert_eq(sh(out, sizeof out, fmt, SV_PROG, D, D, D, "e2"), 0, "%s", out);
+    const char *said = strstr(out, "AUC low");
+    cr_expect(said && !strstr(said + 1, "AUC low"), "rank 0 alone reports: %s", out);
+    cr_assert_eq(sh(out, sizeof out, "cd %s/e1/hists && for f in *.csv; do cmp $f ../../e2/hists/$f || exit 1; done; ls | wc -l", D),
+                 0, "a histogram differs: %s", out);
+    cr_expect(atoi(out) > 100, "%s histograms", out);
+    cr_expect(numbers_agree("e1/metrics.json", "e2/metrics.json", 1e-12), "metrics.json differs");
+    cr_assert_eq(sh(out, sizeof out, "ls %s", D), 0);
+    cr_expect(strstr(out, "e2") && !strstr(out, ".tmp"), "one report, no temporary left: %s", out);
 }
 
 /* ln-likelihood terms of the history (train ELBO, val ELBO per epoch) of model m. */

@@ -23,16 +23,26 @@ typedef struct vae_comm {
      * block is summed once, by one rank, in a fixed order. */
     int (*reduce_scatter_f32)(void *ctx, float *buf, size_t n);
     int (*all_gather_f32)(void *ctx, float *buf, size_t n);
+    /* Evaluation's: the element-wise maximum of buf (n) over the ranks, in place, on every rank;
+     * and a gather to rank 0: each rank passes its len bytes at mine and the offset off where
+     * they belong in rank 0's buffer all (len and off differ per rank; all is used on rank 0
+     * only, and its own bytes are moved there when mine is elsewhere). */
+    int (*max_f64)(void *ctx, double *buf, size_t n);
+    int (*gather_bytes)(void *ctx, const void *mine, size_t len, void *all, size_t off);
 } vae_comm_t;
 
-/* Rank r's block [lo, hi) of n floats out of N: near-equal shares cut at multiples of 4096 floats
- * (whole blocks of the gradient norm's sums, layer_grad_sumsq, and whole cache lines). */
-static inline void vae_comm_block(size_t n, int N, int r, size_t *lo, size_t *hi)
+/* Rank r's share [lo, hi) of n items out of N ranks: contiguous, in rank order, near-equal,
+ * cut at multiples of align (the last takes the rest). */
+static inline void vae_comm_share(size_t n, size_t align, int N, int r, size_t *lo, size_t *hi)
 {
-    const size_t q = 4096, units = (n + q - 1) / q;
+    const size_t units = (n + align - 1) / align;
     const size_t u0 = units * (size_t)r / (size_t)N, u1 = units * (size_t)(r + 1) / (size_t)N;
-    *lo = u0 * q < n ? u0 * q : n;
-    *hi = u1 * q < n ? u1 * q : n;
+    *lo = u0 * align < n ? u0 * align : n;
+    *hi = u1 * align < n ? u1 * align : n;
 }
+
+/* Rank r's block of an arena of n floats for the sharded optimiser: cut at multiples of 4096
+ * floats (whole blocks of the gradient norm's sums, layer_grad_sumsq, and whole cache lines). */
+static inline void vae_comm_block(size_t n, int N, int r, size_t *lo, size_t *hi) { vae_comm_share(n, 4096, N, r, lo, hi); }
 
 #endif

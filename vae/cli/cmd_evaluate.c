@@ -1,6 +1,7 @@
 /* vae/cli/cmd_evaluate.c: `showervae evaluate`. */
 #include "base/status.h"
 #include "vae/cli/cli.h"
+#include "vae/cli/mpi.h"
 #include "vae/cli/progress.h"
 #include "vae/eval/evaluate.h"
 
@@ -40,7 +41,10 @@ static void usage(FILE *f)
             "                         (N x voxels x 4 bytes each) and costs N^2 [all]\n"
             "  -f, --force            replace the report directory\n"
             "  -q, --quiet            no progress\n"
-            "  -h, --help             this text\n");
+            "  -h, --help             this text\n"
+            "Under mpirun (or srun) each rank reads a contiguous share of both files for the features\n"
+            "and histograms (summed over the ranks); rank 0 then runs the classifiers, FPD/KPD and\n"
+            "PRDC on all showers (with --cls-threads threads) and writes the report.\n");
 }
 
 int cli_cmd_evaluate(int argc, char **argv)
@@ -86,8 +90,10 @@ int cli_cmd_evaluate(int argc, char **argv)
     eval_result_t r;
     cli_monitor_t cm;
     base_monitor_t mon = cli_monitor(&cm, "evaluate", quiet);
-    o.monitor = &mon;
+    o.monitor = cli_mpi_rank() == 0 ? &mon : NULL; /* rank 0 reports */
+    o.comm = cli_mpi_comm();
     if (eval_run(&o, &r) < 0) return cli_fail(C);
+    if (cli_mpi_rank() > 0) return 0;
     printf("evaluate: separation E_tot/E_inc %.4f, mean separation %.4f (max %.4f)", r.sep_etot, r.sep_mean, r.sep_max);
     if (r.have_fpd) printf(", FPD %.3g +- %.2g, KPD %.3g +- %.2g", r.fpd, r.fpd_err, r.kpd, r.kpd_err);
     if (r.have_prdc) printf(", precision %.4f recall %.4f density %.4f coverage %.4f", r.precision, r.recall, r.density,

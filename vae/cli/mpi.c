@@ -101,6 +101,40 @@ static int all_gather_f32(void *ctx, float *buf, size_t n)
     return BASE_OK;
 }
 
+static int max_f64(void *ctx, double *buf, size_t n)
+{
+    (void)ctx;
+    for (size_t at = 0; at < n; at += 1u << 30) {
+        int k = n - at > (1u << 30) ? 1 << 30 : (int)(n - at);
+        int e = MPI_Allreduce(MPI_IN_PLACE, buf + at, k, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+        if (e != MPI_SUCCESS) return base_error(BASE_EIO, "MPI: a maximum over %d ranks failed (code %d)", g_size, e);
+    }
+    return BASE_OK;
+}
+
+/* Rank 0 learns every rank's (off, len), then receives their bytes in pieces of at most 1 GiB
+ * (MPI counts are int). */
+static int gather_bytes(void *ctx, const void *mine, size_t len, void *all, size_t off)
+{
+    (void)ctx;
+    enum { PIECE = 1 << 30 };
+    unsigned long long me[2] = {off, len}, *at = g_rank == 0 ? malloc(2 * (size_t)g_size * sizeof *at) : NULL;
+    if (g_rank == 0 && !at) return base_error(BASE_ENOMEM, "out of memory");
+    int e = MPI_Gather(me, 2, MPI_UNSIGNED_LONG_LONG, at, 2, MPI_UNSIGNED_LONG_LONG, 0, MPI_COMM_WORLD);
+    if (g_rank == 0 && e == MPI_SUCCESS && len && (const char *)all + off != mine) memmove((char *)all + off, mine, len);
+    for (int r = 1; r < g_size && e == MPI_SUCCESS; r++) {
+        if (g_rank != 0 && g_rank != r) continue;
+        const size_t o = g_rank ? off : (size_t)at[2 * r], n = g_rank ? len : (size_t)at[2 * r + 1];
+        for (size_t k = 0; k < n && e == MPI_SUCCESS; k += PIECE) {
+            int c = n - k > PIECE ? PIECE : (int)(n - k);
+            if (g_rank) e = MPI_Send((const char *)mine + k, c, MPI_BYTE, 0, 9, MPI_COMM_WORLD);
+            else e = MPI_Recv((char *)all + o + k, c, MPI_BYTE, r, 9, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        }
+    }
+    free(at);
+    return e == MPI_SUCCESS ? BASE_OK : base_error(BASE_EIO, "MPI: gathering to rank 0 failed (code %d)", e);
+}
+
 static vae_comm_t g_comm;
 
 int cli_mpi_start(int *argc, char ***argv)
@@ -114,7 +148,7 @@ int cli_mpi_start(int *argc, char ***argv)
     g_on = 1;
     MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
     MPI_Comm_size(MPI_COMM_WORLD, &g_size);
-    g_comm = (vae_comm_t){g_rank, g_size, NULL, sum_f32, sum_f64, reduce_scatter_f32, all_gather_f32};
+    g_comm = (vae_comm_t){g_rank, g_size, NULL, sum_f32, sum_f64, reduce_scatter_f32, all_gather_f32, max_f64, gather_bytes};
     return BASE_OK;
 }
 
@@ -143,8 +177,7 @@ int cli_mpi_agree(int rc)
 
 void cli_mpi_share(uint64_t n, uint64_t align, int r, uint64_t *lo, uint64_t *hi)
 {
-    const uint64_t blocks = (n + align - 1) / align, N = (uint64_t)g_size;
-    uint64_t b0 = blocks * (uint64_t)r / N, b1 = blocks * (uint64_t)(r + 1) / N;
-    *lo = b0 * align < n ? b0 * align : n;
-    *hi = b1 * align < n ? b1 * align : n;
+    size_t a, b;
+    vae_comm_share((size_t)n, (size_t)align, g_size, r, &a, &b);
+    *lo = a, *hi = b;
 }

@@ -74,6 +74,13 @@ typedef struct {
     int have_dist, have_prdc;
     ranges_t R;
     char tmp[1100];
+    /* Many processes (o->comm): this one streams the showers [lo, hi) of each sample; rank 0
+     * (the root) holds every row of the per-shower arrays, the others only theirs: shower i of
+     * sample s is row at_hl[s] + i of hl, at_row[s] + i of cc[s] and vox[s], and low-level
+     * entry j is row at_ll[s] + j of ll / llh. One process: all showers, the root. */
+    size_t lo[2], hi[2];
+    ptrdiff_t at_hl[2], at_row[2], at_ll[2];
+    int root;
 } ev_t;
 
 static void thresholded(float *x, size_t n, double thr)
@@ -94,10 +101,10 @@ static int stream(ev_t *e, int s, visit_fn fn, const char *label)
         free(E), free(X), free(f);
         return base_error(BASE_ENOMEM, "evaluate: out of memory");
     }
-    base_monitor_begin(e->o->monitor, label, "showers", d->n);
+    base_monitor_begin(e->o->monitor, label, "showers", e->hi[s] - e->lo[s]);
     int rc = BASE_OK;
-    for (size_t first = 0; first < d->n && rc == BASE_OK; first += B) {
-        size_t k = d->n - first < B ? d->n - first : B;
+    for (size_t first = e->lo[s]; first < e->hi[s] && rc == BASE_OK; first += B) {
+        size_t k = e->hi[s] - first < B ? e->hi[s] - first : B;
         rc = io_dataset_read(d, first, k, E, X);
         if (rc < 0) break;
         thresholded(X, k * V, e->geo.threshold_mev);
@@ -105,9 +112,9 @@ static int stream(ev_t *e, int s, visit_fn fn, const char *label)
             phys_hlf_compute(&e->geo, X + i * V, f);
             fn(e, s, first + i, E[i], X + i * V, f);
         }
-        base_monitor_update(e->o->monitor, first + k, NULL);
+        base_monitor_update(e->o->monitor, first + k - e->lo[s], NULL);
     }
-    if (rc == BASE_OK) base_monitor_end(e->o->monitor, d->n);
+    if (rc == BASE_OK) base_monitor_end(e->o->monitor, e->hi[s] - e->lo[s]);
     free(E), free(X), free(f);
     return rc;
 }
@@ -276,7 +283,8 @@ static void visit_fill(ev_t *e, int s, size_t i, float E, const float *x, const 
         for (int k = 0; k < PHYS_HLF_PER_LAYER; k++)
             fill(e, 2 + PHYS_HLF_PER_LAYER * j + k, s, i, f[1 + PHYS_HLF_PER_LAYER * j + k]);
     phys_obs_add(&e->obs[s], E, x);
-    float *r = e->hl + ((s ? e->d[0].n : 0) + i) * (size_t)e->F;
+    float *r = e->hl + (size_t)(e->at_hl[s] + (ptrdiff_t)i) * (size_t)e->F;
+    const size_t row = (size_t)(e->at_row[s] + (ptrdiff_t)i);
     if (e->o->quick) {
         /* quick: log10 E_inc, log10(E_tot/E_inc), per layer log10(E_l/E_inc), EC/100, W/100,
          * sparsity (energies relative to E_inc, so that the network need not learn to cancel
@@ -290,17 +298,17 @@ static void visit_fill(ev_t *e, int s, size_t i, float E, const float *x, const 
             for (int k = 1; k < 7; k++) o[k] = (float)(g[k] / 100);
             o[7] = (float)g[7];
         }
-        if (e->cc[s]) cc_row(e, E, f, e->cc[s] + i * (size_t)e->Fc);
+        if (e->cc[s]) cc_row(e, E, f, e->cc[s] + row * (size_t)e->Fc);
     } else { /* the challenge's row, for its classifier and (in double) for FPD and KPD */
         double c[4 * PHYS_MAX_LAYERS * 2 + 2];
         cc_row(e, E, f, c);
         for (int k = 0; k < e->Fc; k++) r[k] = (float)c[k];
-        if (e->cc[s]) memcpy(e->cc[s] + i * (size_t)e->Fc, c, (size_t)e->Fc * sizeof(double));
+        if (e->cc[s]) memcpy(e->cc[s] + row * (size_t)e->Fc, c, (size_t)e->Fc * sizeof(double));
     }
-    if (e->vox[s] && i < e->p[s]) memcpy(e->vox[s] + i * (size_t)e->V, x, (size_t)e->V * sizeof(float));
+    if (e->vox[s] && i < e->p[s]) memcpy(e->vox[s] + row * (size_t)e->V, x, (size_t)e->V * sizeof(float));
     /* low-level row (every stride-th shower): log10 E_inc, voxels / E_inc */
     if ((e->ll || e->llh) && i % e->stride[s] == 0 && i / e->stride[s] < e->m[s]) {
-        size_t at = ((s ? e->m[0] : 0) + i / e->stride[s]) * (size_t)(e->V + 1);
+        size_t at = (size_t)(e->at_ll[s] + (ptrdiff_t)(i / e->stride[s])) * (size_t)(e->V + 1);
         if (e->ll) {
             float *q = e->ll + at;
             q[0] = log10f(E);
@@ -689,6 +697,89 @@ static int open_inputs(ev_t *e)
     return BASE_OK;
 }
 
+/* ---- many processes ---- */
+
+/* This process's low-level entries [j0, j1) of sample s: the showers i in [lo, hi) with
+ * i % stride == 0, j = i / stride < m. */
+static void ll_share(const ev_t *e, int s, size_t *j0, size_t *j1)
+{
+    const size_t st = e->stride[s], m = e->m[s];
+    *j0 = (e->lo[s] + st - 1) / st, *j1 = (e->hi[s] + st - 1) / st;
+    if (*j0 > m) *j0 = m;
+    if (*j1 > m) *j1 = m;
+}
+
+/* The observables of sample s: every rank's state to rank 0, merged there in rank order. */
+static int reduce_obs(ev_t *e, int s)
+{
+    const vae_comm_t *k = e->o->comm;
+    const size_t S = phys_obs_state_size(&e->obs[s]);
+    double *st = malloc(S * (e->root ? (size_t)k->size : 1) * sizeof *st);
+    if (!st) return base_error(BASE_ENOMEM, "evaluate: out of memory");
+    phys_obs_save(&e->obs[s], st);
+    int rc = k->gather_bytes(k->ctx, st, S * sizeof *st, st, (size_t)k->rank * S * sizeof *st);
+    phys_obs_t o;
+    for (int r = 1; r < k->size && e->root && rc == BASE_OK; r++) {
+        rc = phys_obs_init(&o, &e->geo);
+        if (rc < 0) break;
+        phys_obs_load(&o, st + (size_t)r * S);
+        phys_obs_merge(&e->obs[s], &o);
+        phys_obs_free(&o);
+    }
+    free(st);
+    return rc;
+}
+
+/* Rank 0 gets the rows [a, b) of a per-shower array from every rank: row r of the local
+ * array at `at` + r (width bytes each), global row `g0` + r in rank 0's. */
+static int gather_rows(const ev_t *e, void *base, ptrdiff_t at, size_t g0, size_t a, size_t b, size_t width)
+{
+    const vae_comm_t *k = e->o->comm;
+    char *p = base;
+    return k->gather_bytes(k->ctx, p + (size_t)(at + (ptrdiff_t)a) * width, (b - a) * width, base, (g0 + a) * width);
+}
+
+/* The histograms and sums of all ranks added up (counts: exact), the observables merged on
+ * rank 0 (phys_obs_merge, rank order), the per-shower rows gathered to rank 0. */
+static int reduce_fill(ev_t *e)
+{
+    const vae_comm_t *k = e->o->comm;
+    size_t nb = 0;
+    for (int i = 0; i < e->nh; i++) nb += 2 * (size_t)(e->h[i].h[0].n + e->h[i].half[0].n);
+    double *b = malloc((nb + 1) * sizeof *b), *q = b;
+    if (!b) return base_error(BASE_ENOMEM, "evaluate: out of memory");
+    eval_hist_t *all[4];
+    for (int i = 0; i < e->nh; i++) {
+        all[0] = &e->h[i].h[0], all[1] = &e->h[i].h[1], all[2] = &e->h[i].half[0], all[3] = &e->h[i].half[1];
+        for (int j = 0; j < 4; j++) memcpy(q, all[j]->h, (size_t)all[j]->n * sizeof *q), q += all[j]->n;
+    }
+    int rc = k->sum_f64(k->ctx, b, nb);
+    q = b;
+    for (int i = 0; i < e->nh && rc == BASE_OK; i++) {
+        all[0] = &e->h[i].h[0], all[1] = &e->h[i].h[1], all[2] = &e->h[i].half[0], all[3] = &e->h[i].half[1];
+        for (int j = 0; j < 4; j++) memcpy(all[j]->h, q, (size_t)all[j]->n * sizeof *q), q += all[j]->n;
+    }
+    free(b);
+    for (int s = 0; s < 2 && rc == BASE_OK; s++) rc = k->sum_f64(k->ctx, e->img[s], (size_t)e->V);
+    for (int s = 0; s < 2 && rc == BASE_OK; s++) rc = reduce_obs(e, s);
+    const size_t F = (size_t)e->F * sizeof(float), V = (size_t)e->V * sizeof(float);
+    for (int s = 0; s < 2 && rc == BASE_OK; s++) {
+        const size_t lo = e->lo[s], hi = e->hi[s];
+        rc = gather_rows(e, e->hl, e->at_hl[s], s ? e->d[0].n : 0, lo, hi, F);
+        if (rc == BASE_OK && e->cc[s])
+            rc = gather_rows(e, e->cc[s], e->at_row[s], 0, lo, hi, (size_t)e->Fc * sizeof(double));
+        if (rc == BASE_OK && e->vox[s])
+            rc = gather_rows(e, e->vox[s], e->at_row[s], 0, lo < e->p[s] ? lo : e->p[s], hi < e->p[s] ? hi : e->p[s], V);
+        if (rc == BASE_OK && (e->ll || e->llh)) {
+            size_t j0, j1;
+            ll_share(e, s, &j0, &j1);
+            rc = gather_rows(e, e->ll ? (void *)e->ll : (void *)e->llh, e->at_ll[s], s ? e->m[0] : 0, j0, j1,
+                             (size_t)(e->V + 1) * (e->ll ? sizeof(float) : sizeof(uint16_t)));
+        }
+    }
+    return rc;
+}
+
 /* The low-level classifier's inputs within the memory budget (--cls-memory): every shower in
  * f32 if they fit (2 x 100k ds2 showers need 5.2 GB), else every shower in bf16 (half: 2.6 GB;
  * measured on the classifier in the README), else an even subsample in bf16, with a warning.
@@ -713,7 +804,11 @@ static int allocate_low_level(ev_t *e)
         e->stride[s] = (e->d[s].n + e->m[s] - 1) / e->m[s];
         e->m[s] = (e->d[s].n + e->stride[s] - 1) / e->stride[s];
     }
-    size_t rows = (e->m[0] + e->m[1]) * row;
+    size_t j0[2], j1[2];
+    for (int s = 0; s < 2; s++) ll_share(e, s, &j0[s], &j1[s]);
+    size_t rows = (e->root ? e->m[0] + e->m[1] : (j1[0] - j0[0]) + (j1[1] - j0[1])) * row + 1;
+    e->at_ll[0] = e->root ? 0 : -(ptrdiff_t)j0[0];
+    e->at_ll[1] = e->root ? (ptrdiff_t)e->m[0] : (ptrdiff_t)(j1[0] - j0[0]) - (ptrdiff_t)j0[1];
     if (bf16) e->llh = malloc(rows * sizeof *e->llh);
     else e->ll = malloc(rows * sizeof *e->ll);
     if (!e->ll && !e->llh)
@@ -724,7 +819,11 @@ static int allocate_low_level(ev_t *e)
 
 static int allocate(ev_t *e)
 {
-    size_t n = e->d[0].n + e->d[1].n;
+    const size_t k0 = e->hi[0] - e->lo[0], k1 = e->hi[1] - e->lo[1];
+    size_t n = e->root ? e->d[0].n + e->d[1].n : k0 + k1 + 1;
+    e->at_hl[0] = e->root ? 0 : -(ptrdiff_t)e->lo[0];
+    e->at_hl[1] = e->root ? (ptrdiff_t)e->d[0].n : (ptrdiff_t)k0 - (ptrdiff_t)e->lo[1];
+    for (int s = 0; s < 2; s++) e->at_row[s] = e->root ? 0 : -(ptrdiff_t)e->lo[s];
     BASE_TRY(phys_obs_init(&e->obs[0], &e->geo));
     BASE_TRY(phys_obs_init(&e->obs[1], &e->geo));
     e->img[0] = calloc((size_t)e->V, sizeof(double));
@@ -732,13 +831,13 @@ static int allocate(ev_t *e)
     e->hl = malloc(n * (size_t)e->F * sizeof(float));
     if (!e->img[0] || !e->img[1] || !e->hl) return base_error(BASE_ENOMEM, "evaluate: out of memory");
     for (int s = 0; s < 2 && !e->o->no_distances; s++) {
-        e->cc[s] = malloc(e->d[s].n * (size_t)e->Fc * sizeof(double));
+        e->cc[s] = malloc((e->root ? e->d[s].n : e->hi[s] - e->lo[s] + 1) * (size_t)e->Fc * sizeof(double));
         if (!e->cc[s]) return base_error(BASE_ENOMEM, "evaluate: out of memory for the physics distances");
     }
     for (int s = 0; s < 2 && !e->o->no_prdc; s++) {
         size_t cap = e->o->prdc_showers ? e->o->prdc_showers : e->d[s].n;
         e->p[s] = e->d[s].n < cap ? e->d[s].n : cap;
-        e->vox[s] = malloc(e->p[s] * (size_t)e->V * sizeof(float));
+        e->vox[s] = malloc((e->root ? e->p[s] : e->hi[s] - e->lo[s] + 1) * (size_t)e->V * sizeof(float));
         if (!e->vox[s])
             return base_error(BASE_ENOMEM, "evaluate: out of memory for %zu showers of PRDC (see --prdc-showers)", e->p[s]);
     }
@@ -812,12 +911,23 @@ static int prdc(ev_t *e)
 static int body(ev_t *e, eval_result_t *res)
 {
     const eval_opts_t *o = e->o;
+    const vae_comm_t *k = o->comm;
     BASE_TRY(open_inputs(e));
+    for (int s = 0; s < 2; s++) {
+        if (k) vae_comm_share(e->d[s].n, e->d[s].block_rows, k->size, k->rank, &e->lo[s], &e->hi[s]);
+        else e->lo[s] = 0, e->hi[s] = e->d[s].n;
+    }
     BASE_TRY(stream(e, 1, visit_ranges, "reference ranges"));
+    if (k) { /* the bins are the reference's maxima over all ranks */
+        BASE_TRY(k->max_f64(k->ctx, e->R.emax, (size_t)e->L));
+        BASE_TRY(k->max_f64(k->ctx, &e->R.vmax, 1));
+    }
     BASE_TRY(make_hists(e));
     BASE_TRY(allocate(e));
     BASE_TRY(stream(e, 0, visit_fill, "generated"));
     BASE_TRY(stream(e, 1, visit_fill, "reference"));
+    if (k) BASE_TRY(reduce_fill(e));
+    if (!e->root) return BASE_OK; /* rank 0 computes the rest and writes the report */
     for (int k = 0; k < e->nh; k++) {
         const eval_hist_t *g = &e->h[k].h[0], *r = &e->h[k].h[1];
         e->h[k].sep = eval_separation(g->h, r->h, g->n);
@@ -865,13 +975,15 @@ int eval_run(const eval_opts_t *o, eval_result_t *res)
     ev_t e;
     memset(&e, 0, sizeof e);
     e.o = o;
+    e.root = !o->comm || o->comm->rank == 0;
     BASE_TRY(io_atomic_not_input(o->out, o->gen));
     BASE_TRY(io_atomic_not_input(o->out, o->ref));
-    BASE_TRY(io_atomic_dir_begin(o->out, o->force, e.tmp, sizeof e.tmp));
+    if (e.root) BASE_TRY(io_atomic_dir_begin(o->out, o->force, e.tmp, sizeof e.tmp));
     eval_result_t dummy;
     int rc = body(&e, res ? res : &dummy);
-    plend(); /* PLplot's global state */
+    if (e.root) plend(); /* PLplot's global state */
     release(&e);
+    if (!e.root) return rc;
     if (rc == BASE_OK) rc = io_atomic_dir_commit(e.tmp, o->out); /* with force the old report goes only now */
     else io_atomic_dir_abort(e.tmp);
     return rc;

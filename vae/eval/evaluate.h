@@ -12,6 +12,8 @@
  *     the files are that large, calibrated AUC, JSD / ln 2);
  *   quick: a small classifier on relative high-level features and a voxel subsample.
  * Each sample is split by a seeded permutation of its shower indices.
+ * With opts.comm (MPI, the program's vae/cli/mpi.h) the streaming pass is shared between the
+ * processes: the histograms are the same counts, the observables' means equal to rounding.
  * Report: metrics.json, hists/<name>.csv, plots/<name>.png, index.html; written to a temporary
  * directory and renamed into place; an existing report is replaced only with force.
  */
@@ -19,6 +21,7 @@
 #define VAE_EVALUATE_H
 
 #include "base/monitor.h"
+#include "vae/comm.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -35,6 +38,10 @@ typedef struct {
     int no_prdc;          /* skip precision/recall/density/coverage */
     size_t prdc_showers;  /* PRDC on the first N showers of each sample (0: all) */
     const base_monitor_t *monitor; /* progress and messages; NULL: silent */
+    const vae_comm_t *comm; /* many processes (NULL: one): each streams a contiguous share of both
+                             * files, the histograms and sums are reduced and the per-shower rows
+                             * gathered; rank 0 runs the rest and writes the report, the others
+                             * return after the gather */
 } eval_opts_t;
 
 typedef struct {
