@@ -437,7 +437,7 @@ int io_dataset_read(io_dataset_t *d, size_t first, size_t count, float *E_mev, f
         return base_error(BASE_EINVAL, "%s: rows %zu..%zu requested of %zu", d->path, first,
                            first + count - 1, d->n);
     if (E_mev) memcpy(E_mev, d->energies + first, count * sizeof *E_mev);
-    if (d->cache) { /* validated when it was filled */
+    if (d->cache && d->cache_S == 1) { /* every row, validated when it was filled */
         memcpy(showers, d->cache + first * (size_t)d->V, count * (size_t)d->V * sizeof *showers);
         return BASE_OK;
     }
@@ -466,7 +466,8 @@ int io_dataset_read_blocks(io_dataset_t *d, const size_t *blocks, size_t n, int 
     const size_t V = (size_t)d->V, br = d->block_rows;
     size_t first[64];
     int rc = 0;
-    if (!d->cache && d->layout == IO_LAYOUT_CALOCHALLENGE && n <= 64 && io_chunkread_rows(d->showers, V) == br) {
+    if (!(d->cache && d->cache_S == 1) && d->layout == IO_LAYOUT_CALOCHALLENGE && n <= 64 &&
+        io_chunkread_rows(d->showers, V) == br) {
         for (size_t i = 0; i < n; i++) first[i] = blocks[i] * br;
         rc = io_chunkread_chunks(d->showers, d->n, V, threads, first, n, showers, d->path);
     }
@@ -499,31 +500,72 @@ static int check_showers_parallel(const io_dataset_t *d, const float *x)
     return first_bad == LONG_MAX ? BASE_OK : check_showers(d, x + (size_t)first_bad * V, 1, (size_t)first_bad);
 }
 
+/* The slot of block b in a cache of the streams [s0, s1) of S (blocks in block order). */
+static size_t cache_slot(size_t b, size_t S, size_t s0, size_t s1) { return b / S * (s1 - s0) + (b % S - s0); }
+
+const float *io_dataset_cached_block(const io_dataset_t *d, size_t b)
+{
+    const size_t S = d->cache_S, s0 = d->cache_s0, s1 = d->cache_s1;
+    if (!d->cache || b * d->block_rows >= d->n || b % S < s0 || b % S >= s1) return NULL;
+    return d->cache + cache_slot(b, S, s0, s1) * d->block_rows * (size_t)d->V;
+}
+
+/* The blocks of the streams into c at their slots, 64 at a time (inflated on the threads). */
+static int cache_blocks(io_dataset_t *d, size_t S, size_t s0, size_t s1, float *c, const base_monitor_t *mon)
+{
+    const size_t br = d->block_rows, nb = (d->n + br - 1) / br, V = (size_t)d->V;
+    size_t grp[64], k = 0, done = 0;
+    int rc = BASE_OK;
+    base_monitor_begin(mon, "reading into memory", "showers", d->n);
+    for (size_t b = 0; b <= nb && rc == BASE_OK; b++) {
+        if (b < nb && (b % S < s0 || b % S >= s1)) continue;
+        if (b < nb) grp[k++] = b;
+        if (k == 64 || (b == nb && k > 0)) {
+            rc = io_dataset_read_blocks(d, grp, k, omp_get_max_threads(), NULL, c + cache_slot(grp[0], S, s0, s1) * br * V);
+            done += k, k = 0;
+            base_monitor_update(mon, done * br < d->n ? done * br : d->n, NULL);
+        }
+    }
+    if (rc == BASE_OK) base_monitor_end(mon, d->n);
+    return rc;
+}
+
 int io_dataset_cache(io_dataset_t *d, size_t budget, const base_monitor_t *mon)
 {
-    if (d->cache) return 1;
-    const size_t V = (size_t)d->V, bytes = d->n * V * sizeof(float);
-    if (d->n == 0 || bytes / V / sizeof(float) != d->n || bytes > budget) return 0;
+    return io_dataset_cache_streams(d, budget, 1, 0, 1, mon);
+}
+
+int io_dataset_cache_streams(io_dataset_t *d, size_t budget, size_t S, size_t s0, size_t s1, const base_monitor_t *mon)
+{
+    if (d->cache) return d->cache_S == S && d->cache_s0 == s0 && d->cache_s1 == s1;
+    if (!(S >= 1 && s0 < s1 && s1 <= S)) return base_error(BASE_EINVAL, "%s: streams %zu..%zu of %zu", d->path, s0, s1, S);
+    const size_t V = (size_t)d->V, br = d->block_rows, nb = (d->n + br - 1) / br;
+    const size_t slots = nb / S * (s1 - s0) + (nb % S > s0 ? (nb % S < s1 ? nb % S : s1) - s0 : 0);
+    const size_t rows = S == 1 ? d->n : slots * br, bytes = rows * V * sizeof(float);
+    if (d->n == 0 || rows == 0 || bytes / V / sizeof(float) != rows || bytes > budget) return 0;
     float *c = malloc(bytes);
     if (!c) return 0; /* not an error: the file is read as before */
-    /* CaloChallenge files: chunks inflated in parallel, then checked as io_dataset_read does */
-    int rc = d->layout == IO_LAYOUT_CALOCHALLENGE
-                 ? io_chunkread_all(d->showers, d->n, V, omp_get_max_threads(), c, d->path, mon)
-                 : 0;
-    if (rc == 1) rc = check_showers_parallel(d, c);
-    else if (rc == 0) {
-        base_monitor_begin(mon, "reading into memory", "showers", d->n);
-        for (size_t f = 0; f < d->n && rc == BASE_OK; f += d->block_rows) {
-            size_t k = d->n - f < d->block_rows ? d->n - f : d->block_rows;
-            rc = io_dataset_read(d, f, k, NULL, c + f * V);
-            base_monitor_update(mon, f + k, NULL);
+    int rc;
+    if (S == 1) {
+        /* CaloChallenge files: chunks inflated in parallel, then checked as io_dataset_read does */
+        rc = d->layout == IO_LAYOUT_CALOCHALLENGE ? io_chunkread_all(d->showers, d->n, V, omp_get_max_threads(), c, d->path, mon)
+                                                  : 0;
+        if (rc == 1) rc = check_showers_parallel(d, c);
+        else if (rc == 0) {
+            base_monitor_begin(mon, "reading into memory", "showers", d->n);
+            for (size_t f = 0; f < d->n && rc == BASE_OK; f += br) {
+                size_t k = d->n - f < br ? d->n - f : br;
+                rc = io_dataset_read(d, f, k, NULL, c + f * V);
+                base_monitor_update(mon, f + k, NULL);
+            }
+            if (rc == BASE_OK) base_monitor_end(mon, d->n);
         }
-        if (rc == BASE_OK) base_monitor_end(mon, d->n);
-    }
+    } else
+        rc = cache_blocks(d, S, s0, s1, c, mon);
     if (rc != BASE_OK) {
         free(c);
         return rc;
     }
-    d->cache = c;
+    d->cache = c, d->cache_S = S, d->cache_s0 = s0, d->cache_s1 = s1;
     return 1;
 }

@@ -22,6 +22,8 @@
  * The HDF5 chunk cache is sized to one row-block of chunks so a block is decompressed once.
  * io_dataset_cache keeps every row in memory instead, when they fit a budget: the file is read,
  * inflated and validated once, and later reads are copies (training's epochs, evaluation).
+ * io_dataset_cache_streams keeps only some data streams: the row blocks b with b mod S in
+ * [s0, s1) (a process's share of the file in data-parallel training; io/loader.h).
  * Not thread safe (HDF5 serial build): one thread per dataset.
  */
 #ifndef IO_DATASET_H
@@ -62,7 +64,8 @@ typedef struct {
     io_group_t *groups;    /* Par04 per-energy: n_groups datasets (owned) */
     int n_groups;
     float *scratch;        /* owned: Par04 transposition buffer, block_rows rows */
-    float *cache;          /* owned: (n, V) every shower, validated (io_dataset_cache); NULL: read the file */
+    float *cache;          /* owned: the cached row blocks, validated (io_dataset_cache, _cache_streams); NULL: read the file */
+    size_t cache_S, cache_s0, cache_s1; /* the cache holds the blocks b with b mod S in [s0, s1), in block order (1, 0, 1: all) */
 } io_dataset_t;
 
 /* Opens and validates path. geo: the expected grid, or NULL to infer it from the voxel count
@@ -85,6 +88,14 @@ int io_dataset_read_blocks(io_dataset_t *d, const size_t *blocks, size_t n, int 
  * negative status (a bad row, as io_dataset_read reports it; nothing is cached). monitor: a
  * progress line (NULL: silent). */
 int io_dataset_cache(io_dataset_t *d, size_t budget_bytes, const base_monitor_t *monitor);
+
+/* The same for the streams [s0, s1) of S: the blocks b with b mod S in [s0, s1) only (their
+ * bytes count against the budget); other rows are read from the file. (1, 0, 1) is
+ * io_dataset_cache. */
+int io_dataset_cache_streams(io_dataset_t *d, size_t budget_bytes, size_t S, size_t s0, size_t s1,
+                             const base_monitor_t *monitor);
+/* Row block b (block_rows rows, fewer at the end) in the cache, or NULL when it is not held. */
+const float *io_dataset_cached_block(const io_dataset_t *d, size_t b);
 
 /* The name of a layout ("CaloChallenge", "Par04", "Par04 per-energy"). */
 const char *io_layout_name(io_layout_t l);

@@ -19,29 +19,48 @@ int io_split_is_val(uint64_t seed, size_t i, double val_fraction)
     return base_rng_to_unit(w[0]) < val_fraction;
 }
 
-static int in_part(const io_loader_t *L, size_t i)
+static int row_in_part(io_part_t part, uint64_t seed, double val_fraction, size_t i)
 {
-    if (L->part == IO_PART_ALL) return 1;
-    return io_split_is_val(L->seed, i, L->val_fraction) == (L->part == IO_PART_VAL);
+    if (part == IO_PART_ALL) return 1;
+    return io_split_is_val(seed, i, val_fraction) == (part == IO_PART_VAL);
+}
+
+static int in_part(const io_loader_t *L, size_t i) { return row_in_part(L->part, L->seed, L->val_fraction, i); }
+
+size_t io_loader_part_rows(const io_dataset_t *d, io_part_t part, double val_fraction, uint64_t seed, size_t S, size_t s)
+{
+    size_t n = 0;
+    for (size_t b = s, br = d->block_rows; b * br < d->n; b += S)
+        for (size_t i = b * br; i < (b + 1) * br && i < d->n; i++) n += row_in_part(part, seed, val_fraction, i);
+    return n;
 }
 
 int io_loader_init(io_loader_t *L, io_dataset_t *d, io_part_t part, double val_fraction,
                    uint64_t seed, int shuffle, size_t buffer_bytes)
 {
+    return io_loader_init_stream(L, d, part, val_fraction, seed, shuffle, buffer_bytes, 1, 0);
+}
+
+int io_loader_init_stream(io_loader_t *L, io_dataset_t *d, io_part_t part, double val_fraction, uint64_t seed,
+                          int shuffle, size_t buffer_bytes, size_t S, size_t s)
+{
     memset(L, 0, sizeof *L);
     if (!(val_fraction >= 0 && val_fraction < 1))
         return base_error(BASE_EINVAL, "validation fraction %g not in [0, 1)", val_fraction);
+    if (!(S >= 1 && s < S)) return base_error(BASE_EINVAL, "data stream %zu of %zu", s, S);
     L->d = d;
     L->part = part;
     L->val_fraction = val_fraction;
     L->seed = seed;
     L->shuffle = shuffle;
-    for (size_t i = 0; i < d->n; i++) L->n_part += in_part(L, i);
-    L->n_blocks = (d->n + d->block_rows - 1) / d->block_rows;
+    L->S = S, L->s = s;
+    L->n_part = io_loader_part_rows(d, part, val_fraction, seed, S, s);
+    const size_t all = (d->n + d->block_rows - 1) / d->block_rows;
+    L->n_blocks = all / S + (all % S > s);
     size_t row = (size_t)d->V * sizeof(float);
     L->cap = shuffle ? (buffer_bytes ? buffer_bytes : (256u << 20)) / row : 0;
     if (shuffle && L->cap < 1) L->cap = 1;
-    L->order = malloc(L->n_blocks * sizeof *L->order);
+    L->order = malloc((L->n_blocks ? L->n_blocks : 1) * sizeof *L->order);
     L->grp_cap = 4 * (size_t)omp_get_max_threads();
     L->grp_cap = L->grp_cap > 64 ? 64 : L->grp_cap < 1 ? 1 : L->grp_cap;
     L->blk_x = malloc(L->grp_cap * d->block_rows * row);
@@ -70,17 +89,20 @@ void io_loader_free(io_loader_t *L)
 
 int io_loader_epoch(io_loader_t *L, uint64_t epoch)
 {
-    base_rng_init(&L->rng, L->seed, BASE_STREAM_IO_SHUFFLE + epoch);
+    /* stream 0 draws as the one-stream loader; stream s > 0 from a seed of its own (a Weyl step) */
+    base_rng_init(&L->rng, L->seed + L->s * 0x9E3779B97F4A7C15ull, BASE_STREAM_IO_SHUFFLE + epoch);
     if (L->shuffle) {
         base_rng_permutation(&L->rng, L->order, L->n_blocks);
     } else {
         for (size_t b = 0; b < L->n_blocks; b++) L->order[b] = (uint32_t)b;
     }
+    for (size_t b = 0; b < L->n_blocks; b++) L->order[b] = (uint32_t)(L->s + L->S * L->order[b]); /* file blocks */
     L->next_block = 0;
     L->blk_n = L->blk_pos = 0;
     L->grp_n = L->grp_i = 0;
     L->buf_n = 0;
-    L->by_ref = L->d->cache != NULL;
+    L->by_ref = L->n_blocks > 0; /* the cache holds every block of the stream */
+    for (size_t b = 0; b < L->n_blocks && L->by_ref; b++) L->by_ref = io_dataset_cached_block(L->d, L->order[b]) != NULL;
     return BASE_OK;
 }
 
@@ -93,8 +115,9 @@ static int next_block(io_loader_t *L)
     const size_t br = d->block_rows;
     if (L->by_ref) { /* validated when the cache was filled */
         if (L->next_block >= L->n_blocks) return 0;
-        L->blk_first = L->order[L->next_block++] * br;
-        L->cur_x = d->cache + L->blk_first * d->V;
+        const size_t b = L->order[L->next_block++];
+        L->blk_first = b * br;
+        L->cur_x = io_dataset_cached_block(d, b);
     } else {
         if (L->grp_i + 1 < L->grp_n) {
             L->grp_i++;

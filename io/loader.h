@@ -16,6 +16,13 @@
  * same order. When the dataset is held in memory (io_dataset_cache) at the start of an epoch, the blocks
  * and the shuffle buffer refer to its rows instead of copying them: one copy per row, into
  * the batch, and the same batches as reading the file.
+ *
+ * Streams (data-parallel training): io_loader_init_stream(..., S, s) visits only the row
+ * blocks b with b mod S = s, with its own shuffle (stream 0 shuffles as the one-stream loader
+ * does); the S streams split the file's blocks between them, interleaved, so each sees the
+ * whole energy range of a file sorted by energy. A process that runs some of the streams reads
+ * (and caches: io_dataset_cache_streams) only their blocks. One stream (S = 1) is
+ * io_loader_init.
  */
 #ifndef IO_LOADER_H
 #define IO_LOADER_H
@@ -33,12 +40,13 @@ typedef enum { IO_PART_ALL = 0, IO_PART_TRAIN, IO_PART_VAL } io_part_t;
 typedef struct {
     io_dataset_t *d;          /* not owned */
     io_part_t part;
+    size_t S, s;              /* this loader is stream s of S: the row blocks b with b mod S = s */
     double val_fraction;
     uint64_t seed;
     int shuffle;
     size_t n_part;            /* showers in this part */
-    size_t n_blocks, next_block;
-    uint32_t *order;          /* owned: block visiting order */
+    size_t n_blocks, next_block; /* blocks of this stream */
+    uint32_t *order;          /* owned: block visiting order (file block numbers) */
     float *blk_x;             /* owned: the current group of blocks' showers (grp_cap x block_rows rows);
                                * energies and angles come from the dataset's arrays by row */
     size_t blk_n, blk_pos, blk_first; /* the current block: rows, next row, its first file row */
@@ -58,6 +66,12 @@ int io_split_is_val(uint64_t seed, size_t i, double val_fraction);
 /* buffer_bytes: memory for the shuffle buffer (0: 256 MiB); unused without shuffling. */
 int io_loader_init(io_loader_t *L, io_dataset_t *d, io_part_t part, double val_fraction,
                    uint64_t seed, int shuffle, size_t buffer_bytes);
+/* Stream s of S (s < S); io_loader_init is (S = 1, s = 0). */
+int io_loader_init_stream(io_loader_t *L, io_dataset_t *d, io_part_t part, double val_fraction, uint64_t seed,
+                          int shuffle, size_t buffer_bytes, size_t S, size_t s);
+/* Rows of the part in stream s of S (what that stream's loader yields per epoch), without
+ * a loader. */
+size_t io_loader_part_rows(const io_dataset_t *d, io_part_t part, double val_fraction, uint64_t seed, size_t S, size_t s);
 void io_loader_free(io_loader_t *L);
 /* Restarts at the beginning of epoch (0, 1, ...). */
 int io_loader_epoch(io_loader_t *L, uint64_t epoch);

@@ -781,6 +781,56 @@ Test(io, a_loader_on_data_in_memory_gives_the_batches_of_the_file)
     }
 }
 
+/* Data streams (training over many processes): stream s of S visits only the row blocks
+ * b = s mod S; the streams' rows are disjoint and together the part; a cache of some streams
+ * holds only their blocks, and loaders give the same batches from it as from the file. */
+Test(io, data_streams_split_the_blocks_and_a_partial_cache_reads_as_the_file)
+{
+    const char *p = path("streams.h5");
+    write_ds2(p, 300, 300); /* chunks of 40 rows: 8 blocks */
+    io_dataset_t d, c;
+    cr_assert_eq(io_dataset_open(&d, p, NULL), BASE_OK);
+    cr_assert_eq(io_dataset_open(&c, p, NULL), BASE_OK);
+    cr_assert_eq(io_dataset_cache_streams(&c, (size_t)1 << 30, 3, 1, 3, NULL), 1, "%s", base_last_error());
+    cr_expect(io_dataset_cached_block(&c, 0) == NULL && io_dataset_cached_block(&c, 3) == NULL &&
+              io_dataset_cached_block(&c, 1) != NULL && io_dataset_cached_block(&c, 7) != NULL);
+    float *x = malloc(40 * 6480 * 4);
+    cr_assert_eq(io_dataset_read(&d, 280, 20, NULL, x), BASE_OK); /* block 7: the last, 20 rows */
+    cr_expect(memcmp(io_dataset_cached_block(&c, 7), x, 20 * 6480 * 4) == 0);
+    cr_assert_eq(io_dataset_read(&c, 0, 40, NULL, x), BASE_OK, "rows outside the cache come from the file");
+    cr_expect_eq(x[5], 5.f);
+    io_loader_t one;
+    cr_assert_eq(io_loader_init(&one, &d, IO_PART_TRAIN, 0.2, 5, 1, 0), BASE_OK);
+    float all[300], seen[300];
+    size_t n_all = 0, n;
+    for (size_t s = 0; s < 3; s++) {
+        io_loader_t L[2];
+        cr_assert_eq(io_loader_init_stream(&L[0], &d, IO_PART_TRAIN, 0.2, 5, 1, 50 * 6480 * 4, 3, s), BASE_OK);
+        cr_assert_eq(io_loader_init_stream(&L[1], &c, IO_PART_TRAIN, 0.2, 5, 1, 50 * 6480 * 4, 3, s), BASE_OK);
+        cr_expect_eq(L[1].by_ref, s > 0, "stream %zu", s);
+        cr_expect_eq(L[0].n_part, io_loader_part_rows(&d, IO_PART_TRAIN, 0.2, 5, 3, s));
+        float other[300];
+        size_t m;
+        collect(&L[0], 16, seen, &n);
+        collect(&L[1], 16, other, &m);
+        cr_assert(n == L[0].n_part && m == n && memcmp(seen, other, n * 4) == 0, "stream %zu: cache and file differ", s);
+        for (size_t i = 0; i < n; i++) {
+            size_t row = (size_t)(seen[i] / 1000.f) - 1;
+            cr_assert_eq(row / 40 % 3, s, "row %zu in stream %zu", row, s);
+            all[n_all++] = seen[i];
+        }
+        io_loader_free(&L[0]), io_loader_free(&L[1]);
+    }
+    cr_assert_eq(n_all, one.n_part);
+    collect(&one, 16, seen, &n);
+    qsort(all, n_all, 4, cmpf), qsort(seen, n, 4, cmpf);
+    cr_expect(memcmp(all, seen, n * 4) == 0, "the streams' rows are not the part's");
+    cr_expect_eq(io_dataset_cache_streams(&c, (size_t)1 << 30, 1, 0, 1, NULL), 0, "another cache is refused");
+    io_loader_free(&one);
+    io_dataset_close(&d), io_dataset_close(&c);
+    free(x);
+}
+
 /* SHA-256 (io/hash.h) against the FIPS 180-2 example "abc" and the empty message; a missing
  * file is an error naming it. */
 Test(io, sha256_of_files_matches_the_standard_examples)

@@ -158,7 +158,8 @@ Test(mpi, two_ranks_follow_one_rank_reruns_are_identical_and_resume_works)
 {
     char out[16384];
     cr_assert_eq(sh(out, sizeof out, "%s simulate -n 400 -e 1:20 -s 5 -q -o %s/d.h5", SV_PROG, D), 0, "%s", out);
-    cr_assert_eq(sh(out, sizeof out, "%s train -d %s/d.h5 -p tiny -e 2 -q -o %s/m1.h5", SV_PROG, D, D), 0, "%s", out);
+    cr_assert_eq(sh(out, sizeof out, "%s train -d %s/d.h5 -p tiny -e 2 --data-streams 2 -q -o %s/m1.h5", SV_PROG, D, D), 0,
+                 "%s", out);
     cr_assert_eq(sh(out, sizeof out, MPIRUN " -np 2 %s train -d %s/d.h5 -p tiny -e 2 -o %s/m2.h5", SV_PROG, D, D), 0,
                  "%s", out);
     cr_expect(strstr(out, "done after 22 steps") != NULL, "rank 0 reports: %s", out);

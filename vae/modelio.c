@@ -186,9 +186,9 @@ int vae_model_save(vae_model_t *m, const phys_geometry_t *g, const char *path, i
     if (rc == BASE_OK && st) {
         rc = io_model_put_array(&f, "adam_m", m->A.m, m->A.n);
         if (rc == BASE_OK) rc = io_model_put_array(&f, "adam_v", m->A.v, m->A.n);
-        int64_t iv[] = {st->adam.t, st->step, st->epoch, st->batch_in_epoch, (int64_t)st->seed};
-        const char *in[] = {"adam_t", "step", "epoch", "batch_in_epoch", "seed"};
-        for (int i = 0; i < 5 && rc == BASE_OK; i++) rc = io_model_put_i64(&f, in[i], iv[i]);
+        int64_t iv[] = {st->adam.t, st->step, st->epoch, st->batch_in_epoch, (int64_t)st->seed, st->data_streams};
+        const char *in[] = {"adam_t", "step", "epoch", "batch_in_epoch", "seed", "data_streams"};
+        for (int i = 0; i < 6 && rc == BASE_OK; i++) rc = io_model_put_i64(&f, in[i], iv[i]);
         if (rc == BASE_OK) rc = io_model_put_f64(&f, "best_val", st->best_val);
     }
     if (rc < 0) {
@@ -238,13 +238,17 @@ static int load_body(vae_model_t *m, phys_geometry_t *g, io_model_t *f, const la
     BASE_TRY(io_model_get_i64(f, "batch_in_epoch", &st->batch_in_epoch));
     BASE_TRY(io_model_get_i64(f, "seed", &seed));
     BASE_TRY(io_model_get_f64(f, "best_val", &st->best_val));
+    st->data_streams = 1;
+    if (io_model_has(f, "/state/data_streams")) BASE_TRY(io_model_get_i64(f, "data_streams", &st->data_streams));
     st->seed = (uint64_t)seed;
     if (!(st->adam.t >= 0 && st->adam.t <= BASE_MAX_STEP && st->step >= 0 && st->step <= BASE_MAX_STEP &&
           st->epoch >= 0 && st->epoch <= c.epochs && st->batch_in_epoch >= 0 && st->batch_in_epoch <= BASE_MAX_STEP &&
-          st->adam.t == st->step && (isfinite(st->best_val) || st->best_val == -INFINITY)))
+          st->adam.t == st->step && (isfinite(st->best_val) || st->best_val == -INFINITY) && st->data_streams >= 1 &&
+          st->data_streams <= c.batch))
         return base_error(BASE_EIO, "%s: checkpoint state out of range (step %lld, Adam step %lld, epoch %lld of %d, "
-                          "batch %lld, best %g)", f->path, (long long)st->step, (long long)st->adam.t,
-                          (long long)st->epoch, c.epochs, (long long)st->batch_in_epoch, st->best_val);
+                          "batch %lld, best %g, data streams %lld)", f->path, (long long)st->step, (long long)st->adam.t,
+                          (long long)st->epoch, c.epochs, (long long)st->batch_in_epoch, st->best_val,
+                          (long long)st->data_streams);
     return BASE_OK;
 }
 

@@ -23,6 +23,7 @@ typedef struct {
     int64_t step, epoch, batch_in_epoch;
     double best_val; /* best validation ELBO so far */
     uint64_t seed;
+    int64_t data_streams; /* the loader's streams S (io/loader.h; 1 in checkpoints that predate them) */
 } vae_train_state_t;
 
 /* st: NULL for a model file, else a checkpoint. */

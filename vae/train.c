@@ -24,7 +24,9 @@ typedef struct {
     const vae_train_opts_t *o;
     layer_ctx_t ctx;
     io_dataset_t data;
-    io_loader_t tr, va;
+    io_loader_t *tr, *va; /* this process's data streams s0 .. s0 + ns - 1 of S (training, validation) */
+    int S, s0, ns;
+    size_t n_train, n_val; /* rows of all streams */
     vae_model_t m;
     phys_geometry_t geo;
     vae_train_state_t st;
@@ -68,7 +70,9 @@ static int reduce_validation(run_t *r, double *rec, double *kl, size_t *n, doubl
 static int parallel(const run_t *r) { return r->o->comm && r->o->comm->size > 1; }
 
 /* Validation: ELBO terms, KL per dimension, active units (Welford variance of mu over showers).
- * With N ranks each evaluates every N-th batch and the sums are added up. */
+ * Each stream's validation rows in file order, in batches; shower j of stream s draws the noise
+ * of index s 2^40 + j (the same for any number of processes). With N ranks each evaluates its
+ * streams and the sums are added up. */
 static int validate(run_t *r, vae_terms_t *t, double *kl_dim, int *active)
 {
     vae_model_t *m = &r->m;
@@ -80,25 +84,26 @@ static int validate(run_t *r, vae_terms_t *t, double *kl_dim, int *active)
         return base_error(BASE_ENOMEM, "out of memory");
     }
     memset(kl_dim, 0, (size_t)Z * sizeof(double));
-    io_loader_epoch(&r->va, 0);
     double rec = 0, kl = 0;
-    size_t n = 0, row = 0; /* showers evaluated here; rows of the part so far (the noise index) */
-    int got, rc;
-    for (size_t b = 0; (rc = io_loader_next(&r->va, B, r->E, r->A, r->X, &got)) == BASE_OK && got > 0; b++) {
+    size_t n = 0; /* showers evaluated here */
+    int got, rc = BASE_OK;
+    for (int j = 0; j < r->ns && rc == BASE_OK; j++) {
+        io_loader_epoch(&r->va[j], 0);
+        for (uint64_t row = (uint64_t)(r->s0 + j) << 40;
+             (rc = io_loader_next(&r->va[j], B, r->E, r->A, r->X, &got)) == BASE_OK && got > 0; row += (uint64_t)got) {
         vae_terms_t bt;
-        row += (size_t)got;
-        if (parallel(r) && b % (size_t)r->o->comm->size != (size_t)r->o->comm->rank) continue;
-        rc = vae_model_eval(m, got, r->E, r->A, r->X, r->st.seed ^ 0x7A11D, row - (size_t)got, &bt, kl_dim, mu);
+        rc = vae_model_eval(m, got, r->E, r->A, r->X, r->st.seed ^ 0x7A11D, row, &bt, kl_dim, mu);
         if (rc < 0) break;
         rec += bt.recon * got;
         kl += bt.kl * got;
         for (int i = 0; i < got; i++) {
             n++;
-            for (int j = 0; j < Z; j++) {
-                double d = mu[(size_t)i * Z + j] - mean[j];
-                mean[j] += d / n;
-                m2[j] += d * (mu[(size_t)i * Z + j] - mean[j]);
+            for (int u = 0; u < Z; u++) {
+                double d = mu[(size_t)i * Z + u] - mean[u];
+                mean[u] += d / n;
+                m2[u] += d * (mu[(size_t)i * Z + u] - mean[u]);
             }
+        }
         }
     }
     if (rc == BASE_OK && parallel(r)) rc = reduce_validation(r, &rec, &kl, &n, kl_dim, mean, m2);
@@ -171,12 +176,56 @@ static void condition_on_data(run_t *r, vae_config_t *c)
 
 static int ranks(const run_t *r) { return r->o->comm ? r->o->comm->size : 1; }
 
-/* Data parallelism: the global batch B divides into equal shares. */
-static int check_share(const run_t *r, int B)
+/* Data parallelism: the global batch B divides into equal shares, S streams into N ranks. */
+static int check_share(const run_t *r, int B, int S)
 {
     if (B % ranks(r) != 0 || B / ranks(r) < 2)
         return base_error(BASE_EINVAL, "batch %d does not split into %d equal shares of at least 2 rows (--batch: the "
                           "global batch)", B, ranks(r));
+    if (S < 1 || S % ranks(r) != 0 || B % S != 0)
+        return base_error(BASE_EINVAL, "%d data streams do not split into %d ranks and batch %d into the streams (the "
+                          "ranks must divide --data-streams, and it the batch)", S, ranks(r), B);
+    return BASE_OK;
+}
+
+/* This process's data streams: loaders over their blocks, the epoch's length from all S
+ * streams (each gives B/S rows per batch; the shortest ends the epoch), and the data in memory
+ * when it fits (only these streams' blocks). */
+static int setup_streams(run_t *r)
+{
+    const vae_train_opts_t *o = r->o;
+    const int B = r->m.cfg.batch, S = r->S, k = o->comm ? o->comm->rank : 0;
+    r->ns = S / ranks(r), r->s0 = k * r->ns;
+    r->tr = calloc((size_t)r->ns, sizeof *r->tr), r->va = calloc((size_t)r->ns, sizeof *r->va);
+    if (!r->tr || !r->va) return base_error(BASE_ENOMEM, "out of memory");
+    for (int j = 0; j < r->ns; j++) {
+        BASE_TRY(io_loader_init_stream(&r->tr[j], &r->data, IO_PART_TRAIN, o->val_fraction, r->st.seed, 1,
+                                       ((size_t)256 << 20) / (size_t)r->ns, (size_t)S, (size_t)(r->s0 + j)));
+        BASE_TRY(io_loader_init_stream(&r->va[j], &r->data, IO_PART_VAL, o->val_fraction, r->st.seed, 0, 0, (size_t)S,
+                                       (size_t)(r->s0 + j)));
+    }
+    r->steps_per_epoch = INT64_MAX;
+    for (int s = 0; s < S; s++) {
+        size_t t = io_loader_part_rows(&r->data, IO_PART_TRAIN, o->val_fraction, r->st.seed, (size_t)S, (size_t)s);
+        r->n_train += t;
+        r->n_val += io_loader_part_rows(&r->data, IO_PART_VAL, o->val_fraction, r->st.seed, (size_t)S, (size_t)s);
+        if ((int64_t)(t / (size_t)(B / S)) < r->steps_per_epoch) r->steps_per_epoch = (int64_t)(t / (size_t)(B / S));
+    }
+    if (r->steps_per_epoch < 1)
+        return base_error(BASE_EINVAL, "%s: %zu training showers, fewer than one batch of %d%s", o->data, r->n_train, B,
+                          S > 1 ? " in each data stream" : "");
+    if (S > 1)
+        base_monitor_say(o->monitor, BASE_MSG_INFO, "%d data streams (%d rows of each per batch)%s", S, B / S,
+                         ranks(r) > 1 ? ": each rank reads and holds only its streams' row blocks of the file" : "");
+    /* the data in memory when it fits: inflated once instead of every epoch (after every check
+     * of the options and the model, so that a bad one fails before any reading) */
+    const size_t budget = o->data_mem_bytes ? o->data_mem_bytes : (size_t)4096 << 20;
+    int cached = io_dataset_cache_streams(&r->data, budget, (size_t)S, (size_t)r->s0, (size_t)(r->s0 + r->ns), o->monitor);
+    if (cached < 0) return cached;
+    if (!cached)
+        base_monitor_say(o->monitor, BASE_MSG_INFO, "%s: %.0f MB of showers exceed --data-memory %zu MB: read from the file every epoch",
+                         o->data, (double)r->data.n * r->data.V * 4 / 1048576 * r->ns / S, budget >> 20);
+    for (int j = 0; j < r->ns; j++) io_loader_epoch(&r->tr[j], 0), io_loader_epoch(&r->va[j], 0); /* see the cache */
     return BASE_OK;
 }
 
@@ -200,14 +249,19 @@ static int setup(run_t *r)
     BASE_TRY(io_dataset_open(&r->data, o->data, gp));
     layer_adam_init(&r->st.adam, 0.f);
     if (o->resume) {
-        /* the batch size of the checkpoint's config */
+        /* the batch size of the checkpoint's config and its data streams */
         vae_model_t probe;
         phys_geometry_t pg;
-        BASE_TRY(vae_model_load(&probe, &pg, o->resume, &r->ctx, 0, NULL));
+        vae_train_state_t ps;
+        BASE_TRY(vae_model_load(&probe, &pg, o->resume, &r->ctx, 0, &ps));
         int B = probe.cfg.batch;
         vae_model_free(&probe);
-        BASE_TRY(check_share(r, B));
+        r->S = o->data_streams > 0 ? o->data_streams : (int)ps.data_streams;
+        BASE_TRY(check_share(r, B, r->S));
         BASE_TRY(vae_model_load(&r->m, &r->geo, o->resume, &r->ctx, B / ranks(r), &r->st));
+        if (r->S != (int)r->st.data_streams)
+            base_monitor_say(o->monitor, BASE_MSG_WARNING, "%d data streams where the checkpoint had %lld: the batches "
+                             "differ from the interrupted run's from here on", r->S, (long long)r->st.data_streams);
         set_share(r, B);
         /* the output already holds the checkpoint's best model: only a better one replaces it */
         r->have_best = isfinite(r->st.best_val) && access(o->out, F_OK) == 0;
@@ -234,7 +288,8 @@ static int setup(run_t *r)
         c.e_min_mev = lo;
         c.e_max_mev = hi > lo ? hi : lo * 1.0001;
         condition_on_data(r, &c);
-        BASE_TRY(check_share(r, c.batch));
+        r->S = o->data_streams > 0 ? o->data_streams : ranks(r);
+        BASE_TRY(check_share(r, c.batch, r->S));
         BASE_TRY(vae_model_init(&r->m, &c, &r->ctx, c.batch / ranks(r)));
         set_share(r, c.batch);
         vae_model_init_params(&r->m, o->seed);
@@ -243,20 +298,8 @@ static int setup(run_t *r)
         r->st.best_val = -INFINITY;
     }
     const vae_config_t *c = &r->m.cfg;
-    BASE_TRY(io_loader_init(&r->tr, &r->data, IO_PART_TRAIN, o->val_fraction, r->st.seed, 1, 0));
-    BASE_TRY(io_loader_init(&r->va, &r->data, IO_PART_VAL, o->val_fraction, r->st.seed, 0, 0));
-    r->steps_per_epoch = (int64_t)(r->tr.n_part / (size_t)c->batch);
-    if (r->steps_per_epoch < 1)
-        return base_error(BASE_EINVAL, "%s: %zu training showers, fewer than one batch of %d", o->data, r->tr.n_part,
-                           c->batch);
-    /* the whole file in memory when it fits: inflated once instead of every epoch (after every
-     * check of the options and the model, so that a bad one fails before any reading) */
-    const size_t budget = o->data_mem_bytes ? o->data_mem_bytes : (size_t)4096 << 20;
-    int cached = io_dataset_cache(&r->data, budget, o->monitor);
-    if (cached < 0) return cached;
-    if (!cached)
-        base_monitor_say(o->monitor, BASE_MSG_INFO, "%s: %.0f MB of showers exceed --data-memory %zu MB: read from the file every epoch",
-                         o->data, (double)r->data.n * r->data.V * 4 / 1048576, budget >> 20);
+    r->st.data_streams = r->S;
+    BASE_TRY(setup_streams(r));
     int64_t total = r->steps_per_epoch * c->epochs;
     r->sched = (layer_lr_schedule_t){.kind = c->lr_constant ? LAYER_LR_CONSTANT : LAYER_LR_COSINE, .base = c->lr,
                                      .warmup = c->lr_constant ? 0 : total / 50,
@@ -271,8 +314,9 @@ static int setup(run_t *r)
 
 static void teardown(run_t *r)
 {
-    io_loader_free(&r->tr);
-    io_loader_free(&r->va);
+    for (int j = 0; j < r->ns && r->tr; j++) io_loader_free(&r->tr[j]);
+    for (int j = 0; j < r->ns && r->va; j++) io_loader_free(&r->va[j]);
+    free(r->tr), free(r->va);
     io_dataset_close(&r->data);
     vae_model_free(&r->m);
     layer_ctx_free(&r->ctx);
@@ -398,14 +442,18 @@ static int epoch_loop(run_t *r, int64_t epoch, double t0, vae_terms_t *last)
 {
     const vae_config_t *c = &r->m.cfg;
     const vae_train_opts_t *o = r->o;
-    io_loader_epoch(&r->tr, (uint64_t)epoch);
+    for (int j = 0; j < r->ns; j++) io_loader_epoch(&r->tr[j], (uint64_t)epoch);
+    const int share = c->batch / r->S; /* rows of each stream in a batch */
     char label[32], extra[160];
     snprintf(label, sizeof label, "epoch %lld/%d", (long long)epoch + 1, c->epochs);
     base_monitor_begin(o->monitor, label, "batches", (size_t)r->steps_per_epoch);
     for (int64_t b = 0; b < r->steps_per_epoch; b++) {
-        int got;
-        BASE_TRY(io_loader_next(&r->tr, c->batch, r->E, r->A, r->X, &got));
-        if (got < c->batch) break;
+        int got = share;
+        for (int j = 0; j < r->ns && got == share; j++) { /* stream s fills rows s B/S .. (s + 1) B/S - 1 */
+            const size_t at = (size_t)(r->s0 + j) * (size_t)share;
+            BASE_TRY(io_loader_next(&r->tr[j], share, r->E + at, r->A + at, r->X + at * (size_t)c->V, &got));
+        }
+        if (got < share) break;
         if (b < r->st.batch_in_epoch) continue; /* resuming: batches already trained on */
         BASE_TRY(step(r, last));
         r->ep_elbo += last->elbo, r->ep_recon += last->recon, r->ep_kl += last->kl, r->ep_n++;
@@ -429,6 +477,21 @@ static int epoch_loop(run_t *r, int64_t epoch, double t0, vae_terms_t *last)
     return 0;
 }
 
+/* The learned prior on the best model, from the whole training and validation parts: this
+ * process's loaders with one stream, else loaders over the whole file (reading what is not held). */
+static int fit_prior(run_t *r)
+{
+    const vae_train_opts_t *o = r->o;
+    const int K = r->m.cfg.prior_k;
+    if (r->S == 1) return vae_fit_prior_loaders(o->out, o->out, &r->ctx, &r->tr[0], &r->va[0], K, 1, r->st.seed, o->monitor);
+    io_loader_t tr = {0}, va = {0};
+    int rc = io_loader_init(&tr, &r->data, IO_PART_TRAIN, o->val_fraction, r->st.seed, 1, 0);
+    if (rc == BASE_OK) rc = io_loader_init(&va, &r->data, IO_PART_VAL, o->val_fraction, r->st.seed, 0, 0);
+    if (rc == BASE_OK) rc = vae_fit_prior_loaders(o->out, o->out, &r->ctx, &tr, &va, K, 1, r->st.seed, o->monitor);
+    io_loader_free(&tr), io_loader_free(&va);
+    return rc;
+}
+
 static int run(run_t *r, vae_train_result_t *res)
 {
     const vae_train_opts_t *o = r->o;
@@ -441,7 +504,7 @@ static int run(run_t *r, vae_train_result_t *res)
     if (!kl_dim) return base_error(BASE_ENOMEM, "out of memory");
     int rc = BASE_OK;
     base_monitor_say(o->monitor, BASE_MSG_INFO, "%s, %zu training / %zu validation showers, batch %d, %lld steps per epoch, %zu parameters",
-                c->name, r->tr.n_part, r->va.n_part, c->batch, (long long)r->steps_per_epoch, r->m.A.n);
+                c->name, r->n_train, r->n_val, c->batch, (long long)r->steps_per_epoch, r->m.A.n);
     for (int64_t e = r->st.epoch; e < c->epochs && rc == BASE_OK && !stopped; e++) {
         r->st.epoch = e;
         r->ep_elbo = r->ep_recon = r->ep_kl = 0, r->ep_n = 0;
@@ -474,7 +537,7 @@ static int run(run_t *r, vae_train_result_t *res)
     }
     double train_secs = base_now() - t0; /* the rate counts training steps, not the prior's fit */
     if (rc == BASE_OK && r->have_best && c->prior_k > 0 && !r->interrupted && lead(r))
-        rc = vae_fit_prior_loaders(o->out, o->out, &r->ctx, &r->tr, &r->va, c->prior_k, 1, r->st.seed, o->monitor);
+        rc = fit_prior(r);
     double secs = base_now() - t0;
     if (rc == BASE_OK && res)
         *res = (vae_train_result_t){r->st.step, secs,

@@ -14,18 +14,23 @@
  * progress, per-epoch summaries and warnings go to the caller's monitor (base/monitor.h).
  * The schedule is cosine with warm-up unless the config says constant (lr_constant).
  *
- * Data parallelism (opts.comm with size N > 1): the batch is global; every rank runs the same
- * loader (the same global batches, in the same order) and trains on its contiguous share of
- * B / N rows of each (B must divide by N), with the noise of those rows' global indices. The
- * gradients are summed over the ranks in one buffer (the arena's) and divided by N: the mean
- * over the global batch, as one process computes it, to float rounding; clipping and Adam then
- * run identically on every rank, so the parameters stay equal. Batch norm normalises with each
+ * Data streams: the loader is S streams (io/loader.h: stream s holds the row blocks b = s mod
+ * S); each global batch of B is B/S rows of stream 0, then of stream 1, ... A run's batches
+ * depend on S (and the seed), not on the number of processes.
+ *
+ * Data parallelism (opts.comm with size N > 1; N divides S, S divides B): rank k runs streams
+ * kS/N .. (k+1)S/N - 1, so it reads and holds only their blocks of the file, and they make its
+ * contiguous share of B / N rows of every global batch, trained with the noise of those rows'
+ * global indices. The gradients are summed over the ranks (one buffer: the arena's) and the
+ * optimiser is sharded (ZeRO stage 1: reduce-scatter, Adam on a block, all-gather): the step
+ * one process with the same S takes, to float rounding; the parameters stay equal. Batch norm normalises with each
  * rank's own batch statistics (B / N rows); the running statistics are averaged over the ranks
  * after each step, so every rank holds the same model. Free bits compare each rank's batch-mean
  * KL with the floor, and dropout masks follow each rank's rows: with either, N ranks are not
- * the 1-rank run to rounding. Validation runs on every rank (the same numbers, no
- * communication); rank 0 alone writes the model, checkpoints, history and the learned prior
- * and reports (the other ranks should be given no monitor). Resume works with any N.
+ * the 1-rank run to rounding. Each rank validates its streams' validation rows and the sums
+ * are added; rank 0 alone writes the model, checkpoints, history and the learned prior (read
+ * from the whole file) and reports (the other ranks should be given no monitor). Resume works
+ * with any N that divides the checkpoint's S.
  *
  * Files: a fresh run refuses an existing output or OUTPUT.ckpt unless force, and an output that
  * is the data file in any case. A resumed run keeps the best model it finds: the output is
@@ -59,6 +64,9 @@ typedef struct {
     int64_t kl_warmup;       /* steps of linear KL warm-up (0: none) */
     int force;
     size_t data_mem_bytes;   /* the data file is held in memory (read once) when it fits; 0: 4 GiB */
+    int data_streams;        /* the loader's streams S (io/loader.h): each global batch takes B/S rows from
+                              * each; N processes run S/N streams each and read only their blocks.
+                              * 0: the checkpoint's when resuming, else the number of processes */
     const base_monitor_t *monitor; /* progress and messages (base/monitor.h); NULL: silent */
     volatile sig_atomic_t *cancel; /* set non-zero (e.g. by a SIGINT handler) to stop after the
                                     * current batch with a checkpoint; NULL: never */

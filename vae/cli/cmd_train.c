@@ -39,6 +39,11 @@ static void usage(FILE *f)
             "      --val-fraction F     validation share, split by shower index and seed [0.1]\n"
             "      --data-memory MB     hold the data in memory (read and inflated once) when its\n"
             "                           showers fit in MB; else read every epoch (0: never) [4096]\n"
+            "      --data-streams S     the loader's streams: every batch takes B/S rows from each of S\n"
+            "                           interleaved sets of the file's row blocks; under mpirun each\n"
+            "                           rank reads and holds only its S/N streams' blocks. The same S\n"
+            "                           gives the same batches for any number of ranks. [the number\n"
+            "                           of ranks (1 without mpirun); the checkpoint's with --resume]\n"
             "  -s, --seed S             seed of initialisation, shuffling, noise and split [1]\n"
             "      --resume CKPT        continue from a checkpoint (bit-identical unless --epochs or\n"
             "                           --lr change the schedule)\n"
@@ -67,7 +72,7 @@ int cli_cmd_train(int argc, char **argv)
         {"data", 1, 0, 'd'}, {"output", 1, 0, 'o'}, {"preset", 1, 0, 'p'}, {"geometry", 1, 0, 'g'},
         {"epochs", 1, 0, 'e'}, {"batch", 1, 0, 'b'}, {"lr", 1, 0, 'L'}, {"dropout", 1, 0, 'D'}, {"init", 1, 0, 'I'}, {"lr-schedule", 1, 0, 'J'},
         {"free-bits", 1, 0, 'B'}, {"kl-warmup", 1, 0, 'W'},
-        {"val-fraction", 1, 0, 'V'}, {"seed", 1, 0, 's'}, {"resume", 1, 0, 'R'}, {"checkpoint-every", 1, 0, 'C'}, {"data-memory", 1, 0, 'm'},
+        {"val-fraction", 1, 0, 'V'}, {"seed", 1, 0, 's'}, {"resume", 1, 0, 'R'}, {"checkpoint-every", 1, 0, 'C'}, {"data-memory", 1, 0, 'm'}, {"data-streams", 1, 0, 'T'},
         {"max-minutes", 1, 0, 'M'}, {"stop-at-step", 1, 0, 'S'}, {"force", 0, 0, 'f'}, {"quiet", 0, 0, 'q'},
         {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     vae_train_opts_t o = {.preset = "default", .val_fraction = 0.1, .seed = 1, .dropout = -1};
@@ -117,6 +122,7 @@ int cli_cmd_train(int argc, char **argv)
             break;
         case 'S': rc = cli_parse_u64(C, "--stop-at-step", optarg, &u), o.stop_at_step = (int64_t)u; break;
         case 'm': rc = cli_parse_int(C, "--data-memory", optarg, 0, 1 << 22, &v), o.data_mem_bytes = v ? (size_t)v << 20 : 1; break;
+        case 'T': rc = cli_parse_int(C, "--data-streams", optarg, 1, 65536, &v), o.data_streams = (int)v; break;
         case 'f': o.force = 1; break;
         case 'q': quiet = 1; break;
         case 'h': usage(stdout); return 0;
