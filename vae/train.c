@@ -69,43 +69,60 @@ static int reduce_validation(run_t *r, double *rec, double *kl, size_t *n, doubl
 
 static int parallel(const run_t *r) { return r->o->comm && r->o->comm->size > 1; }
 
-/* Validation: ELBO terms, KL per dimension, active units (Welford variance of mu over showers).
- * Each stream's validation rows in file order, in batches; shower j of stream s draws the noise
- * of index s 2^40 + j (the same for any number of processes). With N ranks each evaluates its
- * streams and the sums are added up. */
+/* Validation sums: reconstruction and KL over showers, KL per dimension, Welford states of mu. */
+typedef struct {
+    double rec, kl;
+    size_t n;
+    double *kl_dim, *mean, *m2; /* (Z) each */
+    float *mu;                  /* (B, Z) scratch */
+} val_sums_t;
+
+/* Data stream s0 + j's validation rows into a: in file order, in batches of the model's B;
+ * shower i of stream s draws the noise of index s 2^40 + i (the same for any number of
+ * processes). */
+static int validate_stream(run_t *r, int j, val_sums_t *a)
+{
+    vae_model_t *m = &r->m;
+    const int Z = m->cfg.Z;
+    int got, rc;
+    io_loader_epoch(&r->va[j], 0);
+    uint64_t row = (uint64_t)(r->s0 + j) << 40;
+    while ((rc = io_loader_next(&r->va[j], m->B, r->E, r->A, r->X, &got)) == BASE_OK && got > 0) {
+        vae_terms_t bt;
+        BASE_TRY(vae_model_eval(m, got, r->E, r->A, r->X, r->st.seed ^ 0x7A11D, row, &bt, a->kl_dim, a->mu));
+        row += (uint64_t)got;
+        a->rec += bt.recon * got;
+        a->kl += bt.kl * got;
+        for (int i = 0; i < got; i++) {
+            a->n++;
+            for (int u = 0; u < Z; u++) {
+                double d = a->mu[(size_t)i * Z + u] - a->mean[u];
+                a->mean[u] += d / a->n;
+                a->m2[u] += d * (a->mu[(size_t)i * Z + u] - a->mean[u]);
+            }
+        }
+    }
+    return rc;
+}
+
+/* Validation: ELBO terms, KL per dimension, active units (Welford variance of mu over showers)
+ * over this process's data streams; with N ranks the sums are added up. */
 static int validate(run_t *r, vae_terms_t *t, double *kl_dim, int *active)
 {
     vae_model_t *m = &r->m;
-    const int Z = m->cfg.Z, B = m->B;
+    const int Z = m->cfg.Z;
     double *mean = calloc((size_t)Z, sizeof(double)), *m2 = calloc((size_t)Z, sizeof(double));
-    float *mu = malloc((size_t)B * Z * sizeof(float));
+    float *mu = malloc((size_t)m->B * Z * sizeof(float));
     if (!mean || !m2 || !mu) {
         free(mean), free(m2), free(mu);
         return base_error(BASE_ENOMEM, "out of memory");
     }
     memset(kl_dim, 0, (size_t)Z * sizeof(double));
-    double rec = 0, kl = 0;
-    size_t n = 0; /* showers evaluated here */
-    int got, rc = BASE_OK;
-    for (int j = 0; j < r->ns && rc == BASE_OK; j++) {
-        io_loader_epoch(&r->va[j], 0);
-        for (uint64_t row = (uint64_t)(r->s0 + j) << 40;
-             (rc = io_loader_next(&r->va[j], B, r->E, r->A, r->X, &got)) == BASE_OK && got > 0; row += (uint64_t)got) {
-        vae_terms_t bt;
-        rc = vae_model_eval(m, got, r->E, r->A, r->X, r->st.seed ^ 0x7A11D, row, &bt, kl_dim, mu);
-        if (rc < 0) break;
-        rec += bt.recon * got;
-        kl += bt.kl * got;
-        for (int i = 0; i < got; i++) {
-            n++;
-            for (int u = 0; u < Z; u++) {
-                double d = mu[(size_t)i * Z + u] - mean[u];
-                mean[u] += d / n;
-                m2[u] += d * (mu[(size_t)i * Z + u] - mean[u]);
-            }
-        }
-        }
-    }
+    val_sums_t a = {0, 0, 0, kl_dim, mean, m2, mu};
+    int rc = BASE_OK;
+    for (int j = 0; j < r->ns && rc == BASE_OK; j++) rc = validate_stream(r, j, &a);
+    double rec = a.rec, kl = a.kl;
+    size_t n = a.n;
     if (rc == BASE_OK && parallel(r)) rc = reduce_validation(r, &rec, &kl, &n, kl_dim, mean, m2);
     *active = 0;
     for (int j = 0; j < Z && n > 1; j++) {
