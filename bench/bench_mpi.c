@@ -6,13 +6,17 @@
  *   training     `train -p P -e 1` (P: bench-ds2, the largest decoder, and default): the
  *                training rate the program reports (showers of the training steps / their
  *                seconds, validation and checkpoint included, not the prior's fit), and the
- *                all-reduce time per step it reports (rank 0's view: the sum over the ranks'
- *                gradients in the arena buffer, including the wait for the slower rank);
+ *                communication time per step it reports (rank 0's view: the gradients'
+ *                reduce-scatter, the parameters' all-gather and the small sums, including the
+ *                wait for the slower rank). Two ways to scale: strong, 2 ranks at the preset's
+ *                global batch B (B/2 rows per rank), and weak, 2 ranks at 2B (B rows per rank,
+ *                as the 1-rank run: the usual data-parallel efficiency);
  *   generation   `generate -m (the default model) -n N_GEN --write-threads 0` (compression on the
  *                generating thread: 1 thread per rank) wall time, start-up, the join of
  *                the shards (chunk copy) and the final rename included: showers / second.
  * Parallel efficiency = rate(2 ranks) / (2 rate(1 rank)); targets >= 90% for generation and
- * >= 85% for training. Prints CPU, ISA, threads per rank. Each figure is the best of REPS runs.
+ * >= 85% for training. Prints CPU, ISA, threads per rank. Each figure is the best of REPS runs,
+ * the configurations interleaved (a drift of a shared machine then biases no column).
  * Usage: bench_mpi [--dir DIR (build/bench-out)] [--prog PATH (build/showervae)] [--reps R (2)]
  */
 #include "base/clock.h"
@@ -50,39 +54,41 @@ static double run(const char *cmd, char *out, size_t n)
     return t;
 }
 
-/* Training with np ranks: the reported rate (showers/s) and all-reduce ms per step (0 for 1). */
-static void train(const char *preset, int np, double *rate, double *ar)
+/* One measured configuration: the best rate over the repetitions, and its communication time. */
+typedef struct {
+    const char *preset; /* training preset, or NULL: generation */
+    int np, B;          /* ranks, global batch (0: the preset's) */
+    double rate, comm;  /* showers/s; ms per step (training, 2 ranks) */
+    double join;        /* s: rank 0's join of the rank files (generation, 2 ranks) */
+} cfg_t;
+
+/* One run of c: training reports its rate and communication time; generation of N_GEN showers
+ * is timed on the wall clock (start-up and the join included). Keeps the best. */
+static void measure(cfg_t *c)
 {
-    char cmd[2048], out[65536];
-    *rate = 0, *ar = 0;
-    for (int r = 0; r < reps; r++) {
-        snprintf(cmd, sizeof cmd, MPIRUN " -np %d %s train -d %s/mpi_data.h5 -p %s -e 1 -f -o %s/mpi_%s_%d.h5", np, prog,
-                 dir, preset, dir, preset, np);
+    char cmd[2048], out[65536], batch[32] = "";
+    double x = 0, a = 0, j = 0;
+    if (!c->preset) {
+        snprintf(cmd, sizeof cmd,
+                 MPIRUN " -np %d %s generate -m %s/mpi_default_1.h5 -n %d -s 1 --write-threads 0 -f -o %s/mpi_gen.h5", c->np,
+                 prog, dir, N_GEN, dir);
+        x = N_GEN / run(cmd, out, sizeof out);
+        const char *p = strstr(out, "rank files in ");
+        if (p) sscanf(p + 14, "%lf", &j);
+    } else {
+        if (c->B > 0) snprintf(batch, sizeof batch, "-b %d", c->B);
+        snprintf(cmd, sizeof cmd, MPIRUN " -np %d %s train -d %s/mpi_data.h5 -p %s %s -e 1 -f -o %s/mpi_%s_%d.h5", c->np, prog,
+                 dir, c->preset, batch, dir, c->preset, c->np);
         run(cmd, out, sizeof out);
         const char *d = strstr(out, "steps in");
-        double x = 0, a = 0;
         if (!d || sscanf(strchr(d, '(') + 1, "%lf", &x) != 1) {
             fprintf(stderr, "%s: no rate in: %s\n", PROG, out);
             exit(1);
         }
-        const char *p = strstr(out, "floats ");
-        if (p) sscanf(p + 7, "%lf", &a);
-        if (x > *rate) *rate = x, *ar = a;
+        const char *p = strstr(out, "communication ");
+        if (p) sscanf(p + 14, "%lf", &a);
     }
-}
-
-/* Generation of N_GEN showers with np ranks: showers per second of wall time. */
-static double generate(int np)
-{
-    char cmd[2048], out[65536];
-    double best = 0;
-    for (int r = 0; r < reps; r++) {
-        snprintf(cmd, sizeof cmd, MPIRUN " -np %d %s generate -m %s/mpi_default_1.h5 -n %d -s 1 --write-threads 0 -q -f -o %s/mpi_gen.h5",
-                 np, prog, dir, N_GEN, dir);
-        double t = run(cmd, out, sizeof out);
-        if (N_GEN / t > best) best = N_GEN / t;
-    }
-    return best;
+    if (x > c->rate) c->rate = x, c->comm = a, c->join = j;
 }
 
 int main(int argc, char **argv)
@@ -105,18 +111,30 @@ int main(int argc, char **argv)
            layer_isa_name(), reps);
     snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=2 %s simulate -n %d -e 1:1000 -s 8 -q -f -o %s/mpi_data.h5", prog, N_SIM, dir);
     run(cmd, out, sizeof out);
-    printf("\n| what | 1 rank | 2 ranks | efficiency | target | all-reduce per step (2 ranks) |\n|---|---|---|---|---|---|\n");
+    /* the runs interleaved (1 rank, 2 ranks, ..., then again): a drift of the machine's speed
+     * (a shared VM) then biases no column */
     const char *presets[2] = {"bench-ds2", "default"};
+    const int batch[2] = {256, 256}; /* the presets' */
+    cfg_t c[8];
+    int n = 0;
     for (int p = 0; p < 2; p++) {
-        double r1, r2, a1, a2;
-        train(presets[p], 1, &r1, &a1);
-        train(presets[p], 2, &r2, &a2);
-        printf("| training %s (showers/s) | %.0f | %.0f | %.0f%% | 85%% | %.1f ms |\n", presets[p], r1, r2,
-               100 * r2 / (2 * r1), a2);
-        fflush(stdout);
+        c[n++] = (cfg_t){presets[p], 1, 0, 0, 0, 0};
+        c[n++] = (cfg_t){presets[p], 2, 0, 0, 0, 0};
+        c[n++] = (cfg_t){presets[p], 2, 2 * batch[p], 0, 0, 0};
     }
-    double g1 = generate(1), g2 = generate(2);
-    printf("| generation default, %d showers (showers/s, wall) | %.0f | %.0f | %.0f%% | 90%% | - |\n", N_GEN, g1, g2,
-           100 * g2 / (2 * g1));
+    c[n++] = (cfg_t){NULL, 1, 0, 0, 0, 0};
+    c[n++] = (cfg_t){NULL, 2, 0, 0, 0, 0};
+    for (int r = 0; r < reps; r++)
+        for (int i = 0; i < n; i++) measure(&c[i]);
+    printf("\n| what | 1 rank | 2 ranks | efficiency | target | communication per step (2 ranks) |\n|---|---|---|---|---|---|\n");
+    for (int p = 0; p < 2; p++) {
+        const cfg_t *one = &c[3 * p], *strong = &c[3 * p + 1], *weak = &c[3 * p + 2];
+        printf("| training %s, weak: batch %d per rank (showers/s) | %.0f | %.0f | %.0f%% | 85%% | %.1f ms |\n", presets[p],
+               batch[p], one->rate, weak->rate, 100 * weak->rate / (2 * one->rate), weak->comm);
+        printf("| training %s, strong: global batch %d (showers/s) | %.0f | %.0f | %.0f%% | 85%% | %.1f ms |\n", presets[p],
+               batch[p], one->rate, strong->rate, 100 * strong->rate / (2 * one->rate), strong->comm);
+    }
+    printf("| generation default, %d showers (showers/s, wall) | %.0f | %.0f | %.0f%% | 90%% | join %.2f s |\n", N_GEN,
+           c[6].rate, c[7].rate, 100 * c[7].rate / (2 * c[6].rate), c[7].join);
     return 0;
 }

@@ -568,8 +568,9 @@ static int run(run_t *r, vae_train_result_t *res)
                 stopped ? "stopped" : "done", (long long)r->st.step, secs,
                 train_secs > 0 ? (double)(r->st.step - step0) * c->batch / train_secs : 0, r->st.best_val, o->out);
     if (rc == BASE_OK && r->ar_steps > 0)
-        base_monitor_say(o->monitor, BASE_MSG_INFO, "%d ranks: all-reduce of %zu floats %.3f ms per step (%.1f%% of the training time)",
-                         o->comm->size, r->m.A.n, 1e3 * r->ar_secs / (double)r->ar_steps,
+        base_monitor_say(o->monitor, BASE_MSG_INFO, "%d ranks: communication %.3f ms per step for %zu floats (gradient reduce-scatter, parameter all-gather, sums; "
+                         "the wait for the slowest rank included): %.1f%% of the training time",
+                         o->comm->size, 1e3 * r->ar_secs / (double)r->ar_steps, r->m.A.n,
                          train_secs > 0 ? 100 * r->ar_secs / train_secs : 0);
     free(kl_dim);
     return rc;

@@ -253,6 +253,7 @@ static int run(const opts_t *o, vae_infer_t *q, const phys_geometry_t *g, const 
     cli_shard_t sh;
     io_writer_t w;
     BASE_TRY(cli_shard_open(&sh, &w, o->out, n, g, wo));
+    sh.say = o->quiet ? NULL : "showervae generate";
     float *X[3] = {malloc(B * V * sizeof(float)), o->mc ? NULL : malloc(B * V * sizeof(float)), malloc(B * sizeof(float))};
     float *S = o->mc ? malloc(B * V * sizeof *S) : NULL;
     int rc = X[0] && (X[1] || o->mc) && X[2] && (S || !o->mc)

@@ -152,6 +152,7 @@ int cli_cmd_simulate(int argc, char **argv)
     io_writer_t w;
     cli_shard_t sh;
     if (cli_shard_open(&sh, &w, o.out, o.n, &g, wo) < 0) return cli_fail("simulate");
+    sh.say = o.quiet ? NULL : "simulate";
     rc = run(&o, &sim, &w, sh.lo, sh.hi);
     if (cli_shard_finish(&sh, &w, &g, wo, attrs, &o, rc) < 0) return cli_fail("simulate");
     if (!o.quiet && cli_mpi_rank() == 0) fprintf(stderr, "simulate: wrote %llu showers (%s, %d voxels) to %s\n",

@@ -1,6 +1,7 @@
 /* vae/cli/shard.c: sharded outputs (see shard.h). */
 #include "vae/cli/shard.h"
 
+#include "base/clock.h"
 #include "base/status.h"
 #include "vae/cli/mpi.h"
 
@@ -45,6 +46,7 @@ static int join(const cli_shard_t *s, const phys_geometry_t *g, io_writer_opts_t
     io_writer_t w;
     wo.threads = 0; /* the chunks arrive compressed */
     BASE_TRY(io_writer_open(&w, s->out, g, &wo));
+    const double t0 = base_now();
     int rc = BASE_OK;
     for (int k = 0; k < cli_mpi_size() && rc == BASE_OK; k++) {
         shard_name(s->out, k, cli_mpi_size(), p, sizeof p);
@@ -53,6 +55,9 @@ static int join(const cli_shard_t *s, const phys_geometry_t *g, io_writer_opts_t
     if (rc == BASE_OK) rc = attrs(&w, ctx);
     if (rc == BASE_OK) rc = io_writer_close(&w);
     else io_writer_abort(&w);
+    if (rc == BASE_OK && s->say)
+        fprintf(stderr, "%s: joined %d rank files in %.2f s (compressed chunks copied)\n", s->say, cli_mpi_size(),
+                base_now() - t0);
     return rc;
 }
 

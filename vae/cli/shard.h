@@ -24,6 +24,7 @@ typedef struct {
     char path[1200];  /* where this rank writes: out itself in one process, else its shard */
     uint64_t lo, hi;  /* this rank's rows */
     int sharded;      /* more than one rank */
+    const char *say;  /* set by the caller: rank 0 prints "<say>: joined ..." with the join's time; NULL: quiet */
 } cli_shard_t;
 
 typedef int (*cli_attrs_fn)(io_writer_t *w, const void *ctx); /* the output's root attributes */
