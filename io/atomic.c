@@ -129,6 +129,8 @@ int io_atomic_commit(const char *tmp, const char *path, int force)
     return rc;
 }
 
+int io_atomic_commit_unsynced(const char *tmp, const char *path, int force) { return commit_name(tmp, path, force); }
+
 static int commit_name(const char *tmp, const char *path, int force)
 {
     if (force) {

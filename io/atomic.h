@@ -30,6 +30,9 @@ int io_atomic_check_dir(const char *path);
 
 int io_atomic_begin(const char *path, int force, char *tmp, size_t n);
 int io_atomic_commit(const char *tmp, const char *path, int force);
+/* The same rename without flushing the data to disk: for temporary files that only this run
+ * reads back (a rank's shard), where a crash loses the run anyway. */
+int io_atomic_commit_unsynced(const char *tmp, const char *path, int force);
 
 int io_atomic_dir_begin(const char *path, int force, char *tmp, size_t n);
 int io_atomic_dir_commit(const char *tmp, const char *path);

@@ -110,6 +110,7 @@ int io_writer_open(io_writer_t *w, const char *path, const phys_geometry_t *g, c
     snprintf(w->path, sizeof w->path, "%s", path);
     w->V = o->no_showers ? 0 : g->n_voxels;
     w->force = o->force;
+    w->unsynced = o->unsynced;
     if (o->threads < 0 || o->threads > 1024) return base_error(BASE_EINVAL, "compression threads %d", o->threads);
     pthread_mutex_init(&w->h5, NULL);
     w->h5_ready = 1;
@@ -373,7 +374,7 @@ int io_writer_close(io_writer_t *w)
         unlink(w->tmp);
         return base_error(BASE_EIO, "%s: closing the file failed (disk full?); nothing written", w->path);
     }
-    return io_atomic_commit(w->tmp, w->path, w->force);
+    return w->unsynced ? io_atomic_commit_unsynced(w->tmp, w->path, w->force) : io_atomic_commit(w->tmp, w->path, w->force);
 }
 
 void io_writer_abort(io_writer_t *w)

@@ -43,6 +43,7 @@ typedef struct {
     size_t chunk_rows; /* rows per chunk of the showers */
     int V;             /* showers columns (0: no showers dataset) */
     int force;
+    int unsynced;      /* commit without fsync (io_writer_opts_t.unsynced) */
     struct io_chunkpipe *pipe; /* showers through worker threads (NULL: HDF5's filter) */
     pthread_mutex_t h5;        /* serialises HDF5 calls while the pipe runs */
     int h5_ready;              /* h5 initialised */
@@ -52,6 +53,8 @@ typedef struct {
     int deflate;        /* zlib level 0-9 (0 = no compression); default 4 */
     size_t chunk_rows;  /* rows per chunk; 0 = about 1 MiB per chunk */
     int force;          /* replace an existing file */
+    int unsynced;       /* a temporary file only this run reads back (a rank's shard): renamed into
+                         * place without being flushed to disk */
     int threads;        /* compression threads for the showers (0: HDF5's filter, in the caller) */
     int shower_shuffle; /* HDF5's byte shuffle before deflate on the showers; default 0: on
                          * sparse showers deflate alone is 13% smaller and 1.7x faster (bench_e2e).

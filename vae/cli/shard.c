@@ -33,6 +33,7 @@ int cli_shard_open(cli_shard_t *s, io_writer_t *w, const char *out, uint64_t n, 
                                                   : BASE_OK;
     BASE_TRY(cli_mpi_agree(rc));
     wo.force = 1; /* a shard replaces a leftover of a killed run */
+    wo.unsynced = 1; /* read back by rank 0 at once; only the joined output is flushed to disk */
     int opened = io_writer_open(w, s->path, g, &wo), all = cli_mpi_agree(opened);
     if (all < 0 && opened == BASE_OK) io_writer_abort(w);
     return all;
