@@ -204,7 +204,7 @@ bench-build: $(BENCH_BIN)
 bench: $(BENCH_BIN) $(PROG)
 	@export OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2}; set -e; \
 	for b in bench_vae bench_hook "bench_train --dir $(BUILD)/bench-out" "bench_e2e --dir $(BUILD)/bench-out" bench_dense bench_simulate \
-	         "bench_io --dir $(BUILD)/bench-out" "bench_mpi --dir $(BUILD)/bench-out --prog $(PROG)"; do \
+	         "bench_io --dir $(BUILD)/bench-out" "bench_mpi --dir $(BUILD)/bench-out --prog $(PROG) --reps 3"; do \
 	  echo "== $$b"; ./$(BUILD)/bench/$$b; done
 
 # The peers of bench_vae: Debian's python3-torch (and OpenBLAS so that its eager linear layers
