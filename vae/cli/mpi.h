@@ -1,5 +1,5 @@
-/* vae/cli/mpi.h: the program's only MPI code: start-up, the collectives training needs
- * (vae/comm.h), agreement on errors, shares of a range, the end.
+/* vae/cli/mpi.h: the program's only MPI code: start-up, the collectives training and evaluation
+ * need (vae/comm.h), agreement on errors, shares of a range, the end.
  *
  * MPI starts only when the process was launched by an MPI launcher (mpirun, or srun with PMI:
  * one of OMPI_COMM_WORLD_SIZE, PMIX_RANK, PMI_SIZE is set); otherwise the program is one
@@ -23,8 +23,10 @@ void cli_mpi_end(int rc);
 
 int cli_mpi_rank(void);
 int cli_mpi_size(void);
-/* The collectives for vae_train (NULL in one process): sums that give every rank the same bits
- * (mpi.c: all-reduce for 2 ranks, reduce-scatter + all-gather for more). */
+/* The collectives for vae_train and eval_run (NULL in one process): sums that give every rank
+ * the same bits (all-reduce for 2 ranks, reduce-scatter + all-gather for more), the sharded
+ * optimiser's ring reduce-scatter and all-gather (point to point, 1 MB segments), an
+ * element-wise maximum and a gather of byte ranges to rank 0. */
 const vae_comm_t *cli_mpi_comm(void);
 /* The lowest of the ranks' rc (the first failure code, BASE_OK when all succeeded); a rank
  * that did not fail itself gets a message saying another one did. */
