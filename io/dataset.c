@@ -545,23 +545,13 @@ int io_dataset_cache_streams(io_dataset_t *d, size_t budget, size_t S, size_t s0
     if (d->n == 0 || rows == 0 || bytes / V / sizeof(float) != rows || bytes > budget) return 0;
     float *c = malloc(bytes);
     if (!c) return 0; /* not an error: the file is read as before */
-    int rc;
-    if (S == 1) {
-        /* CaloChallenge files: chunks inflated in parallel, then checked as io_dataset_read does */
-        rc = d->layout == IO_LAYOUT_CALOCHALLENGE ? io_chunkread_all(d->showers, d->n, V, omp_get_max_threads(), c, d->path, mon)
-                                                  : 0;
-        if (rc == 1) rc = check_showers_parallel(d, c);
-        else if (rc == 0) {
-            base_monitor_begin(mon, "reading into memory", "showers", d->n);
-            for (size_t f = 0; f < d->n && rc == BASE_OK; f += br) {
-                size_t k = d->n - f < br ? d->n - f : br;
-                rc = io_dataset_read(d, f, k, NULL, c + f * V);
-                base_monitor_update(mon, f + k, NULL);
-            }
-            if (rc == BASE_OK) base_monitor_end(mon, d->n);
-        }
-    } else
-        rc = cache_blocks(d, S, s0, s1, c, mon);
+    /* the whole of a CaloChallenge file: every chunk inflated in parallel, then checked as
+     * io_dataset_read does; else (or when that does not apply) the streams' blocks in groups */
+    int rc = S == 1 && d->layout == IO_LAYOUT_CALOCHALLENGE
+                 ? io_chunkread_all(d->showers, d->n, V, omp_get_max_threads(), c, d->path, mon)
+                 : 0;
+    if (rc == 1) rc = check_showers_parallel(d, c);
+    else if (rc == 0) rc = cache_blocks(d, S, s0, s1, c, mon);
     if (rc != BASE_OK) {
         free(c);
         return rc;

@@ -739,6 +739,19 @@ static int gather_rows(const ev_t *e, void *base, ptrdiff_t at, size_t g0, size_
     return k->gather_bytes(k->ctx, p + (size_t)(at + (ptrdiff_t)a) * width, (b - a) * width, base, (g0 + a) * width);
 }
 
+/* Every histogram's bins (generated, reference, the reference's halves) copied into b in order
+ * (load 0), or back from it (load 1). */
+static void hist_bins(ev_t *e, double *b, int load)
+{
+    for (int i = 0; i < e->nh; i++) {
+        eval_hist_t *all[4] = {&e->h[i].h[0], &e->h[i].h[1], &e->h[i].half[0], &e->h[i].half[1]};
+        for (int j = 0; j < 4; j++) {
+            memcpy(load ? all[j]->h : b, load ? b : all[j]->h, (size_t)all[j]->n * sizeof *b);
+            b += all[j]->n;
+        }
+    }
+}
+
 /* The histograms and sums of all ranks added up (counts: exact), the observables merged on
  * rank 0 (phys_obs_merge, rank order), the per-shower rows gathered to rank 0. */
 static int reduce_fill(ev_t *e)
@@ -746,19 +759,11 @@ static int reduce_fill(ev_t *e)
     const vae_comm_t *k = e->o->comm;
     size_t nb = 0;
     for (int i = 0; i < e->nh; i++) nb += 2 * (size_t)(e->h[i].h[0].n + e->h[i].half[0].n);
-    double *b = malloc((nb + 1) * sizeof *b), *q = b;
+    double *b = malloc((nb + 1) * sizeof *b);
     if (!b) return base_error(BASE_ENOMEM, "evaluate: out of memory");
-    eval_hist_t *all[4];
-    for (int i = 0; i < e->nh; i++) {
-        all[0] = &e->h[i].h[0], all[1] = &e->h[i].h[1], all[2] = &e->h[i].half[0], all[3] = &e->h[i].half[1];
-        for (int j = 0; j < 4; j++) memcpy(q, all[j]->h, (size_t)all[j]->n * sizeof *q), q += all[j]->n;
-    }
-    int rc = k->sum_f64(k->ctx, b, nb);
-    q = b;
-    for (int i = 0; i < e->nh && rc == BASE_OK; i++) {
-        all[0] = &e->h[i].h[0], all[1] = &e->h[i].h[1], all[2] = &e->h[i].half[0], all[3] = &e->h[i].half[1];
-        for (int j = 0; j < 4; j++) memcpy(all[j]->h, q, (size_t)all[j]->n * sizeof *q), q += all[j]->n;
-    }
+    hist_bins(e, b, 0);
+    int rc = k->sum_f64(k->ctx, b, nb); /* one collective for all the histograms */
+    if (rc == BASE_OK) hist_bins(e, b, 1);
     free(b);
     for (int s = 0; s < 2 && rc == BASE_OK; s++) rc = k->sum_f64(k->ctx, e->img[s], (size_t)e->V);
     for (int s = 0; s < 2 && rc == BASE_OK; s++) rc = reduce_obs(e, s);
